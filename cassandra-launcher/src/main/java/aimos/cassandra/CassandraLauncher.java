@@ -1,0 +1,338 @@
+package aimos.cassandra;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs Apache Cassandra ({@code cassandra-all}) as a child JVM on this host: writes its configuration under the data
+ * directory, starts it, waits until CQL answers and stops it cleanly. Cassandra never shares our classpath: its own
+ * classpath was resolved at build time into {@code aimos/cassandra/server.classpath}.
+ */
+public final class CassandraLauncher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CassandraLauncher.class);
+  private static final String CLASSPATH_RESOURCE = "aimos/cassandra/server.classpath";
+
+  /** Java feature releases Cassandra 5.0 runs on. */
+  private static final List<Integer> SUPPORTED_JAVA = List.of(11, 17);
+
+  private static final List<String> JPMS_FLAGS = List.of(
+      "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+      "--add-exports", "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+      "--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+      "--add-exports", "java.rmi/sun.rmi.server=ALL-UNNAMED",
+      "--add-exports", "java.sql/java.sql=ALL-UNNAMED",
+      "--add-exports", "java.base/java.lang.ref=ALL-UNNAMED",
+      "--add-exports", "jdk.unsupported/sun.misc=ALL-UNNAMED",
+      "--add-exports", "jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+      "--add-exports", "jdk.attach/sun.tools.attach=ALL-UNNAMED",
+      "--add-opens", "java.base/java.lang.module=ALL-UNNAMED",
+      "--add-opens", "java.base/jdk.internal.loader=ALL-UNNAMED",
+      "--add-opens", "java.base/jdk.internal.ref=ALL-UNNAMED",
+      "--add-opens", "java.base/jdk.internal.reflect=ALL-UNNAMED",
+      "--add-opens", "java.base/jdk.internal.math=ALL-UNNAMED",
+      "--add-opens", "java.base/jdk.internal.module=ALL-UNNAMED",
+      "--add-opens", "java.base/jdk.internal.util.jar=ALL-UNNAMED",
+      "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+      "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+      "--add-opens", "java.base/java.io=ALL-UNNAMED",
+      "--add-opens", "java.base/java.lang.reflect=ALL-UNNAMED",
+      "--add-opens", "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+      "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+      "--add-opens", "java.base/java.util=ALL-UNNAMED");
+
+  /** Where and how to run the server. */
+  public record Settings(Path dataDir, String host, int nativePort, int storagePort, String maxHeap,
+                         Path javaHome, Duration startTimeout) {
+    public Settings {
+      if (nativePort == storagePort) {
+        throw new IllegalArgumentException("native and storage ports must differ, both are " + nativePort);
+      }
+    }
+
+    public static Settings defaults(Path dataDir) {
+      return new Settings(dataDir, "127.0.0.1", 9042, 7000, "1g",
+          Path.of(System.getProperty("java.home")), Duration.ofSeconds(120));
+    }
+
+    public Settings withPorts(int nativePort, int storagePort) {
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout);
+    }
+  }
+
+  private final Settings settings;
+  private final Process process;
+  private final Thread shutdownHook;
+
+  private CassandraLauncher(Settings settings, Process process) {
+    this.settings = settings;
+    this.process = process;
+    this.shutdownHook = new Thread(this::stopProcess, "cassandra-child-stop");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /** Starts Cassandra and returns once it accepts CQL connections. */
+  public static CassandraLauncher start(Settings settings) {
+    checkJava(settings.javaHome());
+    checkPortFree(settings.host(), settings.nativePort(), "CQL (native transport)");
+    checkPortFree(settings.host(), settings.storagePort(), "storage (gossip)");
+    try {
+      Path dir = settings.dataDir().toAbsolutePath();
+      Files.createDirectories(dir.resolve("conf"));
+      Files.createDirectories(dir.resolve("logs"));
+      Path yaml = dir.resolve("conf/cassandra.yaml");
+      Files.writeString(yaml, yaml(settings, dir));
+      Path logback = dir.resolve("conf/logback.xml");
+      Files.writeString(logback, LOGBACK);
+      Path out = dir.resolve("logs/cassandra.out");
+
+      List<String> cmd = new ArrayList<>();
+      cmd.add(settings.javaHome().resolve("bin/java").toString());
+      cmd.add("-Xms256m");
+      cmd.add("-Xmx" + settings.maxHeap());
+      cmd.add("-XX:+UseG1GC");
+      cmd.add("-Djava.util.concurrent.ForkJoinPool.common.parallelism=4");
+      cmd.addAll(JPMS_FLAGS);
+      cmd.add("-Djdk.attach.allowAttachSelf=true");
+      cmd.add("-Dio.netty.tryReflectionSetAccessible=true");
+      cmd.add("-Dcassandra.config=" + yaml.toUri());
+      cmd.add("-Dcassandra.storagedir=" + dir);
+      cmd.add("-Dcassandra-foreground=yes");
+      cmd.add("-Dcassandra.logdir=" + dir.resolve("logs"));
+      cmd.add("-Dlogback.configurationFile=" + logback);
+      cmd.add("-Dcassandra.skip_wait_for_gossip_to_settle=0");
+      cmd.add("-Dcassandra.ring_delay_ms=100");
+      cmd.add("-Dcassandra.superuser_setup_delay_ms=0");
+      cmd.add("-cp");
+      cmd.add(serverClasspath());
+      cmd.add("org.apache.cassandra.service.CassandraDaemon");
+
+      log.info("Starting Cassandra on {}:{} with data in {} (log: {})",
+          settings.host(), settings.nativePort(), dir, out);
+      Process p = new ProcessBuilder(cmd)
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()))
+          .start();
+      CassandraLauncher launcher = new CassandraLauncher(settings, p);
+      launcher.awaitCql(out);
+      return launcher;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not start Cassandra under " + settings.dataDir() + ": " + e.getMessage(), e);
+    }
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  public int nativePort() {
+    return settings.nativePort();
+  }
+
+  public String contactPoint() {
+    return settings.host() + ":" + settings.nativePort();
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** For a launcher that orders its own shutdown (stop the node first, then Cassandra). */
+  public void detachShutdownHook() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException shuttingDown) {
+      // already running the hooks
+    }
+  }
+
+  /** Stops the server with SIGTERM, waiting for it to flush; kills it if it has not stopped in 60 s. */
+  @Override
+  public void close() {
+    stopProcess();
+    detachShutdownHook();
+  }
+
+  private void stopProcess() {
+    if (!process.isAlive()) {
+      return;
+    }
+    log.info("Stopping Cassandra (pid {})", process.pid());
+    process.destroy();
+    try {
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        log.warn("Cassandra did not stop within 60 s; killing it");
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+
+  private void awaitCql(Path out) {
+    long deadline = System.nanoTime() + settings.startTimeout().toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("Cassandra exited with code " + process.exitValue()
+            + " while starting. Last lines of " + out + ":\n" + tail(out, 30));
+      }
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress(settings.host(), settings.nativePort()), 500);
+        log.info("Cassandra answers CQL on {}:{}", settings.host(), settings.nativePort());
+        return;
+      } catch (IOException notYet) {
+        sleepQuietly(250);
+      }
+    }
+    stopProcess();
+    throw new IllegalStateException("Cassandra did not answer CQL on " + contactPoint() + " within "
+        + settings.startTimeout().toSeconds() + " s. Last lines of " + out + ":\n" + tail(out, 30));
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for Cassandra", e);
+    }
+  }
+
+  static void checkJava(Path javaHome) {
+    int feature = javaFeatureVersion(javaHome);
+    if (!SUPPORTED_JAVA.contains(feature)) {
+      throw new IllegalStateException("Cassandra 5.0 runs on Java 11 or 17, but " + javaHome + " is Java " + feature
+          + ". Point AIMOS_CASSANDRA_JAVA_HOME at a Java 17 installation (for example /usr/lib/jvm/java-17-openjdk-amd64).");
+    }
+  }
+
+  static int javaFeatureVersion(Path javaHome) {
+    Path release = javaHome.resolve("release");
+    try {
+      for (String line : Files.readAllLines(release)) {
+        if (line.startsWith("JAVA_VERSION=")) {
+          String v = line.substring("JAVA_VERSION=".length()).replace("\"", "");
+          String first = v.startsWith("1.") ? v.substring(2) : v;
+          return Integer.parseInt(first.split("[.+-]")[0]);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // fall through
+    }
+    if (javaHome.equals(Path.of(System.getProperty("java.home")))) {
+      return Runtime.version().feature();
+    }
+    throw new IllegalStateException("Cannot tell the Java version of " + javaHome + " (no readable 'release' file). "
+        + "Point AIMOS_CASSANDRA_JAVA_HOME at a Java 17 installation.");
+  }
+
+  static void checkPortFree(String host, int port, String what) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(host, port));
+    } catch (IOException e) {
+      throw new IllegalStateException("Cassandra's " + what + " port " + host + ":" + port
+          + " is already in use (another Cassandra or 'bin/aimos dev' may be running: see `ss -ltnp | grep :" + port
+          + "`). Stop it, or choose other ports with AIMOS_CASSANDRA_PORT / AIMOS_CASSANDRA_STORAGE_PORT.");
+    }
+  }
+
+  /** A port that was free a moment ago on the loopback interface. */
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String serverClasspath() throws IOException {
+    try (InputStream in = CassandraLauncher.class.getClassLoader().getResourceAsStream(CLASSPATH_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException("Missing " + CLASSPATH_RESOURCE + ": build the project with `mvn -B install -DskipTests` first.");
+      }
+      String cp = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+      String first = cp.split(java.io.File.pathSeparator)[0];
+      if (!Files.exists(Path.of(first))) {
+        throw new IllegalStateException("Cassandra's classpath names " + first + ", which is missing: "
+            + "rebuild with `mvn -B install -DskipTests` to fetch it again.");
+      }
+      return cp;
+    }
+  }
+
+  private static String tail(Path file, int lines) {
+    try {
+      List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(cannot read " + file + ": " + e.getMessage() + ")";
+    }
+  }
+
+  private static String yaml(Settings s, Path dir) {
+    return """
+        cluster_name: 'AIMOS'
+        num_tokens: 16
+        partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+        authenticator: AllowAllAuthenticator
+        authorizer: AllowAllAuthorizer
+        endpoint_snitch: SimpleSnitch
+        seed_provider:
+          - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+            parameters:
+              - seeds: "%1$s:%3$d"
+        listen_address: %1$s
+        rpc_address: %1$s
+        native_transport_port: %2$d
+        storage_port: %3$d
+        start_native_transport: true
+        data_file_directories:
+          - %4$s/data
+        commitlog_directory: %4$s/commitlog
+        saved_caches_directory: %4$s/saved_caches
+        hints_directory: %4$s/hints
+        cdc_raw_directory: %4$s/cdc_raw
+        commitlog_sync: periodic
+        commitlog_sync_period: 2000ms
+        auto_snapshot: false
+        snapshot_before_compaction: false
+        concurrent_reads: 16
+        concurrent_writes: 32
+        read_request_timeout: 5000ms
+        write_request_timeout: 5000ms
+        range_request_timeout: 10000ms
+        request_timeout: 10000ms
+        batch_size_warn_threshold: 64KiB
+        batch_size_fail_threshold: 1024KiB
+        disk_failure_policy: stop
+        commit_failure_policy: stop
+        """.formatted(s.host(), s.nativePort(), s.storagePort(), dir);
+  }
+
+  private static final String LOGBACK = """
+      <configuration>
+        <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+          <encoder><pattern>%d{HH:mm:ss.SSS} %-5level [%thread] %logger{20} - %msg%n</pattern></encoder>
+        </appender>
+        <root level="INFO"><appender-ref ref="STDOUT"/></root>
+      </configuration>
+      """;
+}

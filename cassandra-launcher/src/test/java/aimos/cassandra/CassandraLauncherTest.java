@@ -1,0 +1,68 @@
+package aimos.cassandra;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CassandraLauncherTest {
+
+  @Test
+  void startsCassandraThatAnswersTheNativeProtocol() throws Exception {
+    int port = SharedCassandra.port();
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+      DataOutputStream out = new DataOutputStream(s.getOutputStream());
+      // native protocol v4 OPTIONS frame: version, flags, stream, opcode 0x05, empty body
+      out.write(new byte[] {0x04, 0x00, 0x00, 0x01, 0x05, 0, 0, 0, 0});
+      out.flush();
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      byte version = in.readByte();
+      in.readByte();
+      in.readShort();
+      byte opcode = in.readByte();
+      assertEquals((byte) 0x84, version, "response frame of protocol v4");
+      assertEquals((byte) 0x06, opcode, "SUPPORTED answers OPTIONS");
+    }
+  }
+
+  @Test
+  void refusesAPortThatIsTakenAndSaysWhatToDo(@TempDir Path dir) throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      var settings = CassandraLauncher.Settings.defaults(dir).withPorts(taken.getLocalPort(), CassandraLauncher.freePort());
+      var e = assertThrows(IllegalStateException.class, () -> CassandraLauncher.start(settings));
+      assertTrue(e.getMessage().contains("already in use"), e.getMessage());
+      assertTrue(e.getMessage().contains(String.valueOf(taken.getLocalPort())), e.getMessage());
+      assertTrue(e.getMessage().contains("AIMOS_CASSANDRA_PORT"), e.getMessage());
+    }
+  }
+
+  @Test
+  void refusesAJavaItCannotRunOn(@TempDir Path dir) throws Exception {
+    Path fakeJdk = dir.resolve("jdk25");
+    Files.createDirectories(fakeJdk.resolve("bin"));
+    Files.writeString(fakeJdk.resolve("release"), "JAVA_VERSION=\"25.0.1\"\n");
+    var settings = new CassandraLauncher.Settings(dir.resolve("data"), "127.0.0.1", CassandraLauncher.freePort(),
+        CassandraLauncher.freePort(), "1g", fakeJdk, java.time.Duration.ofSeconds(5));
+    var e = assertThrows(IllegalStateException.class, () -> CassandraLauncher.start(settings));
+    assertTrue(e.getMessage().contains("Java 25"), e.getMessage());
+    assertTrue(e.getMessage().contains("AIMOS_CASSANDRA_JAVA_HOME"), e.getMessage());
+  }
+
+  @Test
+  void readsJavaVersionsFromReleaseFiles(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("release"), "IMPLEMENTOR=\"x\"\nJAVA_VERSION=\"1.8.0_392\"\n");
+    assertEquals(8, CassandraLauncher.javaFeatureVersion(dir));
+    Files.writeString(dir.resolve("release"), "JAVA_VERSION=\"17.0.15\"\n");
+    assertEquals(17, CassandraLauncher.javaFeatureVersion(dir));
+  }
+}

@@ -1,0 +1,126 @@
+package aimos.chaos.load;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
+
+/**
+ * A closed-loop load: {@code concurrency} callers, each sending its next request when the previous one answered,
+ * for a fixed duration after a warm-up. Bounded in time, so it always stops by itself.
+ */
+public final class LoadRun {
+  private LoadRun() {}
+
+  /** One call; the argument is a sequence number unique within the run. */
+  public interface Call extends IntFunction<CompletionStage<?>> {}
+
+  public static LoadResult run(String name, int concurrency, Duration warmup, Duration duration, Call call,
+                               LongConsumer progressEverySecond) {
+    if (warmup.toMillis() > 0) {
+      drive(concurrency, warmup, call, new Recorder(false), s -> { });
+    }
+    Recorder rec = new Recorder(true);
+    long start = System.nanoTime();
+    drive(concurrency, duration, call, rec, progressEverySecond);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return LoadResult.of(name, rec.failed.get(), rec.failures, seconds, rec.latencies());
+  }
+
+  private static final class Recorder {
+    final boolean keep;
+    final AtomicLong failed = new AtomicLong();
+    final Map<String, Long> failures = new ConcurrentHashMap<>();
+    private long[] latencies = new long[1 << 16];
+    private int size;
+
+    Recorder(boolean keep) {
+      this.keep = keep;
+    }
+
+    synchronized void ok(long nanos) {
+      if (!keep) {
+        return;
+      }
+      if (size == latencies.length) {
+        latencies = java.util.Arrays.copyOf(latencies, size * 2);
+      }
+      latencies[size++] = nanos;
+    }
+
+    synchronized int count() {
+      return size;
+    }
+
+    void failed(Throwable t) {
+      if (!keep) {
+        return;
+      }
+      failed.incrementAndGet();
+      Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+      String key = c instanceof io.grpc.StatusRuntimeException s ? s.getStatus().getCode().name() : c.getClass().getSimpleName();
+      failures.merge(key, 1L, Long::sum);
+    }
+
+    synchronized long[] latencies() {
+      return java.util.Arrays.copyOf(latencies, size);
+    }
+  }
+
+  private static void drive(int concurrency, Duration duration, Call call, Recorder rec, LongConsumer progress) {
+    long deadline = System.nanoTime() + duration.toNanos();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong seq = new AtomicLong();
+    CompletableFuture<?>[] loops = new CompletableFuture<?>[concurrency];
+    for (int i = 0; i < concurrency; i++) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      loops[i] = done;
+      next(call, rec, stop, seq, done);
+    }
+    long nextReport = System.nanoTime() + 1_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      long sleep = Math.min(deadline, nextReport) - System.nanoTime();
+      if (sleep > 0) {
+        try {
+          Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      if (System.nanoTime() >= nextReport) {
+        progress.accept(rec.count());
+        nextReport += 1_000_000_000L;
+      }
+    }
+    stop.set(true);
+    CompletableFuture.allOf(loops).orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join();
+  }
+
+  private static void next(Call call, Recorder rec, AtomicBoolean stop, AtomicLong seq, CompletableFuture<Void> done) {
+    if (stop.get()) {
+      done.complete(null);
+      return;
+    }
+    long t0 = System.nanoTime();
+    CompletionStage<?> f;
+    try {
+      f = call.apply((int) seq.incrementAndGet());
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete((r, err) -> {
+      if (err == null) {
+        rec.ok(System.nanoTime() - t0);
+      } else {
+        rec.failed(err);
+      }
+      next(call, rec, stop, seq, done);
+    });
+  }
+}

@@ -1,0 +1,158 @@
+package aimos.node;
+
+import aimos.api.v1.EchoService;
+import aimos.api.v1.InferenceService;
+import aimos.api.v1.InferenceServicePowerApiHandlerFactory;
+import aimos.billing.ledger.CassandraLedgerRepository;
+import aimos.billing.ledger.LedgerRepository;
+import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.projection.BillingProjection;
+import aimos.model.ModelEntity;
+import aimos.model.directory.ModelDirectory;
+import aimos.model.sandbox.SandboxSettings;
+import aimos.model.sandbox.WorkerHost;
+import aimos.node.admin.AdminRoutes;
+import aimos.node.admin.ModelCatalog;
+import aimos.node.admin.NodeState;
+import aimos.node.admin.TenantAdmin;
+import aimos.node.gateway.InferenceGateway;
+import aimos.node.metrics.AimosMetrics;
+import aimos.tenant.TenantEntity;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.grpc.javadsl.ServerReflection;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
+import org.apache.pekko.projection.cassandra.javadsl.CassandraProjection;
+import org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The composition root: one AIMOS cluster node. Tests call {@link #init} the same way {@link #main} does. */
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", ConfigFactory.load());
+    try {
+      Node node = init(system);
+      node.gatewayBinding().toCompletableFuture().join();
+    } catch (RuntimeException e) {
+      log.error("AIMOS node failed to start: {}", e.getMessage(), e);
+      system.terminate();
+      System.exit(1);
+    }
+  }
+
+  /** What a started node exposes to its launcher and to tests. */
+  public record Node(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, TenantAdmin tenants,
+                     ModelCatalog models, LedgerRepository ledger, CompletionStage<ServerBinding> gatewayBinding) {
+
+    public int gatewayPort() {
+      return gatewayBinding.toCompletableFuture().join().localAddress().getPort();
+    }
+
+    public void shutdown() {
+      system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("Node did not stop within 60 s: {}", e.toString());
+      }
+    }
+  }
+
+  public static Node init(ActorSystem<?> system) {
+    Config config = system.settings().config();
+    NodeSettings settings = NodeSettings.from(config);
+    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
+    PriceCatalog catalog = PriceCatalog.fromConfig(config.getConfig("aimos.billing.prices"));
+
+    CassandraSession session = CassandraSessionRegistry.get(system)
+        .sessionFor(CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
+    if (settings.createTables()) {
+      CassandraLedgerRepository.createTables(session, settings.billingKeyspace()).toCompletableFuture().join();
+      CassandraProjection.createTablesIfNotExists(system).toCompletableFuture().join();
+    }
+    LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
+
+    TenantEntity.init(system, new TenantEntity.Settings(config.getDuration("aimos.tenant.admission-timeout"),
+        Clock.systemUTC()), catalog);
+    ModelEntity.init(system, modelSettings(config));
+    ModelDirectory.init(system);
+    BillingProjection.init(system, ledger, catalog, metrics::projectionLagMillis);
+    system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics), "worker-host", Props.empty());
+
+    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger);
+    ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog);
+
+    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models);
+    var grpc = ServiceHandler.concatOrNotFound(
+        InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
+        ServerReflection.create(List.of(InferenceService.description, EchoService.description), system));
+    CompletionStage<ServerBinding> binding = Http.get(system)
+        .newServerAt(settings.gatewayHost(), settings.gatewayPort())
+        .bind(grpc)
+        .whenComplete((b, err) -> {
+          if (err != null) {
+            log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "
+                + "to use another port.", settings.gatewayHost(), settings.gatewayPort(), err.getMessage());
+          } else {
+            NodeState.get(system).gatewayBound(true);
+            log.info("Gateway (gRPC) listening on {}", b.localAddress());
+          }
+        });
+
+    NodeState.get(system).installRoutes(new AdminRoutes(tenants, models, metrics, settings.adminToken()).route());
+    PekkoManagement.get(system).start().whenComplete((uri, err) -> {
+      if (err != null) {
+        log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",
+            err.getMessage());
+      } else {
+        log.info("Management HTTP listening on {}", uri);
+      }
+    });
+
+    if (settings.clusterFormation().equals("kubernetes")) {
+      ClusterBootstrap.get(system).start();
+    } else if (config.getList("pekko.cluster.seed-nodes").isEmpty()) {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
+    return new Node(system, settings, metrics, tenants, models, ledger, binding);
+  }
+
+  static ModelEntity.Settings modelSettings(Config config) {
+    Config m = config.getConfig("aimos.model");
+    return new ModelEntity.Settings(m.getDuration("lease-ttl"), m.getDuration("lease-queue-timeout"),
+        m.getInt("lease-queue-limit"), m.getDuration("worker-heartbeat-timeout"), java.time.Duration.ofMillis(250));
+  }
+
+  static SandboxSettings sandboxSettings(Config config) {
+    Config s = config.getConfig("aimos.sandbox");
+    String java = s.getString("java").isEmpty()
+        ? Path.of(System.getProperty("java.home"), "bin", "java").toString()
+        : s.getString("java");
+    String classpath = s.getString("classpath").isEmpty() ? System.getProperty("java.class.path") : s.getString("classpath");
+    return new SandboxSettings(java, s.getStringList("jvm-options"), classpath, Path.of(s.getString("work-dir")),
+        s.getInt("slots"), s.getDuration("request-timeout"), s.getDuration("start-timeout"),
+        s.getDuration("heartbeat"), s.getDuration("backoff-min"), s.getDuration("backoff-max"));
+  }
+}

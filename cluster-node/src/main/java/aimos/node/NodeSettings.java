@@ -1,0 +1,29 @@
+package aimos.node;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** The node's own settings, read once from {@code aimos.*}. */
+public record NodeSettings(String gatewayHost, int gatewayPort, Duration requestTimeout, Duration askTimeout,
+                           Duration leaseTimeout, int maxPromptChars, String adminToken, boolean createTables,
+                           String billingKeyspace, String clusterFormation) {
+
+  public static NodeSettings from(Config config) {
+    Config a = config.getConfig("aimos");
+    String formation = a.getString("cluster-formation");
+    if (!formation.equals("seed-nodes") && !formation.equals("kubernetes")) {
+      throw new IllegalArgumentException("aimos.cluster-formation must be seed-nodes or kubernetes, was " + formation);
+    }
+    return new NodeSettings(
+        a.getString("gateway.host"),
+        a.getInt("gateway.port"),
+        a.getDuration("gateway.request-timeout"),
+        a.getDuration("gateway.ask-timeout"),
+        a.getDuration("model.lease-queue-timeout").plus(a.getDuration("gateway.ask-timeout")),
+        a.getInt("gateway.max-prompt-chars"),
+        a.getString("admin.token"),
+        a.getBoolean("create-tables"),
+        a.getString("billing.keyspace"),
+        formation);
+  }
+}

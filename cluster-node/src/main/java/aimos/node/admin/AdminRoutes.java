@@ -1,0 +1,293 @@
+package aimos.node.admin;
+
+import aimos.api.v1.BillingUnit;
+import aimos.model.ModelEntity;
+import aimos.node.metrics.AimosMetrics;
+import aimos.tenant.Money;
+import aimos.tenant.Plan;
+import aimos.tenant.TenantEntity;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.prometheus.client.exporter.common.TextFormat;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API (behind the admin bearer token) and Prometheus {@code /metrics}, served on the management port.
+ * Errors are JSON {@code {"error": {"code": ..., "message": ...}}} with the matching HTTP status.
+ */
+public final class AdminRoutes extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ContentType PROMETHEUS = ContentTypes.parse(TextFormat.CONTENT_TYPE_004);
+
+  private final TenantAdmin tenants;
+  private final ModelCatalog models;
+  private final AimosMetrics metrics;
+  private final byte[] adminToken;
+
+  public AdminRoutes(TenantAdmin tenants, ModelCatalog models, AimosMetrics metrics, String adminToken) {
+    this.tenants = tenants;
+    this.models = models;
+    this.metrics = metrics;
+    this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
+  }
+
+  public Route route() {
+    return concat(
+        path("metrics", () -> get(() -> complete(HttpResponse.create()
+            .withEntity(HttpEntities.create(PROMETHEUS, metrics.scrape().getBytes(StandardCharsets.UTF_8)))))),
+        pathPrefix("admin", () -> authorized(() -> concat(
+            pathPrefix("tenants", this::tenantRoutes),
+            pathPrefix("models", this::modelRoutes),
+            complete(error(StatusCodes.NOT_FOUND, "no such admin route; see the README's admin API table"))))));
+  }
+
+  private Route tenantRoutes() {
+    return concat(
+        pathEnd(() -> post(() -> jsonBody(body -> respond(StatusCodes.CREATED, () -> tenants.create(
+            text(body, "id"), text(body, "name"), plan(body.get("plan"))).thenApply(AdminRoutes::tenantJson))))),
+        pathPrefix(PathMatchers.segment(), id -> concat(
+            pathEnd(() -> get(() -> respond(StatusCodes.OK, () -> tenants.get(id).thenApply(AdminRoutes::tenantJson)))),
+            path("plan", () -> put(() -> jsonBody(body -> respond(StatusCodes.OK,
+                () -> tenants.changePlan(id, plan(body)).thenApply(AdminRoutes::tenantJson))))),
+            pathPrefix("keys", () -> concat(
+                pathEnd(() -> post(() -> respond(StatusCodes.CREATED, () -> tenants.issueKey(id).thenApply(k -> {
+                  Map<String, Object> m = new LinkedHashMap<>();
+                  m.put("tenantId", id);
+                  m.put("keyId", k.keyId());
+                  m.put("apiKey", k.apiKey());
+                  m.put("note", "the key is shown once; only a salted hash is stored");
+                  return m;
+                })))),
+                path(PathMatchers.segment(), keyId -> delete(() -> respond(StatusCodes.OK,
+                    () -> tenants.revokeKey(id, keyId).thenApply(AdminRoutes::tenantJson)))))),
+            path("usage", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
+                () -> tenants.usage(id, month(month))))))
+        )));
+  }
+
+  private Route modelRoutes() {
+    return concat(
+        pathEnd(() -> concat(
+            get(() -> respond(StatusCodes.OK, models::list)),
+            post(() -> jsonBody(body -> respond(StatusCodes.CREATED,
+                () -> models.register(text(body, "name"), optionalText(body, "description", "")))))
+        )),
+        pathPrefix(PathMatchers.segment(), name -> concat(
+            pathEnd(() -> get(() -> respond(StatusCodes.OK, () -> models.get(name)))),
+            path("versions", () -> post(() -> jsonBody(body -> respond(StatusCodes.CREATED, () -> models.addVersion(
+                name, text(body, "version"), text(body, "runtime"), billingUnit(text(body, "billingUnit")),
+                body.hasNonNull("unitPriceUsd") ? Money.parseUsd(body.get("unitPriceUsd").asText()) : -1,
+                body.hasNonNull("replicas") ? intField(body, "replicas") : 1))))),
+            path("leases", () -> get(() -> respond(StatusCodes.OK, () -> models.leases(name))))
+        )));
+  }
+
+  // ---- auth ----
+
+  private Route authorized(Supplier<Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> {
+      if (adminToken.length == 0) {
+        return complete(error(StatusCodes.SERVICE_UNAVAILABLE,
+            "the admin API is disabled on this node: set AIMOS_ADMIN_TOKEN (aimos.admin.token) to enable it"));
+      }
+      byte[] presented = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+          .map(h -> h.substring(7).strip().getBytes(StandardCharsets.UTF_8)).orElse(new byte[0]);
+      if (!MessageDigest.isEqual(presented, adminToken)) {
+        return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"aimos-admin\""),
+            () -> complete(error(StatusCodes.UNAUTHORIZED,
+                "missing or wrong admin token: send 'Authorization: Bearer <admin token>'")));
+      }
+      return inner.get();
+    });
+  }
+
+  // ---- request parsing: every problem is an IllegalArgumentException with a message that says what to fix ----
+
+  private Route jsonBody(Function<JsonNode, Route> inner) {
+    return entity(Unmarshaller.entityToString(), body -> {
+      JsonNode node;
+      try {
+        node = JSON.readTree(body);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        return complete(error(StatusCodes.BAD_REQUEST, "the body is not valid JSON: " + e.getOriginalMessage()));
+      }
+      if (node == null || !node.isObject()) {
+        return complete(error(StatusCodes.BAD_REQUEST, "the body must be a JSON object"));
+      }
+      return inner.apply(node);
+    });
+  }
+
+  private static String text(JsonNode body, String field) {
+    JsonNode v = body.get(field);
+    if (v == null || v.isNull() || !v.isTextual() || v.asText().isBlank()) {
+      throw new IllegalArgumentException("field '" + field + "' is required and must be a non-empty string");
+    }
+    return v.asText();
+  }
+
+  private static String optionalText(JsonNode body, String field, String fallback) {
+    JsonNode v = body.get(field);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isTextual()) {
+      throw new IllegalArgumentException("field '" + field + "' must be a string");
+    }
+    return v.asText();
+  }
+
+  private static long longField(JsonNode body, String field) {
+    JsonNode v = body.get(field);
+    if (v == null || !v.canConvertToLong() || !v.isIntegralNumber()) {
+      throw new IllegalArgumentException("field '" + field + "' is required and must be a whole number");
+    }
+    return v.asLong();
+  }
+
+  private static int intField(JsonNode body, String field) {
+    long v = longField(body, field);
+    if (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE) {
+      throw new IllegalArgumentException("field '" + field + "' is too large");
+    }
+    return (int) v;
+  }
+
+  static Plan plan(JsonNode p) {
+    if (p == null || !p.isObject()) {
+      throw new IllegalArgumentException("field 'plan' is required: {\"requestsPerMinute\": 600, "
+          + "\"tokensPerMinute\": 100000, \"monthlyBudgetUsd\": \"100.00\", \"maxConcurrentRequests\": 8}");
+    }
+    JsonNode budget = p.get("monthlyBudgetUsd");
+    if (budget == null || budget.isNull() || !(budget.isTextual() || budget.isNumber())) {
+      throw new IllegalArgumentException("field 'plan.monthlyBudgetUsd' is required, for example \"100.00\"");
+    }
+    return new Plan(longField(p, "requestsPerMinute"), longField(p, "tokensPerMinute"),
+        Money.parseUsd(budget.asText()), intField(p, "maxConcurrentRequests"));
+  }
+
+  private static BillingUnit billingUnit(String s) {
+    try {
+      BillingUnit u = BillingUnit.valueOf(s);
+      if (u != BillingUnit.BILLING_UNIT_UNSPECIFIED && u != BillingUnit.UNRECOGNIZED) {
+        return u;
+      }
+    } catch (IllegalArgumentException ignored) {
+      // fall through
+    }
+    throw new IllegalArgumentException("billingUnit must be TOKENS, IMAGES or AUDIO_MINUTES, was '" + s + "'");
+  }
+
+  private static String month(Optional<String> month) {
+    try {
+      return month.map(YearMonth::parse).orElse(YearMonth.now(ZoneOffset.UTC)).toString();
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException("month must look like 2026-11, was '" + month.orElse("") + "'");
+    }
+  }
+
+  static Map<String, Object> tenantJson(TenantEntity.Summary s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", s.tenantId());
+    m.put("name", s.displayName());
+    Map<String, Object> plan = new LinkedHashMap<>();
+    plan.put("requestsPerMinute", s.plan().requestsPerMinute());
+    plan.put("tokensPerMinute", s.plan().tokensPerMinute());
+    plan.put("monthlyBudgetUsd", Money.format(s.plan().monthlyBudgetMicros()));
+    plan.put("maxConcurrentRequests", s.plan().maxConcurrentRequests());
+    m.put("plan", plan);
+    m.put("keys", s.keys());
+    m.put("month", s.month());
+    m.put("monthRequests", s.monthRequests());
+    m.put("monthTokens", s.monthTokens());
+    m.put("monthSpendUsd", Money.format(s.monthSpendMicros()));
+    return m;
+  }
+
+  // ---- responses ----
+
+  private <T> Route respond(StatusCode success, Supplier<CompletionStage<T>> action) {
+    CompletionStage<T> stage;
+    try {
+      stage = action.get();
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    CompletionStage<HttpResponse> response = stage.handle((value, err) -> err == null
+        ? json(success, value)
+        : failure(err));
+    return completeWithFuture(response);
+  }
+
+  private static HttpResponse json(StatusCode status, Object value) {
+    try {
+      return HttpResponse.create().withStatus(status)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(value)));
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot write JSON for " + value.getClass(), e);
+    }
+  }
+
+  static HttpResponse failure(Throwable err) {
+    Throwable t = err;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof IllegalArgumentException) {
+      return error(StatusCodes.BAD_REQUEST, t.getMessage());
+    }
+    if (t instanceof StatusReply.ErrorMessage) {
+      String msg = t.getMessage();
+      if (msg.contains("does not exist") || msg.startsWith("tenant") && msg.contains("has no key")) {
+        return error(StatusCodes.NOT_FOUND, msg);
+      }
+      if (msg.contains("already exists")) {
+        return error(StatusCodes.CONFLICT, msg);
+      }
+      return error(StatusCodes.BAD_REQUEST, msg);
+    }
+    if (t instanceof TimeoutException) {
+      return error(StatusCodes.SERVICE_UNAVAILABLE, "the cluster did not answer in time; try again");
+    }
+    log.error("Admin request failed", t);
+    return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t + "; see the node's log");
+  }
+
+  static HttpResponse error(StatusCode status, String message) {
+    ObjectNode root = JSON.createObjectNode();
+    ObjectNode e = root.putObject("error");
+    e.put("code", status.intValue());
+    e.put("message", message);
+    return json(status, root);
+  }
+
+}

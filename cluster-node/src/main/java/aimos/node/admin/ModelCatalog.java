@@ -1,0 +1,69 @@
+package aimos.node.admin;
+
+import aimos.api.v1.BillingUnit;
+import aimos.billing.pricing.PriceCatalog;
+import aimos.model.ModelEntity;
+import aimos.model.directory.ModelDirectory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+/** Registers and lists models and their versions, through the model entities and the directory. */
+public final class ModelCatalog {
+  private final ActorSystem<?> system;
+  private final Duration timeout;
+  private final PriceCatalog prices;
+
+  public ModelCatalog(ActorSystem<?> system, Duration timeout, PriceCatalog prices) {
+    this.system = system;
+    this.timeout = timeout;
+    this.prices = prices;
+  }
+
+  private EntityRef<ModelEntity.Command> model(String name) {
+    if (!ModelEntity.isValidName(name)) {
+      throw new IllegalArgumentException("model name must be " + ModelEntity.nameRule() + ", was '" + name + "'");
+    }
+    return ClusterSharding.get(system).entityRefFor(ModelEntity.ENTITY_KEY, name);
+  }
+
+  public CompletionStage<ModelEntity.ModelView> register(String name, String description) {
+    return model(name).<ModelEntity.ModelView>askWithStatus(rt -> new ModelEntity.Register(description, rt), timeout)
+        .thenCompose(view -> ModelDirectory.ref(system)
+            .<Done>ask(rt -> new ModelDirectory.Add(name, rt), timeout).thenApply(d -> view));
+  }
+
+  /** Adds a version; a negative price means the catalog's price for the billing unit. */
+  public CompletionStage<ModelEntity.ModelView> addVersion(String name, String version, String runtime,
+                                                           BillingUnit unit, long unitPriceMicros, int replicas) {
+    long price = unitPriceMicros >= 0 || unit == BillingUnit.BILLING_UNIT_UNSPECIFIED || unit == BillingUnit.UNRECOGNIZED
+        ? unitPriceMicros
+        : prices.defaultUnitPriceMicros(unit);
+    return model(name).askWithStatus(rt -> new ModelEntity.AddVersion(version, runtime, unit, price, replicas, rt),
+        timeout);
+  }
+
+  public CompletionStage<ModelEntity.ModelView> get(String name) {
+    return model(name).askWithStatus(ModelEntity.Get::new, timeout);
+  }
+
+  public CompletionStage<ModelEntity.LeaseReport> leases(String name) {
+    return model(name).ask(ModelEntity.GetLeases::new, timeout);
+  }
+
+  public CompletionStage<List<ModelEntity.ModelView>> list() {
+    return ModelDirectory.ref(system).<ModelDirectory.Names>ask(ModelDirectory.List_::new, timeout)
+        .thenCompose(names -> {
+          List<CompletableFuture<ModelEntity.ModelView>> views = new ArrayList<>();
+          names.names().forEach(n -> views.add(get(n).toCompletableFuture()));
+          return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
+              .thenApply(v -> views.stream().map(CompletableFuture::join).toList());
+        });
+  }
+}

@@ -1,0 +1,20 @@
+package aimos.node.admin;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.ActorSystem;
+
+/** /ready answers 200 only once this node's gateway accepts requests. */
+public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> {
+  private final ActorSystem system;
+
+  public ReadinessCheck(ActorSystem system) {
+    this.system = system;
+  }
+
+  @Override
+  public CompletionStage<Boolean> get() {
+    return CompletableFuture.completedFuture(NodeState.get(system).gatewayBound());
+  }
+}

@@ -1,0 +1,56 @@
+package aimos.node.admin;
+
+import aimos.billing.ledger.LedgerRepository;
+import aimos.billing.ledger.UsageReport;
+import aimos.tenant.ApiKeys;
+import aimos.tenant.Plan;
+import aimos.tenant.TenantEntity;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+/** Tenant administration: create, change plan, issue and revoke keys, read usage from the ledger. */
+public final class TenantAdmin {
+  private final ActorSystem<?> system;
+  private final Duration timeout;
+  private final LedgerRepository ledger;
+
+  public TenantAdmin(ActorSystem<?> system, Duration timeout, LedgerRepository ledger) {
+    this.system = system;
+    this.timeout = timeout;
+    this.ledger = ledger;
+  }
+
+  private EntityRef<TenantEntity.Command> tenant(String id) {
+    if (!ApiKeys.isValidTenantId(id)) {
+      throw new IllegalArgumentException("tenant id must be " + ApiKeys.tenantIdRule() + ", was '" + id + "'");
+    }
+    return ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, id);
+  }
+
+  public CompletionStage<TenantEntity.Summary> create(String id, String displayName, Plan plan) {
+    return tenant(id).askWithStatus(rt -> new TenantEntity.Create(displayName, plan, rt), timeout);
+  }
+
+  public CompletionStage<TenantEntity.Summary> get(String id) {
+    return tenant(id).askWithStatus(TenantEntity.GetSummary::new, timeout);
+  }
+
+  public CompletionStage<TenantEntity.Summary> changePlan(String id, Plan plan) {
+    return tenant(id).askWithStatus(rt -> new TenantEntity.ChangePlan(plan, rt), timeout);
+  }
+
+  public CompletionStage<TenantEntity.IssuedKey> issueKey(String id) {
+    return tenant(id).askWithStatus(TenantEntity.IssueKey::new, timeout);
+  }
+
+  public CompletionStage<TenantEntity.Summary> revokeKey(String id, String keyId) {
+    return tenant(id).askWithStatus(rt -> new TenantEntity.RevokeKey(keyId, rt), timeout);
+  }
+
+  public CompletionStage<UsageReport> usage(String id, String month) {
+    return get(id).thenCompose(s -> ledger.usage(id, month));
+  }
+}

@@ -1,0 +1,134 @@
+package aimos.node.dev;
+
+import aimos.api.v1.BillingUnit;
+import aimos.cassandra.CassandraLauncher;
+import aimos.node.Main;
+import aimos.tenant.Money;
+import aimos.tenant.Plan;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * {@code bin/aimos dev}: Cassandra as a child process, one node, a demo tenant with a fresh API key and a demo
+ * model, in the foreground until Ctrl-C. Data stays under {@code .aimos/dev} between runs.
+ */
+public final class DevLauncher {
+  public static final String DEMO_TENANT = "demo";
+  public static final String DEMO_MODEL = "demo-text";
+
+  private DevLauncher() {}
+
+  private static String env(String name, String fallback) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? fallback : v;
+  }
+
+  public static void main(String[] args) {
+    Path home = Path.of(env("AIMOS_HOME", ".aimos/dev")).toAbsolutePath();
+    int cqlPort = Integer.parseInt(env("AIMOS_CASSANDRA_PORT", "9042"));
+    int storagePort = Integer.parseInt(env("AIMOS_CASSANDRA_STORAGE_PORT", "7000"));
+    Path cassandraJava = Path.of(env("AIMOS_CASSANDRA_JAVA_HOME", System.getProperty("java.home")));
+    String adminToken = env("AIMOS_ADMIN_TOKEN", "");
+    if (adminToken.isEmpty()) {
+      byte[] b = new byte[18];
+      new SecureRandom().nextBytes(b);
+      adminToken = "adm_" + HexFormat.of().formatHex(b);
+    }
+
+    System.out.println("[1/4] Starting Cassandra on 127.0.0.1:" + cqlPort + " (data in " + home.resolve("cassandra")
+        + "; the first start takes about 20 s)...");
+    CassandraLauncher cassandra;
+    try {
+      cassandra = CassandraLauncher.start(new CassandraLauncher.Settings(home.resolve("cassandra"), "127.0.0.1",
+          cqlPort, storagePort, "1g", cassandraJava, Duration.ofSeconds(180)));
+    } catch (RuntimeException e) {
+      System.err.println("Cassandra did not start: " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+    cassandra.detachShutdownHook();
+
+    System.out.println("[2/4] Starting the AIMOS node...");
+    String overrides = """
+        aimos.create-tables = on
+        aimos.admin.token = "%s"
+        aimos.sandbox.work-dir = "%s"
+        datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
+        """.formatted(adminToken, home.resolve("sandboxes"), cqlPort);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos",
+        ConfigFactory.load(ConfigFactory.parseString(overrides).withFallback(ConfigFactory.defaultApplication())));
+    Main.Node node;
+    try {
+      node = Main.init(system);
+      node.gatewayBinding().toCompletableFuture().join();
+    } catch (RuntimeException e) {
+      System.err.println("The node did not start: " + rootMessage(e));
+      system.terminate();
+      cassandra.close();
+      System.exit(1);
+      return;
+    }
+    Main.Node started = node;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("Stopping the node, then Cassandra...");
+      started.shutdown();
+      cassandra.close();
+      System.out.println("Stopped.");
+    }, "aimos-dev-stop"));
+
+    System.out.println("[3/4] Creating the demo tenant and model...");
+    String apiKey;
+    try {
+      ignoreExisting(node.tenants().create(DEMO_TENANT, "Demo tenant",
+          new Plan(600, 200_000, Money.parseUsd("100"), 16)));
+      apiKey = node.tenants().issueKey(DEMO_TENANT).toCompletableFuture().join().apiKey();
+      ignoreExisting(node.models().register(DEMO_MODEL, "Deterministic text model (reversed words), cl100k tokens"));
+      ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1));
+    } catch (RuntimeException e) {
+      System.err.println("Could not create the demo data: " + rootMessage(e));
+      System.exit(1);
+      return;
+    }
+
+    int port = node.gatewayPort();
+    String mgmt = system.settings().config().getString("pekko.management.http.hostname") + ":"
+        + system.settings().config().getInt("pekko.management.http.port");
+    System.out.println("[4/4] AIMOS is running.");
+    System.out.println();
+    System.out.println("Gateway (gRPC): 127.0.0.1:" + port);
+    System.out.println("Management HTTP: http://" + mgmt);
+    System.out.println("API key: " + apiKey);
+    System.out.println("Admin token: " + adminToken);
+    System.out.println();
+    System.out.println("Try:");
+    System.out.println("  grpcurl -plaintext -H 'authorization: Bearer " + apiKey + "' -d '{\"model\":\"" + DEMO_MODEL
+        + "\",\"text\":{\"prompt\":\"hello world\"}}' 127.0.0.1:" + port + " aimos.v1.InferenceService/Infer");
+    System.out.println("Press Ctrl-C to stop.");
+    system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  private static void ignoreExisting(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().join();
+    } catch (CompletionException e) {
+      if (!(e.getCause() instanceof StatusReply.ErrorMessage m && m.getMessage().contains("already exists"))) {
+        throw e;
+      }
+    }
+  }
+
+  private static String rootMessage(Throwable t) {
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.toString();
+  }
+}

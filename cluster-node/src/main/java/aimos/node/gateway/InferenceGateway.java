@@ -1,0 +1,354 @@
+package aimos.node.gateway;
+
+import aimos.api.v1.GetUsageRequest;
+import aimos.api.v1.GetUsageResponse;
+import aimos.api.v1.InferRequest;
+import aimos.api.v1.InferResponse;
+import aimos.api.v1.InferenceServicePowerApi;
+import aimos.api.v1.ListModelsRequest;
+import aimos.api.v1.ListModelsResponse;
+import aimos.api.v1.ModelInfo;
+import aimos.api.v1.ModelUsage;
+import aimos.api.v1.ModelVersionInfo;
+import aimos.api.v1.TextOutput;
+import aimos.api.v1.Usage;
+import aimos.billing.ledger.LedgerRepository;
+import aimos.billing.ledger.UsageReport;
+import aimos.model.ModelEntity;
+import aimos.model.sandbox.Worker;
+import aimos.node.NodeSettings;
+import aimos.node.admin.ModelCatalog;
+import aimos.node.metrics.AimosMetrics;
+import aimos.tenant.ApiKeys;
+import aimos.tenant.Money;
+import aimos.tenant.TenantEntity;
+import io.grpc.Status;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.grpc.GrpcServiceException;
+import org.apache.pekko.grpc.javadsl.Metadata;
+import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The public inference API. One request: authenticate and admit at the tenant, lease a worker from the model, run
+ * the model in its sandbox, persist the usage at the tenant, answer. Every failure maps to a precise gRPC status,
+ * frees what the request held, and bills nothing.
+ */
+public final class InferenceGateway implements InferenceServicePowerApi {
+  private static final Logger log = LoggerFactory.getLogger(InferenceGateway.class);
+  private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final NodeSettings settings;
+  private final AimosMetrics metrics;
+  private final LedgerRepository ledger;
+  private final ModelCatalog models;
+
+  public InferenceGateway(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, LedgerRepository ledger,
+                          ModelCatalog models) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.settings = settings;
+    this.metrics = metrics;
+    this.ledger = ledger;
+    this.models = models;
+  }
+
+  // ---- Infer ----
+
+  @Override
+  public CompletionStage<InferResponse> infer(InferRequest in, Metadata metadata) {
+    long started = System.nanoTime();
+    String model = in.getModel();
+    CompletionStage<InferResponse> result;
+    try {
+      ApiKeys.Presented key = apiKey(metadata);
+      validate(in);
+      String requestId = in.getRequestId().isEmpty() ? UUID.randomUUID().toString() : in.getRequestId();
+      result = admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
+          .thenCompose(granted -> run(admitted, granted, requestId, in, started)));
+    } catch (GrpcServiceException e) {
+      result = CompletableFuture.failedFuture(e);
+    }
+    return grpcErrors(result).whenComplete((r, err) -> metrics.request(model.isEmpty() ? "-" : model,
+        err == null ? "ok" : statusOf(err).getCode().name(), (System.nanoTime() - started) / 1e9));
+  }
+
+  /** Fails with the GrpcServiceException itself (not wrapped); anything unexpected is logged and INTERNAL. */
+  private static <T> CompletionStage<T> grpcErrors(CompletionStage<T> stage) {
+    return stage.exceptionallyCompose(err -> {
+      Throwable t = unwrap(err);
+      if (!(t instanceof GrpcServiceException)) {
+        log.error("Unexpected failure serving a request", t);
+        t = new GrpcServiceException(Status.INTERNAL.withDescription("internal error; see the node's log"));
+      }
+      return CompletableFuture.failedFuture(t);
+    });
+  }
+
+  private void validate(InferRequest in) {
+    if (in.getModel().isEmpty()) {
+      throw invalid("model is required, for example \"demo-text\"");
+    }
+    if (!ModelEntity.isValidName(in.getModel())) {
+      throw invalid("model must be " + ModelEntity.nameRule() + ", was \"" + in.getModel() + "\"");
+    }
+    if (!in.getRequestId().isEmpty() && !REQUEST_ID.matcher(in.getRequestId()).matches()) {
+      throw invalid("request_id must be 1-128 characters of letters, digits and . _ : -");
+    }
+    if (!in.hasText()) {
+      throw invalid("input is required: set text.prompt");
+    }
+    String prompt = in.getText().getPrompt();
+    if (prompt.isBlank()) {
+      throw invalid("text.prompt is empty");
+    }
+    if (prompt.length() > settings.maxPromptChars()) {
+      throw invalid("text.prompt has " + prompt.length() + " characters; the limit is " + settings.maxPromptChars());
+    }
+    if (in.getText().getMaxTokens() < 0 || in.getText().getMaxTokens() > 4096) {
+      throw invalid("text.max_tokens must be between 0 (model default) and 4096");
+    }
+  }
+
+  private CompletionStage<TenantEntity.Admitted> admit(ApiKeys.Presented key, String requestId, InferRequest in) {
+    EntityRef<TenantEntity.Command> tenant = tenant(key.tenantId());
+    long estimate = Math.max(1, in.getText().getPrompt().length() / 4);
+    return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant,
+            replyTo -> new TenantEntity.Admit(key.secret(), requestId, estimate, replyTo),
+            settings.askTimeout(), system.scheduler())
+        .exceptionally(e -> {
+          throw unavailable("the tenant service did not answer in time; retry with the same request_id", e);
+        })
+        .thenApply(admission -> {
+          if (admission instanceof TenantEntity.Admitted a) {
+            return a;
+          }
+          TenantEntity.Rejected r = (TenantEntity.Rejected) admission;
+          if (r.reason() == TenantEntity.Reason.UNAUTHENTICATED) {
+            throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription("invalid or revoked API key"));
+          }
+          metrics.quotaRejected(r.reason().name().toLowerCase());
+          throw new GrpcServiceException(Status.RESOURCE_EXHAUSTED.withDescription(
+              r.reason().name().toLowerCase() + ": " + r.message()), retryAfter(r.retryAfterMillis()));
+        });
+  }
+
+  private CompletionStage<ModelEntity.Granted> lease(TenantEntity.Admitted admitted, InferRequest in) {
+    EntityRef<ModelEntity.Command> modelRef = sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel());
+    return AskPattern.<ModelEntity.Command, ModelEntity.LeaseResult>ask(modelRef,
+            replyTo -> new ModelEntity.AcquireLease(in.getVersion(), admitted.tenantId(), replyTo),
+            settings.leaseTimeout(), system.scheduler())
+        .handle((result, err) -> {
+          if (result instanceof ModelEntity.Granted g) {
+            metrics.leaseAcquired();
+            return g;
+          }
+          tenant(admitted.tenantId()).tell(new TenantEntity.Release(admitted.admissionId(), true));
+          if (err != null) {
+            throw unavailable("no worker lease for model " + in.getModel() + " within "
+                + settings.leaseTimeout().toMillis() + " ms", err);
+          }
+          if (result instanceof ModelEntity.NoSuchVersion n) {
+            throw new GrpcServiceException(Status.NOT_FOUND.withDescription(n.message()));
+          }
+          throw new GrpcServiceException(Status.UNAVAILABLE.withDescription(
+              "no capacity: " + ((ModelEntity.NoCapacity) result).message()));
+        });
+  }
+
+  private CompletionStage<InferResponse> run(TenantEntity.Admitted admitted, ModelEntity.Granted granted,
+                                             String requestId, InferRequest in, long started) {
+    EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
+    return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
+            replyTo -> new Worker.Run(requestId, in.getText().getPrompt(), in.getText().getMaxTokens(), replyTo),
+            settings.requestTimeout(), system.scheduler())
+        .handle((result, err) -> {
+          // the worker's slot is free as soon as the model answered; metering does not hold it
+          releaseLease(in.getModel(), granted);
+          if (result instanceof Worker.Completed c) {
+            return c;
+          }
+          tenant.tell(new TenantEntity.Release(admitted.admissionId(), false));
+          throw modelFailure(in.getModel(), result, err);
+        })
+        .thenCompose(completed -> record(tenant, admitted, granted, requestId, in, completed, started)
+            .handle((recorded, err) -> {
+              if (err != null) {
+                throw unavailable("the usage of request " + requestId + " could not be recorded, so no answer is "
+                    + "given; retry with the same request_id", err);
+              }
+              metrics.charged(in.getModel(), recorded.replayed() ? 0 : recorded.chargeMicros());
+              return InferResponse.newBuilder()
+                  .setRequestId(requestId)
+                  .setModel(in.getModel())
+                  .setVersion(granted.version().version())
+                  .setText(TextOutput.newBuilder().setCompletion(completed.completion()))
+                  .setUsage(Usage.newBuilder()
+                      .setPromptTokens(recorded.units().promptTokens())
+                      .setCompletionTokens(recorded.units().completionTokens())
+                      .setChargeUsd(Money.format(recorded.chargeMicros())))
+                  .setReplayed(recorded.replayed())
+                  .build();
+            }));
+  }
+
+  private CompletionStage<TenantEntity.Recorded> record(EntityRef<TenantEntity.Command> tenant,
+                                                        TenantEntity.Admitted admitted, ModelEntity.Granted granted,
+                                                        String requestId, InferRequest in, Worker.Completed c,
+                                                        long started) {
+    ModelEntity.VersionInfo v = granted.version();
+    long latencyMicros = (System.nanoTime() - started) / 1000;
+    return AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Recorded>>ask(tenant,
+            replyTo -> new TenantEntity.RecordUsage(admitted.admissionId(), requestId, in.getModel(), v.version(),
+                v.unit(), v.unitPriceMicros(), aimos.tenant.Units.tokens(c.promptTokens(), c.completionTokens()),
+                latencyMicros, replyTo),
+            settings.askTimeout(), system.scheduler())
+        .thenApply(StatusReply::getValue);
+  }
+
+  private void releaseLease(String model, ModelEntity.Granted granted) {
+    metrics.leaseReleased();
+    sharding.entityRefFor(ModelEntity.ENTITY_KEY, model).tell(new ModelEntity.ReleaseLease(granted.leaseId()));
+  }
+
+  private GrpcServiceException modelFailure(String model, Worker.Result result, Throwable err) {
+    if (err != null) {
+      return unavailable("model " + model + " did not answer within " + settings.requestTimeout().toMillis()
+          + " ms", err);
+    }
+    Worker.Failed f = (Worker.Failed) result;
+    Status status = switch (f.kind()) {
+      case INVALID_INPUT -> Status.INVALID_ARGUMENT;
+      case DEADLINE -> Status.DEADLINE_EXCEEDED;
+      case UNAVAILABLE -> Status.UNAVAILABLE;
+      case MODEL_ERROR -> Status.INTERNAL;
+    };
+    return new GrpcServiceException(status.withDescription(f.message()));
+  }
+
+  // ---- ListModels and GetUsage ----
+
+  @Override
+  public CompletionStage<ListModelsResponse> listModels(ListModelsRequest in, Metadata metadata) {
+    return grpcErrors(authenticated(metadata).thenCompose(tenantId -> models.list()).thenApply(views -> {
+      ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
+      for (ModelEntity.ModelView v : views) {
+        ModelInfo.Builder m = ModelInfo.newBuilder().setName(v.name()).setDescription(v.description())
+            .setDefaultVersion(v.defaultVersion());
+        v.versions().forEach(ver -> m.addVersions(ModelVersionInfo.newBuilder().setVersion(ver.version())
+            .setRuntime(ver.runtime()).setBillingUnit(ver.unit()).setUnitPriceUsd(Money.format(ver.unitPriceMicros()))));
+        b.addModels(m);
+      }
+      return b.build();
+    }));
+  }
+
+  @Override
+  public CompletionStage<GetUsageResponse> getUsage(GetUsageRequest in, Metadata metadata) {
+    String month;
+    try {
+      month = in.getMonth().isEmpty() ? YearMonth.now(ZoneOffset.UTC).toString() : YearMonth.parse(in.getMonth()).toString();
+    } catch (DateTimeParseException e) {
+      return CompletableFuture.failedFuture(invalid("month must look like 2026-11, was \"" + in.getMonth() + "\""));
+    }
+    return grpcErrors(authenticated(metadata).thenCompose(tenantId -> ledger.usage(tenantId, month)
+        .exceptionally(e -> {
+          throw unavailable("the billing ledger cannot be read right now", e);
+        }))
+        .thenApply(InferenceGateway::toProto));
+  }
+
+  static GetUsageResponse toProto(UsageReport r) {
+    GetUsageResponse.Builder b = GetUsageResponse.newBuilder().setTenantId(r.tenantId()).setMonth(r.month())
+        .setRequests(r.requests()).setPromptTokens(r.promptTokens()).setCompletionTokens(r.completionTokens())
+        .setImages(r.images()).setAudioMillis(r.audioMillis()).setChargeUsd(Money.format(r.chargeMicros()));
+    r.byModel().forEach(l -> b.addByModel(ModelUsage.newBuilder().setModel(l.model()).setVersion(l.version())
+        .setRequests(l.requests()).setTokens(l.tokens()).setImages(l.images()).setAudioMillis(l.audioMillis())
+        .setChargeUsd(Money.format(l.chargeMicros()))));
+    return b.build();
+  }
+
+  private CompletionStage<String> authenticated(Metadata metadata) {
+    ApiKeys.Presented key;
+    try {
+      key = apiKey(metadata);
+    } catch (GrpcServiceException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant(key.tenantId()),
+            replyTo -> new TenantEntity.Authenticate(key.secret(), replyTo), settings.askTimeout(), system.scheduler())
+        .exceptionally(e -> {
+          throw unavailable("the tenant service did not answer in time", e);
+        })
+        .thenApply(a -> {
+          if (a instanceof TenantEntity.Admitted ok) {
+            return ok.tenantId();
+          }
+          throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription("invalid or revoked API key"));
+        });
+  }
+
+  // ---- helpers ----
+
+  private EntityRef<TenantEntity.Command> tenant(String tenantId) {
+    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenantId);
+  }
+
+  static ApiKeys.Presented apiKey(Metadata metadata) {
+    String header = metadata.getText("authorization").orElse("");
+    if (header.isEmpty()) {
+      throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
+          "missing API key: send the metadata 'authorization: Bearer aimos_<tenant>_<secret>'"));
+    }
+    String token = header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
+    return ApiKeys.parse(token).orElseThrow(() -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
+        "invalid or revoked API key")));
+  }
+
+  private static GrpcServiceException invalid(String message) {
+    return new GrpcServiceException(Status.INVALID_ARGUMENT.withDescription(message));
+  }
+
+  private static GrpcServiceException unavailable(String message, Throwable cause) {
+    Throwable c = unwrap(cause);
+    if (c instanceof GrpcServiceException g) {
+      return g;
+    }
+    log.warn("{}: {}", message, String.valueOf(c));
+    return new GrpcServiceException(Status.UNAVAILABLE.withDescription(message));
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static Status statusOf(Throwable err) {
+    Throwable t = unwrap(err);
+    if (t instanceof GrpcServiceException g) {
+      return g.getStatus();
+    }
+    return Status.INTERNAL;
+  }
+
+  private static org.apache.pekko.grpc.javadsl.Metadata retryAfter(long millis) {
+    return new org.apache.pekko.grpc.javadsl.MetadataBuilder()
+        .addText("retry-after-ms", Long.toString(Math.max(0, millis))).build();
+  }
+}

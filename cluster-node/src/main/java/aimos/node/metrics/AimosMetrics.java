@@ -1,0 +1,106 @@
+package aimos.node.metrics;
+
+import aimos.model.sandbox.SandboxMonitor;
+import io.prometheus.client.CollectorRegistry;
+import io.prometheus.client.Counter;
+import io.prometheus.client.Gauge;
+import io.prometheus.client.Histogram;
+import io.prometheus.client.exporter.common.TextFormat;
+import io.prometheus.client.hotspot.DefaultExports;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+
+/**
+ * This node's Prometheus metrics, in the {@code aimos_} namespace. Each node has its own registry (several nodes may
+ * share a JVM in tests).
+ */
+public final class AimosMetrics implements SandboxMonitor {
+  private final CollectorRegistry registry = new CollectorRegistry(true);
+
+  private final Counter requests = Counter.build("aimos_requests_total",
+      "Inference requests by model and outcome (ok or the gRPC status).")
+      .labelNames("model", "outcome").register(registry);
+  private final Histogram latency = Histogram.build("aimos_request_duration_seconds",
+      "Inference latency at the gateway, admission to metered answer.")
+      .labelNames("model")
+      .buckets(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+      .register(registry);
+  private final Counter quotaRejections = Counter.build("aimos_quota_rejections_total",
+      "Requests refused by a tenant limit, by limit.")
+      .labelNames("reason").register(registry);
+  private final Gauge activeLeases = Gauge.build("aimos_active_leases",
+      "Worker leases currently held by requests this node is serving.").register(registry);
+  private final Counter sandboxRestarts = Counter.build("aimos_sandbox_restarts_total",
+      "Sandbox process restarts on this node.")
+      .labelNames("model", "version").register(registry);
+  private final Gauge sandboxState = Gauge.build("aimos_sandbox_state",
+      "1 for the current state of each sandbox on this node.")
+      .labelNames("model", "version", "state").register(registry);
+  private final Gauge projectionLag = Gauge.build("aimos_projection_lag_seconds",
+      "Age of the newest usage event the billing projection wrote on this node.").register(registry);
+  private final Counter meteredCharge = Counter.build("aimos_metered_charge_micro_usd_total",
+      "Micro-dollars of usage metered by this node's gateway.").labelNames("model").register(registry);
+
+  public AimosMetrics(boolean jvmMetrics) {
+    if (jvmMetrics) {
+      DefaultExports.register(registry);
+    }
+  }
+
+  public void request(String model, String outcome, double seconds) {
+    requests.labels(model, outcome).inc();
+    latency.labels(model).observe(seconds);
+  }
+
+  public double requestCount(String model, String outcome) {
+    return requests.labels(model, outcome).get();
+  }
+
+  public void quotaRejected(String reason) {
+    quotaRejections.labels(reason).inc();
+  }
+
+  public void leaseAcquired() {
+    activeLeases.inc();
+  }
+
+  public void leaseReleased() {
+    activeLeases.dec();
+  }
+
+  public void charged(String model, long micros) {
+    meteredCharge.labels(model).inc(micros);
+  }
+
+  public void projectionLagMillis(long millis) {
+    projectionLag.set(millis / 1000.0);
+  }
+
+  @Override
+  public void stateChanged(String model, String version, State state) {
+    for (State s : State.values()) {
+      sandboxState.labels(model, version, s.name().toLowerCase()).set(s == state ? 1 : 0);
+    }
+  }
+
+  @Override
+  public void restarted(String model, String version) {
+    sandboxRestarts.labels(model, version).inc();
+  }
+
+  public double sandboxRestarts(String model, String version) {
+    return sandboxRestarts.labels(model, version).get();
+  }
+
+  /** The text exposition format 0.0.4. */
+  public String scrape() {
+    StringWriter w = new StringWriter();
+    try {
+      TextFormat.write004(w, registry.metricFamilySamples());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return w.toString();
+  }
+}

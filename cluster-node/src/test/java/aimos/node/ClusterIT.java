@@ -1,0 +1,87 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.api.v1.GetUsageRequest;
+import aimos.api.v1.InferResponse;
+import aimos.api.v1.InferenceServiceClient;
+import aimos.tenant.TenantEntity;
+import java.time.Duration;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Three nodes in one cluster: any node serves any tenant, and the entities are spread over the nodes. */
+class ClusterIT {
+  private static TestCluster cluster;
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = TestCluster.start(3);
+    Http.textModel(cluster, "shared-text");
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  @Test
+  void everyNodeServesEveryTenantAndTenantsLiveOnSeveralNodes() {
+    List<String> tenants = List.of("north", "south", "east", "west", "upper", "lower", "left", "right");
+    List<String> keys = new ArrayList<>();
+    tenants.forEach(t -> keys.add(Http.tenantWithKey(cluster, t, 1000, 8)));
+    List<InferenceServiceClient> clients = List.of(cluster.client(0), cluster.client(1), cluster.client(2));
+
+    int requests = 0;
+    for (int t = 0; t < tenants.size(); t++) {
+      for (int node = 0; node < 3; node++) {
+        String id = tenants.get(t) + "-via-" + node;
+        InferResponse r = TestCluster.infer(clients.get(node), keys.get(t), "shared-text", id, "from node " + node);
+        assertEquals(String.valueOf(node) + " node from", r.getText().getCompletion());
+        requests++;
+      }
+    }
+    assertEquals(24, requests);
+
+    // the usage written through any node is read back through another
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      for (int t = 0; t < tenants.size(); t++) {
+        var usage = clients.get((t + 1) % 3).getUsage().addHeader("authorization", "Bearer " + keys.get(t))
+            .invoke(GetUsageRequest.newBuilder().setMonth(month).build()).toCompletableFuture().join();
+        assertEquals(3, usage.getRequests(), tenants.get(t));
+      }
+      return null;
+    });
+
+    // tenant entities are hosted by more than one node
+    TestProbe<ShardRegion.ClusterShardingStats> stats = TestProbe.create(cluster.nodes.get(0).system());
+    ClusterSharding.get(cluster.nodes.get(0).system()).shardState()
+        .tell(new GetClusterShardingStats(TenantEntity.ENTITY_KEY, Duration.ofSeconds(5), stats.ref()));
+    Set<Object> hosting = new HashSet<>();
+    stats.receiveMessage(Duration.ofSeconds(10)).getRegions().forEach((address, regionStats) -> {
+      if (!regionStats.getStats().isEmpty()) {
+        hosting.add(address);
+      }
+    });
+    assertTrue(hosting.size() >= 2, "tenant shards on " + hosting);
+
+    // every node runs a sandbox for the model, and each is registered as a worker
+    var leases = Http.admin(cluster, "GET", "/admin/models/shared-text/leases", null);
+    assertEquals(3, leases.json().get("workers").asInt(), leases.body());
+  }
+}

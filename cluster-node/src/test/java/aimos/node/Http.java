@@ -1,0 +1,74 @@
+package aimos.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+/** A plain HTTP client for the management port. */
+public final class Http {
+  private static final HttpClient CLIENT = HttpClient.newHttpClient();
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public record Reply(int status, String body) {
+    public JsonNode json() {
+      try {
+        return JSON.readTree(body);
+      } catch (Exception e) {
+        throw new AssertionError("not JSON (" + status + "): " + body, e);
+      }
+    }
+  }
+
+  private Http() {}
+
+  public static Reply call(String method, int port, String path, String token, String body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    try {
+      HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return new Reply(r.statusCode(), r.body());
+    } catch (Exception e) {
+      throw new AssertionError(method + " " + path + " failed: " + e, e);
+    }
+  }
+
+  public static Reply admin(TestCluster c, String method, String path, String body) {
+    return call(method, c.managementPort(0), path, TestCluster.ADMIN_TOKEN, body);
+  }
+
+  /** Creates a tenant with a plan and returns a fresh API key for it. */
+  public static String tenantWithKey(TestCluster c, String id, long rpm, int concurrent) {
+    Reply created = admin(c, "POST", "/admin/tenants", """
+        {"id": "%s", "name": "Tenant %s", "plan": {"requestsPerMinute": %d, "tokensPerMinute": 10000000,
+         "monthlyBudgetUsd": "1000.00", "maxConcurrentRequests": %d}}""".formatted(id, id, rpm, concurrent));
+    if (created.status() != 201) {
+      throw new AssertionError("tenant " + id + ": " + created);
+    }
+    Reply key = admin(c, "POST", "/admin/tenants/" + id + "/keys", null);
+    if (key.status() != 201) {
+      throw new AssertionError("key for " + id + ": " + key);
+    }
+    return key.json().get("apiKey").asText();
+  }
+
+  public static void textModel(TestCluster c, String name) {
+    Reply m = admin(c, "POST", "/admin/models", "{\"name\": \"" + name + "\", \"description\": \"test\"}");
+    if (m.status() != 201) {
+      throw new AssertionError("model " + name + ": " + m);
+    }
+    Reply v = admin(c, "POST", "/admin/models/" + name + "/versions",
+        "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\"}");
+    if (v.status() != 201) {
+      throw new AssertionError("version of " + name + ": " + v);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.api.v1.GetUsageRequest;
+import aimos.api.v1.InferRequest;
+import aimos.api.v1.InferResponse;
+import aimos.api.v1.InferenceServiceClient;
+import aimos.api.v1.ListModelsRequest;
+import aimos.api.v1.TextInput;
+import aimos.billing.ledger.LedgerRow;
+import aimos.tenant.Money;
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** One node, real gRPC, real Cassandra: a mix of good, retried and refused requests ends in the exact ledger. */
+class InferenceIT {
+  private static final Encoding CL100K = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+  private static TestCluster cluster;
+  private static InferenceServiceClient client;
+  private static String acmeKey;
+  private static String tinyKey;
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = TestCluster.start(1);
+    client = cluster.client(0);
+    Http.textModel(cluster, "it-text");
+    acmeKey = Http.tenantWithKey(cluster, "acme", 1000, 16);
+    tinyKey = Http.tenantWithKey(cluster, "tiny", 1, 16);
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  private static String reversed(String prompt) {
+    List<String> words = new java.util.ArrayList<>(List.of(prompt.strip().split("\\s+")));
+    java.util.Collections.reverse(words);
+    return String.join(" ", words);
+  }
+
+  static StatusRuntimeException failsWith(Status.Code code, Supplier<?> call) {
+    CompletionException e = assertThrows(CompletionException.class, call::get);
+    StatusRuntimeException s = (StatusRuntimeException) e.getCause();
+    assertEquals(code, s.getStatus().getCode(), () -> String.valueOf(s.getStatus()));
+    return s;
+  }
+
+  private static InferResponse send(String key, String requestId, String prompt) {
+    return TestCluster.infer(client, key, "it-text", requestId, prompt);
+  }
+
+  @Test
+  void mixedTrafficEndsWithExactlyOneLedgerRowPerAcknowledgedRequest() {
+    Map<String, String> prompts = new LinkedHashMap<>();
+    prompts.put("a-1", "hello world");
+    prompts.put("a-2", "the quick brown fox jumps over the lazy dog");
+    prompts.put("a-3", "Metering every inference exactly once is the whole point.");
+    prompts.put("a-4", "tokens, images and audio minutes");
+    prompts.put("a-5", "¿Dónde está la biblioteca? 图书馆在哪里？");
+    long expectedMicros = 0;
+    Map<String, InferResponse> first = new LinkedHashMap<>();
+    for (var p : prompts.entrySet()) {
+      InferResponse r = send(acmeKey, p.getKey(), p.getValue());
+      String completion = reversed(p.getValue());
+      assertEquals(completion, r.getText().getCompletion());
+      assertEquals(CL100K.countTokens(p.getValue()), r.getUsage().getPromptTokens());
+      assertEquals(CL100K.countTokens(completion), r.getUsage().getCompletionTokens());
+      assertFalse(r.getReplayed());
+      long micros = (r.getUsage().getPromptTokens() + r.getUsage().getCompletionTokens()) * 20;
+      assertEquals(Money.format(micros), r.getUsage().getChargeUsd());
+      expectedMicros += micros;
+      first.put(p.getKey(), r);
+    }
+
+    // client retries reuse the request id: answered, not billed again
+    for (String retry : List.of("a-2", "a-4", "a-2")) {
+      InferResponse r = send(acmeKey, retry, prompts.get(retry));
+      assertTrue(r.getReplayed());
+      assertEquals(first.get(retry).getUsage(), r.getUsage());
+    }
+
+    // refused requests: each precise, none billed
+    failsWith(Status.Code.UNAUTHENTICATED, () -> send("aimos_acme_" + "0".repeat(64), "x-1", "hi"));
+    failsWith(Status.Code.UNAUTHENTICATED, () -> client.infer().invoke(InferRequest.newBuilder().setModel("it-text")
+        .setText(TextInput.newBuilder().setPrompt("hi")).build()).toCompletableFuture().join());
+    failsWith(Status.Code.UNAUTHENTICATED, () -> send("not-a-key", "x-2", "hi"));
+    var notFound = failsWith(Status.Code.NOT_FOUND, () -> TestCluster.infer(client, acmeKey, "no-such-model", "x-3", "hi"));
+    assertTrue(notFound.getStatus().getDescription().contains("no-such-model"));
+    var empty = failsWith(Status.Code.INVALID_ARGUMENT, () -> send(acmeKey, "x-4", "   "));
+    assertTrue(empty.getStatus().getDescription().contains("prompt is empty"));
+    var badId = failsWith(Status.Code.INVALID_ARGUMENT, () -> send(acmeKey, "has space", "hi"));
+    assertTrue(badId.getStatus().getDescription().contains("request_id"));
+    failsWith(Status.Code.INVALID_ARGUMENT, () -> TestCluster.infer(client, acmeKey, "", "x-5", "hi"));
+    failsWith(Status.Code.INVALID_ARGUMENT, () -> client.infer().addHeader("authorization", "Bearer " + acmeKey)
+        .invoke(InferRequest.newBuilder().setModel("it-text").setRequestId("x-6").build()).toCompletableFuture().join());
+
+    // a tenant over its requests-per-minute limit
+    send(tinyKey, "t-1", "one request a minute");
+    var limited = failsWith(Status.Code.RESOURCE_EXHAUSTED, () -> send(tinyKey, "t-2", "one too many"));
+    assertTrue(limited.getStatus().getDescription().startsWith("requests_per_minute"), limited.getStatus().toString());
+
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    long expected = expectedMicros;
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("acme", month).toCompletableFuture().join();
+      assertEquals(prompts.keySet(), rows.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
+      assertEquals(5, rows.size());
+      assertEquals(expected, rows.stream().mapToLong(LedgerRow::chargeMicros).sum());
+      return null;
+    });
+    assertEquals(Set.of("t-1"), cluster.nodes.get(0).ledger().rows("tiny", month).toCompletableFuture().join()
+        .stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
+
+    // the caller's own usage over gRPC and any tenant's over the admin API read the same ledger
+    var usage = client.getUsage().addHeader("authorization", "Bearer " + acmeKey)
+        .invoke(GetUsageRequest.newBuilder().setMonth(month).build()).toCompletableFuture().join();
+    assertEquals(5, usage.getRequests());
+    assertEquals(Money.format(expected), usage.getChargeUsd());
+    assertEquals("it-text", usage.getByModel(0).getModel());
+    var adminUsage = Http.admin(cluster, "GET", "/admin/tenants/acme/usage?month=" + month, null);
+    assertEquals(200, adminUsage.status());
+    assertEquals(expected, adminUsage.json().get("chargeMicros").asLong());
+  }
+
+  @Test
+  void listsModelsAndRefusesBadUsageQueries() {
+    var models = client.listModels().addHeader("authorization", "Bearer " + acmeKey)
+        .invoke(ListModelsRequest.getDefaultInstance()).toCompletableFuture().join();
+    var m = models.getModelsList().stream().filter(x -> x.getName().equals("it-text")).findFirst().orElseThrow();
+    assertEquals("v1", m.getDefaultVersion());
+    assertEquals("0.020000", m.getVersions(0).getUnitPriceUsd());
+    failsWith(Status.Code.UNAUTHENTICATED, () -> client.listModels().invoke(ListModelsRequest.getDefaultInstance())
+        .toCompletableFuture().join());
+    var bad = failsWith(Status.Code.INVALID_ARGUMENT, () -> client.getUsage()
+        .addHeader("authorization", "Bearer " + acmeKey)
+        .invoke(GetUsageRequest.newBuilder().setMonth("November").build()).toCompletableFuture().join());
+    assertTrue(bad.getStatus().getDescription().contains("2026-11"));
+  }
+
+  @Test
+  void adminApiRefusesBadInputPreciselyAndChangesNothing() {
+    assertEquals(401, Http.call("GET", cluster.managementPort(0), "/admin/tenants/acme", null, null).status());
+    assertEquals(401, Http.call("GET", cluster.managementPort(0), "/admin/tenants/acme", "wrong", null).status());
+    var badJson = Http.admin(cluster, "POST", "/admin/tenants", "{not json");
+    assertEquals(400, badJson.status());
+    assertTrue(badJson.json().get("error").get("message").asText().contains("not valid JSON"));
+    var badId = Http.admin(cluster, "POST", "/admin/tenants", """
+        {"id": "Bad_Id", "name": "x", "plan": {"requestsPerMinute": 1, "tokensPerMinute": 1,
+         "monthlyBudgetUsd": "1", "maxConcurrentRequests": 1}}""");
+    assertEquals(400, badId.status());
+    assertTrue(badId.body().contains("tenant id must be"), badId.body());
+    var badPlan = Http.admin(cluster, "POST", "/admin/tenants", """
+        {"id": "planless", "name": "x", "plan": {"requestsPerMinute": 0, "tokensPerMinute": 1,
+         "monthlyBudgetUsd": "1", "maxConcurrentRequests": 1}}""");
+    assertEquals(400, badPlan.status());
+    assertTrue(badPlan.body().contains("requestsPerMinute must be positive"), badPlan.body());
+    assertEquals(404, Http.admin(cluster, "GET", "/admin/tenants/planless", null).status());
+    var dup = Http.admin(cluster, "POST", "/admin/tenants", """
+        {"id": "acme", "name": "again", "plan": {"requestsPerMinute": 1, "tokensPerMinute": 1,
+         "monthlyBudgetUsd": "1", "maxConcurrentRequests": 1}}""");
+    assertEquals(409, dup.status());
+    var badUnit = Http.admin(cluster, "POST", "/admin/models/it-text/versions",
+        "{\"version\": \"v2\", \"runtime\": \"echo-text\", \"billingUnit\": \"BYTES\"}");
+    assertEquals(400, badUnit.status());
+    assertTrue(badUnit.body().contains("TOKENS, IMAGES or AUDIO_MINUTES"));
+    var immutable = Http.admin(cluster, "POST", "/admin/models/it-text/versions",
+        "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\"}");
+    assertEquals(409, immutable.status());
+    assertTrue(immutable.body().contains("immutable"));
+    assertEquals(404, Http.admin(cluster, "GET", "/admin/models/never-registered", null).status());
+    assertEquals(400, Http.admin(cluster, "GET", "/admin/tenants/acme/usage?month=13-2026", null).status());
+  }
+
+  @Test
+  void revokedKeysStopWorkingAtOnce() {
+    String key = Http.tenantWithKey(cluster, "revoker", 100, 4);
+    send(key, "rv-1", "still valid");
+    var tenant = Http.admin(cluster, "GET", "/admin/tenants/revoker", null).json();
+    String keyId = tenant.get("keys").get(0).get("keyId").asText();
+    assertEquals(200, Http.admin(cluster, "DELETE", "/admin/tenants/revoker/keys/" + keyId, null).status());
+    failsWith(Status.Code.UNAUTHENTICATED, () -> send(key, "rv-2", "revoked now"));
+    assertEquals(404, Http.admin(cluster, "DELETE", "/admin/tenants/revoker/keys/key-000000000000", null).status());
+  }
+
+  @Test
+  void servesHealthAndPrometheusMetrics() {
+    send(acmeKey, null, "metrics please");
+    int port = cluster.managementPort(0);
+    assertEquals(200, Http.call("GET", port, "/ready", null, null).status());
+    assertEquals(200, Http.call("GET", port, "/alive", null, null).status());
+    var members = Http.call("GET", port, "/cluster/members", null, null);
+    assertEquals(200, members.status());
+    assertTrue(members.body().contains("\"status\":\"Up\""), members.body());
+    var metrics = Http.call("GET", port, "/metrics", null, null);
+    assertEquals(200, metrics.status());
+    assertTrue(metrics.body().contains("aimos_requests_total{model=\"it-text\",outcome=\"ok\""), metrics.body());
+    assertTrue(metrics.body().contains("aimos_request_duration_seconds_bucket"));
+    assertTrue(metrics.body().contains("aimos_sandbox_state{model=\"it-text\",version=\"v1\",state=\"ready\",} 1.0"),
+        metrics.body());
+  }
+}

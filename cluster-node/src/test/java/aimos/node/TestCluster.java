@@ -1,0 +1,148 @@
+package aimos.node;
+
+import aimos.api.v1.InferRequest;
+import aimos.api.v1.InferResponse;
+import aimos.api.v1.InferenceServiceClient;
+import aimos.api.v1.TextInput;
+import aimos.cassandra.CassandraLauncher;
+import aimos.cassandra.SharedCassandra;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * Real AIMOS nodes for integration tests: each is {@link Main#init} on its own actor system with real ports, all on
+ * the JVM's shared Cassandra, in keyspaces of their own.
+ */
+public final class TestCluster implements AutoCloseable {
+  public static final String ADMIN_TOKEN = "test-admin-token";
+  private static final AtomicInteger clusters = new AtomicInteger();
+
+  public final List<Main.Node> nodes = new ArrayList<>();
+  private final List<ActorSystem<?>> clients = new ArrayList<>();
+  private final String keyspacePrefix;
+  private final List<Integer> artery = new ArrayList<>();
+  private final List<Integer> management = new ArrayList<>();
+  private final Path sandboxes;
+
+  private TestCluster(int size) throws Exception {
+    keyspacePrefix = "it" + ProcessHandle.current().pid() + "_" + clusters.incrementAndGet();
+    sandboxes = Files.createTempDirectory("aimos-it-sandboxes");
+    for (int i = 0; i < size; i++) {
+      artery.add(CassandraLauncher.freePort());
+      management.add(CassandraLauncher.freePort());
+    }
+  }
+
+  /** Starts {@code size} nodes that form one cluster, the first being the seed. */
+  public static TestCluster start(int size) throws Exception {
+    String contact = SharedCassandra.contactPoint();
+    TestCluster c = new TestCluster(size);
+    for (int i = 0; i < size; i++) {
+      Config config = ConfigFactory.load(ConfigFactory.parseString(c.overrides(i, contact, size))
+          .withFallback(ConfigFactory.defaultApplication()));
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", config);
+      c.nodes.add(Main.init(system));
+    }
+    for (Main.Node n : c.nodes) {
+      n.gatewayBinding().toCompletableFuture().join();
+    }
+    c.awaitMembersUp(size);
+    c.awaitJournal();
+    return c;
+  }
+
+  private void awaitMembersUp(int size) {
+    for (Main.Node n : nodes) {
+      org.apache.pekko.actor.testkit.typed.javadsl.TestProbe.create(n.system())
+          .awaitAssert(java.time.Duration.ofSeconds(60), () -> {
+            long up = java.util.stream.StreamSupport.stream(
+                org.apache.pekko.cluster.typed.Cluster.get(n.system()).state().getMembers().spliterator(), false)
+                .filter(m -> m.status() == org.apache.pekko.cluster.MemberStatus.up()).count();
+            org.junit.jupiter.api.Assertions.assertEquals(size, up, "members up");
+            return null;
+          });
+    }
+  }
+
+  /** The first write into fresh keyspaces waits for their tables; make it happen before the test's requests. */
+  private void awaitJournal() {
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe.create(nodes.get(0).system())
+        .awaitAssert(java.time.Duration.ofSeconds(90), java.time.Duration.ofMillis(500), () -> {
+          int status = Http.admin(this, "POST", "/admin/models", "{\"name\": \"warm-up\"}").status();
+          org.junit.jupiter.api.Assertions.assertTrue(status == 201 || status == 409, "journal ready: " + status);
+          return null;
+        });
+  }
+
+  private String overrides(int i, String contact, int size) {
+    String hour = LocalDateTime.now(ZoneOffset.UTC).minusHours(1)
+        .format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HH:00"));
+    String seeds = size == 1 ? "[]" : "[\"pekko://aimos@127.0.0.1:" + artery.get(0) + "\"]";
+    return """
+        aimos.create-tables = on
+        aimos.admin.token = "%s"
+        aimos.gateway.port = 0
+        aimos.metrics.jvm = off
+        aimos.sandbox.work-dir = "%s"
+        aimos.billing.keyspace = "%s_billing"
+        pekko.persistence.cassandra.journal.keyspace = "%s_journal"
+        pekko.persistence.cassandra.snapshot.keyspace = "%s_snapshot"
+        pekko.projection.cassandra.offset-store.keyspace = "%s_offsets"
+        pekko.persistence.cassandra.events-by-tag.first-time-bucket = "%s"
+        pekko.persistence.cassandra.events-by-tag.eventual-consistency-delay = 1s
+        pekko.management.http.port = %d
+        pekko.remote.artery.canonical.port = %d
+        pekko.cluster.seed-nodes = %s
+        pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+        datastax-java-driver.basic.contact-points = ["%s"]
+        """.formatted(ADMIN_TOKEN, sandboxes.resolve("node" + i), keyspacePrefix, keyspacePrefix, keyspacePrefix,
+        keyspacePrefix, hour, management.get(i), artery.get(i), seeds, contact);
+  }
+
+  public int managementPort(int node) {
+    return management.get(node);
+  }
+
+  /** A gRPC client of node {@code i}'s gateway, over a real socket. */
+  public InferenceServiceClient client(int i) {
+    if (clients.isEmpty()) {
+      clients.add(ActorSystem.create(Behaviors.empty(), "clients", ConfigFactory.parseString("""
+          pekko.loglevel = WARNING
+          pekko.actor.provider = local
+          """).withFallback(ConfigFactory.load())));
+    }
+    ActorSystem<?> sys = clients.get(0);
+    return InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        nodes.get(i).gatewayPort(), sys).withTls(false), sys);
+  }
+
+  public static InferResponse infer(InferenceServiceClient client, String apiKey, String model, String requestId,
+                                    String prompt) {
+    InferRequest.Builder req = InferRequest.newBuilder().setModel(model)
+        .setText(TextInput.newBuilder().setPrompt(prompt));
+    if (requestId != null) {
+      req.setRequestId(requestId);
+    }
+    return client.infer().addHeader("authorization", "Bearer " + apiKey).invoke(req.build())
+        .toCompletableFuture().join();
+  }
+
+  @Override
+  public void close() {
+    clients.forEach(ActorSystem::terminate);
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      nodes.get(i).shutdown();
+    }
+  }
+}

@@ -1,0 +1,415 @@
+package aimos.model;
+
+import aimos.api.v1.BillingUnit;
+import aimos.model.runtime.ModelRuntimes;
+import aimos.model.sandbox.Worker;
+import aimos.model.sandbox.WorkerHost;
+import aimos.serialization.KryoSerializable;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One model: its immutable versions (durable, from events) and the workers serving them with their leases (in
+ * memory: workers re-register by heartbeat, so a moved entity rebuilds them within one heartbeat interval).
+ *
+ * <p>A lease is a slot on a worker with a TTL. When no slot is free, the request waits in a short queue, bounded in
+ * length and time, and is then refused as unavailable.
+ */
+public final class ModelEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<ModelEntity.Command, ModelEntity.Event, ModelEntity.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Model");
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+  private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
+
+  public static boolean isValidName(String name) {
+    return name != null && NAME.matcher(name).matches();
+  }
+
+  public static String nameRule() {
+    return "1-63 characters of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit";
+  }
+
+  public record Settings(Duration leaseTtl, Duration queueTimeout, int queueLimit, Duration heartbeatTimeout,
+                         Duration tick) {
+    public static Settings defaults() {
+      return new Settings(Duration.ofSeconds(60), Duration.ofSeconds(5), 256, Duration.ofSeconds(6),
+          Duration.ofMillis(250));
+    }
+  }
+
+  // ---- commands ----
+
+  public sealed interface Command extends KryoSerializable {}
+
+  public record Register(String description, ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
+
+  public record AddVersion(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
+                           ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
+
+  public record Get(ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
+
+  /** A worker announces itself; repeated as its heartbeat. */
+  public record RegisterWorker(String workerId, String version, ActorRef<Worker.Command> worker, int slots,
+                               String node) implements Command {}
+
+  public record WorkerDown(String workerId) implements Command {}
+
+  /** Asks for a slot on a worker of the version (empty: the default version). */
+  public record AcquireLease(String version, String tenantId, ActorRef<LeaseResult> replyTo) implements Command {}
+
+  public record ReleaseLease(String leaseId) implements Command {}
+
+  public record GetLeases(ActorRef<LeaseReport> replyTo) implements Command {}
+
+  private record Tick() implements Command {}
+
+  private record HostsChanged(Set<ActorRef<WorkerHost.Command>> hosts) implements Command {}
+
+  // ---- replies ----
+
+  public record VersionInfo(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
+                            long registeredAtMillis) implements KryoSerializable {}
+
+  public record ModelView(String name, String description, List<VersionInfo> versions, String defaultVersion,
+                          int liveWorkers) implements KryoSerializable {}
+
+  public sealed interface LeaseResult extends KryoSerializable {}
+
+  public record Granted(String leaseId, String workerId, ActorRef<Worker.Command> worker, VersionInfo version)
+      implements LeaseResult {}
+
+  public record NoSuchVersion(String message) implements LeaseResult {}
+
+  public record NoCapacity(String message) implements LeaseResult {}
+
+  public record LeaseReport(String model, int workers, int activeLeases, int queued) implements KryoSerializable {}
+
+  // ---- events ----
+
+  public sealed interface Event {}
+
+  public record ModelRegistered(String name, String description, long registeredAtMillis) implements Event {}
+
+  public record VersionRegistered(VersionInfo info) implements Event {}
+
+  // ---- state ----
+
+  public static final class State {
+    boolean registered;
+    String description = "";
+    final LinkedHashMap<String, VersionInfo> versions = new LinkedHashMap<>();
+    String defaultVersion = "";
+
+    ModelView view(String name, int liveWorkers) {
+      return new ModelView(name, description, new ArrayList<>(versions.values()), defaultVersion, liveWorkers);
+    }
+  }
+
+  // ---- behaviour ----
+
+  public static void init(ActorSystem<?> system, Settings settings) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings)));
+  }
+
+  public static Behavior<Command> create(String name, Settings settings) {
+    return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new ModelEntity(name, settings, ctx, timers)));
+  }
+
+  private record WorkerEntry(String workerId, String version, ActorRef<Worker.Command> ref, int slots, String node,
+                             long lastSeenNanos) {}
+
+  private record Lease(String workerId, String tenantId, long expiresNanos) {}
+
+  private record Waiting(AcquireLease request, long deadlineNanos) {}
+
+  private final String name;
+  private final Settings settings;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final Map<String, WorkerEntry> workers = new HashMap<>();
+  private final Map<String, Lease> leases = new HashMap<>();
+  private final Map<String, Integer> load = new HashMap<>();
+  private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
+  private Set<ActorRef<WorkerHost.Command>> hosts = Set.of();
+
+  private ModelEntity(String name, Settings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+    super(PersistenceId.of(ENTITY_KEY.name(), name));
+    this.name = name;
+    this.settings = settings;
+    this.ctx = ctx;
+    this.timers = timers;
+  }
+
+  @Override
+  public State emptyState() {
+    return new State();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
+      timers.startTimerWithFixedDelay(new Tick(), settings.tick());
+      ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class,
+          l -> new HostsChanged(l.getServiceInstances(WorkerHost.SERVICE_KEY)));
+      ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerHost.SERVICE_KEY, adapter));
+    }).build();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+    b.forState(s -> !s.registered)
+        .onCommand(Register.class, this::register)
+        .onCommand(AddVersion.class, (s, c) -> Effect().reply(c.replyTo(), unknownModel()))
+        .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), unknownModel()))
+        .onCommand(AcquireLease.class, (s, c) -> Effect().reply(c.replyTo(),
+            new NoSuchVersion("model " + name + " does not exist")));
+    b.forState(s -> s.registered)
+        .onCommand(Register.class, (s, c) -> Effect().reply(c.replyTo(),
+            StatusReply.error("model " + name + " already exists")))
+        .onCommand(AddVersion.class, this::addVersion)
+        .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s.view(name, workers.size()))))
+        .onCommand(AcquireLease.class, this::acquire);
+    b.forAnyState()
+        .onCommand(RegisterWorker.class, (s, c) -> {
+          registerWorker(s, c);
+          return Effect().noReply();
+        })
+        .onCommand(WorkerDown.class, (s, c) -> {
+          dropWorker(c.workerId());
+          return Effect().noReply();
+        })
+        .onCommand(ReleaseLease.class, (s, c) -> {
+          release(c.leaseId());
+          serveQueue(s);
+          return Effect().noReply();
+        })
+        .onCommand(GetLeases.class, (s, c) -> Effect().reply(c.replyTo(),
+            new LeaseReport(name, workers.size(), leases.size(), queue.size())))
+        .onCommand(Tick.class, (s, c) -> {
+          tick(s);
+          return Effect().noReply();
+        })
+        .onCommand(HostsChanged.class, (s, c) -> {
+          Set<ActorRef<WorkerHost.Command>> added = new HashSet<>(c.hosts());
+          added.removeAll(hosts);
+          hosts = c.hosts();
+          added.forEach(h -> s.versions.values().forEach(v -> h.tell(new WorkerHost.EnsureHosted(name, v))));
+          return Effect().noReply();
+        });
+    return b.build();
+  }
+
+  private <T> StatusReply<T> unknownModel() {
+    return StatusReply.error("model " + name + " does not exist");
+  }
+
+  private ReplyEffect<Event, State> register(State s, Register c) {
+    String description = c.description() == null ? "" : c.description().strip();
+    if (description.length() > 500) {
+      return Effect().reply(c.replyTo(), StatusReply.error("description must be at most 500 characters"));
+    }
+    return Effect().persist(new ModelRegistered(name, description, System.currentTimeMillis()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
+  }
+
+  private ReplyEffect<Event, State> addVersion(State s, AddVersion c) {
+    String problem = versionProblem(s, c);
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), StatusReply.error(problem));
+    }
+    VersionInfo info = new VersionInfo(c.version(), c.runtime(), c.unit(), c.unitPriceMicros(), c.replicas(),
+        System.currentTimeMillis());
+    return Effect().persist(new VersionRegistered(info))
+        .thenRun(st -> hosts.forEach(h -> h.tell(new WorkerHost.EnsureHosted(name, info))))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
+  }
+
+  private static String versionProblem(State s, AddVersion c) {
+    if (c.version() == null || !VERSION.matcher(c.version()).matches()) {
+      return "version must be 1-32 characters of letters, digits, '.', '_' and '-'";
+    }
+    if (s.versions.containsKey(c.version())) {
+      return "version " + c.version() + " already exists and versions are immutable; register a new version";
+    }
+    if (c.runtime() == null || !ModelRuntimes.exists(c.runtime())) {
+      return "runtime must be one of " + String.join(", ", ModelRuntimes.NAMES) + ", was '" + c.runtime() + "'";
+    }
+    if (c.unit() == null || c.unit() == BillingUnit.BILLING_UNIT_UNSPECIFIED || c.unit() == BillingUnit.UNRECOGNIZED) {
+      return "billingUnit must be TOKENS, IMAGES or AUDIO_MINUTES";
+    }
+    if (c.unitPriceMicros() < 0) {
+      return "unit price cannot be negative";
+    }
+    if (c.replicas() < 1 || c.replicas() > 64) {
+      return "replicas must be between 1 and 64";
+    }
+    return null;
+  }
+
+  private ReplyEffect<Event, State> acquire(State s, AcquireLease c) {
+    String version = c.version() == null || c.version().isEmpty() ? s.defaultVersion : c.version();
+    if (!s.versions.containsKey(version)) {
+      String known = String.join(", ", s.versions.keySet());
+      return Effect().reply(c.replyTo(), new NoSuchVersion(s.versions.isEmpty()
+          ? "model " + name + " has no versions yet"
+          : "model " + name + " has no version " + version + " (versions: " + known + ")"));
+    }
+    Granted granted = tryGrant(s, version, c.tenantId());
+    if (granted != null) {
+      return Effect().reply(c.replyTo(), granted);
+    }
+    if (queue.size() >= settings.queueLimit()) {
+      return Effect().reply(c.replyTo(), new NoCapacity("model " + name + " version " + version
+          + " has no free worker slot and " + queue.size() + " requests already waiting"));
+    }
+    queue.add(new Waiting(new AcquireLease(version, c.tenantId(), c.replyTo()),
+        System.nanoTime() + settings.queueTimeout().toNanos()));
+    return Effect().noReply();
+  }
+
+  private Granted tryGrant(State s, String version, String tenantId) {
+    WorkerEntry best = null;
+    int bestLoad = Integer.MAX_VALUE;
+    for (WorkerEntry w : workers.values()) {
+      if (!w.version().equals(version)) {
+        continue;
+      }
+      int l = load.getOrDefault(w.workerId(), 0);
+      if (l < w.slots() && l < bestLoad) {
+        best = w;
+        bestLoad = l;
+      }
+    }
+    if (best == null) {
+      return null;
+    }
+    String leaseId = UUID.randomUUID().toString();
+    leases.put(leaseId, new Lease(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos()));
+    load.merge(best.workerId(), 1, Integer::sum);
+    return new Granted(leaseId, best.workerId(), best.ref(), s.versions.get(version));
+  }
+
+  private void release(String leaseId) {
+    Lease l = leases.remove(leaseId);
+    if (l != null) {
+      load.computeIfPresent(l.workerId(), (k, v) -> v <= 1 ? null : v - 1);
+    }
+  }
+
+  private void registerWorker(State s, RegisterWorker c) {
+    WorkerEntry previous = workers.put(c.workerId(), new WorkerEntry(c.workerId(), c.version(), c.worker(),
+        c.slots(), c.node(), System.nanoTime()));
+    if (previous == null) {
+      ctx.getLog().info("Model {}: worker {} for version {} joined ({} slots)", name, c.workerId(), c.version(),
+          c.slots());
+      serveQueue(s);
+    }
+  }
+
+  private void dropWorker(String workerId) {
+    if (workers.remove(workerId) != null) {
+      ctx.getLog().info("Model {}: worker {} dropped", name, workerId);
+    }
+    leases.entrySet().removeIf(e -> e.getValue().workerId().equals(workerId));
+    load.remove(workerId);
+  }
+
+  private void serveQueue(State s) {
+    Iterator<Waiting> it = queue.iterator();
+    while (it.hasNext()) {
+      Waiting w = it.next();
+      Granted g = tryGrant(s, w.request().version(), w.request().tenantId());
+      if (g != null) {
+        w.request().replyTo().tell(g);
+        it.remove();
+      }
+    }
+  }
+
+  private void tick(State s) {
+    long now = System.nanoTime();
+    List<String> expired = new ArrayList<>();
+    leases.forEach((id, l) -> {
+      if (l.expiresNanos() - now < 0) {
+        expired.add(id);
+      }
+    });
+    expired.forEach(this::release);
+    Set<String> up = upMembers();
+    List<String> gone = workers.values().stream()
+        .filter(w -> now - w.lastSeenNanos() > settings.heartbeatTimeout().toNanos() || !up.contains(w.node()))
+        .map(WorkerEntry::workerId)
+        .toList();
+    gone.forEach(this::dropWorker);
+    if (!expired.isEmpty() || !gone.isEmpty()) {
+      serveQueue(s);
+    }
+    while (!queue.isEmpty() && queue.peek().deadlineNanos() - now < 0) {
+      Waiting w = queue.poll();
+      boolean anyWorker = workers.values().stream().anyMatch(x -> x.version().equals(w.request().version()));
+      w.request().replyTo().tell(new NoCapacity(anyWorker
+          ? "every worker of model " + name + " version " + w.request().version() + " stayed busy for "
+              + settings.queueTimeout().toMillis() + " ms"
+          : "no worker of model " + name + " version " + w.request().version() + " is running"));
+    }
+  }
+
+  private Set<String> upMembers() {
+    Set<String> up = new HashSet<>();
+    Cluster.get(ctx.getSystem()).state().getMembers().forEach(m -> {
+      if (m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp()) {
+        up.add(m.address().toString());
+      }
+    });
+    return up;
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(ModelRegistered.class, (s, e) -> {
+          s.registered = true;
+          s.description = e.description();
+          return s;
+        })
+        .onEvent(VersionRegistered.class, (s, e) -> {
+          s.versions.put(e.info().version(), e.info());
+          s.defaultVersion = e.info().version();
+          return s;
+        })
+        .build();
+  }
+}

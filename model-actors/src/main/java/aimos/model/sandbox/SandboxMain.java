@@ -1,0 +1,81 @@
+package aimos.model.sandbox;
+
+import aimos.internal.sandbox.Pong;
+import aimos.internal.sandbox.SandboxError;
+import aimos.internal.sandbox.SandboxReply;
+import aimos.internal.sandbox.SandboxRequest;
+import aimos.model.runtime.ModelRuntime;
+import aimos.model.runtime.ModelRuntimes;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Entry point of a sandbox worker process. It reads requests from stdin, runs them on a few threads and writes
+ * replies to stdout; anything the model prints goes to stderr. It exits when its parent closes stdin.
+ */
+public final class SandboxMain {
+  private SandboxMain() {}
+
+  public static void main(String[] args) throws IOException {
+    if (args.length != 2) {
+      System.err.println("usage: SandboxMain <runtime> <threads>");
+      System.exit(2);
+    }
+    OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 64 * 1024);
+    System.setOut(System.err);
+    ModelRuntime runtime = ModelRuntimes.create(args[0]);
+    int threads = Integer.parseInt(args[1]);
+    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "model");
+      t.setDaemon(true);
+      return t;
+    });
+    InputStream in = new BufferedInputStream(new FileInputStream(FileDescriptor.in), 64 * 1024);
+    long pid = ProcessHandle.current().pid();
+    while (true) {
+      SandboxRequest req = SandboxRequest.parseDelimitedFrom(in);
+      if (req == null) {
+        break;
+      }
+      if (req.hasPing()) {
+        write(out, SandboxReply.newBuilder().setId(req.getId())
+            .setPong(Pong.newBuilder().setRuntime(runtime.name()).setPid(pid)).build());
+      } else {
+        pool.execute(() -> write(out, handle(runtime, req)));
+      }
+    }
+    System.exit(0);
+  }
+
+  private static SandboxReply handle(ModelRuntime runtime, SandboxRequest req) {
+    SandboxReply.Builder reply = SandboxReply.newBuilder().setId(req.getId());
+    try {
+      runtime.run(req, reply);
+    } catch (IllegalArgumentException e) {
+      reply.setError(SandboxError.newBuilder().setKind("INVALID_INPUT").setMessage(e.getMessage()));
+    } catch (RuntimeException e) {
+      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(String.valueOf(e)));
+    }
+    return reply.build();
+  }
+
+  private static void write(OutputStream out, SandboxReply reply) {
+    synchronized (out) {
+      try {
+        reply.writeDelimitedTo(out);
+        out.flush();
+      } catch (IOException e) {
+        // the parent is gone
+        System.exit(1);
+      }
+    }
+  }
+}

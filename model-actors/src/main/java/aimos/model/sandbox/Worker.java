@@ -1,0 +1,32 @@
+package aimos.model.sandbox;
+
+import aimos.serialization.KryoSerializable;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/** The protocol of a worker: a supervised sandbox process serving one model version on some node. */
+public final class Worker {
+  private Worker() {}
+
+  /** Messages a worker takes; the supervisor adds private ones of its own. */
+  public interface Command extends KryoSerializable {}
+
+  /** Runs one text job. The reply is a {@link Completed} or a {@link Failed}. */
+  public record Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo) implements Command {}
+
+  public sealed interface Result extends KryoSerializable {}
+
+  public record Completed(String completion, long promptTokens, long completionTokens) implements Result {}
+
+  public record Failed(FailureKind kind, String message) implements Result {}
+
+  public enum FailureKind {
+    /** The model refused this input: the caller should fix it. */
+    INVALID_INPUT,
+    /** The sandbox failed while running it (crash, garbage output). */
+    MODEL_ERROR,
+    /** The sandbox is not running right now (starting or restarting). */
+    UNAVAILABLE,
+    /** The sandbox did not answer within the request deadline. */
+    DEADLINE
+  }
+}

@@ -1,0 +1,179 @@
+package aimos.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.api.v1.BillingUnit;
+import aimos.model.sandbox.Worker;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ModelEntityTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(
+      EventSourcedBehaviorTestKit.config().withFallback(TestConfig.clusterWithInMemoryJournal()));
+  private static final AtomicInteger ids = new AtomicInteger();
+  private static final ModelEntity.Settings SETTINGS = new ModelEntity.Settings(Duration.ofSeconds(2),
+      Duration.ofMillis(600), 2, Duration.ofSeconds(30), Duration.ofMillis(100));
+
+  private EventSourcedBehaviorTestKit<ModelEntity.Command, ModelEntity.Event, ModelEntity.State> kit;
+  private String name;
+  private String self;
+
+  @BeforeAll
+  static void joinSelf() {
+    Cluster cluster = Cluster.get(testKit.system());
+    cluster.manager().tell(Join.create(cluster.selfMember().address()));
+  }
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void setUp() {
+    name = "model-" + ids.incrementAndGet();
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(), ModelEntity.create(name, SETTINGS),
+        new EventSourcedBehaviorTestKit.SerializationSettings(true, false, true, true, false));
+    self = Cluster.get(testKit.system()).selfMember().address().toString();
+    var probe = testKit.<org.apache.pekko.cluster.typed.SelfUp>createTestProbe();
+    probe.awaitAssert(() -> {
+      assertEquals(org.apache.pekko.cluster.MemberStatus.up(), Cluster.get(testKit.system()).selfMember().status());
+      return null;
+    });
+  }
+
+  private ModelEntity.ModelView registerWithVersion(String version) {
+    var r = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt -> new ModelEntity.Register("demo", rt));
+    assertTrue(r.reply().isSuccess());
+    var v = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion(version, "echo-text", BillingUnit.TOKENS, 20_000, 1, rt));
+    assertTrue(v.reply().isSuccess(), () -> v.reply().toString());
+    return v.reply().getValue();
+  }
+
+  @Test
+  void registersImmutableVersionsAndKeepsThemAcrossRestart() {
+    registerWithVersion("v1");
+    var v2 = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion("v2", "echo-text", BillingUnit.TOKENS, 18_000, 2, rt));
+    assertEquals("v2", v2.reply().getValue().defaultVersion());
+
+    var again = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 1, 1, rt));
+    assertTrue(again.reply().isError());
+    assertTrue(again.reply().getError().getMessage().contains("immutable"));
+    assertTrue(again.hasNoEvents());
+
+    var restarted = kit.restart();
+    assertEquals(2, restarted.state().versions.size());
+    assertEquals(20_000, restarted.state().versions.get("v1").unitPriceMicros());
+  }
+
+  @Test
+  void refusesBadVersionsWithoutChangingState() {
+    registerWithVersion("v1");
+    var badRuntime = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion("v2", "gpt-17", BillingUnit.TOKENS, 1, 1, rt));
+    assertTrue(badRuntime.reply().getError().getMessage().contains("runtime must be one of"));
+    var badName = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion("v 2", "echo-text", BillingUnit.TOKENS, 1, 1, rt));
+    assertTrue(badName.reply().isError());
+    var badUnit = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion("v3", "echo-text", BillingUnit.BILLING_UNIT_UNSPECIFIED, 1, 1, rt));
+    assertTrue(badUnit.reply().getError().getMessage().contains("billingUnit"));
+    assertTrue(badRuntime.hasNoEvents() && badName.hasNoEvents() && badUnit.hasNoEvents());
+  }
+
+  @Test
+  void anUnknownModelHasNoVersions() {
+    var r = kit.<ModelEntity.LeaseResult>runCommand(rt -> new ModelEntity.AcquireLease("", "t", rt));
+    assertInstanceOf(ModelEntity.NoSuchVersion.class, r.reply());
+  }
+
+  @Test
+  void grantsLeasesUpToTheWorkersSlotsThenQueuesThenRefuses() {
+    registerWithVersion("v1");
+    TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", worker.ref(), 1, self));
+
+    var first = kit.<ModelEntity.LeaseResult>runCommand(rt -> new ModelEntity.AcquireLease("", "t", rt));
+    var granted = assertInstanceOf(ModelEntity.Granted.class, first.reply());
+    assertEquals("w1", granted.workerId());
+    assertEquals("v1", granted.version().version());
+
+    // the only slot is taken: the next request waits, and gets the slot when it is released
+    TestProbe<ModelEntity.LeaseResult> waiting = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", waiting.ref()));
+    waiting.expectNoMessage(Duration.ofMillis(100));
+    kit.runCommand(new ModelEntity.ReleaseLease(granted.leaseId()));
+    var second = assertInstanceOf(ModelEntity.Granted.class, waiting.receiveMessage());
+
+    // nobody releases now: a waiting request is refused once the queue timeout passes
+    TestProbe<ModelEntity.LeaseResult> refused = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", refused.ref()));
+    var noCapacity = refused.expectMessageClass(ModelEntity.NoCapacity.class, Duration.ofSeconds(3));
+    assertTrue(noCapacity.message().contains("busy"), noCapacity.message());
+
+    // the unreleased lease expires after its TTL and the slot is reclaimed
+    TestProbe<ModelEntity.LeaseReport> report = testKit.createTestProbe();
+    report.awaitAssert(Duration.ofSeconds(5), () -> {
+      kit.runCommand(new ModelEntity.GetLeases(report.ref()));
+      assertEquals(0, report.receiveMessage().activeLeases());
+      return null;
+    });
+    assertTrue(second.leaseId() != null);
+  }
+
+  @Test
+  void refusesAnUnknownVersionAndAFullQueue() {
+    registerWithVersion("v1");
+    var unknown = kit.<ModelEntity.LeaseResult>runCommand(rt -> new ModelEntity.AcquireLease("v9", "t", rt));
+    var nsv = assertInstanceOf(ModelEntity.NoSuchVersion.class, unknown.reply());
+    assertTrue(nsv.message().contains("versions: v1"), nsv.message());
+
+    // no worker at all: two may wait (the queue limit), the third is refused at once
+    TestProbe<ModelEntity.LeaseResult> probe = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", probe.ref()));
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", probe.ref()));
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", probe.ref()));
+    var full = probe.expectMessageClass(ModelEntity.NoCapacity.class);
+    assertTrue(full.message().contains("already waiting"), full.message());
+    var late = probe.expectMessageClass(ModelEntity.NoCapacity.class, Duration.ofSeconds(3));
+    assertTrue(late.message().contains("no worker"), late.message());
+  }
+
+  @Test
+  void dropsAWorkerThatGoesDown() {
+    registerWithVersion("v1");
+    TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", worker.ref(), 4, self));
+    kit.runCommand(new ModelEntity.WorkerDown("w1"));
+    var report = kit.<ModelEntity.LeaseReport>runCommand(ModelEntity.GetLeases::new).reply();
+    assertEquals(0, report.workers());
+  }
+
+  @Test
+  void dropsWorkersOfNodesThatAreNotClusterMembers() {
+    registerWithVersion("v1");
+    TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", worker.ref(), 4, "pekko://Gone@10.9.9.9:25520"));
+    TestProbe<ModelEntity.LeaseReport> report = testKit.createTestProbe();
+    report.awaitAssert(() -> {
+      kit.runCommand(new ModelEntity.GetLeases(report.ref()));
+      assertEquals(0, report.receiveMessage().workers());
+      return null;
+    });
+  }
+}

@@ -1,0 +1,502 @@
+package aimos.tenant;
+
+import aimos.api.v1.BillingUnit;
+import aimos.serialization.KryoSerializable;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.IntStream;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+
+/**
+ * One tenant: its plan, API keys and metered usage. It is the single owner of the tenant's quotas cluster-wide
+ * (sharding gives it one writer), so limits are exact however many nodes serve the tenant.
+ *
+ * <p>Durable state (plan, keys, the month's usage, recent request ids) comes from events. Rate buckets and in-flight
+ * admissions are in memory only: if the entity moves to another node they start afresh, which can briefly admit up
+ * to one extra bucket of requests but never bills anything twice.
+ */
+public final class TenantEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Tenant");
+  /** Usage events are spread over a fixed set of tags, one per event, about ten per node of the largest cluster. */
+  public static final int TAG_COUNT = 10;
+  public static final String TAG_PREFIX = "tenant-usage-";
+  public static final List<String> TAGS =
+      IntStream.range(0, TAG_COUNT).mapToObj(i -> TAG_PREFIX + i).toList();
+  /** How many recent request ids a tenant remembers to meter retries once. */
+  public static final int DEDUP_WINDOW = 10_000;
+  public static final int MAX_ACTIVE_KEYS = 20;
+
+  public static String tagFor(String tenantId) {
+    return TAG_PREFIX + Math.floorMod(tenantId.hashCode(), TAG_COUNT);
+  }
+
+  public static String persistenceIdOf(String tenantId) {
+    return PersistenceId.of(ENTITY_KEY.name(), tenantId).id();
+  }
+
+  /** Runtime settings: how long an admission may stay unreleased, and the clock months are read from. */
+  public record Settings(Duration admissionTimeout, Clock clock) {
+    public static Settings defaults() {
+      return new Settings(Duration.ofMinutes(2), Clock.systemUTC());
+    }
+  }
+
+  // ---- commands ----
+
+  public sealed interface Command extends KryoSerializable {}
+
+  public record Create(String displayName, Plan plan, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record ChangePlan(Plan plan, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record IssueKey(ActorRef<StatusReply<IssuedKey>> replyTo) implements Command {}
+
+  public record RevokeKey(String keyId, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record GetSummary(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /** Authenticates the key's secret and checks every limit; on success the request holds a concurrency slot. */
+  public record Admit(String secret, String requestId, long estimatedTokens, ActorRef<Admission> replyTo)
+      implements Command {}
+
+  /** Persists the usage of an admitted request (once per request id) and frees its slot. */
+  public record RecordUsage(String admissionId, String requestId, String model, String version, BillingUnit unit,
+                            long unitPriceMicros, Units units, long latencyMicros,
+                            ActorRef<StatusReply<Recorded>> replyTo) implements Command {}
+
+  /**
+   * Frees the slot of an admitted request that failed before producing usage. With {@code refund} the request also
+   * gets its rate token back: for failures that were not the caller's doing (unknown model, no capacity).
+   */
+  public record Release(String admissionId, boolean refund) implements Command {}
+
+  /** Persists the usage recorded since the last write, as one journal write (group commit). */
+  private record FlushUsage() implements Command {}
+
+  /** Checks a key's secret without touching any limit: for calls that are not metered. */
+  public record Authenticate(String secret, ActorRef<Admission> replyTo) implements Command {}
+
+  // ---- replies ----
+
+  public sealed interface Admission extends KryoSerializable {}
+
+  public record Admitted(String tenantId, String admissionId) implements Admission {}
+
+  public record Rejected(Reason reason, String message, long retryAfterMillis) implements Admission {}
+
+  public enum Reason {
+    UNAUTHENTICATED, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE, CONCURRENT_REQUESTS, MONTHLY_BUDGET
+  }
+
+  public record Recorded(String requestId, String model, String version, Units units, long chargeMicros,
+                         boolean replayed) implements KryoSerializable {
+    Recorded asReplay() {
+      return new Recorded(requestId, model, version, units, chargeMicros, true);
+    }
+  }
+
+  public record IssuedKey(String keyId, String apiKey) implements KryoSerializable {
+    @Override
+    public String toString() {
+      return "IssuedKey[keyId=" + keyId + ", apiKey=***]";
+    }
+  }
+
+  public record KeyInfo(String keyId, long issuedAtMillis, boolean revoked) implements KryoSerializable {}
+
+  public record Summary(String tenantId, String displayName, Plan plan, List<KeyInfo> keys, String month,
+                        long monthRequests, long monthTokens, long monthSpendMicros) implements KryoSerializable {}
+
+  // ---- events ----
+
+  public sealed interface Event {}
+
+  public record TenantCreated(String tenantId, String displayName, Plan plan, long createdAtMillis) implements Event {}
+
+  public record PlanChanged(Plan plan) implements Event {}
+
+  public record ApiKeyIssued(String keyId, byte[] salt, byte[] hash, long issuedAtMillis) implements Event {}
+
+  public record ApiKeyRevoked(String keyId, long revokedAtMillis) implements Event {}
+
+  public record UsageRecorded(String tenantId, String requestId, String model, String version, BillingUnit unit,
+                              long unitPriceMicros, Units units, long monthTokensBefore, long chargeMicros,
+                              long latencyMicros, long recordedAtMillis, String month) implements Event {}
+
+  // ---- state ----
+
+  record KeyRecord(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, boolean revoked) {}
+
+  /** Rebuilt from events only. */
+  public static final class State {
+    boolean created;
+    String displayName = "";
+    Plan plan;
+    final Map<String, KeyRecord> keys = new LinkedHashMap<>();
+    String month = "";
+    long monthRequests;
+    long monthTokens;
+    long monthSpendMicros;
+    final LinkedHashMap<String, Recorded> recent = new LinkedHashMap<>(16, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Recorded> eldest) {
+        return size() > DEDUP_WINDOW;
+      }
+    };
+
+    public boolean isCreated() {
+      return created;
+    }
+
+    public long monthSpendMicros() {
+      return monthSpendMicros;
+    }
+
+    boolean keyMatches(String secret) {
+      boolean match = false;
+      // every active key is compared, so timing does not reveal which one matched
+      for (KeyRecord k : keys.values()) {
+        if (!k.revoked() && ApiKeys.matches(k.salt(), k.hash(), secret)) {
+          match = true;
+        }
+      }
+      return match;
+    }
+
+    long activeKeys() {
+      return keys.values().stream().filter(k -> !k.revoked()).count();
+    }
+
+    long tokensBefore(String forMonth) {
+      return month.equals(forMonth) ? monthTokens : 0;
+    }
+
+    long spendIn(String forMonth) {
+      return month.equals(forMonth) ? monthSpendMicros : 0;
+    }
+
+    Summary summary(String tenantId) {
+      List<KeyInfo> k = new ArrayList<>();
+      keys.values().forEach(r -> k.add(new KeyInfo(r.keyId(), r.issuedAtMillis(), r.revoked())));
+      return new Summary(tenantId, displayName, plan, k, month, monthRequests, monthTokens, monthSpendMicros);
+    }
+  }
+
+  // ---- behaviour ----
+
+  public static void init(ActorSystem<?> system, Settings settings, UsagePricer pricer) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, pricer)));
+  }
+
+  public static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer) {
+    return Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf()));
+  }
+
+  private final String tenantId;
+  private final Settings settings;
+  private final UsagePricer pricer;
+  private final Limiter limiter = new Limiter();
+  private final ActorRef<Command> self;
+  /** Usage accepted but not yet written, in arrival order, with who waits for each request id. */
+  private final LinkedHashMap<String, PendingUsage> unwritten = new LinkedHashMap<>();
+
+  private record PendingUsage(UsageRecorded event, List<ActorRef<StatusReply<Recorded>>> waiting) {}
+
+  private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self) {
+    super(PersistenceId.of(ENTITY_KEY.name(), tenantId),
+        org.apache.pekko.actor.typed.SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
+            Duration.ofSeconds(5), 0.2));
+    this.tenantId = tenantId;
+    this.settings = settings;
+    this.pricer = pricer;
+    this.self = self;
+  }
+
+  @Override
+  public State emptyState() {
+    return new State();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return event instanceof UsageRecorded ? Set.of(tagFor(tenantId)) : Set.of();
+  }
+
+  private long now() {
+    return settings.clock().millis();
+  }
+
+  private String currentMonth() {
+    return YearMonth.now(settings.clock().withZone(ZoneOffset.UTC)).toString();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+    b.forState(s -> !s.created)
+        .onCommand(Create.class, this::create)
+        .onCommand(Admit.class, (s, c) -> Effect().reply(c.replyTo(), unauthenticated()))
+        .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(), unauthenticated()))
+        .onCommand(Release.class, (s, c) -> Effect().noReply())
+        .onCommand(RecordUsage.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(ChangePlan.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
+        .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), notFound()));
+    b.forState(s -> s.created)
+        .onCommand(Create.class, (s, c) -> Effect().reply(c.replyTo(),
+            StatusReply.error("tenant " + tenantId + " already exists")))
+        .onCommand(ChangePlan.class, this::changePlan)
+        .onCommand(IssueKey.class, this::issueKey)
+        .onCommand(RevokeKey.class, this::revokeKey)
+        .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId))))
+        .onCommand(Admit.class, this::admit)
+        .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(),
+            c.secret() != null && s.keyMatches(c.secret()) ? new Admitted(tenantId, "") : unauthenticated()))
+        .onCommand(RecordUsage.class, this::recordUsage)
+        .onCommand(FlushUsage.class, this::flushUsage)
+        .onCommand(Release.class, (s, c) -> {
+          if (limiter.release(c.admissionId()) && c.refund()) {
+            limiter.refundRequest();
+          }
+          return Effect().noReply();
+        });
+    return b.build();
+  }
+
+  private <T> StatusReply<T> notFound() {
+    return StatusReply.error("tenant " + tenantId + " does not exist");
+  }
+
+  private static Rejected unauthenticated() {
+    return new Rejected(Reason.UNAUTHENTICATED, "invalid or revoked API key", 0);
+  }
+
+  private ReplyEffect<Event, State> create(State s, Create c) {
+    String name = c.displayName() == null ? "" : c.displayName().strip();
+    if (name.isEmpty() || name.length() > 200) {
+      return Effect().reply(c.replyTo(), StatusReply.error("displayName must be 1-200 characters"));
+    }
+    return Effect().persist(new TenantCreated(tenantId, name, c.plan(), now()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
+  }
+
+  private ReplyEffect<Event, State> changePlan(State s, ChangePlan c) {
+    return Effect().persist(new PlanChanged(c.plan()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
+  }
+
+  private ReplyEffect<Event, State> issueKey(State s, IssueKey c) {
+    if (s.activeKeys() >= MAX_ACTIVE_KEYS) {
+      return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already has " + MAX_ACTIVE_KEYS
+          + " active keys; revoke one first"));
+    }
+    String secret = ApiKeys.newSecret();
+    byte[] salt = ApiKeys.newSalt();
+    String keyId = ApiKeys.newKeyId();
+    return Effect().persist(new ApiKeyIssued(keyId, salt, ApiKeys.hash(salt, secret), now()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(new IssuedKey(keyId, ApiKeys.format(tenantId, secret))));
+  }
+
+  private ReplyEffect<Event, State> revokeKey(State s, RevokeKey c) {
+    KeyRecord k = s.keys.get(c.keyId());
+    if (k == null) {
+      return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " has no key " + c.keyId()));
+    }
+    if (k.revoked()) {
+      return Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId)));
+    }
+    return Effect().persist(new ApiKeyRevoked(c.keyId(), now()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
+  }
+
+  private ReplyEffect<Event, State> admit(State s, Admit c) {
+    if (c.secret() == null || !s.keyMatches(c.secret())) {
+      return Effect().reply(c.replyTo(), unauthenticated());
+    }
+    Rejected rejected = limiter.check(s, c, currentMonth());
+    if (rejected != null) {
+      return Effect().reply(c.replyTo(), rejected);
+    }
+    return Effect().reply(c.replyTo(), new Admitted(tenantId, limiter.admit()));
+  }
+
+  /**
+   * Usage is not persisted one event per write: it joins the batch of unwritten usage, and a FlushUsage message
+   * (sent when the batch starts) writes the whole batch at once. Requests that arrive while a write is in progress
+   * form the next batch, so one tenant's throughput is not bounded by one write's latency. Callers get their answer
+   * only after the write that holds their event succeeded.
+   */
+  private ReplyEffect<Event, State> recordUsage(State s, RecordUsage c) {
+    limiter.release(c.admissionId());
+    limiter.debitTokens(c.units().tokens());
+    Recorded earlier = s.recent.get(c.requestId());
+    if (earlier != null) {
+      return Effect().reply(c.replyTo(), StatusReply.success(earlier.asReplay()));
+    }
+    PendingUsage same = unwritten.get(c.requestId());
+    if (same != null) {
+      // a retry of a request whose first attempt is in this batch: it gets the replay answer once written
+      same.waiting().add(c.replyTo());
+      return Effect().noReply();
+    }
+    String month = currentMonth();
+    long before = s.tokensBefore(month);
+    for (PendingUsage p : unwritten.values()) {
+      if (p.event().month().equals(month)) {
+        before += p.event().units().tokens();
+      }
+    }
+    long charge = pricer.chargeMicros(c.unit(), c.unitPriceMicros(), c.units(), before);
+    UsageRecorded e = new UsageRecorded(tenantId, c.requestId(), c.model(), c.version(), c.unit(),
+        c.unitPriceMicros(), c.units(), before, charge, c.latencyMicros(), now(), month);
+    if (unwritten.isEmpty()) {
+      self.tell(new FlushUsage());
+    }
+    List<ActorRef<StatusReply<Recorded>>> waiting = new ArrayList<>(1);
+    waiting.add(c.replyTo());
+    unwritten.put(c.requestId(), new PendingUsage(e, waiting));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> flushUsage(State s, FlushUsage f) {
+    if (unwritten.isEmpty()) {
+      return Effect().noReply();
+    }
+    List<PendingUsage> batch = new ArrayList<>(unwritten.values());
+    unwritten.clear();
+    List<Event> events = new ArrayList<>(batch.size());
+    batch.forEach(p -> events.add(p.event()));
+    return Effect().persist(events).thenRun(st -> batch.forEach(p -> {
+      Recorded recorded = st.recent.get(p.event().requestId());
+      for (int i = 0; i < p.waiting().size(); i++) {
+        p.waiting().get(i).tell(StatusReply.success(i == 0 ? recorded : recorded.asReplay()));
+      }
+    })).thenNoReply();
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(TenantCreated.class, (s, e) -> {
+          s.created = true;
+          s.displayName = e.displayName();
+          s.plan = e.plan();
+          return s;
+        })
+        .onEvent(PlanChanged.class, (s, e) -> {
+          s.plan = e.plan();
+          return s;
+        })
+        .onEvent(ApiKeyIssued.class, (s, e) -> {
+          s.keys.put(e.keyId(), new KeyRecord(e.keyId(), e.salt(), e.hash(), e.issuedAtMillis(), false));
+          return s;
+        })
+        .onEvent(ApiKeyRevoked.class, (s, e) -> {
+          KeyRecord k = s.keys.get(e.keyId());
+          if (k != null) {
+            s.keys.put(e.keyId(), new KeyRecord(k.keyId(), k.salt(), k.hash(), k.issuedAtMillis(), true));
+          }
+          return s;
+        })
+        .onEvent(UsageRecorded.class, (s, e) -> {
+          if (!s.month.equals(e.month())) {
+            s.month = e.month();
+            s.monthRequests = 0;
+            s.monthTokens = 0;
+            s.monthSpendMicros = 0;
+          }
+          s.monthRequests++;
+          s.monthTokens += e.units().tokens();
+          s.monthSpendMicros += e.chargeMicros();
+          s.recent.put(e.requestId(), new Recorded(e.requestId(), e.model(), e.version(), e.units(),
+              e.chargeMicros(), false));
+          return s;
+        })
+        .build();
+  }
+
+  /** In-memory rate buckets and in-flight admissions of one entity incarnation. */
+  private final class Limiter {
+    private final TokenBucket requests = new TokenBucket();
+    private final TokenBucket tokens = new TokenBucket();
+    private final Map<String, Long> inFlight = new HashMap<>();
+
+    /** Checks every limit without taking anything; null when the request may go ahead. */
+    Rejected check(State s, Admit c, String month) {
+      Plan plan = s.plan;
+      long nowNanos = System.nanoTime();
+      inFlight.values().removeIf(deadline -> deadline - nowNanos < 0);
+      requests.configure(plan.requestsPerMinute(), nowNanos);
+      tokens.configure(plan.tokensPerMinute(), nowNanos);
+      if (requests.available() < 1) {
+        return new Rejected(Reason.REQUESTS_PER_MINUTE, "tenant " + tenantId + " is over its limit of "
+            + plan.requestsPerMinute() + " requests per minute", requests.millisUntil(1));
+      }
+      long want = Math.max(1, Math.min(c.estimatedTokens(), plan.tokensPerMinute()));
+      if (tokens.available() < want) {
+        return new Rejected(Reason.TOKENS_PER_MINUTE, "tenant " + tenantId + " is over its limit of "
+            + plan.tokensPerMinute() + " tokens per minute", tokens.millisUntil(want));
+      }
+      if (inFlight.size() >= plan.maxConcurrentRequests()) {
+        return new Rejected(Reason.CONCURRENT_REQUESTS, "tenant " + tenantId + " already has "
+            + plan.maxConcurrentRequests() + " requests in flight, its plan's maximum", 100);
+      }
+      if (s.spendIn(month) >= plan.monthlyBudgetMicros()) {
+        return new Rejected(Reason.MONTHLY_BUDGET, "tenant " + tenantId + " has used its monthly budget of $"
+            + Money.format(plan.monthlyBudgetMicros()) + " for " + month, millisToNextMonth());
+      }
+      return null;
+    }
+
+    String admit() {
+      requests.take(1);
+      String id = UUID.randomUUID().toString();
+      inFlight.put(id, System.nanoTime() + settings.admissionTimeout().toNanos());
+      return id;
+    }
+
+    boolean release(String admissionId) {
+      return inFlight.remove(admissionId) != null;
+    }
+
+    void refundRequest() {
+      requests.take(-1);
+    }
+
+    void debitTokens(long n) {
+      tokens.take(n);
+    }
+
+    private long millisToNextMonth() {
+      var now = java.time.ZonedDateTime.now(settings.clock().withZone(ZoneOffset.UTC));
+      var next = now.toLocalDate().withDayOfMonth(1).plusMonths(1).atStartOfDay(ZoneOffset.UTC);
+      return Duration.between(now, next).toMillis();
+    }
+  }
+}

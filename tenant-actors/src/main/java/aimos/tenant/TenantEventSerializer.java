@@ -1,0 +1,121 @@
+package aimos.tenant;
+
+import aimos.internal.events.ApiKeyIssued;
+import aimos.internal.events.ApiKeyRevoked;
+import aimos.internal.events.PlanChanged;
+import aimos.internal.events.TenantCreated;
+import aimos.internal.events.UsageRecorded;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.io.NotSerializableException;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+
+/**
+ * Writes {@link TenantEntity.Event}s as the protobuf messages of {@code aimos/internal/events.proto}. The manifest
+ * names the event and its schema version, so events written by earlier versions stay readable.
+ */
+public final class TenantEventSerializer extends SerializerWithStringManifest {
+  static final String CREATED = "TenantCreated.v1";
+  static final String PLAN_CHANGED = "PlanChanged.v1";
+  static final String KEY_ISSUED = "ApiKeyIssued.v1";
+  static final String KEY_REVOKED = "ApiKeyRevoked.v1";
+  static final String USAGE = "UsageRecorded.v1";
+
+  public TenantEventSerializer(ExtendedActorSystem system) {}
+
+  public TenantEventSerializer() {}
+
+  @Override
+  public int identifier() {
+    return 7402;
+  }
+
+  @Override
+  public String manifest(Object o) {
+    if (o instanceof TenantEntity.TenantCreated) return CREATED;
+    if (o instanceof TenantEntity.PlanChanged) return PLAN_CHANGED;
+    if (o instanceof TenantEntity.ApiKeyIssued) return KEY_ISSUED;
+    if (o instanceof TenantEntity.ApiKeyRevoked) return KEY_REVOKED;
+    if (o instanceof TenantEntity.UsageRecorded) return USAGE;
+    throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
+  }
+
+  @Override
+  public byte[] toBinary(Object o) {
+    if (o instanceof TenantEntity.TenantCreated e) {
+      return TenantCreated.newBuilder().setTenantId(e.tenantId()).setDisplayName(e.displayName())
+          .setPlan(toProto(e.plan())).setCreatedAtMillis(e.createdAtMillis()).build().toByteArray();
+    }
+    if (o instanceof TenantEntity.PlanChanged e) {
+      return PlanChanged.newBuilder().setPlan(toProto(e.plan())).build().toByteArray();
+    }
+    if (o instanceof TenantEntity.ApiKeyIssued e) {
+      return ApiKeyIssued.newBuilder().setKeyId(e.keyId()).setSalt(ByteString.copyFrom(e.salt()))
+          .setHash(ByteString.copyFrom(e.hash())).setIssuedAtMillis(e.issuedAtMillis()).build().toByteArray();
+    }
+    if (o instanceof TenantEntity.ApiKeyRevoked e) {
+      return ApiKeyRevoked.newBuilder().setKeyId(e.keyId()).setRevokedAtMillis(e.revokedAtMillis()).build()
+          .toByteArray();
+    }
+    if (o instanceof TenantEntity.UsageRecorded e) {
+      return UsageRecorded.newBuilder().setTenantId(e.tenantId()).setRequestId(e.requestId()).setModel(e.model())
+          .setVersion(e.version()).setBillingUnit(e.unit().name()).setUnitPriceMicros(e.unitPriceMicros())
+          .setPromptTokens(e.units().promptTokens()).setCompletionTokens(e.units().completionTokens())
+          .setImages(e.units().images()).setAudioMillis(e.units().audioMillis())
+          .setMonthTokensBefore(e.monthTokensBefore()).setChargeMicros(e.chargeMicros())
+          .setLatencyMicros(e.latencyMicros()).setRecordedAtMillis(e.recordedAtMillis()).setMonth(e.month())
+          .build().toByteArray();
+    }
+    throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
+  }
+
+  @Override
+  public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+    try {
+      switch (manifest) {
+        case CREATED -> {
+          TenantCreated p = TenantCreated.parseFrom(bytes);
+          return new TenantEntity.TenantCreated(p.getTenantId(), p.getDisplayName(), fromProto(p.getPlan()),
+              p.getCreatedAtMillis());
+        }
+        case PLAN_CHANGED -> {
+          return new TenantEntity.PlanChanged(fromProto(PlanChanged.parseFrom(bytes).getPlan()));
+        }
+        case KEY_ISSUED -> {
+          ApiKeyIssued p = ApiKeyIssued.parseFrom(bytes);
+          return new TenantEntity.ApiKeyIssued(p.getKeyId(), p.getSalt().toByteArray(), p.getHash().toByteArray(),
+              p.getIssuedAtMillis());
+        }
+        case KEY_REVOKED -> {
+          ApiKeyRevoked p = ApiKeyRevoked.parseFrom(bytes);
+          return new TenantEntity.ApiKeyRevoked(p.getKeyId(), p.getRevokedAtMillis());
+        }
+        case USAGE -> {
+          return usageFromProto(UsageRecorded.parseFrom(bytes));
+        }
+        default -> throw new NotSerializableException("Unknown tenant event manifest " + manifest);
+      }
+    } catch (InvalidProtocolBufferException e) {
+      throw new NotSerializableException("Corrupt " + manifest + ": " + e.getMessage());
+    }
+  }
+
+  static TenantEntity.UsageRecorded usageFromProto(UsageRecorded p) {
+    return new TenantEntity.UsageRecorded(p.getTenantId(), p.getRequestId(), p.getModel(), p.getVersion(),
+        aimos.api.v1.BillingUnit.valueOf(p.getBillingUnit()), p.getUnitPriceMicros(),
+        new Units(p.getPromptTokens(), p.getCompletionTokens(), p.getImages(), p.getAudioMillis()),
+        p.getMonthTokensBefore(), p.getChargeMicros(), p.getLatencyMicros(), p.getRecordedAtMillis(), p.getMonth());
+  }
+
+  private static aimos.internal.events.Plan toProto(Plan p) {
+    return aimos.internal.events.Plan.newBuilder().setRequestsPerMinute(p.requestsPerMinute())
+        .setTokensPerMinute(p.tokensPerMinute()).setMonthlyBudgetMicros(p.monthlyBudgetMicros())
+        .setMaxConcurrentRequests(p.maxConcurrentRequests()).build();
+  }
+
+  private static Plan fromProto(aimos.internal.events.Plan p) {
+    return new Plan(p.getRequestsPerMinute(), p.getTokensPerMinute(), p.getMonthlyBudgetMicros(),
+        p.getMaxConcurrentRequests());
+  }
+}

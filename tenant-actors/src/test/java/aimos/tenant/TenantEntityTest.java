@@ -1,0 +1,250 @@
+package aimos.tenant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.api.v1.BillingUnit;
+import com.typesafe.config.ConfigFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TenantEntityTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(
+      EventSourcedBehaviorTestKit.config().withFallback(ConfigFactory.load()));
+  /** 20 micro-dollars a token, 10% off past 1,000 tokens in a month: enough to see the entity pass the inputs. */
+  static final UsagePricer PRICER = (unit, price, units, before) -> {
+    long full = Math.max(0, Math.min(units.tokens(), 1000 - before));
+    return full * 20 + (units.tokens() - full) * 18;
+  };
+  private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+  private static final AtomicInteger ids = new AtomicInteger();
+
+  private EventSourcedBehaviorTestKit<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> kit;
+  private String tenantId;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void setUp() {
+    tenantId = "acme-" + ids.incrementAndGet();
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(),
+        TenantEntity.create(tenantId, new TenantEntity.Settings(Duration.ofMinutes(1), CLOCK), PRICER),
+        new EventSourcedBehaviorTestKit.SerializationSettings(true, false, true, true, false));
+  }
+
+  private TenantEntity.Summary create(Plan plan) {
+    var r = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Create("Acme", plan, rt));
+    assertTrue(r.reply().isSuccess(), () -> String.valueOf(r.reply()));
+    return r.reply().getValue();
+  }
+
+  private String issueKey() {
+    var r = kit.<StatusReply<TenantEntity.IssuedKey>>runCommand(TenantEntity.IssueKey::new);
+    assertTrue(r.reply().isSuccess());
+    return r.reply().getValue().apiKey();
+  }
+
+  private static String secret(String apiKey) {
+    return ApiKeys.parse(apiKey).orElseThrow().secret();
+  }
+
+  private TenantEntity.Admission admit(String key, String requestId) {
+    return kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(secret(key), requestId, 10, rt)).reply();
+  }
+
+  private StatusReply<TenantEntity.Recorded> record(String admissionId, String requestId, long prompt, long completion) {
+    return kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(admissionId,
+        requestId, "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(prompt, completion), 1500, rt)).reply();
+  }
+
+  static Plan plan(long rpm, long tpm, long budgetMicros, int concurrent) {
+    return new Plan(rpm, tpm, budgetMicros, concurrent);
+  }
+
+  @Test
+  void issuesKeysThatAdmitAndMetersEachRequestIdOnce() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    assertTrue(key.startsWith("aimos_" + tenantId + "_"));
+
+    var admitted = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1"));
+    var first = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
+        admitted.admissionId(), "r1", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(7, 5), 1500, rt));
+    assertTrue(first.reply().isSuccess());
+    assertEquals(240, first.reply().getValue().chargeMicros());
+    assertFalse(first.reply().getValue().replayed());
+    var usage = assertInstanceOf(TenantEntity.UsageRecorded.class, first.event());
+    assertEquals(0, usage.monthTokensBefore());
+    assertEquals("2026-11", usage.month());
+    assertEquals(TenantEntity.tagFor(tenantId), TenantEntity.tagFor(usage.tenantId()));
+
+    // the retry of r1 is answered from the first recording and persists nothing
+    var retryAdmit = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1"));
+    var retry = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
+        retryAdmit.admissionId(), "r1", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(7, 5), 900, rt));
+    assertTrue(retry.hasNoEvents());
+    assertTrue(retry.reply().getValue().replayed());
+    assertEquals(240, retry.reply().getValue().chargeMicros());
+
+    var second = record(((TenantEntity.Admitted) admit(key, "r2")).admissionId(), "r2", 1000, 0);
+    // 988 tokens at full price, the 12 past the 1,000-token threshold discounted
+    assertEquals(988 * 20 + 12 * 18, second.getValue().chargeMicros());
+
+    var summary = kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
+    assertEquals(2, summary.monthRequests());
+    assertEquals(1012, summary.monthTokens());
+    assertEquals(240 + 988 * 20 + 12 * 18, summary.monthSpendMicros());
+  }
+
+  @Test
+  void keepsKeysUsageAndDeduplicationAcrossRestart() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    record(((TenantEntity.Admitted) admit(key, "r1")).admissionId(), "r1", 3, 4);
+
+    var restarted = kit.restart();
+    assertEquals(7, restarted.state().summary(tenantId).monthTokens());
+
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r2"));
+    var retry = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
+        "unknown-admission", "r1", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(3, 4), 1, rt));
+    assertTrue(retry.hasNoEvents());
+    assertTrue(retry.reply().getValue().replayed());
+  }
+
+  @Test
+  void rejectsUnknownRevokedAndMalformedSecretsWithoutChangingState() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    var wrong = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit("not-the-secret-at-all", "r", 1, rt));
+    assertTrue(wrong.hasNoEvents());
+    assertEquals(TenantEntity.Reason.UNAUTHENTICATED, ((TenantEntity.Rejected) wrong.reply()).reason());
+
+    String keyId = kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new)
+        .reply().getValue().keys().get(0).keyId();
+    var revoked = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.RevokeKey(keyId, rt));
+    assertTrue(revoked.reply().getValue().keys().get(0).revoked());
+    var after = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r2"));
+    assertEquals(TenantEntity.Reason.UNAUTHENTICATED, after.reason());
+
+    var unknownKey = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.RevokeKey("key-nope", rt));
+    assertTrue(unknownKey.reply().isError());
+    assertTrue(unknownKey.hasNoEvents());
+  }
+
+  @Test
+  void aTenantThatDoesNotExistAuthenticatesNobody() {
+    var r = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit("whatever-secret-1234", "r", 1, rt));
+    assertEquals(TenantEntity.Reason.UNAUTHENTICATED, ((TenantEntity.Rejected) r.reply()).reason());
+    assertTrue(r.hasNoEvents());
+    var usage = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
+        "a", "r", "m", "v", BillingUnit.TOKENS, 1, Units.tokens(1, 1), 1, rt));
+    assertTrue(usage.reply().isError());
+    assertTrue(usage.hasNoEvents());
+  }
+
+  @Test
+  void refusesASecondCreate() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    var again = kit.<StatusReply<TenantEntity.Summary>>runCommand(
+        rt -> new TenantEntity.Create("Other", plan(1, 1, 1, 1), rt));
+    assertTrue(again.reply().isError());
+    assertTrue(again.reply().getError().getMessage().contains("already exists"));
+    assertTrue(again.hasNoEvents());
+  }
+
+  @Test
+  void enforcesRequestsPerMinute() {
+    create(plan(2, 100_000, 10_000_000, 10));
+    String key = issueKey();
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
+    var third = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "c"));
+    assertEquals(TenantEntity.Reason.REQUESTS_PER_MINUTE, third.reason());
+    assertTrue(third.message().contains("2 requests per minute"), third.message());
+    assertTrue(third.retryAfterMillis() > 0);
+  }
+
+  @Test
+  void enforcesTokensPerMinuteWithActualUsage() {
+    create(plan(100, 50, 10_000_000, 10));
+    String key = issueKey();
+    record(((TenantEntity.Admitted) admit(key, "a")).admissionId(), "a", 30, 30);
+    var next = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "b"));
+    assertEquals(TenantEntity.Reason.TOKENS_PER_MINUTE, next.reason());
+  }
+
+  @Test
+  void enforcesConcurrencyAndFreesSlotsOnRelease() {
+    create(plan(100, 100_000, 10_000_000, 1));
+    String key = issueKey();
+    var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+    var second = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "b"));
+    assertEquals(TenantEntity.Reason.CONCURRENT_REQUESTS, second.reason());
+    kit.runCommand(new TenantEntity.Release(first.admissionId(), false));
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
+  }
+
+  @Test
+  void aRefundedReleaseGivesTheRequestTokenBack() {
+    create(plan(1, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+    kit.runCommand(new TenantEntity.Release(first.admissionId(), true));
+    var second = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
+    kit.runCommand(new TenantEntity.Release(second.admissionId(), false));
+    // released without refund: the one request per minute is used up
+    assertEquals(TenantEntity.Reason.REQUESTS_PER_MINUTE,
+        assertInstanceOf(TenantEntity.Rejected.class, admit(key, "c")).reason());
+    // releasing an unknown admission refunds nothing
+    kit.runCommand(new TenantEntity.Release("never-admitted", true));
+    assertInstanceOf(TenantEntity.Rejected.class, admit(key, "d"));
+  }
+
+  @Test
+  void authenticatesWithoutTouchingLimits() {
+    create(plan(1, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    for (int i = 0; i < 3; i++) {
+      var ok = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Authenticate(secret(key), rt));
+      assertInstanceOf(TenantEntity.Admitted.class, ok.reply());
+    }
+    var bad = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Authenticate("wrong-secret-wrong", rt));
+    assertInstanceOf(TenantEntity.Rejected.class, bad.reply());
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+  }
+
+  @Test
+  void stopsAdmittingOnceTheMonthlyBudgetIsSpent() {
+    create(plan(100, 100_000, 300, 4));
+    String key = issueKey();
+    record(((TenantEntity.Admitted) admit(key, "a")).admissionId(), "a", 10, 10);
+    var next = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "b"));
+    assertEquals(TenantEntity.Reason.MONTHLY_BUDGET, next.reason());
+    assertTrue(next.message().contains("$0.000300"), next.message());
+  }
+
+  @Test
+  void refusesInvalidPlansAndNames() {
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> plan(0, 1, 1, 1));
+    assertTrue(e.getMessage().contains("requestsPerMinute"));
+    var blank = kit.<StatusReply<TenantEntity.Summary>>runCommand(
+        rt -> new TenantEntity.Create("  ", plan(1, 1, 1, 1), rt));
+    assertTrue(blank.reply().isError());
+    assertTrue(blank.hasNoEvents());
+  }
+}
