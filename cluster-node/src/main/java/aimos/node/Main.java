@@ -50,7 +50,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", NodeConfig.load(ConfigFactory.empty()));
     try {
       Node node = init(system);
       node.gatewayBinding().toCompletableFuture().join();

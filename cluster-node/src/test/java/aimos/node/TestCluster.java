@@ -49,8 +49,7 @@ public final class TestCluster implements AutoCloseable {
     String contact = SharedCassandra.contactPoint();
     TestCluster c = new TestCluster(size);
     for (int i = 0; i < size; i++) {
-      Config config = ConfigFactory.load(ConfigFactory.parseString(c.overrides(i, contact, size))
-          .withFallback(ConfigFactory.defaultApplication()));
+      Config config = NodeConfig.load(ConfigFactory.parseString(c.overrides(i, contact, size)), java.util.Map.of());
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", config);
       c.nodes.add(Main.init(system));
     }

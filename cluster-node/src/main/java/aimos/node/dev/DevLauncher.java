@@ -3,6 +3,7 @@ package aimos.node.dev;
 import aimos.api.v1.BillingUnit;
 import aimos.cassandra.CassandraLauncher;
 import aimos.node.Main;
+import aimos.node.NodeConfig;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
 import com.typesafe.config.ConfigFactory;
@@ -64,7 +65,7 @@ public final class DevLauncher {
         datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
         """.formatted(adminToken, home.resolve("sandboxes"), cqlPort);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos",
-        ConfigFactory.load(ConfigFactory.parseString(overrides).withFallback(ConfigFactory.defaultApplication())));
+        NodeConfig.load(ConfigFactory.parseString(overrides)));
     Main.Node node;
     try {
       node = Main.init(system);
@@ -87,11 +88,13 @@ public final class DevLauncher {
     System.out.println("[3/4] Creating the demo tenant and model...");
     String apiKey;
     try {
-      ignoreExisting(node.tenants().create(DEMO_TENANT, "Demo tenant",
-          new Plan(600, 200_000, Money.parseUsd("100"), 16)));
-      apiKey = node.tenants().issueKey(DEMO_TENANT).toCompletableFuture().join().apiKey();
-      ignoreExisting(node.models().register(DEMO_MODEL, "Deterministic text model (reversed words), cl100k tokens"));
-      ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1));
+      // the first start creates the journal's tables while these run: retry until they answer
+      retrying(() -> ignoreExisting(node.tenants().create(DEMO_TENANT, "Demo tenant",
+          new Plan(600, 200_000, Money.parseUsd("100"), 16))));
+      apiKey = retrying(() -> node.tenants().issueKey(DEMO_TENANT).toCompletableFuture().join().apiKey());
+      retrying(() -> ignoreExisting(node.models().register(DEMO_MODEL,
+          "Deterministic text model (reversed words), cl100k tokens")));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1)));
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);
@@ -115,12 +118,28 @@ public final class DevLauncher {
     system.getWhenTerminated().toCompletableFuture().join();
   }
 
-  private static void ignoreExisting(CompletionStage<?> stage) {
+  private static boolean ignoreExisting(CompletionStage<?> stage) {
     try {
       stage.toCompletableFuture().join();
     } catch (CompletionException e) {
       if (!(e.getCause() instanceof StatusReply.ErrorMessage m && m.getMessage().contains("already exists"))) {
         throw e;
+      }
+    }
+    return true;
+  }
+
+  /** Retries on timeouts for up to two minutes, printing progress; other errors fail at once. */
+  private static <T> T retrying(java.util.function.Supplier<T> action) {
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (true) {
+      try {
+        return action.get();
+      } catch (CompletionException e) {
+        if (!(e.getCause() instanceof java.util.concurrent.TimeoutException) || System.nanoTime() > deadline) {
+          throw e;
+        }
+        System.out.println("      waiting for Cassandra to create the tables...");
       }
     }
   }

@@ -1,0 +1,56 @@
+package aimos.tenant;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import aimos.api.v1.BillingUnit;
+import java.io.NotSerializableException;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Events stay readable across versions: these bytes were written by schema v1 and must decode the same way forever.
+ * A change that breaks one of them breaks every journal already written.
+ */
+class TenantEventSerializerTest {
+  private final TenantEventSerializer serializer = new TenantEventSerializer();
+
+  private Object decode(String manifest, String base64) throws NotSerializableException {
+    return serializer.fromBinary(Base64.getDecoder().decode(base64), manifest);
+  }
+
+  @Test
+  void decodesBytesWrittenBySchemaV1() throws Exception {
+    assertEquals(new TenantEntity.TenantCreated("acme", "Acme Corp", new Plan(600, 100000, 100000000, 8), 1764000000000L),
+        decode("TenantCreated.v1", "CgRhY21lEglBY21lIENvcnAaDgjYBBCgjQYYgMLXLyAIIIDQ37SrMw=="));
+    assertEquals(new TenantEntity.PlanChanged(new Plan(1200, 200000, 250000000, 16)),
+        decode("PlanChanged.v1", "Cg4IsAkQwJoMGIDlmncgEA=="));
+    var issued = (TenantEntity.ApiKeyIssued) decode("ApiKeyIssued.v1",
+        "ChBrZXktMGExYjJjM2Q0ZTVmEhABAgMEBQYHCAkKCwwNDg8QGgQqKioqIOjX37SrMw==");
+    assertEquals("key-0a1b2c3d4e5f", issued.keyId());
+    assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, issued.salt());
+    assertArrayEquals(new byte[] {42, 42, 42, 42}, issued.hash());
+    assertEquals(1764000001000L, issued.issuedAtMillis());
+    assertEquals(new TenantEntity.ApiKeyRevoked("key-0a1b2c3d4e5f", 1764000002000L),
+        decode("ApiKeyRevoked.v1", "ChBrZXktMGExYjJjM2Q0ZTVmENDf37SrMw=="));
+    assertEquals(new TenantEntity.UsageRecorded("acme", "req-1", "demo-text", "v1", BillingUnit.TOKENS, 20000,
+            Units.tokens(7, 5), 999995, 234, 1500, 1764000003000L, "2026-11"),
+        decode("UsageRecorded.v1",
+            "CgRhY21lEgVyZXEtMRoJZGVtby10ZXh0IgJ2MSoGVE9LRU5TMKCcATgHQAVYu4Q9YNwLaLjn37SrM3IHMjAyNi0xMXjqAQ=="));
+  }
+
+  @Test
+  void roundTripsEveryEvent() throws Exception {
+    var usage = new TenantEntity.UsageRecorded("t", "r", "m", "v", BillingUnit.IMAGES, 10000,
+        new Units(0, 0, 3, 0), 0, 30000, 9, 1, "2026-12");
+    assertEquals(usage, serializer.fromBinary(serializer.toBinary(usage), serializer.manifest(usage)));
+  }
+
+  @Test
+  void refusesUnknownManifestsAndCorruptBytes() {
+    assertThrows(NotSerializableException.class, () -> serializer.fromBinary(new byte[0], "TenantDeleted.v9"));
+    assertThrows(NotSerializableException.class,
+        () -> serializer.fromBinary(new byte[] {(byte) 0xff, (byte) 0xff, 0x01}, "UsageRecorded.v1"));
+  }
+}
