@@ -9,7 +9,7 @@ import java.net.http.HttpResponse;
 
 /** A plain HTTP client for the management port. */
 public final class Http {
-  private static final HttpClient CLIENT = HttpClient.newHttpClient();
+  private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public record Reply(int status, String body) {

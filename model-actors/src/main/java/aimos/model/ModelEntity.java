@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -163,6 +162,9 @@ public final class ModelEntity
   private final Map<String, Integer> load = new HashMap<>();
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
   private Set<ActorRef<WorkerHost.Command>> hosts = Set.of();
+  /** Lease ids are unique within this incarnation: a counter, no random source on the hot path. */
+  private final String incarnation = Long.toHexString(System.nanoTime());
+  private long leaseCounter;
 
   private ModelEntity(String name, Settings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_KEY.name(), name));
@@ -316,7 +318,7 @@ public final class ModelEntity
     if (best == null) {
       return null;
     }
-    String leaseId = UUID.randomUUID().toString();
+    String leaseId = incarnation + "-" + (++leaseCounter);
     leases.put(leaseId, new Lease(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos()));
     load.merge(best.workerId(), 1, Integer::sum);
     return new Granted(leaseId, best.workerId(), best.ref(), s.versions.get(version));

@@ -8,9 +8,10 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * API keys look like {@code aimos_<tenantId>_<secret>}: the tenant id in clear routes the request to its entity, the
- * 256-bit random secret is stored only as SHA-256(salt || secret). A salted fast hash suffices because the secret is
- * random and long, unlike a password.
+ * API keys look like {@code aimos_<tenantId>_<secret>}: the tenant id in clear routes the request to its entity. The
+ * secret is the key's id (12 hex digits, not secret) followed by 256 random bits, and is stored only as
+ * SHA-256(salt || secret). The id lets the tenant check one hash instead of one per key; a salted fast hash suffices
+ * because the secret is random and long, unlike a password.
  */
 public final class ApiKeys {
   public static final String PREFIX = "aimos_";
@@ -51,11 +52,19 @@ public final class ApiKeys {
     return Optional.of(new Presented(tenant, secret));
   }
 
-  /** 256 random bits as 64 hex digits: no '_' or '-' to confuse with the key's separators. */
-  public static String newSecret() {
+  /** The key id's 12 hex digits then 256 random bits as 64 hex digits: no '_' or '-' to confuse with separators. */
+  public static String newSecret(String keyId) {
     byte[] b = new byte[32];
     RANDOM.nextBytes(b);
-    return java.util.HexFormat.of().formatHex(b);
+    return keyId.substring(KEY_ID_PREFIX.length()) + java.util.HexFormat.of().formatHex(b);
+  }
+
+  /** The id of the key a secret claims to belong to, or "" when it cannot belong to any. */
+  public static String keyIdOf(String secret) {
+    if (secret == null || secret.length() < KEY_ID_HEX + 16) {
+      return "";
+    }
+    return KEY_ID_PREFIX + secret.substring(0, KEY_ID_HEX);
   }
 
   public static byte[] newSalt() {
@@ -64,10 +73,13 @@ public final class ApiKeys {
     return b;
   }
 
+  private static final String KEY_ID_PREFIX = "key-";
+  private static final int KEY_ID_HEX = 12;
+
   public static String newKeyId() {
-    byte[] b = new byte[6];
+    byte[] b = new byte[KEY_ID_HEX / 2];
     RANDOM.nextBytes(b);
-    return "key-" + java.util.HexFormat.of().formatHex(b);
+    return KEY_ID_PREFIX + java.util.HexFormat.of().formatHex(b);
   }
 
   public static String format(String tenantId, String secret) {

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.stream.IntStream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -152,6 +151,9 @@ public final class TenantEntity
 
   record KeyRecord(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, boolean revoked) {}
 
+  private static final byte[] NO_SALT = new byte[16];
+  private static final byte[] NO_HASH = new byte[32];
+
   /** Rebuilt from events only. */
   public static final class State {
     boolean created;
@@ -178,14 +180,13 @@ public final class TenantEntity
     }
 
     boolean keyMatches(String secret) {
-      boolean match = false;
-      // every active key is compared, so timing does not reveal which one matched
-      for (KeyRecord k : keys.values()) {
-        if (!k.revoked() && ApiKeys.matches(k.salt(), k.hash(), secret)) {
-          match = true;
-        }
+      KeyRecord k = keys.get(ApiKeys.keyIdOf(secret));
+      if (k == null) {
+        // hash anyway, so an unknown key id takes as long as a wrong secret
+        ApiKeys.matches(NO_SALT, NO_HASH, secret);
+        return false;
       }
-      return match;
+      return ApiKeys.matches(k.salt(), k.hash(), secret) && !k.revoked();
     }
 
     long activeKeys() {
@@ -316,9 +317,9 @@ public final class TenantEntity
       return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already has " + MAX_ACTIVE_KEYS
           + " active keys; revoke one first"));
     }
-    String secret = ApiKeys.newSecret();
-    byte[] salt = ApiKeys.newSalt();
     String keyId = ApiKeys.newKeyId();
+    String secret = ApiKeys.newSecret(keyId);
+    byte[] salt = ApiKeys.newSalt();
     return Effect().persist(new ApiKeyIssued(keyId, salt, ApiKeys.hash(salt, secret), now()))
         .thenReply(c.replyTo(), st -> StatusReply.success(new IssuedKey(keyId, ApiKeys.format(tenantId, secret))));
   }
@@ -474,9 +475,13 @@ public final class TenantEntity
       return null;
     }
 
+    /** Admission ids only need to be unique within this incarnation of the entity: a counter, no random source. */
+    private final String incarnation = Long.toHexString(System.nanoTime());
+    private long admissions;
+
     String admit() {
       requests.take(1);
-      String id = UUID.randomUUID().toString();
+      String id = incarnation + "-" + (++admissions);
       inFlight.put(id, System.nanoTime() + settings.admissionTimeout().toNanos());
       return id;
     }

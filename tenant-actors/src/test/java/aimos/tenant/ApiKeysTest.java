@@ -9,8 +9,18 @@ import org.junit.jupiter.api.Test;
 
 class ApiKeysTest {
   @Test
+  void secretsStartWithTheirKeyId() {
+    String keyId = ApiKeys.newKeyId();
+    assertTrue(keyId.matches("key-[0-9a-f]{12}"), keyId);
+    String secret = ApiKeys.newSecret(keyId);
+    assertEquals(12 + 64, secret.length());
+    assertEquals(keyId, ApiKeys.keyIdOf(secret));
+    assertEquals("", ApiKeys.keyIdOf("short"));
+  }
+
+  @Test
   void formatsAndParsesKeys() {
-    String secret = ApiKeys.newSecret();
+    String secret = ApiKeys.newSecret(ApiKeys.newKeyId());
     String key = ApiKeys.format("acme-co", secret);
     var parsed = ApiKeys.parse(key).orElseThrow();
     assertEquals("acme-co", parsed.tenantId());

@@ -133,6 +133,10 @@ class TenantEntityTest {
     var wrong = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit("not-the-secret-at-all", "r", 1, rt));
     assertTrue(wrong.hasNoEvents());
     assertEquals(TenantEntity.Reason.UNAUTHENTICATED, ((TenantEntity.Rejected) wrong.reply()).reason());
+    // the right key id with a wrong random part
+    String forged = secret(key).substring(0, 12) + "0".repeat(64);
+    var forgedReply = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(forged, "r", 1, rt));
+    assertEquals(TenantEntity.Reason.UNAUTHENTICATED, ((TenantEntity.Rejected) forgedReply.reply()).reason());
 
     String keyId = kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new)
         .reply().getValue().keys().get(0).keyId();

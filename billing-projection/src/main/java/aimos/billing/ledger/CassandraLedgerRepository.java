@@ -2,6 +2,10 @@ package aimos.billing.ledger;
 
 import aimos.api.v1.BillingUnit;
 import aimos.tenant.Units;
+import com.datastax.oss.driver.api.core.cql.BatchStatement;
+import com.datastax.oss.driver.api.core.cql.BatchStatementBuilder;
+import com.datastax.oss.driver.api.core.cql.BoundStatement;
+import com.datastax.oss.driver.api.core.cql.DefaultBatchType;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
 import java.io.IOException;
@@ -72,10 +76,38 @@ public final class CassandraLedgerRepository implements LedgerRepository {
 
   @Override
   public CompletionStage<Done> upsert(LedgerRow r) {
-    return insert.thenCompose(ps -> session.executeWrite(ps.bind(r.tenantId(), r.month(), r.persistenceId(),
-        r.sequenceNr(), r.requestId(), r.model(), r.version(), r.unit().name(), r.unitPriceMicros(),
-        r.units().promptTokens(), r.units().completionTokens(), r.units().images(), r.units().audioMillis(),
-        r.monthTokensBefore(), r.chargeMicros(), Instant.ofEpochMilli(r.recordedAtMillis()))));
+    return insert.thenCompose(ps -> session.executeWrite(bind(ps, r)));
+  }
+
+  /**
+   * Rows of one (tenant, month) partition go in unlogged batches of up to {@value #BATCH} (one partition, so the
+   * batch is a single mutation); batches of different partitions are written concurrently.
+   */
+  @Override
+  public CompletionStage<Done> upsertAll(List<LedgerRow> rows) {
+    return insert.thenCompose(ps -> {
+      java.util.Map<String, List<LedgerRow>> byPartition = new java.util.LinkedHashMap<>();
+      rows.forEach(r -> byPartition.computeIfAbsent(r.tenantId() + "\u0000" + r.month(), k -> new java.util.ArrayList<>())
+          .add(r));
+      List<java.util.concurrent.CompletableFuture<Done>> writes = new java.util.ArrayList<>();
+      for (List<LedgerRow> partition : byPartition.values()) {
+        for (int i = 0; i < partition.size(); i += BATCH) {
+          BatchStatementBuilder batch = BatchStatement.builder(DefaultBatchType.UNLOGGED);
+          partition.subList(i, Math.min(partition.size(), i + BATCH)).forEach(r -> batch.addStatement(bind(ps, r)));
+          writes.add(session.executeWriteBatch(batch.build()).toCompletableFuture());
+        }
+      }
+      return java.util.concurrent.CompletableFuture.allOf(writes.toArray(java.util.concurrent.CompletableFuture[]::new))
+          .thenApply(v -> Done.getInstance());
+    });
+  }
+
+  private static final int BATCH = 50;
+
+  private static BoundStatement bind(PreparedStatement ps, LedgerRow r) {
+    return ps.bind(r.tenantId(), r.month(), r.persistenceId(), r.sequenceNr(), r.requestId(), r.model(), r.version(),
+        r.unit().name(), r.unitPriceMicros(), r.units().promptTokens(), r.units().completionTokens(), r.units().images(),
+        r.units().audioMillis(), r.monthTokensBefore(), r.chargeMicros(), Instant.ofEpochMilli(r.recordedAtMillis()));
   }
 
   @Override

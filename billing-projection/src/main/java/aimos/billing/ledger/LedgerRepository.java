@@ -8,6 +8,13 @@ import org.apache.pekko.Done;
 public interface LedgerRepository {
   CompletionStage<Done> upsert(LedgerRow row);
 
+  /** Writes many rows; each is still idempotent on its own, so a partial failure is repaired by writing again. */
+  default CompletionStage<Done> upsertAll(List<LedgerRow> rows) {
+    java.util.concurrent.CompletableFuture<?>[] writes = rows.stream()
+        .map(r -> upsert(r).toCompletableFuture()).toArray(java.util.concurrent.CompletableFuture[]::new);
+    return java.util.concurrent.CompletableFuture.allOf(writes).thenApply(v -> Done.getInstance());
+  }
+
   CompletionStage<List<LedgerRow>> rows(String tenantId, String month);
 
   default CompletionStage<UsageReport> usage(String tenantId, String month) {

@@ -4,6 +4,8 @@ import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.ledger.LedgerRow;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.tenant.TenantEntity;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.LongConsumer;
@@ -12,10 +14,10 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.javadsl.Handler;
 
 /**
- * Turns each {@link TenantEntity.UsageRecorded} into a priced ledger row. Delivery is at least once; the row's key
- * (persistenceId, sequenceNr) makes a redelivery overwrite the same row.
+ * Turns each {@link TenantEntity.UsageRecorded} into a priced ledger row, a group of envelopes at a time. Delivery is
+ * at least once; the row's key (persistenceId, sequenceNr) makes a redelivery overwrite the same row.
  */
-public final class BillingProjectionHandler extends Handler<EventEnvelope<TenantEntity.Event>> {
+public final class BillingProjectionHandler extends Handler<List<EventEnvelope<TenantEntity.Event>>> {
   private final LedgerRepository ledger;
   private final PriceCatalog catalog;
   private final LongConsumer lagMillis;
@@ -27,17 +29,29 @@ public final class BillingProjectionHandler extends Handler<EventEnvelope<Tenant
   }
 
   @Override
-  public CompletionStage<Done> process(EventEnvelope<TenantEntity.Event> envelope) {
-    if (!(envelope.event() instanceof TenantEntity.UsageRecorded e)) {
+  public CompletionStage<Done> process(List<EventEnvelope<TenantEntity.Event>> envelopes) {
+    List<LedgerRow> rows = new ArrayList<>(envelopes.size());
+    long newest = -1;
+    for (EventEnvelope<TenantEntity.Event> envelope : envelopes) {
+      if (envelope.event() instanceof TenantEntity.UsageRecorded e) {
+        rows.add(row(envelope, e));
+        newest = Math.max(newest, e.recordedAtMillis());
+      }
+    }
+    if (rows.isEmpty()) {
       return CompletableFuture.completedFuture(Done.getInstance());
     }
-    long charge = catalog.chargeMicros(e.unit(), e.unitPriceMicros(), e.units(), e.monthTokensBefore());
-    LedgerRow row = new LedgerRow(e.tenantId(), e.month(), envelope.persistenceId(), envelope.sequenceNr(),
-        e.requestId(), e.model(), e.version(), e.unit(), e.unitPriceMicros(), e.units(), e.monthTokensBefore(),
-        charge, e.recordedAtMillis());
-    return ledger.upsert(row).thenApply(done -> {
-      lagMillis.accept(Math.max(0, System.currentTimeMillis() - e.recordedAtMillis()));
+    long recordedAt = newest;
+    return ledger.upsertAll(rows).thenApply(done -> {
+      lagMillis.accept(Math.max(0, System.currentTimeMillis() - recordedAt));
       return done;
     });
+  }
+
+  LedgerRow row(EventEnvelope<TenantEntity.Event> envelope, TenantEntity.UsageRecorded e) {
+    long charge = catalog.chargeMicros(e.unit(), e.unitPriceMicros(), e.units(), e.monthTokensBefore());
+    return new LedgerRow(e.tenantId(), e.month(), envelope.persistenceId(), envelope.sequenceNr(), e.requestId(),
+        e.model(), e.version(), e.unit(), e.unitPriceMicros(), e.units(), e.monthTokensBefore(), charge,
+        e.recordedAtMillis());
   }
 }

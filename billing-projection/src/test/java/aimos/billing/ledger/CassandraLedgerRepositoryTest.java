@@ -63,6 +63,23 @@ class CassandraLedgerRepositoryTest {
   }
 
   @Test
+  void writesManyRowsOverSeveralPartitionsInBatches() {
+    java.util.List<LedgerRow> rows = new java.util.ArrayList<>();
+    for (int i = 1; i <= 120; i++) {
+      rows.add(row("batch-a", i, i));
+      if (i <= 7) {
+        rows.add(row("batch-b", i, 1000));
+      }
+    }
+    ledger.upsertAll(rows).toCompletableFuture().join();
+    ledger.upsertAll(rows.subList(0, 30)).toCompletableFuture().join();
+    var a = ledger.usage("batch-a", "2026-11").toCompletableFuture().join();
+    assertEquals(120, a.requests());
+    assertEquals(120 * 121 / 2, a.chargeMicros());
+    assertEquals(7000, ledger.usage("batch-b", "2026-11").toCompletableFuture().join().chargeMicros());
+  }
+
+  @Test
   void refusesKeyspaceNamesThatCouldInjectCql() {
     assertThrows(IllegalArgumentException.class, () -> new CassandraLedgerRepository(null, "x; DROP TABLE y"));
   }

@@ -56,9 +56,17 @@ class BillingProjectionHandlerTest {
         envelope(4, "beta", 1, usage("beta", "r1", 1, 0, 0)));
     Source<EventEnvelope<TenantEntity.Event>, NotUsed> source = Source.from(events);
     var provider = TestSourceProvider.create(source, EventEnvelope::offset);
+    var handler = new BillingProjectionHandler(ledger, PriceCatalog.seed(), lag::set);
+    // the test projection hands envelopes over one at a time; the real one in groups
     var projection = TestProjection.<Offset, EventEnvelope<TenantEntity.Event>>create(
         ProjectionId.of("billing-test", "tag"), provider,
-        () -> new BillingProjectionHandler(ledger, PriceCatalog.seed(), lag::set));
+        () -> new org.apache.pekko.projection.javadsl.Handler<EventEnvelope<TenantEntity.Event>>() {
+          @Override
+          public java.util.concurrent.CompletionStage<org.apache.pekko.Done> process(
+              EventEnvelope<TenantEntity.Event> envelope) {
+            return handler.process(List.of(envelope));
+          }
+        });
 
     projections.run(projection, () -> {
       assertEquals(3, ledger.rows.size());
@@ -74,5 +82,20 @@ class BillingProjectionHandlerTest {
       assertEquals(2000, report.byModel().get(0).tokens());
     });
     assertEquals(true, lag.get() >= 0);
+  }
+
+  @Test
+  void handlesAGroupInOneLedgerWriteAndSkipsGroupsWithoutUsage() {
+    InMemoryLedger ledger = new InMemoryLedger();
+    var handler = new BillingProjectionHandler(ledger, PriceCatalog.seed(), x -> { });
+    handler.process(List.of(
+        envelope(1, "acme", 1, usage("acme", "r1", 1, 1, 0)),
+        envelope(2, "acme", 2, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1))),
+        envelope(3, "acme", 3, usage("acme", "r2", 2, 2, 2)))).toCompletableFuture().join();
+    assertEquals(2, ledger.rows.size());
+    assertEquals(40 + 80, ledger.rows.values().stream().mapToLong(r -> r.chargeMicros()).sum());
+    handler.process(List.of(envelope(4, "acme", 4, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1)))))
+        .toCompletableFuture().join();
+    assertEquals(2, ledger.rows.size());
   }
 }

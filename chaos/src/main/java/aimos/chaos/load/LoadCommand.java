@@ -23,9 +23,11 @@ public final class LoadCommand {
   private LoadCommand() {}
 
   static final String HELP = """
-      Usage: bin/aimos load --api-key KEY [options]
+      Usage: bin/aimos load (--api-key KEY | --admin-token TOKEN) [options]
         --target HOST:PORT     gateway to load (default 127.0.0.1:8080)
-        --api-key KEY          tenant API key (bin/aimos dev prints one)
+        --api-key KEY          key of a tenant whose plan allows the load
+        --admin-token TOKEN    instead of a key: create a tenant with limits far above the load and use its key
+        --management HOST:PORT management HTTP for --admin-token (default 127.0.0.1:8558)
         --model NAME           model to call (default demo-text)
         --concurrency N        requests in flight (default 64)
         --duration D           measured time, e.g. 20s (default 20s)
@@ -36,9 +38,12 @@ public final class LoadCommand {
 
   public static void main(String[] args) {
     Map<String, String> opts = parse(args);
-    if (opts.containsKey("help") || !opts.containsKey("api-key")) {
+    if (opts.containsKey("help") || !(opts.containsKey("api-key") || opts.containsKey("admin-token"))) {
       System.out.print(HELP);
       System.exit(opts.containsKey("help") ? 0 : 2);
+    }
+    if (!opts.containsKey("api-key")) {
+      opts.put("api-key", LoadTenant.create(opts.getOrDefault("management", "127.0.0.1:8558"), opts.get("admin-token")));
     }
     String[] target = opts.getOrDefault("target", "127.0.0.1:8080").split(":");
     int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "64"));
