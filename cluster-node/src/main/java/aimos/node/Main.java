@@ -16,6 +16,7 @@ import aimos.node.admin.ModelCatalog;
 import aimos.node.admin.NodeState;
 import aimos.node.admin.TenantAdmin;
 import aimos.node.gateway.InferenceGateway;
+import aimos.node.gateway.RestRoutes;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.TenantEntity;
 import com.typesafe.config.Config;
@@ -104,19 +105,21 @@ public final class Main {
     ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog);
 
     InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models);
-    var grpc = ServiceHandler.concatOrNotFound(
+    // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
+    var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
-        ServerReflection.create(List.of(InferenceService.description, EchoService.description), system));
+        ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
+        new RestRoutes(system, models, settings.askTimeout()).route().handler(system));
     CompletionStage<ServerBinding> binding = Http.get(system)
         .newServerAt(settings.gatewayHost(), settings.gatewayPort())
-        .bind(grpc)
+        .bind(handler)
         .whenComplete((b, err) -> {
           if (err != null) {
             log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "
                 + "to use another port.", settings.gatewayHost(), settings.gatewayPort(), err.getMessage());
           } else {
             NodeState.get(system).gatewayBound(true);
-            log.info("Gateway (gRPC) listening on {}", b.localAddress());
+            log.info("Gateway (gRPC and REST) listening on {}", b.localAddress());
           }
         });
 

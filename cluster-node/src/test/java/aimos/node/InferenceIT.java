@@ -130,10 +130,10 @@ class InferenceIT {
       assertEquals(prompts.keySet(), rows.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       assertEquals(5, rows.size());
       assertEquals(expected, rows.stream().mapToLong(LedgerRow::chargeMicros).sum());
+      assertEquals(Set.of("t-1"), cluster.nodes.get(0).ledger().rows("tiny", month).toCompletableFuture().join()
+          .stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       return null;
     });
-    assertEquals(Set.of("t-1"), cluster.nodes.get(0).ledger().rows("tiny", month).toCompletableFuture().join()
-        .stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
 
     // the caller's own usage over gRPC and any tenant's over the admin API read the same ledger
     var usage = client.getUsage().addHeader("authorization", "Bearer " + acmeKey)
@@ -204,6 +204,74 @@ class InferenceIT {
     assertEquals(200, Http.admin(cluster, "DELETE", "/admin/tenants/revoker/keys/" + keyId, null).status());
     failsWith(Status.Code.UNAUTHENTICATED, () -> send(key, "rv-2", "revoked now"));
     assertEquals(404, Http.admin(cluster, "DELETE", "/admin/tenants/revoker/keys/key-000000000000", null).status());
+  }
+
+  /** What grpcurl does first: list the services through server reflection (a raw gRPC call, no generated stub). */
+  @Test
+  void serverReflectionListsTheInferenceService() throws Exception {
+    io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder
+        .forAddress("127.0.0.1", cluster.nodes.get(0).gatewayPort()).usePlaintext().build();
+    try {
+      io.grpc.MethodDescriptor.Marshaller<byte[]> raw = new io.grpc.MethodDescriptor.Marshaller<>() {
+        @Override
+        public java.io.InputStream stream(byte[] value) {
+          return new java.io.ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(java.io.InputStream stream) {
+          try {
+            return stream.readAllBytes();
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+      };
+      var method = io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(io.grpc.MethodDescriptor.MethodType.BIDI_STREAMING)
+          .setFullMethodName("grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+          .setRequestMarshaller(raw).setResponseMarshaller(raw).build();
+      var call = channel.newCall(method, io.grpc.CallOptions.DEFAULT);
+      var reply = new java.util.concurrent.CompletableFuture<byte[]>();
+      call.start(new io.grpc.ClientCall.Listener<>() {
+        @Override
+        public void onMessage(byte[] message) {
+          reply.complete(message);
+        }
+
+        @Override
+        public void onClose(Status status, io.grpc.Metadata trailers) {
+          reply.completeExceptionally(new AssertionError("closed without a reply: " + status));
+        }
+      }, new io.grpc.Metadata());
+      call.request(1);
+      // ServerReflectionRequest { list_services (field 7) = "" }
+      call.sendMessage(new byte[] {0x3a, 0x00});
+      call.halfClose();
+      String text = new String(reply.get(10, java.util.concurrent.TimeUnit.SECONDS),
+          java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(text.contains("aimos.v1.InferenceService"), text);
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  @Test
+  void servesRestBesideGrpcOnTheGatewayPort() {
+    int port = cluster.nodes.get(0).gatewayPort();
+    assertEquals(200, Http.call("GET", port, "/v2/health/live", null, null).status());
+    assertEquals(200, Http.call("GET", port, "/v2/health/ready", null, null).status());
+    var models = Http.call("GET", port, "/v1/models", acmeKey, null);
+    assertEquals(200, models.status(), models.body());
+    assertEquals("list", models.json().get("object").asText());
+    assertTrue(models.body().contains("\"id\":\"it-text\""), models.body());
+    var anonymous = Http.call("GET", port, "/v1/models", null, null);
+    assertEquals(401, anonymous.status());
+    assertEquals("invalid_request_error", anonymous.json().get("error").get("type").asText());
+    assertEquals(401, Http.call("GET", port, "/v1/models", "aimos_acme_" + "1".repeat(76), null).status());
+    var missing = Http.call("GET", port, "/v1/nothing-here", acmeKey, null);
+    assertEquals(404, missing.status());
+    assertTrue(missing.json().get("error").get("message").asText().contains("/v1/nothing-here"));
   }
 
   @Test

@@ -89,10 +89,10 @@ public final class TenantEntity
                             ActorRef<StatusReply<Recorded>> replyTo) implements Command {}
 
   /**
-   * Frees the slot of an admitted request that failed before producing usage. With {@code refund} the request also
-   * gets its rate token back: for failures that were not the caller's doing (unknown model, no capacity).
+   * Frees the slot of an admitted request that failed before producing usage, and gives its rate token back: a
+   * refused or failed request changes no limit.
    */
-  public record Release(String admissionId, boolean refund) implements Command {}
+  public record Release(String admissionId) implements Command {}
 
   /** Persists the usage recorded since the last write, as one journal write (group commit). */
   private record FlushUsage() implements Command {}
@@ -282,7 +282,7 @@ public final class TenantEntity
         .onCommand(RecordUsage.class, this::recordUsage)
         .onCommand(FlushUsage.class, this::flushUsage)
         .onCommand(Release.class, (s, c) -> {
-          if (limiter.release(c.admissionId()) && c.refund()) {
+          if (limiter.release(c.admissionId())) {
             limiter.refundRequest();
           }
           return Effect().noReply();

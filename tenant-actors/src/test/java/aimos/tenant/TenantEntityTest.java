@@ -199,23 +199,24 @@ class TenantEntityTest {
     var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
     var second = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "b"));
     assertEquals(TenantEntity.Reason.CONCURRENT_REQUESTS, second.reason());
-    kit.runCommand(new TenantEntity.Release(first.admissionId(), false));
+    kit.runCommand(new TenantEntity.Release(first.admissionId()));
     assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
   }
 
   @Test
-  void aRefundedReleaseGivesTheRequestTokenBack() {
+  void aReleasedRequestGetsItsRateTokenBackAndARecordedOneDoesNot() {
     create(plan(1, 100_000, 10_000_000, 4));
     String key = issueKey();
     var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
-    kit.runCommand(new TenantEntity.Release(first.admissionId(), true));
+    kit.runCommand(new TenantEntity.Release(first.admissionId()));
     var second = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
-    kit.runCommand(new TenantEntity.Release(second.admissionId(), false));
-    // released without refund: the one request per minute is used up
+    record(second.admissionId(), "b", 1, 1);
+    // the one request per minute was used by b
     assertEquals(TenantEntity.Reason.REQUESTS_PER_MINUTE,
         assertInstanceOf(TenantEntity.Rejected.class, admit(key, "c")).reason());
-    // releasing an unknown admission refunds nothing
-    kit.runCommand(new TenantEntity.Release("never-admitted", true));
+    // releasing an admission that does not exist (or was already recorded) refunds nothing
+    kit.runCommand(new TenantEntity.Release("never-admitted"));
+    kit.runCommand(new TenantEntity.Release(second.admissionId()));
     assertInstanceOf(TenantEntity.Rejected.class, admit(key, "d"));
   }
 

@@ -157,7 +157,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
             metrics.leaseAcquired();
             return g;
           }
-          tenant(admitted.tenantId()).tell(new TenantEntity.Release(admitted.admissionId(), true));
+          tenant(admitted.tenantId()).tell(new TenantEntity.Release(admitted.admissionId()));
           if (err != null) {
             throw unavailable("no worker lease for model " + in.getModel() + " within "
                 + settings.leaseTimeout().toMillis() + " ms", err);
@@ -182,7 +182,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
           if (result instanceof Worker.Completed c) {
             return c;
           }
-          tenant.tell(new TenantEntity.Release(admitted.admissionId(), false));
+          tenant.tell(new TenantEntity.Release(admitted.admissionId()));
           throw modelFailure(in.getModel(), result, err);
         })
         .thenCompose(completed -> record(tenant, admitted, granted, requestId, in, completed, started)

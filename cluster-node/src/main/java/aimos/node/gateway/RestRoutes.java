@@ -1,0 +1,112 @@
+package aimos.node.gateway;
+
+import aimos.model.ModelEntity;
+import aimos.node.admin.ModelCatalog;
+import aimos.tenant.ApiKeys;
+import aimos.tenant.TenantEntity;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The REST side of the gateway port, beside gRPC: OpenAI-compatible {@code /v1/models} and the KServe Open
+ * Inference Protocol health endpoints. Errors use OpenAI's error object.
+ */
+public final class RestRoutes extends AllDirectives {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ActorSystem<?> system;
+  private final ModelCatalog models;
+  private final Duration askTimeout;
+
+  public RestRoutes(ActorSystem<?> system, ModelCatalog models, Duration askTimeout) {
+    this.system = system;
+    this.models = models;
+    this.askTimeout = askTimeout;
+  }
+
+  public Route route() {
+    return concat(
+        path(PathMatchers.segment("v2").slash("health").slash("live"), () -> get(() -> json(StatusCodes.OK, obj().put("live", true)))),
+        path(PathMatchers.segment("v2").slash("health").slash("ready"), () -> get(() -> json(StatusCodes.OK, obj().put("ready", true)))),
+        path(PathMatchers.segment("v1").slash("models"), () -> get(() -> authenticated(tenantId -> completeWithFuture(
+            models.list().handle((views, err) -> err != null
+                ? error(StatusCodes.SERVICE_UNAVAILABLE, "the model catalog did not answer; try again", "server_error")
+                : response(StatusCodes.OK, modelList(views))))))),
+        extractUnmatchedPath(p -> complete(error(StatusCodes.NOT_FOUND,
+            "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models, "
+                + "GET /v2/health/live and /v2/health/ready", "invalid_request_error"))));
+  }
+
+  private static ObjectNode modelList(java.util.List<ModelEntity.ModelView> views) {
+    ObjectNode root = obj().put("object", "list");
+    ArrayNode data = root.putArray("data");
+    for (ModelEntity.ModelView v : views) {
+      long created = v.versions().isEmpty() ? 0 : v.versions().get(0).registeredAtMillis() / 1000;
+      data.addObject().put("id", v.name()).put("object", "model").put("created", created).put("owned_by", "aimos");
+    }
+    return root;
+  }
+
+  private Route authenticated(Function<String, Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> {
+      Optional<ApiKeys.Presented> key = header
+          .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+          .flatMap(h -> ApiKeys.parse(h.substring(7).strip()));
+      if (key.isEmpty()) {
+        return complete(error(StatusCodes.UNAUTHORIZED, "missing or invalid API key: send 'Authorization: Bearer "
+            + "aimos_<tenant>_<secret>'", "invalid_request_error"));
+      }
+      CompletionStage<TenantEntity.Admission> check = ClusterSharding.get(system)
+          .entityRefFor(TenantEntity.ENTITY_KEY, key.get().tenantId())
+          .ask(rt -> new TenantEntity.Authenticate(key.get().secret(), rt), askTimeout);
+      return onComplete(check, result -> {
+        if (result.isFailure()) {
+          return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "the tenant service did not answer; try again",
+              "server_error"));
+        }
+        if (result.get() instanceof TenantEntity.Admitted a) {
+          return inner.apply(a.tenantId());
+        }
+        return complete(error(StatusCodes.UNAUTHORIZED, "invalid or revoked API key", "invalid_request_error"));
+      });
+    });
+  }
+
+  private static ObjectNode obj() {
+    return JSON.createObjectNode();
+  }
+
+  private Route json(StatusCode status, ObjectNode body) {
+    return complete(response(status, body));
+  }
+
+  private static HttpResponse response(StatusCode status, ObjectNode body) {
+    return HttpResponse.create().withStatus(status)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+  }
+
+  /** OpenAI's error object: {"error": {"message", "type", "param", "code"}}. */
+  static HttpResponse error(StatusCode status, String message, String type) {
+    ObjectNode root = obj();
+    root.putObject("error").put("message", message).put("type", type).putNull("param")
+        .put("code", status.intValue());
+    return response(status, root);
+  }
+
+}
