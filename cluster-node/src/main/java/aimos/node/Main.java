@@ -9,11 +9,13 @@ import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.projection.BillingProjection;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
+import aimos.model.sandbox.SandboxIsolation;
 import aimos.model.sandbox.SandboxSettings;
 import aimos.model.sandbox.WorkerHost;
 import aimos.node.admin.AdminRoutes;
 import aimos.node.admin.ModelCatalog;
 import aimos.node.admin.NodeState;
+import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
 import aimos.node.gateway.InferenceGateway;
 import aimos.node.gateway.RestRoutes;
@@ -123,7 +125,9 @@ public final class Main {
           }
         });
 
-    NodeState.get(system).installRoutes(new AdminRoutes(tenants, models, metrics, settings.adminToken()).route());
+    NodeState.get(system).installRoutes(new AdminRoutes(tenants, models,
+        new SandboxFleet(system, settings.askTimeout()), metrics, settings.adminToken(), settings.secopsToken())
+        .route());
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",
@@ -154,8 +158,14 @@ public final class Main {
         ? Path.of(System.getProperty("java.home"), "bin", "java").toString()
         : s.getString("java");
     String classpath = s.getString("classpath").isEmpty() ? System.getProperty("java.class.path") : s.getString("classpath");
+    SandboxIsolation isolation = SandboxIsolation.probe(new SandboxIsolation.Limits(s.getInt("memory-mb"),
+        s.getDouble("cpus"), s.getInt("max-processes"), s.getInt("max-open-files"), s.getBoolean("no-network")));
     return new SandboxSettings(java, s.getStringList("jvm-options"), classpath, Path.of(s.getString("work-dir")),
         s.getInt("slots"), s.getDuration("request-timeout"), s.getDuration("start-timeout"),
-        s.getDuration("heartbeat"), s.getDuration("backoff-min"), s.getDuration("backoff-max"));
+        s.getDuration("heartbeat"), s.getDuration("backoff-min"), s.getDuration("backoff-max"),
+        s.getDuration("ping-interval"), s.getDuration("ping-timeout"), s.getInt("missed-pings"),
+        s.getDuration("failure-window"), s.getInt("quarantine-after"), s.getDuration("probe-interval"),
+        s.getInt("max-reply-bytes"), isolation);
   }
+
 }

@@ -26,6 +26,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  */
 public final class TestCluster implements AutoCloseable {
   public static final String ADMIN_TOKEN = "test-admin-token";
+  public static final String SECOPS_TOKEN = "test-secops-token";
   private static final AtomicInteger clusters = new AtomicInteger();
 
   public final List<Main.Node> nodes = new ArrayList<>();
@@ -46,10 +47,16 @@ public final class TestCluster implements AutoCloseable {
 
   /** Starts {@code size} nodes that form one cluster, the first being the seed. */
   public static TestCluster start(int size) throws Exception {
+    return start(size, "");
+  }
+
+  /** As {@link #start(int)}, with extra configuration (HOCON) for every node. */
+  public static TestCluster start(int size, String extraConfig) throws Exception {
     String contact = SharedCassandra.contactPoint();
     TestCluster c = new TestCluster(size);
     for (int i = 0; i < size; i++) {
-      Config config = NodeConfig.load(ConfigFactory.parseString(c.overrides(i, contact, size)), java.util.Map.of());
+      Config config = NodeConfig.load(ConfigFactory.parseString(extraConfig)
+          .withFallback(ConfigFactory.parseString(c.overrides(i, contact, size))), java.util.Map.of());
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", config);
       c.nodes.add(Main.init(system));
     }
@@ -91,6 +98,7 @@ public final class TestCluster implements AutoCloseable {
     return """
         aimos.create-tables = on
         aimos.admin.token = "%s"
+        aimos.secops.token = "%s"
         aimos.gateway.port = 0
         aimos.metrics.jvm = off
         aimos.sandbox.work-dir = "%s"
@@ -105,7 +113,7 @@ public final class TestCluster implements AutoCloseable {
         pekko.cluster.seed-nodes = %s
         pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
         datastax-java-driver.basic.contact-points = ["%s"]
-        """.formatted(ADMIN_TOKEN, sandboxes.resolve("node" + i), keyspacePrefix, keyspacePrefix, keyspacePrefix,
+        """.formatted(ADMIN_TOKEN, SECOPS_TOKEN, sandboxes.resolve("node" + i), keyspacePrefix, keyspacePrefix, keyspacePrefix,
         keyspacePrefix, hour, management.get(i), artery.get(i), seeds, contact);
   }
 

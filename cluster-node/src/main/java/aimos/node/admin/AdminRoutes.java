@@ -1,7 +1,7 @@
 package aimos.node.admin;
 
 import aimos.api.v1.BillingUnit;
-import aimos.model.ModelEntity;
+import aimos.internal.sandbox.Fault;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
@@ -50,24 +50,63 @@ public final class AdminRoutes extends AllDirectives {
 
   private final TenantAdmin tenants;
   private final ModelCatalog models;
+  private final SandboxFleet sandboxes;
   private final AimosMetrics metrics;
   private final byte[] adminToken;
+  private final byte[] secopsToken;
 
-  public AdminRoutes(TenantAdmin tenants, ModelCatalog models, AimosMetrics metrics, String adminToken) {
+  public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, AimosMetrics metrics,
+                     String adminToken, String secopsToken) {
     this.tenants = tenants;
     this.models = models;
+    this.sandboxes = sandboxes;
     this.metrics = metrics;
     this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
+    this.secopsToken = secopsToken.getBytes(StandardCharsets.UTF_8);
   }
 
   public Route route() {
     return concat(
         path("metrics", () -> get(() -> complete(HttpResponse.create()
             .withEntity(HttpEntities.create(PROMETHEUS, metrics.scrape().getBytes(StandardCharsets.UTF_8)))))),
-        pathPrefix("admin", () -> authorized(() -> concat(
-            pathPrefix("tenants", this::tenantRoutes),
-            pathPrefix("models", this::modelRoutes),
-            complete(error(StatusCodes.NOT_FOUND, "no such admin route; see the README's admin API table"))))));
+        pathPrefix("admin", () -> concat(
+            path(PathMatchers.segment("sandboxes").slash(PathMatchers.segment()).slash(PathMatchers.segment())
+                .slash("faults"), (model, version) -> post(() -> authorized(secopsToken, "secops",
+                    "fault injection is disabled on this node: set AIMOS_SECOPS_TOKEN (aimos.secops.token) to enable it",
+                    () -> jsonBody(body -> respond(StatusCodes.ACCEPTED, () -> injectFault(model, version, body)))))),
+            authorized(adminToken, "admin",
+                "the admin API is disabled on this node: set AIMOS_ADMIN_TOKEN (aimos.admin.token) to enable it",
+                () -> concat(
+                    pathPrefix("tenants", this::tenantRoutes),
+                    pathPrefix("models", this::modelRoutes),
+                    path("sandboxes", () -> get(() -> respond(StatusCodes.OK, sandboxes::statuses))),
+                    complete(error(StatusCodes.NOT_FOUND, "no such admin route; see the README's admin API table")))))));
+  }
+
+  private CompletionStage<Map<String, Object>> injectFault(String model, String version, JsonNode body) {
+    Fault fault;
+    try {
+      fault = Fault.valueOf(text(body, "fault").toUpperCase());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED");
+    }
+    if (fault == Fault.FAULT_NONE || fault == Fault.UNRECOGNIZED) {
+      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED");
+    }
+    int count = body.has("count") ? intField(body, "count") : 1;
+    if (count < 1 || count > 1000) {
+      throw new IllegalArgumentException("count must be between 1 and 1000, was " + count);
+    }
+    return sandboxes.injectFault(model, version, fault, count).thenApply(affected -> {
+      if (affected.isEmpty()) {
+        throw new IllegalArgumentException("no node runs a sandbox for model " + model + " version " + version);
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("fault", fault.name());
+      m.put("count", count);
+      m.put("sandboxes", affected);
+      return m;
+    });
   }
 
   private Route tenantRoutes() {
@@ -113,18 +152,17 @@ public final class AdminRoutes extends AllDirectives {
 
   // ---- auth ----
 
-  private Route authorized(Supplier<Route> inner) {
+  private Route authorized(byte[] token, String role, String disabled, Supplier<Route> inner) {
     return optionalHeaderValueByName("Authorization", header -> {
-      if (adminToken.length == 0) {
-        return complete(error(StatusCodes.SERVICE_UNAVAILABLE,
-            "the admin API is disabled on this node: set AIMOS_ADMIN_TOKEN (aimos.admin.token) to enable it"));
+      if (token.length == 0) {
+        return complete(error(StatusCodes.SERVICE_UNAVAILABLE, disabled));
       }
       byte[] presented = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
           .map(h -> h.substring(7).strip().getBytes(StandardCharsets.UTF_8)).orElse(new byte[0]);
-      if (!MessageDigest.isEqual(presented, adminToken)) {
-        return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"aimos-admin\""),
+      if (!MessageDigest.isEqual(presented, token)) {
+        return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"aimos-" + role + "\""),
             () -> complete(error(StatusCodes.UNAUTHORIZED,
-                "missing or wrong admin token: send 'Authorization: Bearer <admin token>'")));
+                "missing or wrong " + role + " token: send 'Authorization: Bearer <" + role + " token>'")));
       }
       return inner.get();
     });

@@ -1,5 +1,6 @@
 package aimos.model.sandbox;
 
+import aimos.internal.sandbox.Fault;
 import aimos.internal.sandbox.Pong;
 import aimos.internal.sandbox.SandboxError;
 import aimos.internal.sandbox.SandboxReply;
@@ -45,7 +46,9 @@ public final class SandboxMain {
       if (req == null) {
         break;
       }
-      if (req.hasPing()) {
+      if (req.getFault() != Fault.FAULT_NONE) {
+        misbehave(req, out, pool);
+      } else if (req.hasPing()) {
         write(out, SandboxReply.newBuilder().setId(req.getId())
             .setPong(Pong.newBuilder().setRuntime(runtime.name()).setPid(pid)).build());
       } else {
@@ -53,6 +56,41 @@ public final class SandboxMain {
       }
     }
     System.exit(0);
+  }
+
+  /** Leaked memory is kept here so that nothing can collect it. */
+  private static final java.util.List<long[]> LEAK = new java.util.ArrayList<>();
+
+  /** Drills: misbehave the way the request asks, as a faulty model would. */
+  private static void misbehave(SandboxRequest req, OutputStream out, ExecutorService pool) throws IOException {
+    switch (req.getFault()) {
+      case CRASH -> Runtime.getRuntime().halt(134);
+      case HANG -> {
+        // stop reading and answering altogether, pings included
+        try {
+          Thread.sleep(Long.MAX_VALUE);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      case LEAK_MEMORY -> pool.execute(() -> {
+        while (true) {
+          LEAK.add(new long[2 * 1024 * 1024]);
+        }
+      });
+      case GARBAGE -> {
+        synchronized (out) {
+          byte[] junk = new byte[64];
+          java.util.Arrays.fill(junk, (byte) 0xff);
+          out.write(junk);
+          out.flush();
+        }
+      }
+      case OVERSIZED -> write(out, SandboxReply.newBuilder().setId(req.getId())
+          .setText(aimos.internal.sandbox.TextResult.newBuilder().setCompletion("x".repeat(4 * 1024 * 1024)))
+          .build());
+      default -> throw new IllegalStateException("unknown fault " + req.getFault());
+    }
   }
 
   private static SandboxReply handle(ModelRuntime runtime, SandboxRequest req) {

@@ -2,7 +2,7 @@ package aimos.model.sandbox;
 
 /** Observes sandbox lifecycles, for metrics. */
 public interface SandboxMonitor {
-  enum State { STARTING, READY, RESTARTING, STOPPED }
+  enum State { STARTING, READY, RESTARTING, QUARANTINED, PROBING, STOPPED }
 
   void stateChanged(String model, String version, State state);
 

@@ -3,6 +3,8 @@ package aimos.model.sandbox;
 import aimos.internal.sandbox.Ping;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -34,27 +36,39 @@ public final class SandboxProcess implements AutoCloseable {
     }
   }
 
+  /** The sandbox answered with more bytes than the node accepts; the process is recycled. */
+  public static final class OversizedReply extends RuntimeException {
+    public OversizedReply(String message) {
+      super(message);
+    }
+  }
+
   private final Process process;
   private final OutputStream toChild;
   private final Map<Long, CompletableFuture<SandboxReply>> pending = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private final Thread reader;
+  private final int maxReplyBytes;
   private volatile boolean closed;
+  private volatile String fault = "";
 
-  private SandboxProcess(Process process) {
+  private SandboxProcess(Process process, int maxReplyBytes) {
     this.process = process;
+    this.maxReplyBytes = maxReplyBytes;
     this.toChild = new BufferedOutputStream(process.getOutputStream(), 64 * 1024);
     this.reader = new Thread(this::readLoop, "sandbox-reader-" + process.pid());
     this.reader.setDaemon(true);
     this.reader.start();
-    process.onExit().thenRun(() -> failAll("sandbox process " + process.pid() + " exited with code "
-        + process.exitValue()));
+    process.onExit().thenRun(() -> failAll(fault.isEmpty()
+        ? "sandbox process " + process.pid() + " exited with code " + process.exitValue()
+        : fault));
   }
 
   /** Starts the worker process for a runtime; it is ready once {@link #ping} answers. */
-  public static SandboxProcess start(LaunchSpec spec, String runtime, int threads) throws IOException {
+  public static SandboxProcess start(LaunchSpec spec, List<String> wrapper, String runtime, int threads,
+                                     int maxReplyBytes) throws IOException {
     Files.createDirectories(spec.workDir());
-    List<String> cmd = new ArrayList<>();
+    List<String> cmd = new ArrayList<>(wrapper);
     cmd.add(spec.javaCommand());
     cmd.addAll(spec.jvmOptions());
     cmd.add("-cp");
@@ -66,7 +80,20 @@ public final class SandboxProcess implements AutoCloseable {
         .directory(spec.workDir().toFile())
         .redirectError(ProcessBuilder.Redirect.appendTo(spec.workDir().resolve("sandbox.log").toFile()))
         .start();
-    return new SandboxProcess(p);
+    return new SandboxProcess(p, maxReplyBytes);
+  }
+
+  /** Why the node gave up on this process (garbage or oversized output), or "" while it has not. */
+  public String fault() {
+    return fault;
+  }
+
+  /** Kills the process at once, for a hang or a misbehaviour; every pending call fails with the reason. */
+  public void kill(String reason) {
+    if (fault.isEmpty()) {
+      fault = reason;
+    }
+    process.destroyForcibly();
   }
 
   public long pid() {
@@ -114,25 +141,61 @@ public final class SandboxProcess implements AutoCloseable {
     return f;
   }
 
+  /**
+   * Reads reply frames. The length prefix is checked before the body is read, so an oversized reply costs no memory:
+   * only its request id is read, that request fails, and the process is recycled. Bytes that are not a frame kill
+   * the process; its pending requests fail with the reason.
+   */
   private void readLoop() {
     try (InputStream in = new BufferedInputStream(process.getInputStream(), 64 * 1024)) {
       while (true) {
-        SandboxReply reply = SandboxReply.parseDelimitedFrom(in);
-        if (reply == null) {
+        int first = in.read();
+        if (first == -1) {
           break;
         }
+        int length = CodedInputStream.readRawVarint32(first, in);
+        if (length < 0) {
+          throw new InvalidProtocolBufferException("negative frame length " + length);
+        }
+        if (length > maxReplyBytes) {
+          long id = requestIdOf(in.readNBytes(Math.min(length, 11)));
+          kill("the model's output of " + length + " bytes is larger than the limit of " + maxReplyBytes
+              + " bytes; its sandbox is recycled");
+          CompletableFuture<SandboxReply> f = pending.remove(id);
+          if (f != null) {
+            f.completeExceptionally(new OversizedReply(fault));
+          }
+          break;
+        }
+        byte[] body = in.readNBytes(length);
+        if (body.length < length) {
+          break;
+        }
+        SandboxReply reply = SandboxReply.parseFrom(body);
         CompletableFuture<SandboxReply> f = pending.remove(reply.getId());
         if (f != null) {
           f.complete(reply);
         }
       }
+    } catch (InvalidProtocolBufferException e) {
+      kill("the sandbox wrote output that is not a reply (" + e.getMessage() + "); it is recycled");
     } catch (IOException e) {
-      // a broken or garbled stream: the process is killed below and every caller told
+      // the stream broke: the process is gone or going
     }
     if (!closed) {
       process.destroyForcibly();
     }
-    failAll("sandbox process " + process.pid() + " closed its output");
+    failAll(fault.isEmpty() ? "sandbox process " + process.pid() + " closed its output" : fault);
+  }
+
+  /** The id of a reply from the first bytes of its frame (field 1 comes first), or -1. */
+  static long requestIdOf(byte[] head) {
+    try {
+      CodedInputStream c = CodedInputStream.newInstance(head);
+      return c.readTag() == 8 ? c.readInt64() : -1;
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   private void failAll(String why) {

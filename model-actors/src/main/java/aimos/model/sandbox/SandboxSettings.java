@@ -2,26 +2,50 @@ package aimos.model.sandbox;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * How this node runs sandboxes: the launch command, the slots (concurrent requests) of each worker, deadlines,
- * heartbeat and restart backoff.
+ * How this node runs sandboxes: the launch command, the slots (concurrent requests) of each worker, the OS caps,
+ * deadlines and health pings, restart backoff, and when a failing sandbox is quarantined.
+ *
+ * @param missedPings     consecutive unanswered health pings after which the process is killed as hung
+ * @param quarantineAfter failures within {@code failureWindow} that put a sandbox in quarantine
+ * @param probeInterval   how often a quarantined sandbox is started again and probed
  */
 public record SandboxSettings(String javaCommand, List<String> jvmOptions, String classpath, Path workDir, int slots,
                               Duration requestTimeout, Duration startTimeout, Duration heartbeat,
-                              Duration backoffMin, Duration backoffMax) {
+                              Duration backoffMin, Duration backoffMax, Duration pingInterval, Duration pingTimeout,
+                              int missedPings, Duration failureWindow, int quarantineAfter, Duration probeInterval,
+                              int maxReplyBytes, SandboxIsolation isolation) {
+
+  /** The full JVM command line options: the configured ones plus the heap cap derived from the memory cap. */
+  public List<String> jvmOptionsWithHeap() {
+    List<String> opts = new ArrayList<>(jvmOptions);
+    opts.add("-Xmx" + isolation.heapMb() + "m");
+    opts.add("-XX:+ExitOnOutOfMemoryError");
+    return opts;
+  }
 
   public SandboxProcess.LaunchSpec launchSpec(Path dir) {
-    return new SandboxProcess.LaunchSpec(javaCommand, jvmOptions, classpath, dir);
+    return new SandboxProcess.LaunchSpec(javaCommand, jvmOptionsWithHeap(), classpath, dir);
+  }
+
+  public SandboxSettings withSupervision(Duration requestTimeout, Duration pingInterval, Duration failureWindow,
+                                         int quarantineAfter, Duration probeInterval) {
+    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, requestTimeout, startTimeout,
+        heartbeat, backoffMin, backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter,
+        probeInterval, maxReplyBytes, isolation);
   }
 
   /** Settings for tests and single-node development: the current JVM's java and classpath. */
   public static SandboxSettings forCurrentJvm(Path workDir) {
     return new SandboxSettings(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+        List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
             "-Djava.util.concurrent.ForkJoinPool.common.parallelism=2"),
         System.getProperty("java.class.path"), workDir, 4, Duration.ofSeconds(10), Duration.ofSeconds(30),
-        Duration.ofSeconds(2), Duration.ofMillis(200), Duration.ofSeconds(10));
+        Duration.ofSeconds(2), Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofSeconds(1),
+        Duration.ofSeconds(2), 3, Duration.ofSeconds(60), 3, Duration.ofSeconds(10), 1024 * 1024,
+        SandboxIsolation.probe(new SandboxIsolation.Limits(256, 1.0, 128, 1024, true)));
   }
 }

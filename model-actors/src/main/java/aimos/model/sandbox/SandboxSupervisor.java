@@ -1,13 +1,16 @@
 package aimos.model.sandbox;
 
+import aimos.internal.sandbox.Fault;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
 import aimos.internal.sandbox.TextJob;
 import aimos.model.ModelEntity;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -19,26 +22,43 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
- * Owns one sandbox process serving one model version on this node. It starts the process, announces the worker to
- * the model's entity (and keeps announcing it as a heartbeat), forwards requests, and when the process dies restarts
- * it with exponential backoff. A crash fails only the requests that were running in that process.
+ * Owns one sandbox process serving one model version on this node, and contains its misbehaviour:
+ * <ul>
+ *   <li>crash, or killed by its memory cap: restarted with exponential backoff;</li>
+ *   <li>hang (a request past its deadline, or health pings unanswered): killed and restarted;</li>
+ *   <li>garbage or oversized output: that request fails with the reason, the process is recycled;</li>
+ *   <li>{@code quarantineAfter} failures within {@code failureWindow}: quarantined (no worker announced, so no new
+ *       leases), then probed every {@code probeInterval} until a probe request succeeds.</li>
+ * </ul>
+ * Only requests running in this process fail; the node and other models go on.
  */
 public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
+
+  public enum State { STARTING, READY, RESTARTING, QUARANTINED, PROBING, STOPPED }
 
   private record Ready(int generation, long pid) implements Worker.Command {}
 
   private record StartFailed(int generation, String why) implements Worker.Command {}
 
-  private record Exited(int generation, int exitCode) implements Worker.Command {}
+  private record Exited(int generation, int exitCode, String reason) implements Worker.Command {}
 
   private record Restart() implements Worker.Command {}
 
   private record Heartbeat() implements Worker.Command {}
 
+  private record PingTick() implements Worker.Command {}
+
+  private record PingAnswered(int generation, boolean ok) implements Worker.Command {}
+
+  private record Misbehaved(int generation, String reason) implements Worker.Command {}
+
+  private record ProbeDone(int generation, boolean ok, String detail) implements Worker.Command {}
+
   public static Behavior<Worker.Command> create(String model, ModelEntity.VersionInfo version,
-                                                SandboxSettings settings, SandboxMonitor monitor) {
+                                                SandboxSettings settings, SandboxMonitor monitor,
+                                                ActorRef<WorkerHost.Command> host) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new SandboxSupervisor(ctx, timers, model, version, settings, monitor)));
+        new SandboxSupervisor(ctx, timers, model, version, settings, monitor, host)));
   }
 
   private final TimerScheduler<Worker.Command> timers;
@@ -46,25 +66,39 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   private final ModelEntity.VersionInfo version;
   private final SandboxSettings settings;
   private final SandboxMonitor monitor;
+  private final ActorRef<WorkerHost.Command> host;
   private final String workerId;
+  private final String sandboxId;
+  private final ArrayDeque<Long> failures = new ArrayDeque<>();
   private SandboxProcess process;
   private int generation;
-  private boolean ready;
+  private State state = State.STARTING;
   private Duration backoff;
   private long readySinceNanos;
+  private int missedPings;
+  private int restarts;
+  private Fault pendingFault = Fault.FAULT_NONE;
+  private int pendingFaultCount;
+  private String lastFailure = "";
+  /** A process that failed is handled once, however many signs of it arrive (start failure, then exit). */
+  private int failedGeneration;
 
   private SandboxSupervisor(ActorContext<Worker.Command> ctx, TimerScheduler<Worker.Command> timers, String model,
-                            ModelEntity.VersionInfo version, SandboxSettings settings, SandboxMonitor monitor) {
+                            ModelEntity.VersionInfo version, SandboxSettings settings, SandboxMonitor monitor,
+                            ActorRef<WorkerHost.Command> host) {
     super(ctx);
     this.timers = timers;
     this.model = model;
     this.version = version;
     this.settings = settings;
     this.monitor = monitor;
-    this.workerId = Cluster.get(ctx.getSystem()).selfMember().address().hostPort() + "/" + model + "/"
+    this.host = host;
+    var self = Cluster.get(ctx.getSystem()).selfMember().address();
+    this.workerId = self.hostPort() + "/" + model + "/" + version.version();
+    this.sandboxId = "n" + ProcessHandle.current().pid() + "-" + self.port().getOrElse(() -> 0) + "-" + model + "-"
         + version.version();
     this.backoff = settings.backoffMin();
-    startProcess();
+    startProcess(State.STARTING);
   }
 
   @Override
@@ -72,40 +106,56 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     return newReceiveBuilder()
         .onMessage(Worker.Run.class, this::run)
         .onMessage(Ready.class, this::onReady)
-        .onMessage(StartFailed.class, this::onStartFailed)
+        .onMessage(StartFailed.class, f -> onFailure(f.generation(), "failed to start: " + f.why()))
         .onMessage(Exited.class, this::onExited)
         .onMessage(Restart.class, r -> {
-          startProcess();
+          startProcess(state == State.QUARANTINED ? State.PROBING : State.STARTING);
           return this;
         })
         .onMessage(Heartbeat.class, h -> {
           announce();
           return this;
         })
+        .onMessage(PingTick.class, t -> ping())
+        .onMessage(PingAnswered.class, this::onPing)
+        .onMessage(Misbehaved.class, m -> {
+          if (m.generation() == generation && process != null && process.fault().isEmpty()) {
+            getContext().getLog().warn("Sandbox {} {}: {}; killing pid {}", model, version.version(), m.reason(),
+                process.pid());
+            process.kill(m.reason());
+          }
+          return this;
+        })
+        .onMessage(ProbeDone.class, this::onProbe)
+        .onMessage(Worker.InjectFault.class, this::injectFault)
         .onSignal(PostStop.class, s -> {
           if (process != null) {
             process.close();
           }
-          monitor.stateChanged(model, version.version(), SandboxMonitor.State.STOPPED);
+          settings.isolation().release(sandboxId);
+          transition(State.STOPPED);
           return this;
         })
         .build();
   }
 
-  private void startProcess() {
+  // ---- lifecycle ----
+
+  private void startProcess(State starting) {
     int gen = ++generation;
-    ready = false;
-    monitor.stateChanged(model, version.version(), SandboxMonitor.State.STARTING);
+    transition(starting);
+    missedPings = 0;
     try {
+      var isolation = settings.isolation().prepare(sandboxId);
       process = SandboxProcess.start(settings.launchSpec(settings.workDir().resolve(model).resolve(version.version())),
-          version.runtime(), settings.slots());
+          isolation, version.runtime(), settings.slots(), settings.maxReplyBytes());
     } catch (IOException e) {
       getContext().getSelf().tell(new StartFailed(gen, e.getMessage()));
       return;
     }
     SandboxProcess p = process;
-    getContext().getLog().info("Sandbox for {} {} starting as pid {}", model, version.version(), p.pid());
-    p.onExit().thenRun(() -> getContext().getSelf().tell(new Exited(gen, p.exitCode())));
+    getContext().getLog().info("Sandbox {} {} starting as pid {}", model, version.version(), p.pid());
+    p.onExit().thenRun(() -> getContext().getSelf().tell(new Exited(gen, p.exitCode(), p.fault())));
     p.ping(settings.startTimeout()).whenComplete((pong, err) -> getContext().getSelf().tell(err == null
         ? new Ready(gen, p.pid())
         : new StartFailed(gen, String.valueOf(err))));
@@ -115,24 +165,40 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     if (r.generation() != generation) {
       return this;
     }
-    ready = true;
-    readySinceNanos = System.nanoTime();
-    getContext().getLog().info("Sandbox for {} {} is ready (pid {})", model, version.version(), r.pid());
-    monitor.stateChanged(model, version.version(), SandboxMonitor.State.READY);
-    announce();
-    timers.startTimerWithFixedDelay("heartbeat", new Heartbeat(), settings.heartbeat());
+    if (state == State.PROBING) {
+      // a quarantined sandbox serves again only once it answers a real request correctly
+      int gen = generation;
+      process.call(textJob("probe", 1), settings.requestTimeout()).whenComplete((reply, err) ->
+          getContext().getSelf().tell(err == null && reply.hasText() && validTokens(reply)
+              ? new ProbeDone(gen, true, "")
+              : new ProbeDone(gen, false, err != null ? String.valueOf(err) : "unexpected reply " + reply)));
+      return this;
+    }
+    serve(r.pid());
     return this;
   }
 
-  private Behavior<Worker.Command> onStartFailed(StartFailed f) {
-    if (f.generation() != generation) {
+  private void serve(long pid) {
+    readySinceNanos = System.nanoTime();
+    transition(State.READY);
+    getContext().getLog().info("Sandbox {} {} is ready (pid {})", model, version.version(), pid);
+    announce();
+    timers.startTimerWithFixedDelay("heartbeat", new Heartbeat(), settings.heartbeat());
+    timers.startTimerWithFixedDelay("ping", new PingTick(), settings.pingInterval());
+  }
+
+  private Behavior<Worker.Command> onProbe(ProbeDone p) {
+    if (p.generation() != generation) {
       return this;
     }
-    getContext().getLog().warn("Sandbox for {} {} failed to start: {}", model, version.version(), f.why());
-    if (process != null) {
-      process.close();
+    if (p.ok()) {
+      getContext().getLog().info("Sandbox {} {} passed its probe: back in service", model, version.version());
+      failures.clear();
+      serve(process.pid());
+      return this;
     }
-    scheduleRestart();
+    getContext().getLog().warn("Sandbox {} {} failed its probe: {}", model, version.version(), p.detail());
+    process.kill("failed its probe: " + p.detail());
     return this;
   }
 
@@ -140,13 +206,52 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     if (e.generation() != generation) {
       return this;
     }
-    getContext().getLog().warn("Sandbox for {} {} exited with code {}; restarting in {} ms", model,
-        version.version(), e.exitCode(), nextBackoff().toMillis());
-    ready = false;
+    String reason = e.reason().isEmpty() ? "exited with code " + e.exitCode() + exitHint(e.exitCode()) : e.reason();
+    return onFailure(e.generation(), reason);
+  }
+
+  private static String exitHint(int code) {
+    return switch (code) {
+      case 3 -> " (out of heap memory)";
+      case 137 -> " (killed: memory cap or SIGKILL)";
+      case 134 -> " (aborted)";
+      default -> "";
+    };
+  }
+
+  private Behavior<Worker.Command> onFailure(int gen, String reason) {
+    if (gen != generation || gen == failedGeneration || state == State.STOPPED) {
+      return this;
+    }
+    failedGeneration = gen;
     timers.cancel("heartbeat");
+    timers.cancel("ping");
+    if (process != null) {
+      process.kill(reason);
+    }
     ClusterSharding.get(getContext().getSystem()).entityRefFor(ModelEntity.ENTITY_KEY, model)
         .tell(new ModelEntity.WorkerDown(workerId));
-    scheduleRestart();
+    lastFailure = reason;
+    restarts++;
+    monitor.restarted(model, version.version());
+    long now = System.nanoTime();
+    failures.addLast(now);
+    while (!failures.isEmpty() && now - failures.peekFirst() > settings.failureWindow().toNanos()) {
+      failures.removeFirst();
+    }
+    if (state == State.PROBING || state == State.QUARANTINED || failures.size() >= settings.quarantineAfter()) {
+      getContext().getLog().warn("Sandbox {} {} {} ({} failures within {} s): quarantined, next probe in {} ms",
+          model, version.version(), reason, failures.size(), settings.failureWindow().toSeconds(),
+          settings.probeInterval().toMillis());
+      transition(State.QUARANTINED);
+      timers.startSingleTimer("restart", new Restart(), settings.probeInterval());
+      return this;
+    }
+    Duration delay = nextBackoff();
+    getContext().getLog().warn("Sandbox {} {} {}; restarting in {} ms", model, version.version(), reason,
+        delay.toMillis());
+    transition(State.RESTARTING);
+    timers.startSingleTimer("restart", new Restart(), delay);
     return this;
   }
 
@@ -155,21 +260,55 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     if (readySinceNanos != 0 && System.nanoTime() - readySinceNanos > Duration.ofSeconds(30).toNanos()) {
       backoff = settings.backoffMin();
     }
-    return backoff;
-  }
-
-  private void scheduleRestart() {
-    Duration delay = nextBackoff();
-    monitor.restarted(model, version.version());
-    monitor.stateChanged(model, version.version(), SandboxMonitor.State.RESTARTING);
-    timers.startSingleTimer("restart", new Restart(), delay);
+    Duration delay = backoff;
     Duration doubled = backoff.multipliedBy(2);
     backoff = doubled.compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : doubled;
     readySinceNanos = 0;
+    return delay;
+  }
+
+  private void transition(State next) {
+    state = next;
+    monitor.stateChanged(model, version.version(), toMonitorState(next));
+    host.tell(new WorkerHost.StatusChanged(status()));
+  }
+
+  private static SandboxMonitor.State toMonitorState(State s) {
+    return SandboxMonitor.State.valueOf(s.name());
+  }
+
+  WorkerHost.SandboxStatus status() {
+    return new WorkerHost.SandboxStatus(workerId, model, version.version(), state.name(),
+        process == null ? -1 : process.pid(), restarts, failures.size(), lastFailure,
+        pendingFault == Fault.FAULT_NONE ? "" : pendingFault.name(), pendingFaultCount);
+  }
+
+  // ---- health ----
+
+  private Behavior<Worker.Command> ping() {
+    if (state != State.READY || process == null) {
+      return this;
+    }
+    int gen = generation;
+    process.ping(settings.pingTimeout()).whenComplete((pong, err) ->
+        getContext().getSelf().tell(new PingAnswered(gen, err == null)));
+    return this;
+  }
+
+  private Behavior<Worker.Command> onPing(PingAnswered p) {
+    if (p.generation() != generation || state != State.READY) {
+      return this;
+    }
+    missedPings = p.ok() ? 0 : missedPings + 1;
+    if (missedPings >= settings.missedPings()) {
+      getContext().getSelf().tell(new Misbehaved(generation, "hung: " + missedPings + " health pings unanswered"));
+      missedPings = 0;
+    }
+    return this;
   }
 
   private void announce() {
-    if (!ready) {
+    if (state != State.READY) {
       return;
     }
     ClusterSharding.get(getContext().getSystem()).entityRefFor(ModelEntity.ENTITY_KEY, model)
@@ -177,22 +316,59 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
             settings.slots(), Cluster.get(getContext().getSystem()).selfMember().address().toString()));
   }
 
-  private Behavior<Worker.Command> run(Worker.Run r) {
-    if (!ready || process == null || !process.isAlive()) {
-      r.replyTo().tell(new Worker.Failed(Worker.FailureKind.UNAVAILABLE,
-          "the sandbox of model " + model + " version " + version.version() + " is restarting"));
-      return this;
-    }
-    SandboxRequest.Builder req = SandboxRequest.newBuilder()
-        .setText(TextJob.newBuilder().setPrompt(r.prompt()).setMaxTokens(r.maxTokens()));
-    process.call(req, settings.requestTimeout()).whenComplete((reply, err) ->
-        r.replyTo().tell(err == null ? toResult(reply) : toFailure(err)));
+  // ---- requests ----
+
+  private Behavior<Worker.Command> injectFault(Worker.InjectFault f) {
+    pendingFault = f.fault();
+    pendingFaultCount = f.count();
+    getContext().getLog().warn("Sandbox {} {}: drill will inject {} into its next {} requests", model,
+        version.version(), f.fault(), f.count());
+    host.tell(new WorkerHost.StatusChanged(status()));
     return this;
   }
 
-  private static Worker.Result toResult(SandboxReply reply) {
+  private static SandboxRequest.Builder textJob(String prompt, int maxTokens) {
+    return SandboxRequest.newBuilder().setText(TextJob.newBuilder().setPrompt(prompt).setMaxTokens(maxTokens));
+  }
+
+  private Behavior<Worker.Command> run(Worker.Run r) {
+    if (state != State.READY || process == null || !process.isAlive()) {
+      r.replyTo().tell(new Worker.Failed(Worker.FailureKind.UNAVAILABLE,
+          "the sandbox of model " + model + " version " + version.version() + " is " + state.name().toLowerCase()));
+      return this;
+    }
+    SandboxRequest.Builder req = textJob(r.prompt(), r.maxTokens());
+    if (pendingFaultCount > 0) {
+      req.setFault(pendingFault);
+      if (--pendingFaultCount == 0) {
+        pendingFault = Fault.FAULT_NONE;
+      }
+    }
+    int gen = generation;
+    process.call(req, settings.requestTimeout()).whenComplete((reply, err) -> {
+      Worker.Result result = err == null ? toResult(reply) : toFailure(err);
+      if (err != null && unwrap(err) instanceof TimeoutException) {
+        getContext().getSelf().tell(new Misbehaved(gen, "hung: a request passed its "
+            + settings.requestTimeout().toMillis() + " ms deadline"));
+      } else if (err == null && reply.hasText() && !validTokens(reply)) {
+        getContext().getSelf().tell(new Misbehaved(gen, "garbage output: negative token counts"));
+      }
+      r.replyTo().tell(result);
+    });
+    return this;
+  }
+
+  private static boolean validTokens(SandboxReply reply) {
+    return reply.getText().getPromptTokens() >= 0 && reply.getText().getCompletionTokens() >= 0;
+  }
+
+  private Worker.Result toResult(SandboxReply reply) {
     if (reply.hasText()) {
       var t = reply.getText();
+      if (!validTokens(reply)) {
+        return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "model " + model + " returned garbage (negative "
+            + "token counts); nothing was billed");
+      }
       return new Worker.Completed(t.getCompletion(), t.getPromptTokens(), t.getCompletionTokens());
     }
     if (reply.hasError()) {
@@ -200,14 +376,18 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
       return new Worker.Failed(invalid ? Worker.FailureKind.INVALID_INPUT : Worker.FailureKind.MODEL_ERROR,
           reply.getError().getMessage());
     }
-    return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "the model returned an empty reply");
+    return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "model " + model + " returned an empty reply");
+  }
+
+  private static Throwable unwrap(Throwable err) {
+    return err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
   }
 
   private Worker.Result toFailure(Throwable err) {
-    Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    Throwable cause = unwrap(err);
     if (cause instanceof TimeoutException) {
       return new Worker.Failed(Worker.FailureKind.DEADLINE, "model " + model + " did not answer within "
-          + settings.requestTimeout().toMillis() + " ms");
+          + settings.requestTimeout().toMillis() + " ms; its sandbox is restarted");
     }
     return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "the sandbox of model " + model
         + " failed while running the request: " + cause.getMessage());

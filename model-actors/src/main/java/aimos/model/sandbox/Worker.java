@@ -13,6 +13,9 @@ public final class Worker {
   /** Runs one text job. The reply is a {@link Completed} or a {@link Failed}. */
   public record Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo) implements Command {}
 
+  /** Security drills: the next {@code count} requests misbehave as {@code fault} says. */
+  public record InjectFault(aimos.internal.sandbox.Fault fault, int count) implements Command {}
+
   public sealed interface Result extends KryoSerializable {}
 
   public record Completed(String completion, long promptTokens, long completionTokens) implements Result {}

@@ -2,8 +2,11 @@ package aimos.model.sandbox;
 
 import aimos.model.ModelEntity;
 import aimos.serialization.KryoSerializable;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -12,7 +15,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * One per node: hosts the sandboxes this node runs. Model entities find hosts through the receptionist and ask each
- * to host their versions; the host starts one supervised sandbox per model version.
+ * to host their versions; the host starts one supervised sandbox per model version, and reports their state.
  */
 public final class WorkerHost {
   public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "aimos-worker-host");
@@ -21,18 +24,55 @@ public final class WorkerHost {
 
   public record EnsureHosted(String model, ModelEntity.VersionInfo version) implements Command {}
 
+  /** A sandbox's state, as its supervisor last reported it. */
+  public record SandboxStatus(String workerId, String model, String version, String state, long pid, int restarts,
+                              int recentFailures, String lastFailure, String pendingFault, int pendingFaultCount)
+      implements KryoSerializable {}
+
+  public record StatusChanged(SandboxStatus status) implements Command {}
+
+  public record GetStatus(ActorRef<Statuses> replyTo) implements Command {}
+
+  public record Statuses(List<SandboxStatus> sandboxes) implements KryoSerializable {}
+
+  /** Drills: the sandbox of this model version on this node misbehaves on its next {@code count} requests. */
+  public record InjectFault(String model, String version, aimos.internal.sandbox.Fault fault, int count,
+                            ActorRef<Statuses> replyTo) implements Command {}
+
   private WorkerHost() {}
 
   public static Behavior<Command> create(SandboxSettings settings, SandboxMonitor monitor) {
     return Behaviors.setup(ctx -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
       Map<String, ActorRef<Worker.Command>> sandboxes = new HashMap<>();
+      Map<String, SandboxStatus> statuses = new TreeMap<>();
       return Behaviors.receive(Command.class)
           .onMessage(EnsureHosted.class, m -> {
             String key = m.model() + "@" + m.version().version();
             sandboxes.computeIfAbsent(key, k -> ctx.spawn(
-                SandboxSupervisor.create(m.model(), m.version(), settings, monitor),
+                SandboxSupervisor.create(m.model(), m.version(), settings, monitor, ctx.getSelf()),
                 "sandbox-" + m.model() + "-" + m.version().version()));
+            return Behaviors.same();
+          })
+          .onMessage(StatusChanged.class, m -> {
+            statuses.put(m.status().model() + "@" + m.status().version(), m.status());
+            return Behaviors.same();
+          })
+          .onMessage(GetStatus.class, m -> {
+            m.replyTo().tell(new Statuses(new ArrayList<>(statuses.values())));
+            return Behaviors.same();
+          })
+          .onMessage(InjectFault.class, m -> {
+            ActorRef<Worker.Command> sandbox = sandboxes.get(m.model() + "@" + m.version());
+            List<SandboxStatus> affected = new ArrayList<>();
+            if (sandbox != null) {
+              sandbox.tell(new Worker.InjectFault(m.fault(), m.count()));
+              SandboxStatus s = statuses.get(m.model() + "@" + m.version());
+              if (s != null) {
+                affected.add(s);
+              }
+            }
+            m.replyTo().tell(new Statuses(affected));
             return Behaviors.same();
           })
           .build();
