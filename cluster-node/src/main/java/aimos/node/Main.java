@@ -97,7 +97,7 @@ public final class Main {
     LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
 
     TenantEntity.init(system, new TenantEntity.Settings(config.getDuration("aimos.tenant.admission-timeout"),
-        Clock.systemUTC()), catalog);
+        config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC()), catalog);
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     BillingProjection.init(system, ledger, catalog, metrics::projectionLagMillis);

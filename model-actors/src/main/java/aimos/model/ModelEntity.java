@@ -113,7 +113,9 @@ public final class ModelEntity
 
   public record NoCapacity(String message) implements LeaseResult {}
 
-  public record LeaseReport(String model, int workers, int activeLeases, int queued) implements KryoSerializable {}
+  /** Workers, leases and waiting requests; leases held per tenant now, and the most each held at once. */
+  public record LeaseReport(String model, int workers, int activeLeases, int queued, Map<String, Integer> leasesByTenant,
+                            Map<String, Integer> peakLeasesByTenant) implements KryoSerializable {}
 
   // ---- events ----
 
@@ -160,6 +162,8 @@ public final class ModelEntity
   private final Map<String, WorkerEntry> workers = new HashMap<>();
   private final Map<String, Lease> leases = new HashMap<>();
   private final Map<String, Integer> load = new HashMap<>();
+  private final Map<String, Integer> tenantLeases = new HashMap<>();
+  private final Map<String, Integer> peakTenantLeases = new HashMap<>();
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
   private Set<ActorRef<WorkerHost.Command>> hosts = Set.of();
   /** Lease ids are unique within this incarnation: a counter, no random source on the hot path. */
@@ -219,7 +223,8 @@ public final class ModelEntity
           return Effect().noReply();
         })
         .onCommand(GetLeases.class, (s, c) -> Effect().reply(c.replyTo(),
-            new LeaseReport(name, workers.size(), leases.size(), queue.size())))
+            new LeaseReport(name, workers.size(), leases.size(), queue.size(), new HashMap<>(tenantLeases),
+                new HashMap<>(peakTenantLeases))))
         .onCommand(Tick.class, (s, c) -> {
           tick(s);
           return Effect().noReply();
@@ -321,6 +326,8 @@ public final class ModelEntity
     String leaseId = incarnation + "-" + (++leaseCounter);
     leases.put(leaseId, new Lease(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos()));
     load.merge(best.workerId(), 1, Integer::sum);
+    int held = tenantLeases.merge(tenantId, 1, Integer::sum);
+    peakTenantLeases.merge(tenantId, held, Math::max);
     return new Granted(leaseId, best.workerId(), best.ref(), s.versions.get(version));
   }
 
@@ -328,6 +335,7 @@ public final class ModelEntity
     Lease l = leases.remove(leaseId);
     if (l != null) {
       load.computeIfPresent(l.workerId(), (k, v) -> v <= 1 ? null : v - 1);
+      tenantLeases.computeIfPresent(l.tenantId(), (k, v) -> v <= 1 ? null : v - 1);
     }
   }
 
@@ -345,7 +353,9 @@ public final class ModelEntity
     if (workers.remove(workerId) != null) {
       ctx.getLog().info("Model {}: worker {} dropped", name, workerId);
     }
-    leases.entrySet().removeIf(e -> e.getValue().workerId().equals(workerId));
+    List<String> ofWorker = leases.entrySet().stream().filter(e -> e.getValue().workerId().equals(workerId))
+        .map(Map.Entry::getKey).toList();
+    ofWorker.forEach(this::release);
     load.remove(workerId);
   }
 

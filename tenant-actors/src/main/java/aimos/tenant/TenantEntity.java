@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -59,9 +60,13 @@ public final class TenantEntity
   }
 
   /** Runtime settings: how long an admission may stay unreleased, and the clock months are read from. */
-  public record Settings(Duration admissionTimeout, Clock clock) {
+  /**
+   * Runtime settings: how long an admission may stay unreleased, how long a request may wait for one of its tenant's
+   * worker leases to be freed, and the clock months are read from.
+   */
+  public record Settings(Duration admissionTimeout, Duration leaseWait, Clock clock) {
     public static Settings defaults() {
-      return new Settings(Duration.ofMinutes(2), Clock.systemUTC());
+      return new Settings(Duration.ofMinutes(2), Duration.ofSeconds(2), Clock.systemUTC());
     }
   }
 
@@ -97,6 +102,12 @@ public final class TenantEntity
   /** Persists the usage recorded since the last write, as one journal write (group commit). */
   private record FlushUsage() implements Command {}
 
+  /** The request's worker lease was given back: its share of the tenant's GPU/CPU quota is free again. */
+  public record LeaseReleased(String admissionId) implements Command {}
+
+  /** Refuses requests that waited too long for a worker lease of their tenant's quota. */
+  private record ExpireWaiting() implements Command {}
+
   /** Checks a key's secret without touching any limit: for calls that are not metered. */
   public record Authenticate(String secret, ActorRef<Admission> replyTo) implements Command {}
 
@@ -109,7 +120,7 @@ public final class TenantEntity
   public record Rejected(Reason reason, String message, long retryAfterMillis) implements Admission {}
 
   public enum Reason {
-    UNAUTHENTICATED, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE, CONCURRENT_REQUESTS, MONTHLY_BUDGET
+    UNAUTHENTICATED, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE, CONCURRENT_REQUESTS, MONTHLY_BUDGET, WORKER_LEASES
   }
 
   public record Recorded(String requestId, String model, String version, Units units, long chargeMicros,
@@ -215,7 +226,8 @@ public final class TenantEntity
   }
 
   public static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer) {
-    return Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf()));
+    return Behaviors.withTimers(timers ->
+        Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf(), timers)));
   }
 
   private final String tenantId;
@@ -223,12 +235,14 @@ public final class TenantEntity
   private final UsagePricer pricer;
   private final Limiter limiter = new Limiter();
   private final ActorRef<Command> self;
+  private final TimerScheduler<Command> timers;
   /** Usage accepted but not yet written, in arrival order, with who waits for each request id. */
   private final LinkedHashMap<String, PendingUsage> unwritten = new LinkedHashMap<>();
 
   private record PendingUsage(UsageRecorded event, List<ActorRef<StatusReply<Recorded>>> waiting) {}
 
-  private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self) {
+  private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self,
+                       TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId),
         org.apache.pekko.actor.typed.SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
             Duration.ofSeconds(5), 0.2));
@@ -236,6 +250,7 @@ public final class TenantEntity
     this.settings = settings;
     this.pricer = pricer;
     this.self = self;
+    this.timers = timers;
   }
 
   @Override
@@ -264,6 +279,8 @@ public final class TenantEntity
         .onCommand(Admit.class, (s, c) -> Effect().reply(c.replyTo(), unauthenticated()))
         .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(), unauthenticated()))
         .onCommand(Release.class, (s, c) -> Effect().noReply())
+        .onCommand(LeaseReleased.class, (s, c) -> Effect().noReply())
+        .onCommand(ExpireWaiting.class, (s, c) -> Effect().noReply())
         .onCommand(RecordUsage.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(ChangePlan.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
         .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
@@ -285,6 +302,16 @@ public final class TenantEntity
           if (limiter.release(c.admissionId())) {
             limiter.refundRequest();
           }
+          limiter.serveWaiting(s);
+          return Effect().noReply();
+        })
+        .onCommand(LeaseReleased.class, (s, c) -> {
+          limiter.freeLease(c.admissionId());
+          limiter.serveWaiting(s);
+          return Effect().noReply();
+        })
+        .onCommand(ExpireWaiting.class, (s, c) -> {
+          limiter.expireWaiting(s);
           return Effect().noReply();
         });
     return b.build();
@@ -344,6 +371,11 @@ public final class TenantEntity
     if (rejected != null) {
       return Effect().reply(c.replyTo(), rejected);
     }
+    if (!limiter.leaseAvailable(s)) {
+      // at its GPU/CPU quota: wait briefly for one of the tenant's own leases to be given back
+      Rejected full = limiter.enqueue(s, c);
+      return full != null ? Effect().reply(c.replyTo(), full) : Effect().noReply();
+    }
     return Effect().reply(c.replyTo(), new Admitted(tenantId, limiter.admit()));
   }
 
@@ -355,6 +387,7 @@ public final class TenantEntity
    */
   private ReplyEffect<Event, State> recordUsage(State s, RecordUsage c) {
     limiter.release(c.admissionId());
+    limiter.serveWaiting(s);
     limiter.debitTokens(c.units().tokens());
     Recorded earlier = s.recent.get(c.requestId());
     if (earlier != null) {
@@ -442,17 +475,73 @@ public final class TenantEntity
         .build();
   }
 
-  /** In-memory rate buckets and in-flight admissions of one entity incarnation. */
+  /**
+   * In-memory rate buckets, in-flight admissions and worker-lease quota of one entity incarnation. An admission
+   * holds one unit of the tenant's worker-lease quota from admission until its lease is given back (or it ends).
+   */
   private final class Limiter {
     private final TokenBucket requests = new TokenBucket();
     private final TokenBucket tokens = new TokenBucket();
     private final Map<String, Long> inFlight = new HashMap<>();
+    private final java.util.Set<String> leasing = new java.util.HashSet<>();
+    private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
+
+    private record Waiting(Admit admit, long deadlineNanos) {}
+
+    boolean leaseAvailable(State s) {
+      return leasing.size() < s.plan.maxWorkerLeases();
+    }
+
+    /** Queues an admission until a worker lease of this tenant is freed; a rejection when the queue is full. */
+    Rejected enqueue(State s, Admit c) {
+      if (waiting.size() >= s.plan.maxConcurrentRequests()) {
+        return new Rejected(Reason.WORKER_LEASES, "tenant " + tenantId + " holds all " + s.plan.maxWorkerLeases()
+            + " worker leases of its quota and " + waiting.size() + " requests already wait for one", 100);
+      }
+      if (waiting.isEmpty()) {
+        timers.startTimerWithFixedDelay("lease-wait", new ExpireWaiting(), Duration.ofMillis(50));
+      }
+      waiting.add(new Waiting(c, System.nanoTime() + settings.leaseWait().toNanos()));
+      return null;
+    }
+
+    void freeLease(String admissionId) {
+      leasing.remove(admissionId);
+    }
+
+    /** Admits waiting requests while the quota allows, each checked again against the other limits. */
+    void serveWaiting(State s) {
+      while (!waiting.isEmpty() && leaseAvailable(s)) {
+        Admit c = waiting.poll().admit();
+        Rejected r = check(s, c, currentMonth());
+        c.replyTo().tell(r != null ? r : new Admitted(tenantId, admit()));
+      }
+      if (waiting.isEmpty()) {
+        timers.cancel("lease-wait");
+      }
+    }
+
+    void expireWaiting(State s) {
+      long now = System.nanoTime();
+      while (!waiting.isEmpty() && waiting.peek().deadlineNanos() - now < 0) {
+        waiting.poll().admit().replyTo().tell(new Rejected(Reason.WORKER_LEASES, "tenant " + tenantId
+            + " holds all " + s.plan.maxWorkerLeases() + " worker leases of its quota and none was given back within "
+            + settings.leaseWait().toMillis() + " ms", settings.leaseWait().toMillis()));
+      }
+      serveWaiting(s);
+    }
 
     /** Checks every limit without taking anything; null when the request may go ahead. */
     Rejected check(State s, Admit c, String month) {
       Plan plan = s.plan;
       long nowNanos = System.nanoTime();
-      inFlight.values().removeIf(deadline -> deadline - nowNanos < 0);
+      inFlight.entrySet().removeIf(e -> {
+        boolean expired = e.getValue() - nowNanos < 0;
+        if (expired) {
+          leasing.remove(e.getKey());
+        }
+        return expired;
+      });
       requests.configure(plan.requestsPerMinute(), nowNanos);
       tokens.configure(plan.tokensPerMinute(), nowNanos);
       if (requests.available() < 1) {
@@ -483,10 +572,12 @@ public final class TenantEntity
       requests.take(1);
       String id = incarnation + "-" + (++admissions);
       inFlight.put(id, System.nanoTime() + settings.admissionTimeout().toNanos());
+      leasing.add(id);
       return id;
     }
 
     boolean release(String admissionId) {
+      leasing.remove(admissionId);
       return inFlight.remove(admissionId) != null;
     }
 

@@ -111,11 +111,12 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
   private static aimos.internal.events.Plan toProto(Plan p) {
     return aimos.internal.events.Plan.newBuilder().setRequestsPerMinute(p.requestsPerMinute())
         .setTokensPerMinute(p.tokensPerMinute()).setMonthlyBudgetMicros(p.monthlyBudgetMicros())
-        .setMaxConcurrentRequests(p.maxConcurrentRequests()).build();
+        .setMaxConcurrentRequests(p.maxConcurrentRequests()).setMaxWorkerLeases(p.maxWorkerLeases()).build();
   }
 
   private static Plan fromProto(aimos.internal.events.Plan p) {
+    int leases = p.getMaxWorkerLeases() == 0 ? p.getMaxConcurrentRequests() : p.getMaxWorkerLeases();
     return new Plan(p.getRequestsPerMinute(), p.getTokensPerMinute(), p.getMonthlyBudgetMicros(),
-        p.getMaxConcurrentRequests());
+        p.getMaxConcurrentRequests(), leases);
   }
 }

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
@@ -42,7 +43,7 @@ class TenantEntityTest {
   void setUp() {
     tenantId = "acme-" + ids.incrementAndGet();
     kit = EventSourcedBehaviorTestKit.create(testKit.system(),
-        TenantEntity.create(tenantId, new TenantEntity.Settings(Duration.ofMinutes(1), CLOCK), PRICER),
+        TenantEntity.create(tenantId, new TenantEntity.Settings(Duration.ofMinutes(1), Duration.ofMillis(500), CLOCK), PRICER),
         new EventSourcedBehaviorTestKit.SerializationSettings(true, false, true, true, false));
   }
 
@@ -218,6 +219,26 @@ class TenantEntityTest {
     kit.runCommand(new TenantEntity.Release("never-admitted"));
     kit.runCommand(new TenantEntity.Release(second.admissionId()));
     assertInstanceOf(TenantEntity.Rejected.class, admit(key, "d"));
+  }
+
+  @Test
+  void holdsAtMostItsWorkerLeaseQuotaAndQueuesBrieflyForIt() {
+    create(new Plan(100, 100_000, 10_000_000, 10, 2));
+    String key = issueKey();
+    var a = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
+    // the quota of 2 is held: a third request waits, and gets the lease a frees
+    TestProbe<TenantEntity.Admission> waiter = testKit.createTestProbe();
+    kit.runCommand(new TenantEntity.Admit(secret(key), "c", 1, waiter.ref()));
+    waiter.expectNoMessage(Duration.ofMillis(100));
+    kit.runCommand(new TenantEntity.LeaseReleased(a.admissionId()));
+    assertInstanceOf(TenantEntity.Admitted.class, waiter.receiveMessage());
+    // nobody gives a lease back now: a waiting request is refused after the wait, naming the quota
+    TestProbe<TenantEntity.Admission> late = testKit.createTestProbe();
+    kit.runCommand(new TenantEntity.Admit(secret(key), "d", 1, late.ref()));
+    var refused = late.expectMessageClass(TenantEntity.Rejected.class, Duration.ofSeconds(3));
+    assertEquals(TenantEntity.Reason.WORKER_LEASES, refused.reason());
+    assertTrue(refused.message().contains("all 2 worker leases"), refused.message());
   }
 
   @Test

@@ -41,6 +41,15 @@ class TenantEventSerializerTest {
   }
 
   @Test
+  void aPlanWrittenBeforeWorkerLeaseQuotasGetsItsConcurrencyAsQuota() throws Exception {
+    var created = (TenantEntity.TenantCreated) decode("TenantCreated.v1",
+        "CgRhY21lEglBY21lIENvcnAaDgjYBBCgjQYYgMLXLyAIIIDQ37SrMw==");
+    assertEquals(8, created.plan().maxWorkerLeases());
+    var withQuota = new TenantEntity.PlanChanged(new Plan(1, 2, 3, 8, 2));
+    assertEquals(withQuota, serializer.fromBinary(serializer.toBinary(withQuota), serializer.manifest(withQuota)));
+  }
+
+  @Test
   void roundTripsEveryEvent() throws Exception {
     var usage = new TenantEntity.UsageRecorded("t", "r", "m", "v", BillingUnit.IMAGES, 10000,
         new Units(0, 0, 3, 0), 0, 30000, 9, 1, "2026-12");

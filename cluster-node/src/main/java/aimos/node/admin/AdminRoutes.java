@@ -88,22 +88,27 @@ public final class AdminRoutes extends AllDirectives {
     try {
       fault = Fault.valueOf(text(body, "fault").toUpperCase());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED");
+      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW");
     }
     if (fault == Fault.FAULT_NONE || fault == Fault.UNRECOGNIZED) {
-      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED");
+      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW");
     }
     int count = body.has("count") ? intField(body, "count") : 1;
-    if (count < 1 || count > 1000) {
-      throw new IllegalArgumentException("count must be between 1 and 1000, was " + count);
+    if (count < 1 || count > 1_000_000) {
+      throw new IllegalArgumentException("count must be between 1 and 1000000, was " + count);
     }
-    return sandboxes.injectFault(model, version, fault, count).thenApply(affected -> {
+    int delayMs = body.has("delayMs") ? intField(body, "delayMs") : 0;
+    if (fault == Fault.SLOW && (delayMs < 1 || delayMs > 600_000)) {
+      throw new IllegalArgumentException("a SLOW fault needs delayMs between 1 and 600000");
+    }
+    return sandboxes.injectFault(model, version, fault, count, delayMs).thenApply(affected -> {
       if (affected.isEmpty()) {
         throw new IllegalArgumentException("no node runs a sandbox for model " + model + " version " + version);
       }
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("fault", fault.name());
       m.put("count", count);
+      m.put("delayMs", delayMs);
       m.put("sandboxes", affected);
       return m;
     });
@@ -229,8 +234,10 @@ public final class AdminRoutes extends AllDirectives {
     if (budget == null || budget.isNull() || !(budget.isTextual() || budget.isNumber())) {
       throw new IllegalArgumentException("field 'plan.monthlyBudgetUsd' is required, for example \"100.00\"");
     }
+    int concurrent = intField(p, "maxConcurrentRequests");
     return new Plan(longField(p, "requestsPerMinute"), longField(p, "tokensPerMinute"),
-        Money.parseUsd(budget.asText()), intField(p, "maxConcurrentRequests"));
+        Money.parseUsd(budget.asText()), concurrent,
+        p.hasNonNull("maxWorkerLeases") ? intField(p, "maxWorkerLeases") : concurrent);
   }
 
   private static BillingUnit billingUnit(String s) {
@@ -262,6 +269,7 @@ public final class AdminRoutes extends AllDirectives {
     plan.put("tokensPerMinute", s.plan().tokensPerMinute());
     plan.put("monthlyBudgetUsd", Money.format(s.plan().monthlyBudgetMicros()));
     plan.put("maxConcurrentRequests", s.plan().maxConcurrentRequests());
+    plan.put("maxWorkerLeases", s.plan().maxWorkerLeases());
     m.put("plan", plan);
     m.put("keys", s.keys());
     m.put("month", s.month());

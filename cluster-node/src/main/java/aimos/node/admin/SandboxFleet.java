@@ -29,8 +29,8 @@ public final class SandboxFleet {
 
   /** Arms a drill fault on every node's sandbox of the model version; returns the sandboxes that took it. */
   public CompletionStage<List<WorkerHost.SandboxStatus>> injectFault(String model, String version, Fault fault,
-                                                                    int count) {
-    return toAll(rt -> new WorkerHost.InjectFault(model, version, fault, count, rt));
+                                                                    int count, int delayMillis) {
+    return toAll(rt -> new WorkerHost.InjectFault(model, version, fault, count, delayMillis, rt));
   }
 
   private CompletionStage<List<WorkerHost.SandboxStatus>> toAll(

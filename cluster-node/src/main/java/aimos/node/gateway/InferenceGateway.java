@@ -142,6 +142,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
             throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription("invalid or revoked API key"));
           }
           metrics.quotaRejected(r.reason().name().toLowerCase());
+          // a tenant over its own quota is RESOURCE_EXHAUSTED; a model without capacity (below) is UNAVAILABLE
           throw new GrpcServiceException(Status.RESOURCE_EXHAUSTED.withDescription(
               r.reason().name().toLowerCase() + ": " + r.message()), retryAfter(r.retryAfterMillis()));
         });
@@ -177,8 +178,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
             replyTo -> new Worker.Run(requestId, in.getText().getPrompt(), in.getText().getMaxTokens(), replyTo),
             settings.requestTimeout(), system.scheduler())
         .handle((result, err) -> {
-          // the worker's slot is free as soon as the model answered; metering does not hold it
+          // the worker's slot, and the tenant's quota share, are free as soon as the model answered
           releaseLease(in.getModel(), granted);
+          tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
           if (result instanceof Worker.Completed c) {
             return c;
           }

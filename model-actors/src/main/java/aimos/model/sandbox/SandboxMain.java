@@ -47,7 +47,7 @@ public final class SandboxMain {
         break;
       }
       if (req.getFault() != Fault.FAULT_NONE) {
-        misbehave(req, out, pool);
+        misbehave(req, out, pool, runtime);
       } else if (req.hasPing()) {
         write(out, SandboxReply.newBuilder().setId(req.getId())
             .setPong(Pong.newBuilder().setRuntime(runtime.name()).setPid(pid)).build());
@@ -62,7 +62,8 @@ public final class SandboxMain {
   private static final java.util.List<long[]> LEAK = new java.util.ArrayList<>();
 
   /** Drills: misbehave the way the request asks, as a faulty model would. */
-  private static void misbehave(SandboxRequest req, OutputStream out, ExecutorService pool) throws IOException {
+  private static void misbehave(SandboxRequest req, OutputStream out, ExecutorService pool, ModelRuntime runtime)
+      throws IOException {
     switch (req.getFault()) {
       case CRASH -> Runtime.getRuntime().halt(134);
       case HANG -> {
@@ -86,6 +87,14 @@ public final class SandboxMain {
           out.flush();
         }
       }
+      case SLOW -> pool.execute(() -> {
+        try {
+          Thread.sleep(req.getFaultDelayMs());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        write(out, handle(runtime, req));
+      });
       case OVERSIZED -> write(out, SandboxReply.newBuilder().setId(req.getId())
           .setText(aimos.internal.sandbox.TextResult.newBuilder().setCompletion("x".repeat(4 * 1024 * 1024)))
           .build());

@@ -79,6 +79,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   private int restarts;
   private Fault pendingFault = Fault.FAULT_NONE;
   private int pendingFaultCount;
+  private int pendingFaultDelayMillis;
   private String lastFailure = "";
   /** A process that failed is handled once, however many signs of it arrive (start failure, then exit). */
   private int failedGeneration;
@@ -321,6 +322,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   private Behavior<Worker.Command> injectFault(Worker.InjectFault f) {
     pendingFault = f.fault();
     pendingFaultCount = f.count();
+    pendingFaultDelayMillis = f.delayMillis();
     getContext().getLog().warn("Sandbox {} {}: drill will inject {} into its next {} requests", model,
         version.version(), f.fault(), f.count());
     host.tell(new WorkerHost.StatusChanged(status()));
@@ -339,7 +341,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     }
     SandboxRequest.Builder req = textJob(r.prompt(), r.maxTokens());
     if (pendingFaultCount > 0) {
-      req.setFault(pendingFault);
+      req.setFault(pendingFault).setFaultDelayMs(pendingFaultDelayMillis);
       if (--pendingFaultCount == 0) {
         pendingFault = Fault.FAULT_NONE;
       }

@@ -14,7 +14,7 @@ public final class Worker {
   public record Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo) implements Command {}
 
   /** Security drills: the next {@code count} requests misbehave as {@code fault} says. */
-  public record InjectFault(aimos.internal.sandbox.Fault fault, int count) implements Command {}
+  public record InjectFault(aimos.internal.sandbox.Fault fault, int count, int delayMillis) implements Command {}
 
   public sealed interface Result extends KryoSerializable {}
 

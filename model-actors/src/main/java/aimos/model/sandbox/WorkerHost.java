@@ -37,7 +37,7 @@ public final class WorkerHost {
 
   /** Drills: the sandbox of this model version on this node misbehaves on its next {@code count} requests. */
   public record InjectFault(String model, String version, aimos.internal.sandbox.Fault fault, int count,
-                            ActorRef<Statuses> replyTo) implements Command {}
+                            int delayMillis, ActorRef<Statuses> replyTo) implements Command {}
 
   private WorkerHost() {}
 
@@ -66,7 +66,7 @@ public final class WorkerHost {
             ActorRef<Worker.Command> sandbox = sandboxes.get(m.model() + "@" + m.version());
             List<SandboxStatus> affected = new ArrayList<>();
             if (sandbox != null) {
-              sandbox.tell(new Worker.InjectFault(m.fault(), m.count()));
+              sandbox.tell(new Worker.InjectFault(m.fault(), m.count(), m.delayMillis()));
               SandboxStatus s = statuses.get(m.model() + "@" + m.version());
               if (s != null) {
                 affected.add(s);

@@ -74,7 +74,7 @@ class SandboxMisbehaviourTest {
 
   private static void inject(String model, Fault fault, int count) {
     TestProbe<WorkerHost.Statuses> probe = testKit.createTestProbe();
-    host.tell(new WorkerHost.InjectFault(model, "v1", fault, count, probe.ref()));
+    host.tell(new WorkerHost.InjectFault(model, "v1", fault, count, 0, probe.ref()));
     assertEquals(1, probe.receiveMessage().sandboxes().size(), "the sandbox took the fault");
   }
 
