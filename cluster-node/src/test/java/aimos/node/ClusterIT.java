@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Three nodes in one cluster: any node serves any tenant, and the entities are spread over the nodes. */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
   private static TestCluster cluster;
 
@@ -39,6 +40,7 @@ class ClusterIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Order(1)
   void everyNodeServesEveryTenantAndTenantsLiveOnSeveralNodes() {
     List<String> tenants = List.of("north", "south", "east", "west", "upper", "lower", "left", "right");
     List<String> keys = new ArrayList<>();
@@ -83,5 +85,73 @@ class ClusterIT {
     // every node runs a sandbox for the model, and each is registered as a worker
     var leases = Http.admin(cluster, "GET", "/admin/models/shared-text/leases", null);
     assertEquals(3, leases.json().get("workers").asInt(), leases.body());
+  }
+
+  /** Runs last (it stops a node): the leaving node's workers and their leases are dropped, nothing else. */
+  @Test
+  @org.junit.jupiter.api.Order(Integer.MAX_VALUE)
+  void workersAndLeasesOfALeavingNodeAreDropped() throws Exception {
+    Http.textModel(cluster, "leaving-text");
+    String key = Http.tenantWithKey(cluster, "leaver", 10_000, 32);
+    InferenceServiceClient client = cluster.client(0);
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    TestCluster.infer(client, key, "leaving-text", "leave-warm", "warm up");
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      assertEquals(3, Http.admin(cluster, "GET", "/admin/models/leaving-text/leases", null).json()
+          .get("workers").asInt());
+      return null;
+    });
+    assertEquals(202, Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/leaving-text/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1000, \"delayMs\": 8000}").status());
+
+    var threads = java.util.concurrent.Executors.newFixedThreadPool(6);
+    java.util.Map<String, String> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
+    List<java.util.concurrent.CompletableFuture<Void>> running = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String id = "leave-" + i;
+      running.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+        try {
+          TestCluster.infer(client, key, "leaving-text", id, "slow " + id);
+          outcomes.put(id, "OK");
+        } catch (java.util.concurrent.CompletionException e) {
+          outcomes.put(id, ((io.grpc.StatusRuntimeException) e.getCause()).getStatus().getCode().name());
+        }
+      }, threads));
+    }
+    String leaving = cluster.nodes.get(2).system().address().hostPort();
+    probe.awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
+      var report = Http.admin(cluster, "GET", "/admin/models/leaving-text/leases", null).json();
+      assertEquals(6, report.get("activeLeases").asInt(), report.toString());
+      return null;
+    });
+
+    cluster.nodes.get(2).shutdown();
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      var report = Http.admin(cluster, "GET", "/admin/models/leaving-text/leases", null).json();
+      assertEquals(2, report.get("workers").asInt(), report.toString());
+      report.get("leasesByWorker").fieldNames().forEachRemaining(w ->
+          assertTrue(!w.startsWith(leaving), "a worker of the stopped node is still listed: " + report));
+      return null;
+    });
+    java.util.concurrent.CompletableFuture.allOf(running.toArray(java.util.concurrent.CompletableFuture[]::new)).get();
+    threads.shutdown();
+    // requests that ran on the remaining nodes were answered; those on the stopped node were not, and none is billed
+    long ok = outcomes.values().stream().filter("OK"::equals).count();
+    assertTrue(ok >= 1 && ok <= 6, outcomes.toString());
+    Set<String> answered = new HashSet<>();
+    outcomes.forEach((id, o) -> {
+      if (o.equals("OK")) {
+        answered.add(id);
+      }
+    });
+    answered.add("leave-warm");
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      Set<String> billed = new HashSet<>();
+      cluster.nodes.get(0).ledger().rows("leaver", month).toCompletableFuture().join()
+          .forEach(r -> billed.add(r.requestId()));
+      assertEquals(answered, billed);
+      return null;
+    });
   }
 }

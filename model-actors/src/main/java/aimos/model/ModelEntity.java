@@ -113,9 +113,13 @@ public final class ModelEntity
 
   public record NoCapacity(String message) implements LeaseResult {}
 
-  /** Workers, leases and waiting requests; leases held per tenant now, and the most each held at once. */
-  public record LeaseReport(String model, int workers, int activeLeases, int queued, Map<String, Integer> leasesByTenant,
-                            Map<String, Integer> peakLeasesByTenant) implements KryoSerializable {}
+  /**
+   * Workers, leases and waiting requests; leases held per worker and per tenant now, and the most each tenant held
+   * at once.
+   */
+  public record LeaseReport(String model, int workers, int activeLeases, int queued, Map<String, Integer> leasesByWorker,
+                            Map<String, Integer> leasesByTenant, Map<String, Integer> peakLeasesByTenant)
+      implements KryoSerializable {}
 
   // ---- events ----
 
@@ -223,8 +227,8 @@ public final class ModelEntity
           return Effect().noReply();
         })
         .onCommand(GetLeases.class, (s, c) -> Effect().reply(c.replyTo(),
-            new LeaseReport(name, workers.size(), leases.size(), queue.size(), new HashMap<>(tenantLeases),
-                new HashMap<>(peakTenantLeases))))
+            new LeaseReport(name, workers.size(), leases.size(), queue.size(), leasesByWorker(),
+                new HashMap<>(tenantLeases), new HashMap<>(peakTenantLeases))))
         .onCommand(Tick.class, (s, c) -> {
           tick(s);
           return Effect().noReply();
@@ -329,6 +333,12 @@ public final class ModelEntity
     int held = tenantLeases.merge(tenantId, 1, Integer::sum);
     peakTenantLeases.merge(tenantId, held, Math::max);
     return new Granted(leaseId, best.workerId(), best.ref(), s.versions.get(version));
+  }
+
+  private Map<String, Integer> leasesByWorker() {
+    Map<String, Integer> byWorker = new HashMap<>();
+    workers.keySet().forEach(w -> byWorker.put(w, load.getOrDefault(w, 0)));
+    return byWorker;
   }
 
   private void release(String leaseId) {
