@@ -101,7 +101,9 @@ public final class Main {
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     BillingProjection.init(system, ledger, catalog, metrics::projectionLagMillis);
-    system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics), "worker-host", Props.empty());
+    system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics, new WorkerHost.Capacity(
+        config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
+        "worker-host", Props.empty());
 
     TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger);
     ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog);

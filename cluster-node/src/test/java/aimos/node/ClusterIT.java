@@ -31,7 +31,7 @@ class ClusterIT {
   @BeforeAll
   static void start() throws Exception {
     cluster = TestCluster.start(3);
-    Http.textModel(cluster, "shared-text");
+    Http.textModel(cluster, "shared-text", 3);
   }
 
   @AfterAll
@@ -91,7 +91,8 @@ class ClusterIT {
   @Test
   @org.junit.jupiter.api.Order(Integer.MAX_VALUE)
   void workersAndLeasesOfALeavingNodeAreDropped() throws Exception {
-    Http.textModel(cluster, "leaving-text");
+    Http.textModel(cluster, "leaving-text", 3);
+    Http.textModel(cluster, "spread-text", 2);
     String key = Http.tenantWithKey(cluster, "leaver", 10_000, 32);
     InferenceServiceClient client = cluster.client(0);
     TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
@@ -119,6 +120,14 @@ class ClusterIT {
       }, threads));
     }
     String leaving = cluster.nodes.get(2).system().address().hostPort();
+    // a version with 2 replicas runs on 2 distinct nodes (its sandboxes start when placed, before any request)
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      var spread = Http.admin(cluster, "GET", "/admin/models/spread-text/leases", null).json();
+      Set<String> nodes = new HashSet<>();
+      spread.get("leasesByWorker").fieldNames().forEachRemaining(w -> nodes.add(w.substring(0, w.indexOf('/'))));
+      assertEquals(2, nodes.size(), spread.toString());
+      return null;
+    });
     probe.awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
       var report = Http.admin(cluster, "GET", "/admin/models/leaving-text/leases", null).json();
       assertEquals(6, report.get("activeLeases").asInt(), report.toString());
@@ -131,6 +140,10 @@ class ClusterIT {
       assertEquals(2, report.get("workers").asInt(), report.toString());
       report.get("leasesByWorker").fieldNames().forEachRemaining(w ->
           assertTrue(!w.startsWith(leaving), "a worker of the stopped node is still listed: " + report));
+      // the 2-replica version is placed again on the nodes that remain
+      var spread = Http.admin(cluster, "GET", "/admin/models/spread-text/leases", null).json();
+      assertEquals(2, spread.get("workers").asInt(), spread.toString());
+      spread.get("leasesByWorker").fieldNames().forEachRemaining(w -> assertTrue(!w.startsWith(leaving), w));
       return null;
     });
     java.util.concurrent.CompletableFuture.allOf(running.toArray(java.util.concurrent.CompletableFuture[]::new)).get();

@@ -61,12 +61,17 @@ public final class Http {
   }
 
   public static void textModel(TestCluster c, String name) {
+    textModel(c, name, 1);
+  }
+
+  public static void textModel(TestCluster c, String name, int replicas) {
     Reply m = admin(c, "POST", "/admin/models", "{\"name\": \"" + name + "\", \"description\": \"test\"}");
     if (m.status() != 201) {
       throw new AssertionError("model " + name + ": " + m);
     }
     Reply v = admin(c, "POST", "/admin/models/" + name + "/versions",
-        "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\"}");
+        "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\", \"replicas\": "
+            + replicas + "}");
     if (v.status() != 201) {
       throw new AssertionError("version of " + name + ": " + v);
     }

@@ -75,7 +75,7 @@ public final class ModelEntity
   public record Register(String description, ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
 
   public record AddVersion(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
-                           ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
+                           int deviceMemoryMb, ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
 
   public record Get(ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
 
@@ -96,10 +96,14 @@ public final class ModelEntity
 
   private record HostsChanged(Set<ActorRef<WorkerHost.Command>> hosts) implements Command {}
 
+  private record HostingAnswered(String version, ActorRef<WorkerHost.Command> host, WorkerHost.HostingReply reply)
+      implements Command {}
+
   // ---- replies ----
 
+  /** An immutable version: its runtime, price, how many nodes host it, and the device memory each replica needs. */
   public record VersionInfo(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
-                            long registeredAtMillis) implements KryoSerializable {}
+                            int deviceMemoryMb, long registeredAtMillis) implements KryoSerializable {}
 
   public record ModelView(String name, String description, List<VersionInfo> versions, String defaultVersion,
                           int liveWorkers) implements KryoSerializable {}
@@ -169,7 +173,7 @@ public final class ModelEntity
   private final Map<String, Integer> tenantLeases = new HashMap<>();
   private final Map<String, Integer> peakTenantLeases = new HashMap<>();
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
-  private Set<ActorRef<WorkerHost.Command>> hosts = Set.of();
+  private final Placement placement = new Placement();
   /** Lease ids are unique within this incarnation: a counter, no random source on the hot path. */
   private final String incarnation = Long.toHexString(System.nanoTime());
   private long leaseCounter;
@@ -234,10 +238,13 @@ public final class ModelEntity
           return Effect().noReply();
         })
         .onCommand(HostsChanged.class, (s, c) -> {
-          Set<ActorRef<WorkerHost.Command>> added = new HashSet<>(c.hosts());
-          added.removeAll(hosts);
-          hosts = c.hosts();
-          added.forEach(h -> s.versions.values().forEach(v -> h.tell(new WorkerHost.EnsureHosted(name, v))));
+          placement.hostsChanged(c.hosts());
+          placement.place(s);
+          return Effect().noReply();
+        })
+        .onCommand(HostingAnswered.class, (s, c) -> {
+          placement.answered(c.version(), c.host(), c.reply());
+          placement.place(s);
           return Effect().noReply();
         });
     return b.build();
@@ -262,9 +269,9 @@ public final class ModelEntity
       return Effect().reply(c.replyTo(), StatusReply.error(problem));
     }
     VersionInfo info = new VersionInfo(c.version(), c.runtime(), c.unit(), c.unitPriceMicros(), c.replicas(),
-        System.currentTimeMillis());
+        c.deviceMemoryMb(), System.currentTimeMillis());
     return Effect().persist(new VersionRegistered(info))
-        .thenRun(st -> hosts.forEach(h -> h.tell(new WorkerHost.EnsureHosted(name, info))))
+        .thenRun(placement::place)
         .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
   }
 
@@ -286,6 +293,9 @@ public final class ModelEntity
     }
     if (c.replicas() < 1 || c.replicas() > 64) {
       return "replicas must be between 1 and 64";
+    }
+    if (c.deviceMemoryMb() < 0) {
+      return "deviceMemoryMb cannot be negative";
     }
     return null;
   }
@@ -417,6 +427,60 @@ public final class ModelEntity
       }
     });
     return up;
+  }
+
+  /**
+   * Which worker hosts run each version: {@code replicas} of them, chosen by rendezvous hashing of (version, host)
+   * among the hosts that accept it (enough declared device memory), so versions spread over the nodes and a change
+   * of membership moves only what it must. A placement sticks while its host is alive; a host that leaves is
+   * replaced. In memory: after a restart the entity asks again, and hosts already running a version just say so.
+   */
+  private final class Placement {
+    private Set<ActorRef<WorkerHost.Command>> hosts = Set.of();
+    private final Map<String, Set<ActorRef<WorkerHost.Command>>> placed = new HashMap<>();
+    private final Map<String, Set<ActorRef<WorkerHost.Command>>> refused = new HashMap<>();
+
+    void hostsChanged(Set<ActorRef<WorkerHost.Command>> now) {
+      hosts = now;
+      placed.values().forEach(set -> set.retainAll(now));
+      // a new host may accept what others refused
+      refused.clear();
+    }
+
+    void answered(String version, ActorRef<WorkerHost.Command> host, WorkerHost.HostingReply reply) {
+      if (reply instanceof WorkerHost.Refused r) {
+        ctx.getLog().info("Model {} version {}: host {} refused it: {}", name, version, host.path().address(),
+            r.reason());
+        placed.getOrDefault(version, new HashSet<>()).remove(host);
+        refused.computeIfAbsent(version, k -> new HashSet<>()).add(host);
+      }
+    }
+
+    void place(State s) {
+      for (VersionInfo v : s.versions.values()) {
+        Set<ActorRef<WorkerHost.Command>> on = placed.computeIfAbsent(v.version(), k -> new HashSet<>());
+        Set<ActorRef<WorkerHost.Command>> no = refused.getOrDefault(v.version(), Set.of());
+        List<ActorRef<WorkerHost.Command>> candidates = hosts.stream()
+            .filter(h -> !on.contains(h) && !no.contains(h))
+            .sorted(java.util.Comparator.comparingLong(h -> -score(v.version(), h)))
+            .toList();
+        for (ActorRef<WorkerHost.Command> h : candidates) {
+          if (on.size() >= v.replicas()) {
+            break;
+          }
+          on.add(h);
+          ActorRef<WorkerHost.HostingReply> answer = ctx.messageAdapter(WorkerHost.HostingReply.class,
+              r -> new HostingAnswered(v.version(), h, r));
+          h.tell(new WorkerHost.EnsureHosted(name, v, answer));
+        }
+      }
+    }
+
+    private long score(String version, ActorRef<WorkerHost.Command> host) {
+      long x = (name + "/" + version + "@" + host.path().address()).hashCode() * 0x9E3779B97F4A7C15L;
+      x ^= x >>> 29;
+      return x * 0xBF58476D1CE4E5B9L;
+    }
   }
 
   @Override

@@ -58,7 +58,7 @@ class ModelEntityTest {
     var r = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt -> new ModelEntity.Register("demo", rt));
     assertTrue(r.reply().isSuccess());
     var v = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
-        new ModelEntity.AddVersion(version, "echo-text", BillingUnit.TOKENS, 20_000, 1, rt));
+        new ModelEntity.AddVersion(version, "echo-text", BillingUnit.TOKENS, 20_000, 1, 0, rt));
     assertTrue(v.reply().isSuccess(), () -> v.reply().toString());
     return v.reply().getValue();
   }
@@ -67,11 +67,11 @@ class ModelEntityTest {
   void registersImmutableVersionsAndKeepsThemAcrossRestart() {
     registerWithVersion("v1");
     var v2 = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
-        new ModelEntity.AddVersion("v2", "echo-text", BillingUnit.TOKENS, 18_000, 2, rt));
+        new ModelEntity.AddVersion("v2", "echo-text", BillingUnit.TOKENS, 18_000, 2, 0, rt));
     assertEquals("v2", v2.reply().getValue().defaultVersion());
 
     var again = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
-        new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 1, 1, rt));
+        new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 1, 1, 0, rt));
     assertTrue(again.reply().isError());
     assertTrue(again.reply().getError().getMessage().contains("immutable"));
     assertTrue(again.hasNoEvents());
@@ -85,13 +85,13 @@ class ModelEntityTest {
   void refusesBadVersionsWithoutChangingState() {
     registerWithVersion("v1");
     var badRuntime = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
-        new ModelEntity.AddVersion("v2", "gpt-17", BillingUnit.TOKENS, 1, 1, rt));
+        new ModelEntity.AddVersion("v2", "gpt-17", BillingUnit.TOKENS, 1, 1, 0, rt));
     assertTrue(badRuntime.reply().getError().getMessage().contains("runtime must be one of"));
     var badName = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
-        new ModelEntity.AddVersion("v 2", "echo-text", BillingUnit.TOKENS, 1, 1, rt));
+        new ModelEntity.AddVersion("v 2", "echo-text", BillingUnit.TOKENS, 1, 1, 0, rt));
     assertTrue(badName.reply().isError());
     var badUnit = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
-        new ModelEntity.AddVersion("v3", "echo-text", BillingUnit.BILLING_UNIT_UNSPECIFIED, 1, 1, rt));
+        new ModelEntity.AddVersion("v3", "echo-text", BillingUnit.BILLING_UNIT_UNSPECIFIED, 1, 1, 0, rt));
     assertTrue(badUnit.reply().getError().getMessage().contains("billingUnit"));
     assertTrue(badRuntime.hasNoEvents() && badName.hasNoEvents() && badUnit.hasNoEvents());
   }

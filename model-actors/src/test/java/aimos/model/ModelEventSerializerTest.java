@@ -22,7 +22,7 @@ class ModelEventSerializerTest {
     assertEquals(new ModelEntity.ModelRegistered("demo-text", "Demo", 1764000000000L),
         decode("ModelRegistered.v1", "CglkZW1vLXRleHQSBERlbW8YgNDftKsz"));
     assertEquals(new ModelEntity.VersionRegistered(new ModelEntity.VersionInfo("v1", "echo-text", BillingUnit.TOKENS,
-            20000, 2, 1764000000500L)),
+            20000, 2, 0, 1764000000500L)),
         decode("VersionRegistered.v1", "CgJ2MRIJZWNoby10ZXh0GgZUT0tFTlMgoJwBKPTT37SrMzAC"));
     assertEquals(new ModelDirectory.NameAdded("demo-text"),
         decode("ModelDirectoryEntryAdded.v1", "CglkZW1vLXRleHQ="));

@@ -150,7 +150,8 @@ public final class AdminRoutes extends AllDirectives {
             path("versions", () -> post(() -> jsonBody(body -> respond(StatusCodes.CREATED, () -> models.addVersion(
                 name, text(body, "version"), text(body, "runtime"), billingUnit(text(body, "billingUnit")),
                 body.hasNonNull("unitPriceUsd") ? Money.parseUsd(body.get("unitPriceUsd").asText()) : -1,
-                body.hasNonNull("replicas") ? intField(body, "replicas") : 1))))),
+                body.hasNonNull("replicas") ? intField(body, "replicas") : 1,
+                body.hasNonNull("deviceMemoryMb") ? intField(body, "deviceMemoryMb") : 0))))),
             path("leases", () -> get(() -> respond(StatusCodes.OK, () -> models.leases(name))))
         )));
   }

@@ -41,11 +41,12 @@ public final class ModelCatalog {
 
   /** Adds a version; a negative price means the catalog's price for the billing unit. */
   public CompletionStage<ModelEntity.ModelView> addVersion(String name, String version, String runtime,
-                                                           BillingUnit unit, long unitPriceMicros, int replicas) {
+                                                           BillingUnit unit, long unitPriceMicros, int replicas,
+                                                           int deviceMemoryMb) {
     long price = unitPriceMicros >= 0 || unit == BillingUnit.BILLING_UNIT_UNSPECIFIED || unit == BillingUnit.UNRECOGNIZED
         ? unitPriceMicros
         : prices.defaultUnitPriceMicros(unit);
-    return model(name).askWithStatus(rt -> new ModelEntity.AddVersion(version, runtime, unit, price, replicas, rt),
+    return model(name).askWithStatus(rt -> new ModelEntity.AddVersion(version, runtime, unit, price, replicas, deviceMemoryMb, rt),
         timeout);
   }
 

@@ -94,7 +94,7 @@ public final class DevLauncher {
       apiKey = retrying(() -> node.tenants().issueKey(DEMO_TENANT).toCompletableFuture().join().apiKey());
       retrying(() -> ignoreExisting(node.models().register(DEMO_MODEL,
           "Deterministic text model (reversed words), cl100k tokens")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1)));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1, 0)));
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);

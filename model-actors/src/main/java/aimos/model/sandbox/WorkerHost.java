@@ -22,7 +22,18 @@ public final class WorkerHost {
 
   public sealed interface Command extends KryoSerializable {}
 
-  public record EnsureHosted(String model, ModelEntity.VersionInfo version) implements Command {}
+  /** Asks this host to run a version; it answers whether it does (or already did). */
+  public record EnsureHosted(String model, ModelEntity.VersionInfo version, ActorRef<HostingReply> replyTo)
+      implements Command {}
+
+  public sealed interface HostingReply extends KryoSerializable {}
+
+  public record Hosting(String node) implements HostingReply {}
+
+  public record Refused(String reason) implements HostingReply {}
+
+  /** What a host offers: its device and the device memory it declares (declared, not measured, without a GPU). */
+  public record Capacity(String device, int deviceMemoryMb) {}
 
   /** A sandbox's state, as its supervisor last reported it. */
   public record SandboxStatus(String workerId, String model, String version, String state, long pid, int restarts,
@@ -42,16 +53,32 @@ public final class WorkerHost {
   private WorkerHost() {}
 
   public static Behavior<Command> create(SandboxSettings settings, SandboxMonitor monitor) {
+    return create(settings, monitor, new Capacity("cpu", 0));
+  }
+
+  public static Behavior<Command> create(SandboxSettings settings, SandboxMonitor monitor, Capacity capacity) {
     return Behaviors.setup(ctx -> {
+      String node = ctx.getSystem().address().hostPort();
+      int[] deviceMemoryUsed = {0};
       ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
       Map<String, ActorRef<Worker.Command>> sandboxes = new HashMap<>();
       Map<String, SandboxStatus> statuses = new TreeMap<>();
       return Behaviors.receive(Command.class)
           .onMessage(EnsureHosted.class, m -> {
             String key = m.model() + "@" + m.version().version();
-            sandboxes.computeIfAbsent(key, k -> ctx.spawn(
-                SandboxSupervisor.create(m.model(), m.version(), settings, monitor, ctx.getSelf()),
-                "sandbox-" + m.model() + "-" + m.version().version()));
+            if (!sandboxes.containsKey(key)) {
+              int needs = m.version().deviceMemoryMb();
+              if (deviceMemoryUsed[0] + needs > capacity.deviceMemoryMb()) {
+                m.replyTo().tell(new Refused("needs " + needs + " MB of device memory; this " + capacity.device()
+                    + " host declares " + capacity.deviceMemoryMb() + " MB and " + deviceMemoryUsed[0] + " MB are taken"));
+                return Behaviors.same();
+              }
+              deviceMemoryUsed[0] += needs;
+              sandboxes.put(key, ctx.spawn(
+                  SandboxSupervisor.create(m.model(), m.version(), settings, monitor, ctx.getSelf()),
+                  "sandbox-" + m.model() + "-" + m.version().version()));
+            }
+            m.replyTo().tell(new Hosting(node));
             return Behaviors.same();
           })
           .onMessage(StatusChanged.class, m -> {

@@ -52,7 +52,7 @@ class SandboxMisbehaviourTest {
     TestProbe<StatusReply<ModelEntity.ModelView>> probe = testKit.createTestProbe();
     ref.tell(new ModelEntity.Register("test", probe.ref()));
     assertTrue(probe.receiveMessage(Duration.ofSeconds(10)).isSuccess());
-    ref.tell(new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 20_000, 1, probe.ref()));
+    ref.tell(new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 20_000, 1, 0, probe.ref()));
     assertTrue(probe.receiveMessage(Duration.ofSeconds(10)).isSuccess());
     assertInstanceOf(Worker.Completed.class, infer(model, "warm up"));
   }

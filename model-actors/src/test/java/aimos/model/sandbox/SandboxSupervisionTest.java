@@ -55,7 +55,7 @@ class SandboxSupervisionTest {
     TestProbe<StatusReply<ModelEntity.ModelView>> probe = testKit.createTestProbe();
     ref.tell(new ModelEntity.Register("test", probe.ref()));
     assertTrue(probe.receiveMessage(Duration.ofSeconds(10)).isSuccess());
-    ref.tell(new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 20_000, 1, probe.ref()));
+    ref.tell(new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 20_000, 1, 0, probe.ref()));
     assertTrue(probe.receiveMessage(Duration.ofSeconds(10)).isSuccess());
   }
 
