@@ -37,6 +37,7 @@ class WorkerQuotaIT {
         aimos.sandbox.slots = 3
         aimos.model.lease-queue-timeout = 1s
         aimos.tenant.worker-lease-wait = 1500ms
+        aimos.model.lease-ttl = 1s
         """);
     client = cluster.client(0);
     Http.textModel(cluster, "slowpoke");
@@ -108,6 +109,33 @@ class WorkerQuotaIT {
     }
     assertTrue(outcomes.values().stream().anyMatch(o -> o.startsWith("RESOURCE_EXHAUSTED")), outcomes.toString());
     assertBilledExactly("quota", outcomes);
+  }
+
+  @Test
+  void aRequestLongerThanTheLeaseTtlKeepsItsLease() throws Exception {
+    Http.textModel(cluster, "marathon");
+    String key = Http.tenantWithKey(cluster, "runner", 100, 4);
+    TestCluster.infer(client, key, "marathon", "m-warm", "warm up");
+    assertEquals(202, Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/marathon/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 3000}").status());
+    var running = CompletableFuture.supplyAsync(() ->
+        TestCluster.infer(client, key, "marathon", "m-long", "three seconds, three lease TTLs"));
+    // well past the 1 s TTL the lease is still held, because the gateway renews it
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    probe.awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(100), () -> {
+      var report = Http.admin(cluster, "GET", "/admin/models/marathon/leases", null).json();
+      assertEquals(1, report.get("activeLeases").asInt(), report.toString());
+      return null;
+    });
+    probe.expectNoMessage(Duration.ofMillis(1500));
+    var report = Http.admin(cluster, "GET", "/admin/models/marathon/leases", null).json();
+    assertEquals(1, report.get("activeLeases").asInt(), "still leased after 1.5 TTLs: " + report);
+    assertEquals("TTLs lease three seconds, three", running.get().getText().getCompletion());
+    probe.awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(100), () -> {
+      var done = Http.admin(cluster, "GET", "/admin/models/marathon/leases", null).json();
+      assertEquals(0, done.get("activeLeases").asInt(), done.toString());
+      return null;
+    });
   }
 
   @Test

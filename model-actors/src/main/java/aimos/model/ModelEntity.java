@@ -90,6 +90,9 @@ public final class ModelEntity
 
   public record ReleaseLease(String leaseId) implements Command {}
 
+  /** Extends a lease by another TTL: a long request keeps its slot while it runs. */
+  public record RenewLease(String leaseId) implements Command {}
+
   public record GetLeases(ActorRef<LeaseReport> replyTo) implements Command {}
 
   private record Tick() implements Command {}
@@ -228,6 +231,11 @@ public final class ModelEntity
         .onCommand(ReleaseLease.class, (s, c) -> {
           release(c.leaseId());
           serveQueue(s);
+          return Effect().noReply();
+        })
+        .onCommand(RenewLease.class, (s, c) -> {
+          leases.computeIfPresent(c.leaseId(), (id, l) ->
+              new Lease(l.workerId(), l.tenantId(), System.nanoTime() + settings.leaseTtl().toNanos()));
           return Effect().noReply();
         })
         .onCommand(GetLeases.class, (s, c) -> Effect().reply(c.replyTo(),

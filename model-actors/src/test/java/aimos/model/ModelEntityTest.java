@@ -137,6 +137,27 @@ class ModelEntityTest {
   }
 
   @Test
+  void aRenewedLeaseOutlivesItsFirstTtl() throws Exception {
+    registerWithVersion("v1");
+    TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", worker.ref(), 2, self));
+    var granted = (ModelEntity.Granted) kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt)).reply();
+    // renew every 500 ms for 3 s: six times past nothing but renewals (TTL 2 s)
+    TestProbe<ModelEntity.LeaseReport> report = testKit.createTestProbe();
+    for (int i = 0; i < 6; i++) {
+      report.expectNoMessage(Duration.ofMillis(500));
+      kit.runCommand(new ModelEntity.RenewLease(granted.leaseId()));
+    }
+    kit.runCommand(new ModelEntity.GetLeases(report.ref()));
+    assertEquals(1, report.receiveMessage().activeLeases());
+    // renewing an unknown lease creates nothing
+    kit.runCommand(new ModelEntity.RenewLease("no-such-lease"));
+    kit.runCommand(new ModelEntity.GetLeases(report.ref()));
+    assertEquals(1, report.receiveMessage().activeLeases());
+  }
+
+  @Test
   void refusesAnUnknownVersionAndAFullQueue() {
     registerWithVersion("v1");
     var unknown = kit.<ModelEntity.LeaseResult>runCommand(rt -> new ModelEntity.AcquireLease("v9", "t", rt));

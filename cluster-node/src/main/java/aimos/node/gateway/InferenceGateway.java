@@ -23,6 +23,7 @@ import aimos.tenant.ApiKeys;
 import aimos.tenant.Money;
 import aimos.tenant.TenantEntity;
 import io.grpc.Status;
+import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -31,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -174,11 +176,17 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   private CompletionStage<InferResponse> run(TenantEntity.Admitted admitted, ModelEntity.Granted granted,
                                              String requestId, InferRequest in, long started) {
     EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
+    // a request that runs longer than a third of the lease TTL keeps renewing its lease until the model answers
+    Duration every = settings.leaseTtl().dividedBy(3);
+    Cancellable renewal = system.scheduler().scheduleAtFixedRate(every, every,
+        () -> sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel())
+            .tell(new ModelEntity.RenewLease(granted.leaseId())), system.executionContext());
     return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
             replyTo -> new Worker.Run(requestId, in.getText().getPrompt(), in.getText().getMaxTokens(), replyTo),
             settings.requestTimeout(), system.scheduler())
         .handle((result, err) -> {
           // the worker's slot, and the tenant's quota share, are free as soon as the model answered
+          renewal.cancel();
           releaseLease(in.getModel(), granted);
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
           if (result instanceof Worker.Completed c) {
