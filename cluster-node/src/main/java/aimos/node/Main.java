@@ -7,6 +7,7 @@ import aimos.billing.ledger.CassandraLedgerRepository;
 import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.projection.BillingProjection;
+import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
 import aimos.model.sandbox.SandboxIsolation;
@@ -15,6 +16,7 @@ import aimos.model.sandbox.WorkerHost;
 import aimos.node.admin.AdminRoutes;
 import aimos.node.admin.ModelCatalog;
 import aimos.node.admin.NodeState;
+import aimos.node.admin.Reconciliation;
 import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
 import aimos.node.gateway.InferenceGateway;
@@ -127,9 +129,12 @@ public final class Main {
           }
         });
 
+    Reconciliation reconciliation = new Reconciliation(system, new Reconciler(system, ledger, catalog,
+        config.getDuration("aimos.billing.reconcile-grace")), metrics);
+    reconciliation.schedule(config.getDuration("aimos.billing.reconcile-interval"));
     NodeState.get(system).installRoutes(new AdminRoutes(tenants, models,
-        new SandboxFleet(system, settings.askTimeout()), metrics, settings.adminToken(), settings.secopsToken())
-        .route());
+        new SandboxFleet(system, settings.askTimeout()), reconciliation, metrics, settings.adminToken(),
+        settings.secopsToken()).route());
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",

@@ -48,10 +48,7 @@ public final class BillingProjectionHandler extends Handler<List<EventEnvelope<T
     });
   }
 
-  LedgerRow row(EventEnvelope<TenantEntity.Event> envelope, TenantEntity.UsageRecorded e) {
-    long charge = catalog.chargeMicros(e.unit(), e.unitPriceMicros(), e.units(), e.monthTokensBefore());
-    return new LedgerRow(e.tenantId(), e.month(), envelope.persistenceId(), envelope.sequenceNr(), e.requestId(),
-        e.model(), e.version(), e.unit(), e.unitPriceMicros(), e.units(), e.monthTokensBefore(), charge,
-        e.recordedAtMillis());
+  private LedgerRow row(EventEnvelope<TenantEntity.Event> envelope, TenantEntity.UsageRecorded e) {
+    return LedgerRow.priced(envelope.persistenceId(), envelope.sequenceNr(), e, catalog);
   }
 }

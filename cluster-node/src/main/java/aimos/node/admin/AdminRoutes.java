@@ -51,15 +51,17 @@ public final class AdminRoutes extends AllDirectives {
   private final TenantAdmin tenants;
   private final ModelCatalog models;
   private final SandboxFleet sandboxes;
+  private final Reconciliation reconciliation;
   private final AimosMetrics metrics;
   private final byte[] adminToken;
   private final byte[] secopsToken;
 
-  public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, AimosMetrics metrics,
-                     String adminToken, String secopsToken) {
+  public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
+                     AimosMetrics metrics, String adminToken, String secopsToken) {
     this.tenants = tenants;
     this.models = models;
     this.sandboxes = sandboxes;
+    this.reconciliation = reconciliation;
     this.metrics = metrics;
     this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
     this.secopsToken = secopsToken.getBytes(StandardCharsets.UTF_8);
@@ -80,6 +82,9 @@ public final class AdminRoutes extends AllDirectives {
                     pathPrefix("tenants", this::tenantRoutes),
                     pathPrefix("models", this::modelRoutes),
                     path("sandboxes", () -> get(() -> respond(StatusCodes.OK, sandboxes::statuses))),
+                    path("reconciliation", () -> post(() -> parameterOptional("tenant", tenant ->
+                        parameterOptional("repair", repair -> respond(StatusCodes.OK, () -> reconciliation.run(
+                            tenant.map(TenantAdmin::validTenantId).orElse(null), repair(repair))))))),
                     complete(error(StatusCodes.NOT_FOUND, "no such admin route; see the README's admin API table")))))));
   }
 
@@ -251,6 +256,14 @@ public final class AdminRoutes extends AllDirectives {
       // fall through
     }
     throw new IllegalArgumentException("billingUnit must be TOKENS, IMAGES or AUDIO_MINUTES, was '" + s + "'");
+  }
+
+  private static boolean repair(Optional<String> repair) {
+    String v = repair.orElse("true");
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException("repair must be true or false, was '" + v + "'");
+    }
+    return Boolean.parseBoolean(v);
   }
 
   private static String month(Optional<String> month) {

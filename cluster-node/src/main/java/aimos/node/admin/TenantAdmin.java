@@ -24,10 +24,14 @@ public final class TenantAdmin {
   }
 
   private EntityRef<TenantEntity.Command> tenant(String id) {
+    return ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, validTenantId(id));
+  }
+
+  static String validTenantId(String id) {
     if (!ApiKeys.isValidTenantId(id)) {
       throw new IllegalArgumentException("tenant id must be " + ApiKeys.tenantIdRule() + ", was '" + id + "'");
     }
-    return ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, id);
+    return id;
   }
 
   public CompletionStage<TenantEntity.Summary> create(String id, String displayName, Plan plan) {

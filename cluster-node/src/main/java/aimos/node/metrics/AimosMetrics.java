@@ -42,6 +42,15 @@ public final class AimosMetrics implements SandboxMonitor {
   private final Counter meteredCharge = Counter.build("aimos_metered_charge_micro_usd_total",
       "Micro-dollars of usage metered by this node's gateway.").labelNames("model").register(registry);
 
+  private final Counter reconciliationRuns = Counter.build("aimos_reconciliation_runs_total",
+      "Reconciliation runs of journal against ledger.").labelNames("mode").register(registry);
+  private final Counter reconciliationMissing = Counter.build("aimos_reconciliation_missing_rows_total",
+      "Ledger rows found missing (or wrongly priced) by reconciliation.").register(registry);
+  private final Counter reconciliationRepaired = Counter.build("aimos_reconciliation_repaired_rows_total",
+      "Ledger rows written by reconciliation.").register(registry);
+  private final Gauge reconciliationFlagged = Gauge.build("aimos_reconciliation_flagged_rows",
+      "Ledger rows without an event, or request ids billed twice, in the last reconciliation.").register(registry);
+
   public AimosMetrics(boolean jvmMetrics) {
     if (jvmMetrics) {
       DefaultExports.register(registry);
@@ -71,6 +80,13 @@ public final class AimosMetrics implements SandboxMonitor {
 
   public void charged(String model, long micros) {
     meteredCharge.labels(model).inc(micros);
+  }
+
+  public void reconciled(boolean repair, long missingOrMispriced, long repaired, long flagged) {
+    reconciliationRuns.labels(repair ? "repair" : "check").inc();
+    reconciliationMissing.inc(missingOrMispriced);
+    reconciliationRepaired.inc(repaired);
+    reconciliationFlagged.set(flagged);
   }
 
   public void projectionLagMillis(long millis) {
