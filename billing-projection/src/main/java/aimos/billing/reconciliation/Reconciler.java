@@ -38,12 +38,23 @@ public final class Reconciler {
     this.grace = grace;
   }
 
-  /** What one tenant's check found, and how many rows it wrote. */
-  public record Report(String tenantId, long usageEvents, long ledgerRows, List<Long> missing, List<Long> mispriced,
+  /** Reports list at most this many examples of each finding; the counts are complete. */
+  public static final int EXAMPLES = 100;
+
+  /**
+   * What one tenant's check found, and how many rows it wrote: counts, with up to {@value #EXAMPLES} sequence
+   * numbers or request ids of each kind.
+   */
+  public record Report(String tenantId, long usageEvents, long ledgerRows, int missingCount, int mispricedCount,
+                       int withoutEventCount, int billedTwiceCount, List<Long> missing, List<Long> mispriced,
                        List<Long> withoutEvent, List<String> billedTwice, int repaired) {
     public boolean clean() {
-      return missing.isEmpty() && mispriced.isEmpty() && withoutEvent.isEmpty() && billedTwice.isEmpty();
+      return missingCount == 0 && mispricedCount == 0 && withoutEventCount == 0 && billedTwiceCount == 0;
     }
+  }
+
+  private static <T> List<T> examples(List<T> all) {
+    return all.size() <= EXAMPLES ? all : List.copyOf(all.subList(0, EXAMPLES));
   }
 
   private CassandraReadJournal journal() {
@@ -132,7 +143,8 @@ public final class Reconciler {
     missing.sort(null);
     mispriced.sort(null);
     withoutEvent.sort(null);
-    Report report = new Report(tenantId, events, actual.size(), missing, mispriced, withoutEvent, billedTwice,
+    Report report = new Report(tenantId, events, actual.size(), missing.size(), mispriced.size(), withoutEvent.size(),
+        billedTwice.size(), examples(missing), examples(mispriced), examples(withoutEvent), examples(billedTwice),
         repair ? toWrite.size() : 0);
     if (!repair || toWrite.isEmpty()) {
       return CompletableFuture.completedFuture(report);

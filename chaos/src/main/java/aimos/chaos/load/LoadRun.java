@@ -22,12 +22,14 @@ public final class LoadRun {
 
   public static LoadResult run(String name, int concurrency, Duration warmup, Duration duration, Call call,
                                LongConsumer progressEverySecond) {
+    // one sequence for warm-up and measurement: every call of a run gets its own number (request ids stay unique)
+    AtomicLong seq = new AtomicLong();
     if (warmup.toMillis() > 0) {
-      drive(concurrency, warmup, call, new Recorder(false), s -> { });
+      drive(concurrency, warmup, call, new Recorder(false), s -> { }, seq);
     }
     Recorder rec = new Recorder(true);
     long start = System.nanoTime();
-    drive(concurrency, duration, call, rec, progressEverySecond);
+    drive(concurrency, duration, call, rec, progressEverySecond, seq);
     double seconds = (System.nanoTime() - start) / 1e9;
     return LoadResult.of(name, rec.failed.get(), rec.failures, seconds, rec.latencies());
   }
@@ -72,10 +74,10 @@ public final class LoadRun {
     }
   }
 
-  private static void drive(int concurrency, Duration duration, Call call, Recorder rec, LongConsumer progress) {
+  private static void drive(int concurrency, Duration duration, Call call, Recorder rec, LongConsumer progress,
+                            AtomicLong seq) {
     long deadline = System.nanoTime() + duration.toNanos();
     AtomicBoolean stop = new AtomicBoolean();
-    AtomicLong seq = new AtomicLong();
     CompletableFuture<?>[] loops = new CompletableFuture<?>[concurrency];
     for (int i = 0; i < concurrency; i++) {
       CompletableFuture<Void> done = new CompletableFuture<>();

@@ -48,9 +48,9 @@ public final class Reconciliation {
       long repaired = 0;
       long flagged = 0;
       for (Reconciler.Report r : list) {
-        missing += r.missing().size() + r.mispriced().size();
+        missing += r.missingCount() + r.mispricedCount();
         repaired += r.repaired();
-        flagged += r.withoutEvent().size() + r.billedTwice().size();
+        flagged += r.withoutEventCount() + r.billedTwiceCount();
       }
       metrics.reconciled(repair, missing, repaired, flagged);
       return list;
@@ -60,13 +60,13 @@ public final class Reconciliation {
   private static Map<String, Object> summary(List<Reconciler.Report> found, List<Reconciler.Report> after) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("tenants", found.size());
-    m.put("missing", found.stream().mapToLong(r -> r.missing().size()).sum());
-    m.put("mispriced", found.stream().mapToLong(r -> r.mispriced().size()).sum());
+    m.put("missing", found.stream().mapToLong(Reconciler.Report::missingCount).sum());
+    m.put("mispriced", found.stream().mapToLong(Reconciler.Report::mispricedCount).sum());
     m.put("repaired", found.stream().mapToLong(Reconciler.Report::repaired).sum());
     List<Reconciler.Report> last = after == null ? found : after;
-    m.put("remainingMissing", last.stream().mapToLong(r -> r.missing().size() + r.mispriced().size()).sum());
-    m.put("withoutEvent", last.stream().mapToLong(r -> r.withoutEvent().size()).sum());
-    m.put("billedTwice", last.stream().mapToLong(r -> r.billedTwice().size()).sum());
+    m.put("remainingMissing", last.stream().mapToLong(r -> r.missingCount() + r.mispricedCount()).sum());
+    m.put("withoutEvent", last.stream().mapToLong(Reconciler.Report::withoutEventCount).sum());
+    m.put("billedTwice", last.stream().mapToLong(Reconciler.Report::billedTwiceCount).sum());
     m.put("found", found.stream().filter(r -> !r.clean()).toList());
     if (after != null) {
       m.put("after", after.stream().filter(r -> !r.clean()).toList());
