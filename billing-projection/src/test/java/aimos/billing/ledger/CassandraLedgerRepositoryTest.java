@@ -7,7 +7,6 @@ import aimos.api.v1.BillingUnit;
 import aimos.cassandra.SharedCassandra;
 import aimos.tenant.Units;
 import com.typesafe.config.ConfigFactory;
-import java.time.Duration;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import aimos.api.v1.BillingUnit;
 import aimos.model.ModelEntity;
 import aimos.model.TestConfig;
 import java.nio.file.Files;
@@ -14,10 +13,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,24 +48,11 @@ class SandboxSupervisionTest {
   }
 
   private static void register(String model) {
-    var ref = ClusterSharding.get(testKit.system()).entityRefFor(ModelEntity.ENTITY_KEY, model);
-    TestProbe<StatusReply<ModelEntity.ModelView>> probe = testKit.createTestProbe();
-    ref.tell(new ModelEntity.Register("test", probe.ref()));
-    assertTrue(probe.receiveMessage(Duration.ofSeconds(10)).isSuccess());
-    ref.tell(new ModelEntity.AddVersion("v1", "echo-text", BillingUnit.TOKENS, 20_000, 1, 0, probe.ref()));
-    assertTrue(probe.receiveMessage(Duration.ofSeconds(10)).isSuccess());
+    SandboxTestModels.register(testKit, model);
   }
 
   private static Worker.Result infer(String model, String prompt) {
-    var ref = ClusterSharding.get(testKit.system()).entityRefFor(ModelEntity.ENTITY_KEY, model);
-    TestProbe<ModelEntity.LeaseResult> leases = testKit.createTestProbe();
-    ref.tell(new ModelEntity.AcquireLease("", "tenant", leases.ref()));
-    var granted = assertInstanceOf(ModelEntity.Granted.class, leases.receiveMessage(Duration.ofSeconds(15)));
-    TestProbe<Worker.Result> results = testKit.createTestProbe();
-    granted.worker().tell(new Worker.Run("r", prompt, 0, results.ref()));
-    Worker.Result result = results.receiveMessage(Duration.ofSeconds(15));
-    ref.tell(new ModelEntity.ReleaseLease(granted.leaseId()));
-    return result;
+    return SandboxTestModels.infer(testKit, model, prompt);
   }
 
   /** The sandbox processes of one model: children running SandboxMain in that model's working directory. */
