@@ -104,7 +104,7 @@ public final class LoadCommand {
     return out;
   }
 
-  static Duration duration(String s) {
+  public static Duration duration(String s) {
     String t = s.strip().toLowerCase();
     try {
       if (t.endsWith("ms")) return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));

@@ -82,7 +82,7 @@ public final class LoadRun {
     for (int i = 0; i < concurrency; i++) {
       CompletableFuture<Void> done = new CompletableFuture<>();
       loops[i] = done;
-      next(call, rec, stop, seq, done);
+      next(call, rec, stop, seq, deadline, done);
     }
     long nextReport = System.nanoTime() + 1_000_000_000L;
     while (System.nanoTime() < deadline) {
@@ -104,25 +104,44 @@ public final class LoadRun {
     CompletableFuture.allOf(loops).orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join();
   }
 
-  private static void next(Call call, Recorder rec, AtomicBoolean stop, AtomicLong seq, CompletableFuture<Void> done) {
-    if (stop.get()) {
-      done.complete(null);
-      return;
-    }
-    long t0 = System.nanoTime();
-    CompletionStage<?> f;
-    try {
-      f = call.apply((int) seq.incrementAndGet());
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    f.whenComplete((r, err) -> {
-      if (err == null) {
-        rec.ok(System.nanoTime() - t0);
-      } else {
-        rec.failed(err);
+  /**
+   * One caller's loop. A call that is already complete when it returns is handled in the loop, not by recursion, so
+   * synchronous calls cannot overflow the stack; the deadline is checked here too, since such calls never yield.
+   */
+  private static void next(Call call, Recorder rec, AtomicBoolean stop, AtomicLong seq, long deadline,
+                           CompletableFuture<Void> done) {
+    while (!stop.get() && System.nanoTime() < deadline) {
+      long t0 = System.nanoTime();
+      CompletableFuture<?> f;
+      try {
+        f = call.apply((int) seq.incrementAndGet()).toCompletableFuture();
+      } catch (RuntimeException e) {
+        f = CompletableFuture.failedFuture(e);
       }
-      next(call, rec, stop, seq, done);
-    });
+      if (!f.isDone()) {
+        f.whenComplete((r, err) -> {
+          record(rec, t0, err);
+          next(call, rec, stop, seq, deadline, done);
+        });
+        return;
+      }
+      Throwable err = null;
+      try {
+        f.join();
+      } catch (RuntimeException e) {
+        err = e.getCause() != null ? e.getCause() : e;
+      }
+      record(rec, t0, err);
+    }
+    done.complete(null);
   }
+
+  private static void record(Recorder rec, long t0, Throwable err) {
+    if (err == null) {
+      rec.ok(System.nanoTime() - t0);
+    } else {
+      rec.failed(err);
+    }
+  }
+
 }

@@ -139,7 +139,9 @@ public final class AdminRoutes extends AllDirectives {
                 path(PathMatchers.segment(), keyId -> delete(() -> respond(StatusCodes.OK,
                     () -> tenants.revokeKey(id, keyId).thenApply(AdminRoutes::tenantJson)))))),
             path("usage", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
-                () -> tenants.usage(id, month(month))))))
+                () -> tenants.usage(id, month(month)))))),
+            path("ledger", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
+                () -> tenants.ledger(id, month(month))))))
         )));
   }
 

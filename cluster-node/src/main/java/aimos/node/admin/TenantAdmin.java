@@ -54,6 +54,11 @@ public final class TenantAdmin {
     return tenant(id).askWithStatus(rt -> new TenantEntity.RevokeKey(keyId, rt), timeout);
   }
 
+  /** The tenant's ledger rows of a month, one per metered request. */
+  public CompletionStage<java.util.List<aimos.billing.ledger.LedgerRow>> ledger(String id, String month) {
+    return get(id).thenCompose(s -> ledger.rows(id, month));
+  }
+
   public CompletionStage<UsageReport> usage(String id, String month) {
     return get(id).thenCompose(s -> ledger.usage(id, month));
   }

@@ -1,0 +1,74 @@
+package aimos.chaos.drill;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+/** The management HTTP API as a drill uses it: admin and secops calls, JSON in and out. */
+public final class AdminClient {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final String management;
+  private final String adminToken;
+  private final String secopsToken;
+
+  public AdminClient(String management, String adminToken, String secopsToken) {
+    this.management = management;
+    this.adminToken = adminToken;
+    this.secopsToken = secopsToken;
+  }
+
+  public JsonNode admin(String method, String path, String body) {
+    return call(method, path, adminToken, body);
+  }
+
+  public JsonNode secops(String method, String path, String body) {
+    return call(method, path, secopsToken, body);
+  }
+
+  /** Like {@link #admin} but answers null for 404 and 409 (absent, or exists already). */
+  public JsonNode adminIfAny(String method, String path, String body) {
+    try {
+      return admin(method, path, body);
+    } catch (DrillFailure e) {
+      if (e.status == 404 || e.status == 409) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private JsonNode call(String method, String path, String token, String body) {
+    HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + management + path))
+        .header("Authorization", "Bearer " + token)
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    try {
+      HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() / 100 != 2) {
+        throw new DrillFailure(r.statusCode(), method + " " + path + " answered " + r.statusCode() + ": " + r.body());
+      }
+      return JSON.readTree(r.body());
+    } catch (IOException e) {
+      throw new DrillFailure(0, "cannot reach the management API at " + management + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DrillFailure(0, "interrupted");
+    }
+  }
+
+  /** A drill step that could not be carried out (not a failed invariant). */
+  public static final class DrillFailure extends RuntimeException {
+    final int status;
+
+    DrillFailure(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+  }
+}

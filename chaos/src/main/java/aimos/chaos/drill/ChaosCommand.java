@@ -1,0 +1,78 @@
+package aimos.chaos.drill;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/** {@code bin/aimos chaos list | run <drill>|all [options]}: runs drills against a running cluster. */
+public final class ChaosCommand {
+  private ChaosCommand() {}
+
+  static final String HELP = """
+      Usage: bin/aimos chaos list
+             bin/aimos chaos run <drill>|all [options]
+        --target HOST:PORT       a gateway of the cluster (default 127.0.0.1:8080)
+        --management HOST:PORT   its management HTTP (default 127.0.0.1:8558)
+        --admin-token T          admin token (default $AIMOS_ADMIN_TOKEN)
+        --secops-token T         secops token (default $AIMOS_SECOPS_TOKEN)
+        --duration D             load duration, e.g. 30s (default 30s)
+        --rate N                 requests per second (default 50)
+        --seed N                 seed of the traffic mix (default 1)
+        --report-dir DIR         where JSON reports go (default .aimos/drills)
+      """;
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0 || args[0].equals("--help")) {
+      System.out.print(HELP);
+      System.exit(args.length == 0 ? 2 : 0);
+    }
+    if (args[0].equals("list")) {
+      Drill.ALL.forEach(d -> System.out.printf("%-22s %s%n", d.name(), d.description()));
+      return;
+    }
+    if (!args[0].equals("run") || args.length < 2) {
+      System.err.print(HELP);
+      System.exit(2);
+    }
+    List<Drill> drills = args[1].equals("all") ? Drill.ALL : List.of(Drill.named(args[1]));
+    Map<String, String> o = new java.util.HashMap<>();
+    for (int i = 2; i < args.length; i += 2) {
+      if (!args[i].startsWith("--") || i + 1 >= args.length) {
+        throw new IllegalArgumentException("options come as --name value; see 'bin/aimos chaos --help'");
+      }
+      o.put(args[i].substring(2), args[i + 1]);
+    }
+    String admin = o.getOrDefault("admin-token", System.getenv().getOrDefault("AIMOS_ADMIN_TOKEN", ""));
+    String secops = o.getOrDefault("secops-token", System.getenv().getOrDefault("AIMOS_SECOPS_TOKEN", ""));
+    if (admin.isEmpty() || secops.isEmpty()) {
+      throw new IllegalArgumentException("drills need the admin and the secops token: --admin-token and "
+          + "--secops-token, or AIMOS_ADMIN_TOKEN and AIMOS_SECOPS_TOKEN (the node needs AIMOS_SECOPS_TOKEN set too)");
+    }
+    DrillRun.Settings settings = new DrillRun.Settings(o.getOrDefault("target", "127.0.0.1:8080"),
+        o.getOrDefault("management", "127.0.0.1:8558"), admin, secops,
+        aimos.chaos.load.LoadCommand.duration(o.getOrDefault("duration", "30s")),
+        Integer.parseInt(o.getOrDefault("rate", "50")), Long.parseLong(o.getOrDefault("seed", "1")),
+        Path.of(o.getOrDefault("report-dir", ".aimos/drills")));
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos-chaos", ConfigFactory.load());
+    List<String> failed = new ArrayList<>();
+    try {
+      for (Drill d : drills) {
+        System.out.println("== " + d.name() + ": " + d.description());
+        Map<String, Object> report = new DrillRun(system, settings, line -> System.out.println("  " + line)).run(d);
+        System.out.print(DrillRun.summary(report));
+        if (!"PASS".equals(report.get("verdict"))) {
+          failed.add(d.name());
+        }
+      }
+    } finally {
+      system.terminate();
+    }
+    System.out.println(failed.isEmpty() ? "All drills passed." : "Failed: " + String.join(", ", failed));
+    System.exit(failed.isEmpty() ? 0 : 1);
+  }
+}

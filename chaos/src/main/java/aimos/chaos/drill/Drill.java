@@ -1,0 +1,23 @@
+package aimos.chaos.drill;
+
+import java.util.List;
+
+/**
+ * A fault a drill injects into a running cluster, and how it is healed. Drills of one model (the victim) run
+ * beside a second model (the bystander), whose requests must not suffer.
+ */
+public record Drill(String name, String description, String fault, int count, int delayMs, boolean judgesSlo) {
+
+  public static final List<Drill> ALL = List.of(
+      new Drill("sandbox-crash-storm", "the victim's sandbox crashes on 5 requests in a row", "CRASH", 5, 0, false),
+      new Drill("sandbox-hang", "the victim's sandbox stops answering, pings included", "HANG", 1, 0, false),
+      new Drill("sandbox-memory-bomb", "the victim allocates memory until its cap stops it, twice", "LEAK_MEMORY", 2, 0,
+          false),
+      new Drill("slow-model", "the victim answers 150 ms late for a while", "SLOW", 40, 150, true));
+
+  public static Drill named(String name) {
+    return ALL.stream().filter(d -> d.name().equals(name)).findFirst().orElseThrow(() ->
+        new IllegalArgumentException("unknown drill '" + name + "'; drills: "
+            + String.join(", ", ALL.stream().map(Drill::name).toList())));
+  }
+}

@@ -1,0 +1,319 @@
+package aimos.chaos.drill;
+
+import aimos.api.v1.InferRequest;
+import aimos.api.v1.InferenceServiceClient;
+import aimos.api.v1.TextInput;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * Runs one drill against a live cluster: open-loop load on a victim and a bystander model, with client retries that
+ * reuse request ids; the fault injected a quarter of the way in; then the invariants judged from what the clients
+ * saw and what the ledger holds: every acknowledged request billed exactly once, nothing billed that was never
+ * sent, the bystander untouched, the victim recovered. The verdict and its figures go to a JSON report.
+ */
+public final class DrillRun {
+  public static final String VICTIM = "drill-victim";
+  public static final String BYSTANDER = "drill-bystander";
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Where and how hard to drill. */
+  public record Settings(String target, String management, String adminToken, String secopsToken, Duration duration,
+                         int rate, long seed, Path reportDir) {
+    public Settings {
+      if (rate < 1 || rate > 2000) {
+        throw new IllegalArgumentException("--rate must be 1-2000 requests per second, was " + rate);
+      }
+      if (duration.toSeconds() < 4) {
+        throw new IllegalArgumentException("--duration must be at least 4s, was " + duration);
+      }
+    }
+  }
+
+  /** One request as the client saw it; acknowledged means the client got an answer. */
+  record Sent(String id, String model, long startNanos, long latencyNanos, int attempts, String outcome) {
+    boolean acknowledged() {
+      return outcome.equals("OK");
+    }
+  }
+
+  private final ActorSystem<?> system;
+  private final Settings settings;
+  private final Consumer<String> progress;
+
+  public DrillRun(ActorSystem<?> system, Settings settings, Consumer<String> progress) {
+    this.system = system;
+    this.settings = settings;
+    this.progress = progress;
+  }
+
+  public Map<String, Object> run(Drill drill) throws Exception {
+    AdminClient admin = new AdminClient(settings.management(), settings.adminToken(), settings.secopsToken());
+    String runId = drill.name() + "-" + Long.toString(System.currentTimeMillis(), 36);
+    String tenant = ("drill-" + Long.toString(System.nanoTime(), 36)).substring(0, 14);
+    progress.accept("setting up tenant " + tenant + " and models " + VICTIM + ", " + BYSTANDER);
+    admin.admin("POST", "/admin/tenants", """
+        {"id": "%s", "name": "drill %s", "plan": {"requestsPerMinute": 10000000, "tokensPerMinute": 1000000000,
+         "monthlyBudgetUsd": "1000000", "maxConcurrentRequests": 10000}}""".formatted(tenant, drill.name()));
+    String key = admin.admin("POST", "/admin/tenants/" + tenant + "/keys", null).get("apiKey").asText();
+    for (String model : List.of(VICTIM, BYSTANDER)) {
+      admin.adminIfAny("POST", "/admin/models", "{\"name\": \"" + model + "\", \"description\": \"drills\"}");
+      admin.adminIfAny("POST", "/admin/models/" + model + "/versions",
+          "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\"}");
+    }
+    String[] target = settings.target().split(":");
+    InferenceServiceClient client = InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(target[0],
+        Integer.parseInt(target[1]), system).withTls(false), system);
+    for (String model : List.of(VICTIM, BYSTANDER)) {
+      awaitServing(client, key, model, runId + "-ready-" + model);
+    }
+
+    Map<String, Sent> sent = new ConcurrentHashMap<>();
+    Random random = new Random(settings.seed());
+    ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor();
+    List<CompletableFuture<Void>> inFlight = Collections.synchronizedList(new ArrayList<>());
+    long start = System.nanoTime();
+    long total = settings.rate() * settings.duration().toSeconds();
+    long faultAt = start + settings.duration().toNanos() / 4;
+    long[] faultNanos = {0};
+    long periodNanos = 1_000_000_000L / settings.rate();
+    long[] n = {0};
+    ticks.scheduleAtFixedRate(() -> {
+      if (n[0] >= total) {
+        return;
+      }
+      long i = n[0]++;
+      String model = random.nextBoolean() ? VICTIM : BYSTANDER;
+      inFlight.add(send(client, key, model, runId + "-" + i, sent));
+      if (faultNanos[0] == 0 && System.nanoTime() >= faultAt) {
+        faultNanos[0] = System.nanoTime();
+        CompletableFuture.runAsync(() -> admin.secops("POST", "/admin/sandboxes/" + VICTIM + "/v1/faults",
+            "{\"fault\": \"%s\", \"count\": %d, \"delayMs\": %d}".formatted(drill.fault(), drill.count(),
+                drill.delayMs())));
+        progress.accept("injected " + drill.fault() + " x" + drill.count() + " into " + VICTIM);
+      }
+      if (i > 0 && i % settings.rate() == 0) {
+        progress.accept(String.format("%3ds  %d sent, %d answered", i / settings.rate(), i,
+            sent.values().stream().filter(Sent::acknowledged).count()));
+      }
+    }, 0, periodNanos, TimeUnit.NANOSECONDS);
+    while (n[0] < total) {
+      Thread.sleep(100);
+    }
+    ticks.shutdown();
+    CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).orTimeout(60, TimeUnit.SECONDS)
+        .exceptionally(e -> null).join();
+    progress.accept("load done: " + sent.size() + " requests; waiting for the ledger");
+
+    Map<String, Integer> billed = awaitLedger(admin, tenant, sent);
+    JsonNode reconciliation = admin.admin("POST", "/admin/reconciliation?tenant=" + tenant + "&repair=false", null);
+    Map<String, Object> report = judge(drill, tenant, sent, billed, reconciliation, start, faultNanos[0]);
+    Files.createDirectories(settings.reportDir());
+    Path file = settings.reportDir().resolve(runId + ".json");
+    JSON.writeValue(file.toFile(), report);
+    report.put("reportFile", file.toString());
+    return report;
+  }
+
+  private void awaitServing(InferenceServiceClient client, String key, String model, String id) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (true) {
+      try {
+        infer(client, key, model, id).toCompletableFuture().join();
+        return;
+      } catch (CompletionException e) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("model " + model + " does not serve: " + e.getCause());
+        }
+        Thread.sleep(500);
+      }
+    }
+  }
+
+  private static java.util.concurrent.CompletionStage<aimos.api.v1.InferResponse> infer(
+      InferenceServiceClient client, String key, String model, String id) {
+    return client.infer().addHeader("authorization", "Bearer " + key).invoke(InferRequest.newBuilder()
+        .setModel(model).setRequestId(id).setText(TextInput.newBuilder().setPrompt("drill request " + id)).build());
+  }
+
+  /** Sends with up to two retries of the same request id for outcomes a client cannot know were not billed. */
+  private CompletableFuture<Void> send(InferenceServiceClient client, String key, String model, String id,
+                                       Map<String, Sent> sent) {
+    long t0 = System.nanoTime();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    attempt(client, key, model, id, 1, t0, sent, done);
+    return done;
+  }
+
+  private void attempt(InferenceServiceClient client, String key, String model, String id, int attempt, long t0,
+                       Map<String, Sent> sent, CompletableFuture<Void> done) {
+    long a0 = System.nanoTime();
+    infer(client, key, model, id).whenComplete((r, err) -> {
+      String outcome = err == null ? "OK" : statusOf(err).name();
+      boolean retry = err != null && attempt < 3 && Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED,
+          Status.Code.INTERNAL).contains(statusOf(err));
+      if (retry) {
+        CompletableFuture.delayedExecutor(200L * attempt, TimeUnit.MILLISECONDS)
+            .execute(() -> attempt(client, key, model, id, attempt + 1, t0, sent, done));
+      } else {
+        sent.put(id, new Sent(id, model, t0, System.nanoTime() - a0, attempt, outcome));
+        done.complete(null);
+      }
+    });
+  }
+
+  private static Status.Code statusOf(Throwable err) {
+    Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    return t instanceof StatusRuntimeException s ? s.getStatus().getCode() : Status.Code.UNKNOWN;
+  }
+
+  /** Billed request ids of the drill tenant with their row counts, once every acknowledged request is in. */
+  private Map<String, Integer> awaitLedger(AdminClient admin, String tenant, Map<String, Sent> sent)
+      throws InterruptedException {
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    long acked = sent.values().stream().filter(Sent::acknowledged).count();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    Map<String, Integer> billed = new HashMap<>();
+    while (System.nanoTime() < deadline) {
+      billed.clear();
+      for (JsonNode row : admin.admin("GET", "/admin/tenants/" + tenant + "/ledger?month=" + month, null)) {
+        billed.merge(row.get("requestId").asText(), 1, Integer::sum);
+      }
+      long ackedBilled = sent.values().stream().filter(s -> s.acknowledged() && billed.containsKey(s.id())).count();
+      if (ackedBilled >= acked) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    return billed;
+  }
+
+  private Map<String, Object> judge(Drill drill, String tenant, Map<String, Sent> sent, Map<String, Integer> billedRows,
+                                    JsonNode reconciliation, long start, long faultNanos) {
+    List<Sent> all = new ArrayList<>(sent.values());
+    Set<String> billed = billedRows.keySet().stream().filter(id -> !id.contains("-ready-")).collect(Collectors.toSet());
+    List<String> ackedNotBilled = all.stream().filter(s -> s.acknowledged() && !billed.contains(s.id()))
+        .map(Sent::id).sorted().toList();
+    List<String> billedTwice = billedRows.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey)
+        .sorted().toList();
+    Set<String> attempted = sent.keySet();
+    List<String> billedNeverSent = billed.stream().filter(id -> !attempted.contains(id)).sorted().toList();
+    List<Sent> unknown = all.stream().filter(s -> !s.acknowledged()).toList();
+    long unknownBilled = unknown.stream().filter(s -> billed.contains(s.id())).count();
+
+    List<Sent> bystander = all.stream().filter(s -> s.model().equals(BYSTANDER)).toList();
+    List<Sent> victim = all.stream().filter(s -> s.model().equals(VICTIM)).toList();
+    double bystanderSuccess = share(bystander, Sent::acknowledged);
+    double bystanderP99Before = p99(bystander.stream().filter(s -> s.startNanos() < faultNanos).toList());
+    double bystanderP99During = p99(bystander.stream().filter(s -> s.startNanos() >= faultNanos).toList());
+    double bound = Math.max(10 * bystanderP99Before, bystanderP99Before + 250);
+    double victimSuccessDuring = share(victim.stream().filter(s -> s.startNanos() >= faultNanos).toList(),
+        Sent::acknowledged);
+    long lastVictimFailure = victim.stream().filter(s -> !s.acknowledged() || s.attempts() > 1)
+        .mapToLong(s -> s.startNanos() + s.latencyNanos()).max().orElse(faultNanos);
+    double recoverySeconds = Math.max(0, lastVictimFailure - faultNanos) / 1e9;
+    double overSlo = share(victim.stream().filter(s -> s.startNanos() >= faultNanos).toList(),
+        s -> s.acknowledged() && s.latencyNanos() > 100_000_000L);
+
+    Map<String, Boolean> checks = new LinkedHashMap<>();
+    checks.put("every acknowledged request billed", ackedNotBilled.isEmpty());
+    checks.put("nothing billed twice", billedTwice.isEmpty());
+    checks.put("nothing billed that was never sent", billedNeverSent.isEmpty());
+    checks.put("acknowledged <= billed <= attempted", billed.size() >= all.size() - unknown.size()
+        && billed.size() <= attempted.size());
+    checks.put("bystander never failed", bystanderSuccess == 1.0);
+    checks.put("bystander p99 within bound", bystanderP99During <= bound);
+    checks.put("victim recovered within 60 s", recoverySeconds <= 60);
+    checks.put("reconciliation: 0 missing, 0 double", reconciliation.get("remainingMissing").asLong() == 0
+        && reconciliation.get("billedTwice").asLong() == 0);
+    boolean pass = checks.values().stream().allMatch(b -> b);
+
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("attempted", all.size());
+    figures.put("acknowledged", all.size() - unknown.size());
+    figures.put("billed", billed.size());
+    figures.put("unknownOutcome", unknown.size());
+    figures.put("unknownOutcomeBilled", unknownBilled);
+    figures.put("retried", all.stream().filter(s -> s.attempts() > 1).count());
+    figures.put("victimSuccessDuringFault", round(victimSuccessDuring));
+    figures.put("bystanderSuccess", round(bystanderSuccess));
+    figures.put("bystanderP99BeforeMs", round(bystanderP99Before));
+    figures.put("bystanderP99DuringMs", round(bystanderP99During));
+    figures.put("bystanderP99BoundMs", round(bound));
+    figures.put("recoverySeconds", round(recoverySeconds));
+    if (drill.judgesSlo()) {
+      figures.put("victimShareOver100msSlo", round(overSlo));
+    }
+
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("drill", drill.name());
+    report.put("description", drill.description());
+    report.put("verdict", pass ? "PASS" : "FAIL");
+    report.put("tenant", tenant);
+    report.put("durationSeconds", settings.duration().toSeconds());
+    report.put("rate", settings.rate());
+    report.put("seed", settings.seed());
+    report.put("checks", checks);
+    report.put("figures", figures);
+    report.put("acknowledgedNotBilled", ackedNotBilled.subList(0, Math.min(100, ackedNotBilled.size())));
+    report.put("billedTwice", billedTwice.subList(0, Math.min(100, billedTwice.size())));
+    report.put("unknownOutcomes", unknown.stream().limit(100).map(s -> s.id() + " " + s.outcome()).toList());
+    return report;
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+
+  private static double share(List<Sent> list, java.util.function.Predicate<Sent> p) {
+    return list.isEmpty() ? 1.0 : list.stream().filter(p).count() / (double) list.size();
+  }
+
+  private static double p99(List<Sent> list) {
+    List<Long> l = list.stream().filter(Sent::acknowledged).map(Sent::latencyNanos).sorted().toList();
+    return l.isEmpty() ? 0 : l.get(Math.max(0, (int) Math.ceil(0.99 * l.size()) - 1)) / 1e6;
+  }
+
+  /** A report as a few lines for a terminal. */
+  @SuppressWarnings("unchecked")
+  public static String summary(Map<String, Object> report) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(report.get("drill")).append(": ").append(report.get("verdict")).append('\n');
+    ((Map<String, Boolean>) report.get("checks")).forEach((k, v) ->
+        sb.append("  ").append(v ? "ok  " : "FAIL").append(' ').append(k).append('\n'));
+    ((Map<String, Object>) report.get("figures")).forEach((k, v) ->
+        sb.append("  ").append(k).append(": ").append(v).append('\n'));
+    if (report.containsKey("reportFile")) {
+      sb.append("  report: ").append(report.get("reportFile")).append('\n');
+    }
+    return sb.toString();
+  }
+
+}

@@ -1,0 +1,53 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.chaos.drill.Drill;
+import aimos.chaos.drill.DrillRun;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** A short version of each sandbox drill against a real node: every invariant must hold. */
+class DrillsIT {
+  private static TestCluster cluster;
+  private static Path reports;
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = TestCluster.start(1, """
+        aimos.sandbox.request-timeout = 3s
+        aimos.sandbox.ping-interval = 300ms
+        aimos.sandbox.probe-interval = 1s
+        """);
+    reports = Files.createTempDirectory("drill-reports");
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"sandbox-crash-storm", "sandbox-hang", "sandbox-memory-bomb", "slow-model"})
+  void drillPasses(String name) throws Exception {
+    var node = cluster.nodes.get(0);
+    var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + cluster.managementPort(0),
+        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(6), 20, 7, reports);
+    Map<String, Object> report = new DrillRun(node.system(), settings, line -> { }).run(Drill.named(name));
+    assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
+    assertTrue(Files.exists(Path.of((String) report.get("reportFile"))));
+    @SuppressWarnings("unchecked")
+    var figures = (Map<String, Object>) report.get("figures");
+    assertTrue(((Number) figures.get("attempted")).longValue() >= 100, figures.toString());
+    if (name.equals("slow-model")) {
+      assertTrue(((Number) figures.get("victimShareOver100msSlo")).doubleValue() > 0, figures.toString());
+    }
+  }
+}
