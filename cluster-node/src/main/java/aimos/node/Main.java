@@ -14,6 +14,7 @@ import aimos.model.sandbox.SandboxIsolation;
 import aimos.model.sandbox.SandboxSettings;
 import aimos.model.sandbox.WorkerHost;
 import aimos.node.admin.AdminRoutes;
+import aimos.node.admin.DrillRuns;
 import aimos.node.admin.ModelCatalog;
 import aimos.node.admin.NodeState;
 import aimos.node.admin.Reconciliation;
@@ -132,8 +133,13 @@ public final class Main {
     Reconciliation reconciliation = new Reconciliation(system, new Reconciler(system, ledger, catalog,
         config.getDuration("aimos.billing.reconcile-grace")), metrics);
     reconciliation.schedule(config.getDuration("aimos.billing.reconcile-interval"));
+    String gatewayHost = settings.gatewayHost().equals("0.0.0.0") ? "127.0.0.1" : settings.gatewayHost();
+    DrillRuns drills = new DrillRuns(system,
+        () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
+        config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
+        settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
     NodeState.get(system).installRoutes(new AdminRoutes(tenants, models,
-        new SandboxFleet(system, settings.askTimeout()), reconciliation, metrics, settings.adminToken(),
+        new SandboxFleet(system, settings.askTimeout()), reconciliation, drills, metrics, settings.adminToken(),
         settings.secopsToken()).route());
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,6 +26,7 @@ class DrillsIT {
         aimos.sandbox.request-timeout = 3s
         aimos.sandbox.ping-interval = 300ms
         aimos.sandbox.probe-interval = 1s
+        aimos.chaos.report-dir = "target/drill-reports"
         """);
     reports = Files.createTempDirectory("drill-reports");
   }
@@ -49,5 +51,31 @@ class DrillsIT {
     if (name.equals("slow-model")) {
       assertTrue(((Number) figures.get("victimShareOver100msSlo")).doubleValue() > 0, figures.toString());
     }
+  }
+
+  /** The built-in route: secops starts a drill on the node, then reads its report. */
+  @Test
+  void theNodeRunsADrillOnItself() {
+    int port = cluster.managementPort(0);
+    assertEquals(401, Http.call("POST", port, "/admin/chaos/drills/slow-model", TestCluster.ADMIN_TOKEN, null).status());
+    var unknown = Http.call("POST", port, "/admin/chaos/drills/earthquake", TestCluster.SECOPS_TOKEN, null);
+    assertEquals(400, unknown.status());
+    assertTrue(unknown.body().contains("sandbox-crash-storm"), unknown.body());
+    assertEquals(400, Http.call("POST", port, "/admin/chaos/drills/slow-model?rate=lots", TestCluster.SECOPS_TOKEN,
+        null).status());
+    assertEquals(400, Http.call("POST", port, "/admin/chaos/drills/slow-model?duration=1s", TestCluster.SECOPS_TOKEN,
+        null).status());
+
+    var started = Http.call("POST", port, "/admin/chaos/drills/sandbox-crash-storm?duration=5s&rate=20&seed=3",
+        TestCluster.SECOPS_TOKEN, null);
+    assertEquals(202, started.status(), started.body());
+    String poll = started.json().get("poll").asText();
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe.create(cluster.nodes.get(0).system())
+        .awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(500), () -> {
+          var run = Http.call("GET", port, poll, TestCluster.SECOPS_TOKEN, null).json();
+          assertEquals("done", run.get("status").asText(), run.toString());
+          assertEquals("PASS", run.get("report").get("verdict").asText(), run.toString());
+          return null;
+        });
   }
 }

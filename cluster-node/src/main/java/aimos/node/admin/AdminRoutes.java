@@ -52,16 +52,18 @@ public final class AdminRoutes extends AllDirectives {
   private final ModelCatalog models;
   private final SandboxFleet sandboxes;
   private final Reconciliation reconciliation;
+  private final DrillRuns drills;
   private final AimosMetrics metrics;
   private final byte[] adminToken;
   private final byte[] secopsToken;
 
   public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
-                     AimosMetrics metrics, String adminToken, String secopsToken) {
+                     DrillRuns drills, AimosMetrics metrics, String adminToken, String secopsToken) {
     this.tenants = tenants;
     this.models = models;
     this.sandboxes = sandboxes;
     this.reconciliation = reconciliation;
+    this.drills = drills;
     this.metrics = metrics;
     this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
     this.secopsToken = secopsToken.getBytes(StandardCharsets.UTF_8);
@@ -72,6 +74,17 @@ public final class AdminRoutes extends AllDirectives {
         path("metrics", () -> get(() -> complete(HttpResponse.create()
             .withEntity(HttpEntities.create(PROMETHEUS, metrics.scrape().getBytes(StandardCharsets.UTF_8)))))),
         pathPrefix("admin", () -> concat(
+            pathPrefix("chaos", () -> authorized(secopsToken, "secops",
+                "drills are disabled on this node: set AIMOS_SECOPS_TOKEN (aimos.secops.token) to enable them",
+                () -> concat(
+                    path(PathMatchers.segment("drills").slash(PathMatchers.segment()), drill -> post(() ->
+                        parameterOptional("duration", duration -> parameterOptional("rate", rate ->
+                            parameterOptional("seed", seed -> respond(StatusCodes.ACCEPTED, () ->
+                                CompletableFuture.completedFuture(drills.start(drill,
+                                    aimos.chaos.load.LoadCommand.duration(duration.orElse("30s")),
+                                    number(rate.orElse("50"), "rate"), number(seed.orElse("1"), "seed"))))))))),
+                    path(PathMatchers.segment("runs").slash(PathMatchers.segment()), id -> get(() ->
+                        respond(StatusCodes.OK, () -> CompletableFuture.completedFuture(drills.get(id)))))))),
             path(PathMatchers.segment("sandboxes").slash(PathMatchers.segment()).slash(PathMatchers.segment())
                 .slash("faults"), (model, version) -> post(() -> authorized(secopsToken, "secops",
                     "fault injection is disabled on this node: set AIMOS_SECOPS_TOKEN (aimos.secops.token) to enable it",
@@ -258,6 +271,14 @@ public final class AdminRoutes extends AllDirectives {
       // fall through
     }
     throw new IllegalArgumentException("billingUnit must be TOKENS, IMAGES or AUDIO_MINUTES, was '" + s + "'");
+  }
+
+  private static int number(String value, String name) {
+    try {
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be a whole number, was '" + value + "'");
+    }
   }
 
   private static boolean repair(Optional<String> repair) {

@@ -1,0 +1,84 @@
+package aimos.node.admin;
+
+import aimos.chaos.drill.Drill;
+import aimos.chaos.drill.DrillRun;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drills started through the secops API ({@code POST /admin/chaos/drills/{drill}}) run on this node, one at a time,
+ * against this node's own gateway and management API; their reports stay here to be read
+ * ({@code GET /admin/chaos/runs/{id}}).
+ */
+public final class DrillRuns {
+  private static final Logger log = LoggerFactory.getLogger(DrillRuns.class);
+
+  private final ActorSystem<?> system;
+  private final java.util.function.Supplier<String> gateway;
+  private final String management;
+  private final String adminToken;
+  private final String secopsToken;
+  private final Path reportDir;
+  private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "aimos-drills");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Map<String, Map<String, Object>> runs = new ConcurrentHashMap<>();
+
+  public DrillRuns(ActorSystem<?> system, java.util.function.Supplier<String> gateway, String management, String adminToken, String secopsToken,
+                   Path reportDir) {
+    this.system = system;
+    this.gateway = gateway;
+    this.management = management;
+    this.adminToken = adminToken;
+    this.secopsToken = secopsToken;
+    this.reportDir = reportDir;
+  }
+
+  /** Queues a drill; the answer names the run to poll. Bad names and settings fail at once. */
+  public Map<String, Object> start(String name, Duration duration, int rate, long seed) {
+    Drill drill = Drill.named(name);
+    DrillRun.Settings settings = new DrillRun.Settings(gateway.get(), management, adminToken, secopsToken, duration, rate,
+        seed, reportDir);
+    String id = name + "-" + Long.toString(System.currentTimeMillis(), 36);
+    Map<String, Object> status = new LinkedHashMap<>();
+    status.put("id", id);
+    status.put("drill", name);
+    status.put("status", "queued");
+    status.put("poll", "/admin/chaos/runs/" + id);
+    runs.put(id, status);
+    CompletableFuture.runAsync(() -> {
+      status.put("status", "running");
+      try {
+        Map<String, Object> report = new DrillRun(system, settings, line -> log.info("Drill {}: {}", id, line))
+            .run(drill);
+        status.put("report", report);
+        status.put("status", "done");
+        log.info("Drill {} finished: {}", id, report.get("verdict"));
+      } catch (Exception | AssertionError e) {
+        status.put("status", "failed");
+        status.put("error", e.toString());
+        log.warn("Drill {} could not run: {}", id, e.toString());
+      }
+    }, runner);
+    return Map.copyOf(status);
+  }
+
+  public Map<String, Object> get(String id) {
+    Map<String, Object> status = runs.get(id);
+    if (status == null) {
+      throw new IllegalArgumentException("no drill run " + id + " on this node");
+    }
+    return new LinkedHashMap<>(status);
+  }
+}
