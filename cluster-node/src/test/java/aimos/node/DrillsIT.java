@@ -41,7 +41,7 @@ class DrillsIT {
   void drillPasses(String name) throws Exception {
     var node = cluster.nodes.get(0);
     var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + cluster.managementPort(0),
-        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(6), 20, 7, reports);
+        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(6), 20, 7, reports, 0);
     Map<String, Object> report = new DrillRun(node.system(), settings, line -> { }).run(Drill.named(name));
     assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
     assertTrue(Files.exists(Path.of((String) report.get("reportFile"))));
@@ -53,6 +53,24 @@ class DrillsIT {
     }
   }
 
+  /**
+   * Cassandra frozen for 10 s under load: requests fail (UNAVAILABLE) instead of hanging, nothing acknowledged is
+   * lost or billed twice, and service comes back by itself.
+   */
+  @Test
+  void cassandraOutage() throws Exception {
+    var node = cluster.nodes.get(0);
+    long pid = aimos.cassandra.SharedCassandra.launcher().pid();
+    var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + cluster.managementPort(0),
+        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(24), 10, 11, reports, pid);
+    Map<String, Object> report = new DrillRun(node.system(), settings, line -> { }).run(Drill.named("cassandra-outage"));
+    assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
+    @SuppressWarnings("unchecked")
+    var figures = (Map<String, Object>) report.get("figures");
+    assertTrue(((Number) figures.get("firstAttemptSuccessDuringFault")).doubleValue() < 1.0,
+        "the outage was felt: " + figures);
+  }
+
   /** The built-in route: secops starts a drill on the node, then reads its report. */
   @Test
   void theNodeRunsADrillOnItself() {
@@ -61,6 +79,9 @@ class DrillsIT {
     var unknown = Http.call("POST", port, "/admin/chaos/drills/earthquake", TestCluster.SECOPS_TOKEN, null);
     assertEquals(400, unknown.status());
     assertTrue(unknown.body().contains("sandbox-crash-storm"), unknown.body());
+    var outage = Http.call("POST", port, "/admin/chaos/drills/cassandra-outage", TestCluster.SECOPS_TOKEN, null);
+    assertEquals(400, outage.status());
+    assertTrue(outage.body().contains("bin/aimos chaos run"), outage.body());
     assertEquals(400, Http.call("POST", port, "/admin/chaos/drills/slow-model?rate=lots", TestCluster.SECOPS_TOKEN,
         null).status());
     assertEquals(400, Http.call("POST", port, "/admin/chaos/drills/slow-model?duration=1s", TestCluster.SECOPS_TOKEN,

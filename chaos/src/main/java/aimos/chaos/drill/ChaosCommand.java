@@ -24,7 +24,22 @@ public final class ChaosCommand {
         --rate N                 requests per second (default 50)
         --seed N                 seed of the traffic mix (default 1)
         --report-dir DIR         where JSON reports go (default .aimos/drills)
+        --cassandra-pid PID      the Cassandra process cassandra-outage may pause (default: the pid in
+                                 .aimos/cluster/cassandra.pid, written by 'bin/aimos cluster up')
       """;
+
+  private static long cassandraPid(Map<String, String> o) throws java.io.IOException {
+    if (o.containsKey("cassandra-pid")) {
+      return Long.parseLong(o.get("cassandra-pid"));
+    }
+    Path file = Path.of(System.getenv().getOrDefault("AIMOS_CLUSTER_DIR", ".aimos/cluster"), "cassandra.pid");
+    if (!java.nio.file.Files.exists(file)) {
+      return 0;
+    }
+    // the pid file names the launcher; the database is its child
+    long launcher = Long.parseLong(java.nio.file.Files.readString(file).strip());
+    return ProcessHandle.of(launcher).flatMap(h -> h.children().findFirst()).map(ProcessHandle::pid).orElse(0L);
+  }
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("--help")) {
@@ -57,7 +72,7 @@ public final class ChaosCommand {
         o.getOrDefault("management", "127.0.0.1:8558"), admin, secops,
         aimos.chaos.load.LoadCommand.duration(o.getOrDefault("duration", "30s")),
         Integer.parseInt(o.getOrDefault("rate", "50")), Long.parseLong(o.getOrDefault("seed", "1")),
-        Path.of(o.getOrDefault("report-dir", ".aimos/drills")));
+        Path.of(o.getOrDefault("report-dir", ".aimos/drills")), cassandraPid(o));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos-chaos", ConfigFactory.load());
     List<String> failed = new ArrayList<>();
     try {

@@ -6,14 +6,21 @@ import java.util.List;
  * A fault a drill injects into a running cluster, and how it is healed. Drills of one model (the victim) run
  * beside a second model (the bystander), whose requests must not suffer.
  */
-public record Drill(String name, String description, String fault, int count, int delayMs, boolean judgesSlo) {
+public record Drill(String name, String description, String fault, int count, int delayMs, boolean judgesSlo,
+                    boolean judgesIsolation) {
+
+  /** The Cassandra outage pauses the database process, so it needs a drill runner that controls that process. */
+  public static final String CASSANDRA_PAUSE = "CASSANDRA_PAUSE";
 
   public static final List<Drill> ALL = List.of(
-      new Drill("sandbox-crash-storm", "the victim's sandbox crashes on 5 requests in a row", "CRASH", 5, 0, false),
-      new Drill("sandbox-hang", "the victim's sandbox stops answering, pings included", "HANG", 1, 0, false),
+      new Drill("sandbox-crash-storm", "the victim's sandbox crashes on 5 requests in a row", "CRASH", 5, 0, false,
+          true),
+      new Drill("sandbox-hang", "the victim's sandbox stops answering, pings included", "HANG", 1, 0, false, true),
       new Drill("sandbox-memory-bomb", "the victim allocates memory until its cap stops it, twice", "LEAK_MEMORY", 2, 0,
-          false),
-      new Drill("slow-model", "the victim answers 150 ms late for a while", "SLOW", 40, 150, true));
+          false, true),
+      new Drill("slow-model", "the victim answers 150 ms late for a while", "SLOW", 40, 150, true, true),
+      new Drill("cassandra-outage", "Cassandra is frozen (SIGSTOP) for 10 s under load, then resumed",
+          CASSANDRA_PAUSE, 0, 10_000, false, false));
 
   public static Drill named(String name) {
     return ALL.stream().filter(d -> d.name().equals(name)).findFirst().orElseThrow(() ->
