@@ -37,11 +37,12 @@ class DrillsIT {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"sandbox-crash-storm", "sandbox-hang", "sandbox-memory-bomb", "slow-model"})
+  @ValueSource(strings = {"sandbox-crash-storm", "sandbox-hang", "sandbox-memory-bomb", "slow-model", "lease-expiry"})
   void drillPasses(String name) throws Exception {
     var node = cluster.nodes.get(0);
     var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + cluster.managementPort(0),
-        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(6), 20, 7, reports, 0);
+        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(name.equals("lease-expiry") ? 16 : 6),
+        20, 7, reports, 0);
     Map<String, Object> report = new DrillRun(node.system(), settings, line -> { }).run(Drill.named(name));
     assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
     assertTrue(Files.exists(Path.of((String) report.get("reportFile"))));

@@ -167,7 +167,7 @@ class SandboxIsolationIT {
     assertEquals(401, fault(TestCluster.ADMIN_TOKEN, "victim", "{\"fault\": \"CRASH\"}").status());
     var badFault = fault(TestCluster.SECOPS_TOKEN, "victim", "{\"fault\": \"EXPLODE\"}");
     assertEquals(400, badFault.status());
-    assertTrue(badFault.body().contains("CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW"), badFault.body());
+    assertTrue(badFault.body().contains("CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW, SILENT_WORKER"), badFault.body());
     var badCount = fault(TestCluster.SECOPS_TOKEN, "victim", "{\"fault\": \"CRASH\", \"count\": 0}");
     assertEquals(400, badCount.status());
     var unknown = fault(TestCluster.SECOPS_TOKEN, "no-such-model", "{\"fault\": \"CRASH\"}");

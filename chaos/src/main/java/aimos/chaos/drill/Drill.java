@@ -19,6 +19,8 @@ public record Drill(String name, String description, String fault, int count, in
       new Drill("sandbox-memory-bomb", "the victim allocates memory until its cap stops it, twice", "LEAK_MEMORY", 2, 0,
           false, true),
       new Drill("slow-model", "the victim answers 150 ms late for a while", "SLOW", 40, 150, true, true),
+      new Drill("lease-expiry", "the victim's worker stops renewing itself for 8 s: the model drops it and reclaims "
+          + "its leases, then it comes back", "SILENT_WORKER", 1, 8_000, false, true),
       new Drill("cassandra-outage", "Cassandra is frozen (SIGSTOP) for 10 s under load, then resumed",
           CASSANDRA_PAUSE, 0, 10_000, false, false));
 

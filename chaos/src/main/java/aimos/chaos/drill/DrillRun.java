@@ -42,6 +42,8 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 public final class DrillRun {
   public static final String VICTIM = "drill-victim";
   public static final String BYSTANDER = "drill-bystander";
+  /** The drill tenant's GPU/CPU quota: it must never hold more worker leases than this. */
+  static final int WORKER_QUOTA = 64;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /**
@@ -84,7 +86,8 @@ public final class DrillRun {
     progress.accept("setting up tenant " + tenant + " and models " + VICTIM + ", " + BYSTANDER);
     admin.admin("POST", "/admin/tenants", """
         {"id": "%s", "name": "drill %s", "plan": {"requestsPerMinute": 10000000, "tokensPerMinute": 1000000000,
-         "monthlyBudgetUsd": "1000000", "maxConcurrentRequests": 10000}}""".formatted(tenant, drill.name()));
+         "monthlyBudgetUsd": "1000000", "maxConcurrentRequests": 10000, "maxWorkerLeases": %d}}"""
+        .formatted(tenant, drill.name(), WORKER_QUOTA));
     String key = admin.admin("POST", "/admin/tenants/" + tenant + "/keys", null).get("apiKey").asText();
     for (String model : List.of(VICTIM, BYSTANDER)) {
       admin.adminIfAny("POST", "/admin/models", "{\"name\": \"" + model + "\", \"description\": \"drills\"}");
@@ -113,6 +116,7 @@ public final class DrillRun {
     }
     long periodNanos = 1_000_000_000L / settings.rate();
     long[] n = {0};
+    boolean[] workerDropped = {false};
     ticks.scheduleAtFixedRate(() -> {
       if (n[0] >= total) {
         return;
@@ -138,6 +142,14 @@ public final class DrillRun {
         signal("CONT", settings.cassandraPid());
         progress.accept("Cassandra resumed");
       }
+      if (drill.fault().equals("SILENT_WORKER") && faultNanos[0] != 0 && !workerDropped[0] && i % 5 == 0) {
+        CompletableFuture.runAsync(() -> {
+          if (admin.admin("GET", "/admin/models/" + VICTIM + "/leases", null).get("workers").asInt() == 0) {
+            workerDropped[0] = true;
+            progress.accept("the silent worker was dropped and its leases reclaimed");
+          }
+        });
+      }
       if (i > 0 && i % settings.rate() == 0) {
         progress.accept(String.format("%3ds  %d sent, %d answered", i / settings.rate(), i,
             sent.values().stream().filter(Sent::acknowledged).count()));
@@ -157,8 +169,23 @@ public final class DrillRun {
 
     Map<String, Integer> billed = awaitLedger(admin, tenant, sent);
     JsonNode reconciliation = admin.admin("POST", "/admin/reconciliation?tenant=" + tenant + "&repair=false", null);
+    int peakLeases = 0;
+    for (String model : List.of(VICTIM, BYSTANDER)) {
+      JsonNode peak = admin.admin("GET", "/admin/models/" + model + "/leases", null).get("peakLeasesByTenant").get(tenant);
+      peakLeases = Math.max(peakLeases, peak == null ? 0 : peak.asInt());
+    }
     Map<String, Object> report = judge(drill, tenant, sent, billed, reconciliation, start, faultNanos[0],
         healNanos[0]);
+    @SuppressWarnings("unchecked")
+    Map<String, Boolean> checks = (Map<String, Boolean>) report.get("checks");
+    checks.put("tenant never held more than its " + WORKER_QUOTA + " worker leases", peakLeases <= WORKER_QUOTA);
+    if (drill.fault().equals("SILENT_WORKER")) {
+      checks.put("the silent worker was dropped and its leases reclaimed", workerDropped[0]);
+    }
+    report.put("verdict", checks.values().stream().allMatch(b -> b) ? "PASS" : "FAIL");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> figures = (Map<String, Object>) report.get("figures");
+    figures.put("peakWorkerLeases", peakLeases);
     Files.createDirectories(settings.reportDir());
     Path file = settings.reportDir().resolve(runId + ".json");
     JSON.writeValue(file.toFile(), report);

@@ -81,6 +81,8 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   private int pendingFaultCount;
   private int pendingFaultDelayMillis;
   private String lastFailure = "";
+  /** Drills: until then the worker sends no heartbeat, as if its node had stopped renewing it. */
+  private long silentUntilNanos;
   /** A process that failed is handled once, however many signs of it arrive (start failure, then exit). */
   private int failedGeneration;
 
@@ -309,7 +311,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   }
 
   private void announce() {
-    if (state != State.READY) {
+    if (state != State.READY || System.nanoTime() - silentUntilNanos < 0) {
       return;
     }
     ClusterSharding.get(getContext().getSystem()).entityRefFor(ModelEntity.ENTITY_KEY, model)
@@ -320,6 +322,12 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   // ---- requests ----
 
   private Behavior<Worker.Command> injectFault(Worker.InjectFault f) {
+    if (f.fault() == Fault.SILENT_WORKER) {
+      silentUntilNanos = System.nanoTime() + f.delayMillis() * 1_000_000L;
+      getContext().getLog().warn("Sandbox {} {}: drill silences its worker heartbeats for {} ms", model,
+          version.version(), f.delayMillis());
+      return this;
+    }
     pendingFault = f.fault();
     pendingFaultCount = f.count();
     pendingFaultDelayMillis = f.delayMillis();
