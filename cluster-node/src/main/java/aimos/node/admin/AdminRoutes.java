@@ -2,6 +2,7 @@ package aimos.node.admin;
 
 import aimos.api.v1.BillingUnit;
 import aimos.internal.sandbox.Fault;
+import aimos.node.BearerToken;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
@@ -183,8 +184,7 @@ public final class AdminRoutes extends AllDirectives {
       if (token.length == 0) {
         return complete(error(StatusCodes.SERVICE_UNAVAILABLE, disabled));
       }
-      byte[] presented = header.filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-          .map(h -> h.substring(7).strip().getBytes(StandardCharsets.UTF_8)).orElse(new byte[0]);
+      byte[] presented = BearerToken.of(header.orElse("")).getBytes(StandardCharsets.UTF_8);
       if (!MessageDigest.isEqual(presented, token)) {
         return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"aimos-" + role + "\""),
             () -> complete(error(StatusCodes.UNAUTHORIZED,

@@ -16,6 +16,7 @@ import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.ledger.UsageReport;
 import aimos.model.ModelEntity;
 import aimos.model.sandbox.Worker;
+import aimos.node.BearerToken;
 import aimos.node.NodeSettings;
 import aimos.node.admin.ModelCatalog;
 import aimos.node.metrics.AimosMetrics;
@@ -324,8 +325,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
       throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
           "missing API key: send the metadata 'authorization: Bearer aimos_<tenant>_<secret>'"));
     }
-    String token = header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
-    return ApiKeys.parse(token).orElseThrow(() -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
+    return ApiKeys.parse(BearerToken.of(header)).orElseThrow(() -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
         "invalid or revoked API key")));
   }
 

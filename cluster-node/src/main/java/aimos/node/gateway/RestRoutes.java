@@ -1,6 +1,7 @@
 package aimos.node.gateway;
 
 import aimos.model.ModelEntity;
+import aimos.node.BearerToken;
 import aimos.node.admin.ModelCatalog;
 import aimos.tenant.ApiKeys;
 import aimos.tenant.TenantEntity;
@@ -64,9 +65,7 @@ public final class RestRoutes extends AllDirectives {
 
   private Route authenticated(Function<String, Route> inner) {
     return optionalHeaderValueByName("Authorization", header -> {
-      Optional<ApiKeys.Presented> key = header
-          .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-          .flatMap(h -> ApiKeys.parse(h.substring(7).strip()));
+      Optional<ApiKeys.Presented> key = header.flatMap(h -> ApiKeys.parse(BearerToken.of(h)));
       if (key.isEmpty()) {
         return complete(error(StatusCodes.UNAUTHORIZED, "missing or invalid API key: send 'Authorization: Bearer "
             + "aimos_<tenant>_<secret>'", "invalid_request_error"));

@@ -62,10 +62,6 @@ public final class AimosMetrics implements SandboxMonitor {
     latency.labels(model).observe(seconds);
   }
 
-  public double requestCount(String model, String outcome) {
-    return requests.labels(model, outcome).get();
-  }
-
   public void quotaRejected(String reason) {
     quotaRejections.labels(reason).inc();
   }
