@@ -100,7 +100,8 @@ class WorkerQuotaIT {
     assertTrue(created.body().contains("\"maxWorkerLeases\":2"), created.body());
     String key = Http.admin(cluster, "POST", "/admin/tenants/quota/keys", null).json().get("apiKey").asText();
 
-    Map<String, String> outcomes = burst(key, "q", 12, 3);
+    // 24 callers on a quota of 2 leases of 300 ms each: the later ones cannot get a lease within the 1.5 s wait
+    Map<String, String> outcomes = burst(key, "q", 24, 2);
     assertEquals(2, peaks().get("quota"), "the quota was used, never exceeded");
     long ok = outcomes.values().stream().filter("OK"::equals).count();
     assertTrue(ok >= 2, outcomes.toString());
@@ -141,7 +142,7 @@ class WorkerQuotaIT {
   @Test
   void aModelOutOfCapacityIsUnavailableAndSaysSo() {
     String key = Http.tenantWithKey(cluster, "greedy", 100_000, 40);
-    Map<String, String> outcomes = burst(key, "g", 16, 2);
+    Map<String, String> outcomes = burst(key, "g", 24, 2);
     assertTrue(peaks().get("greedy") <= 3, "never more leases than the model's 3 slots");
     assertTrue(outcomes.values().stream().anyMatch("OK"::equals), outcomes.toString());
     for (String o : outcomes.values()) {
