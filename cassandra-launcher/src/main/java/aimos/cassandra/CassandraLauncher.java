@@ -70,6 +70,18 @@ public final class CassandraLauncher implements AutoCloseable {
     public Settings withPorts(int nativePort, int storagePort) {
       return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout);
     }
+
+    public Settings withHost(String host) {
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout);
+    }
+
+    /**
+     * The address clients on this host use. {@code host} 0.0.0.0 serves CQL on every interface (nodes in network
+     * namespaces reach it over a bridge) and gossips on loopback.
+     */
+    public String localHost() {
+      return host.equals("0.0.0.0") ? "127.0.0.1" : host;
+    }
   }
 
   private final Settings settings;
@@ -87,7 +99,7 @@ public final class CassandraLauncher implements AutoCloseable {
   public static CassandraLauncher start(Settings settings) {
     checkJava(settings.javaHome());
     checkPortFree(settings.host(), settings.nativePort(), "CQL (native transport)");
-    checkPortFree(settings.host(), settings.storagePort(), "storage (gossip)");
+    checkPortFree(settings.localHost(), settings.storagePort(), "storage (gossip)");
     try {
       Path dir = settings.dataDir().toAbsolutePath();
       Files.createDirectories(dir.resolve("conf"));
@@ -142,7 +154,7 @@ public final class CassandraLauncher implements AutoCloseable {
   }
 
   public String contactPoint() {
-    return settings.host() + ":" + settings.nativePort();
+    return settings.localHost() + ":" + settings.nativePort();
   }
 
   public long pid() {
@@ -194,7 +206,7 @@ public final class CassandraLauncher implements AutoCloseable {
             + " while starting. Last lines of " + out + ":\n" + tail(out, 30));
       }
       try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress(settings.host(), settings.nativePort()), 500);
+        s.connect(new InetSocketAddress(settings.localHost(), settings.nativePort()), 500);
         log.info("Cassandra answers CQL on {}:{}", settings.host(), settings.nativePort());
         return;
       } catch (IOException notYet) {
@@ -298,9 +310,10 @@ public final class CassandraLauncher implements AutoCloseable {
         seed_provider:
           - class_name: org.apache.cassandra.locator.SimpleSeedProvider
             parameters:
-              - seeds: "%1$s:%3$d"
-        listen_address: %1$s
+              - seeds: "%5$s:%3$d"
+        listen_address: %5$s
         rpc_address: %1$s
+        broadcast_rpc_address: %5$s
         native_transport_port: %2$d
         storage_port: %3$d
         start_native_transport: true
@@ -324,7 +337,7 @@ public final class CassandraLauncher implements AutoCloseable {
         batch_size_fail_threshold: 1024KiB
         disk_failure_policy: stop
         commit_failure_policy: stop
-        """.formatted(s.host(), s.nativePort(), s.storagePort(), dir);
+        """.formatted(s.host(), s.nativePort(), s.storagePort(), dir, s.localHost());
   }
 
   private static final String LOGBACK = """

@@ -24,8 +24,9 @@ public final class SharedCassandra {
     if (instance == null || !instance.isAlive()) {
       try {
         Path dir = Files.createTempDirectory("aimos-test-cassandra");
+        // CQL on every interface: tests put nodes in network namespaces that reach it over a bridge
         instance = CassandraLauncher.start(CassandraLauncher.Settings.defaults(dir)
-            .withPorts(CassandraLauncher.freePort(), CassandraLauncher.freePort()));
+            .withPorts(CassandraLauncher.freePort(), CassandraLauncher.freePort()).withHost("0.0.0.0"));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

@@ -21,6 +21,7 @@ import aimos.node.admin.Reconciliation;
 import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
 import aimos.node.gateway.InferenceGateway;
+import aimos.node.health.StoreHealth;
 import aimos.node.gateway.RestRoutes;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.TenantEntity;
@@ -65,6 +66,11 @@ public final class Main {
       system.terminate();
       System.exit(1);
     }
+    // A node downed by the split brain resolver (or stopped by SIGTERM) has terminated its actor system; the process
+    // ends with it so that its supervisor (Kubernetes, bin/aimos cluster) can start a fresh incarnation.
+    system.getWhenTerminated().toCompletableFuture().join();
+    log.info("Actor system terminated; exiting");
+    System.exit(0);
   }
 
   /** What a started node exposes to its launcher and to tests. */
@@ -108,10 +114,15 @@ public final class Main {
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
         "worker-host", Props.empty());
 
-    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger);
+    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger, session);
     ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog);
 
-    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models);
+    Config health = config.getConfig("aimos.store-health");
+    StoreHealth store = new StoreHealth(session, health.getDuration("timeout"), health.getInt("failures-to-down"),
+        metrics::storeAvailable);
+    store.schedule(system, health.getDuration("interval"));
+    NodeState.get(system).store(store::available);
+    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models, store);
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),

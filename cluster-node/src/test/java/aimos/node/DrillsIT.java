@@ -42,7 +42,7 @@ class DrillsIT {
     var node = cluster.nodes.get(0);
     var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + cluster.managementPort(0),
         TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(name.equals("lease-expiry") ? 16 : 6),
-        20, 7, reports, 0);
+        20, 7, reports, 0, null);
     Map<String, Object> report = new DrillRun(node.system(), settings, line -> { }).run(Drill.named(name));
     assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
     assertTrue(Files.exists(Path.of((String) report.get("reportFile"))));
@@ -63,7 +63,7 @@ class DrillsIT {
     var node = cluster.nodes.get(0);
     long pid = aimos.cassandra.SharedCassandra.launcher().pid();
     var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + cluster.managementPort(0),
-        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(24), 10, 11, reports, pid);
+        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(24), 10, 11, reports, pid, null);
     Map<String, Object> report = new DrillRun(node.system(), settings, line -> { }).run(Drill.named("cassandra-outage"));
     assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
     @SuppressWarnings("unchecked")
@@ -83,6 +83,9 @@ class DrillsIT {
     var outage = Http.call("POST", port, "/admin/chaos/drills/cassandra-outage", TestCluster.SECOPS_TOKEN, null);
     assertEquals(400, outage.status());
     assertTrue(outage.body().contains("bin/aimos chaos run"), outage.body());
+    var nodeKill = Http.call("POST", port, "/admin/chaos/drills/node-kill", TestCluster.SECOPS_TOKEN, null);
+    assertEquals(400, nodeKill.status());
+    assertTrue(nodeKill.body().contains("bin/aimos cluster up"), nodeKill.body());
     assertEquals(400, Http.call("POST", port, "/admin/chaos/drills/slow-model?rate=lots", TestCluster.SECOPS_TOKEN,
         null).status());
     assertEquals(400, Http.call("POST", port, "/admin/chaos/drills/slow-model?duration=1s", TestCluster.SECOPS_TOKEN,

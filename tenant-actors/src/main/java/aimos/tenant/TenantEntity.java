@@ -83,9 +83,17 @@ public final class TenantEntity
 
   public record GetSummary(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
-  /** Authenticates the key's secret and checks every limit; on success the request holds a concurrency slot. */
-  public record Admit(String secret, String requestId, long estimatedTokens, ActorRef<Admission> replyTo)
-      implements Command {}
+  /**
+   * Authenticates the key's secret and checks every limit; on success the request holds a concurrency slot.
+   * {@code deadlineEpochMillis} is when the asker stops waiting (0: never); an Admit that arrives later (held in a
+   * shard's buffer while the tenant moved to another node, say) is dropped, since nobody would release its slot.
+   */
+  public record Admit(String secret, String requestId, long estimatedTokens, long deadlineEpochMillis,
+                      ActorRef<Admission> replyTo) implements Command {
+    public Admit(String secret, String requestId, long estimatedTokens, ActorRef<Admission> replyTo) {
+      this(secret, requestId, estimatedTokens, 0, replyTo);
+    }
+  }
 
   /** Persists the usage of an admitted request (once per request id) and frees its slot. */
   public record RecordUsage(String admissionId, String requestId, String model, String version, BillingUnit unit,
@@ -363,6 +371,9 @@ public final class TenantEntity
   }
 
   private ReplyEffect<Event, State> admit(State s, Admit c) {
+    if (c.deadlineEpochMillis() != 0 && settings.clock().millis() > c.deadlineEpochMillis()) {
+      return Effect().noReply();
+    }
     if (c.secret() == null || !s.keyMatches(c.secret())) {
       return Effect().reply(c.replyTo(), unauthenticated());
     }

@@ -242,6 +242,19 @@ class TenantEntityTest {
   }
 
   @Test
+  void dropsAnAdmitWhoseAskerHasGivenUp() {
+    create(new Plan(100, 100_000, 10_000_000, 1, 1));
+    String key = issueKey();
+    // delivered after its deadline (buffered while the tenant moved): no answer, and no slot taken
+    TestProbe<TenantEntity.Admission> gone = testKit.createTestProbe();
+    kit.runCommand(new TenantEntity.Admit(secret(key), "stale", 1, CLOCK.millis() - 1, gone.ref()));
+    gone.expectNoMessage(Duration.ofMillis(100));
+    TestProbe<TenantEntity.Admission> live = testKit.createTestProbe();
+    kit.runCommand(new TenantEntity.Admit(secret(key), "live", 1, CLOCK.millis() + 60_000, live.ref()));
+    assertInstanceOf(TenantEntity.Admitted.class, live.receiveMessage());
+  }
+
+  @Test
   void authenticatesWithoutTouchingLimits() {
     create(plan(1, 100_000, 10_000_000, 4));
     String key = issueKey();

@@ -8,16 +8,24 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 
-/** The management HTTP API as a drill uses it: admin and secops calls, JSON in and out. */
+/**
+ * The management HTTP API as a drill uses it: admin and secops calls, JSON in and out. Given several nodes' management
+ * addresses, a call that cannot reach one node goes to the next (drills take nodes down).
+ */
 public final class AdminClient {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-  private final String management;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+  private final java.util.List<String> managements;
   private final String adminToken;
   private final String secopsToken;
 
   public AdminClient(String management, String adminToken, String secopsToken) {
-    this.management = management;
+    this(java.util.List.of(management), adminToken, secopsToken);
+  }
+
+  public AdminClient(java.util.List<String> managements, String adminToken, String secopsToken) {
+    this.managements = managements;
     this.adminToken = adminToken;
     this.secopsToken = secopsToken;
   }
@@ -43,23 +51,28 @@ public final class AdminClient {
   }
 
   private JsonNode call(String method, String path, String token, String body) {
-    HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + management + path))
-        .header("Authorization", "Bearer " + token)
-        .header("Content-Type", "application/json")
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-        .build();
-    try {
-      HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-      if (r.statusCode() / 100 != 2) {
-        throw new DrillFailure(r.statusCode(), method + " " + path + " answered " + r.statusCode() + ": " + r.body());
+    DrillFailure unreachable = null;
+    for (String management : managements) {
+      HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + management + path))
+          .timeout(java.time.Duration.ofSeconds(30))
+          .header("Authorization", "Bearer " + token)
+          .header("Content-Type", "application/json")
+          .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+          .build();
+      try {
+        HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+          throw new DrillFailure(r.statusCode(), method + " " + path + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return JSON.readTree(r.body());
+      } catch (IOException e) {
+        unreachable = new DrillFailure(0, "cannot reach the management API at " + management + ": " + e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DrillFailure(0, "interrupted");
       }
-      return JSON.readTree(r.body());
-    } catch (IOException e) {
-      throw new DrillFailure(0, "cannot reach the management API at " + management + ": " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new DrillFailure(0, "interrupted");
     }
+    throw unreachable;
   }
 
   /** A drill step that could not be carried out (not a failed invariant). */

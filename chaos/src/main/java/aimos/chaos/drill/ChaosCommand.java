@@ -1,5 +1,6 @@
 package aimos.chaos.drill;
 
+import aimos.chaos.cluster.LocalCluster;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,16 +16,19 @@ public final class ChaosCommand {
   static final String HELP = """
       Usage: bin/aimos chaos list
              bin/aimos chaos run <drill>|all [options]
-        --target HOST:PORT       a gateway of the cluster (default 127.0.0.1:8080)
-        --management HOST:PORT   its management HTTP (default 127.0.0.1:8558)
+        --target HOST:PORT       a gateway of the cluster (default: node 1 of the local cluster, else
+                                 127.0.0.1:8080); with a local cluster, load goes to every node
+        --management HOST:PORT   its management HTTP (default: node 1's, else 127.0.0.1:8558)
         --admin-token T          admin token (default $AIMOS_ADMIN_TOKEN)
         --secops-token T         secops token (default $AIMOS_SECOPS_TOKEN)
         --duration D             load duration, e.g. 30s (default 30s)
         --rate N                 requests per second (default 50)
         --seed N                 seed of the traffic mix (default 1)
         --report-dir DIR         where JSON reports go (default .aimos/drills)
-        --cassandra-pid PID      the Cassandra process cassandra-outage may pause (default: the pid in
-                                 .aimos/cluster/cassandra.pid, written by 'bin/aimos cluster up')
+        --cassandra-pid PID      the Cassandra process cassandra-outage may pause (default: the local
+                                 cluster's, from .aimos/cluster/cassandra.pid)
+      Node drills (node-kill, node-restart, network-partition) act on the processes of the local cluster in
+      $AIMOS_CLUSTER_DIR (default .aimos/cluster), started with 'bin/aimos cluster up' (--netns for partitions).
       """;
 
   private static long cassandraPid(Map<String, String> o) throws java.io.IOException {
@@ -67,11 +71,15 @@ public final class ChaosCommand {
       throw new IllegalArgumentException("drills need the admin and the secops token: --admin-token and "
           + "--secops-token, or AIMOS_ADMIN_TOKEN and AIMOS_SECOPS_TOKEN (the node needs AIMOS_SECOPS_TOKEN set too)");
     }
-    DrillRun.Settings settings = new DrillRun.Settings(o.getOrDefault("target", "127.0.0.1:8080"),
-        o.getOrDefault("management", "127.0.0.1:8558"), admin, secops,
+    LocalCluster cluster = LocalCluster.open(Path.of(System.getenv().getOrDefault("AIMOS_CLUSTER_DIR",
+        ".aimos/cluster")), line -> System.out.println("  " + line)).filter(c -> c.isAlive(1) || c.isAlive(2))
+        .orElse(null);
+    DrillRun.Settings settings = new DrillRun.Settings(
+        o.getOrDefault("target", cluster == null ? "127.0.0.1:8080" : cluster.gateway(1)),
+        o.getOrDefault("management", cluster == null ? "127.0.0.1:8558" : cluster.management(1)), admin, secops,
         aimos.chaos.load.LoadCommand.duration(o.getOrDefault("duration", "30s")),
         Integer.parseInt(o.getOrDefault("rate", "50")), Long.parseLong(o.getOrDefault("seed", "1")),
-        Path.of(o.getOrDefault("report-dir", ".aimos/drills")), cassandraPid(o));
+        Path.of(o.getOrDefault("report-dir", ".aimos/drills")), cassandraPid(o), cluster);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos-chaos", ConfigFactory.load());
     List<String> failed = new ArrayList<>();
     try {

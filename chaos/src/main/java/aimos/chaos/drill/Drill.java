@@ -11,6 +11,10 @@ public record Drill(String name, String description, String fault, int count, in
 
   /** The Cassandra outage pauses the database process, so it needs a drill runner that controls that process. */
   public static final String CASSANDRA_PAUSE = "CASSANDRA_PAUSE";
+  /** Node faults act on the processes of a local cluster ({@code bin/aimos cluster up}). */
+  public static final String NODE_KILL = "NODE_KILL";
+  public static final String NODE_RESTART = "NODE_RESTART";
+  public static final String PARTITION = "PARTITION";
 
   public static final List<Drill> ALL = List.of(
       new Drill("sandbox-crash-storm", "the victim's sandbox crashes on 5 requests in a row", "CRASH", 5, 0, false,
@@ -22,7 +26,19 @@ public record Drill(String name, String description, String fault, int count, in
       new Drill("lease-expiry", "the victim's worker stops renewing itself for 8 s: the model drops it and reclaims "
           + "its leases, then it comes back", "SILENT_WORKER", 1, 8_000, false, true),
       new Drill("cassandra-outage", "Cassandra is frozen (SIGSTOP) for 10 s under load, then resumed",
-          CASSANDRA_PAUSE, 0, 10_000, false, false));
+          CASSANDRA_PAUSE, 0, 10_000, false, false),
+      new Drill("node-kill", "kill -9 of the node hosting the drill tenant; the others down it; restarted after 15 s",
+          NODE_KILL, 0, 15_000, false, false),
+      new Drill("node-restart", "the node hosting the drill tenant leaves gracefully (SIGTERM) and starts again",
+          NODE_RESTART, 0, 0, false, false),
+      new Drill("network-partition", "every link between the drill tenant's node and the other nodes is cut for "
+          + "15 s (nodes in network namespaces): the minority downs itself, one writer per entity", PARTITION, 0,
+          15_000, false, false));
+
+  /** Whether the drill needs a local cluster's processes (and not only a node's APIs). */
+  public boolean needsCluster() {
+    return fault.equals(NODE_KILL) || fault.equals(NODE_RESTART) || fault.equals(PARTITION);
+  }
 
   public static Drill named(String name) {
     return ALL.stream().filter(d -> d.name().equals(name)).findFirst().orElseThrow(() ->

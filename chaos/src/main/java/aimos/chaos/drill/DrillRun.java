@@ -30,6 +30,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import aimos.chaos.cluster.LocalCluster;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
@@ -48,10 +49,11 @@ public final class DrillRun {
 
   /**
    * Where and how hard to drill. {@code cassandraPid} is the database process a Cassandra drill may pause; 0 when
-   * this runner does not control it.
+   * this runner does not control it. {@code cluster} is the local cluster whose node processes node drills act on
+   * (null when there is none); with it, load and admin calls go to all its nodes.
    */
   public record Settings(String target, String management, String adminToken, String secopsToken, Duration duration,
-                         int rate, long seed, Path reportDir, long cassandraPid) {
+                         int rate, long seed, Path reportDir, long cassandraPid, LocalCluster cluster) {
     public Settings {
       if (rate < 1 || rate > 2000) {
         throw new IllegalArgumentException("--rate must be 1-2000 requests per second, was " + rate);
@@ -63,7 +65,8 @@ public final class DrillRun {
   }
 
   /** One request as the client saw it; acknowledged means the client got an answer. */
-  record Sent(String id, String model, long startNanos, long latencyNanos, int attempts, String outcome) {
+  record Sent(String id, String model, long startNanos, long latencyNanos, int attempts, String outcome,
+              String detail) {
     boolean acknowledged() {
       return outcome.equals("OK");
     }
@@ -80,7 +83,31 @@ public final class DrillRun {
   }
 
   public Map<String, Object> run(Drill drill) throws Exception {
-    AdminClient admin = new AdminClient(settings.management(), settings.adminToken(), settings.secopsToken());
+    LocalCluster cluster = settings.cluster();
+    if (drill.needsCluster() && cluster == null) {
+      throw new IllegalArgumentException("drill " + drill.name() + " acts on node processes: run it with 'bin/aimos "
+          + "chaos run " + drill.name() + "' against a 'bin/aimos cluster up' cluster");
+    }
+    if (drill.fault().equals(Drill.PARTITION) && !cluster.layout().netns()) {
+      throw new IllegalArgumentException("drill " + drill.name() + " cuts links between nodes in network namespaces: "
+          + "start the cluster with 'bin/aimos cluster up --netns' (as root)");
+    }
+    if (drill.needsCluster() && cluster.size() < 3) {
+      throw new IllegalArgumentException("drill " + drill.name() + " needs a majority to survive: at least 3 nodes "
+          + "('bin/aimos cluster up --nodes 3')");
+    }
+    List<String> targets = new ArrayList<>(List.of(settings.target()));
+    List<String> managements = new ArrayList<>(List.of(settings.management()));
+    if (cluster != null) {
+      targets.clear();
+      for (int i = 1; i <= cluster.size(); i++) {
+        targets.add(cluster.gateway(i));
+        if (!managements.contains(cluster.management(i))) {
+          managements.add(cluster.management(i));
+        }
+      }
+    }
+    AdminClient admin = new AdminClient(managements, settings.adminToken(), settings.secopsToken());
     String runId = drill.name() + "-" + Long.toString(System.currentTimeMillis(), 36);
     String tenant = ("drill-" + Long.toString(System.nanoTime(), 36)).substring(0, 14);
     progress.accept("setting up tenant " + tenant + " and models " + VICTIM + ", " + BYSTANDER);
@@ -94,11 +121,16 @@ public final class DrillRun {
       admin.adminIfAny("POST", "/admin/models/" + model + "/versions",
           "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\"}");
     }
-    String[] target = settings.target().split(":");
-    InferenceServiceClient client = InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(target[0],
-        Integer.parseInt(target[1]), system).withTls(false), system);
+    List<InferenceServiceClient> clients = new ArrayList<>();
+    for (String t : targets) {
+      String[] hostPort = t.split(":");
+      clients.add(InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(hostPort[0],
+          Integer.parseInt(hostPort[1]), system).withTls(false), system));
+    }
     for (String model : List.of(VICTIM, BYSTANDER)) {
-      awaitServing(client, key, model, runId + "-ready-" + model);
+      for (int c = 0; c < clients.size(); c++) {
+        awaitServing(clients.get(c), key, model, runId + "-ready-" + model + "-" + c);
+      }
     }
 
     Map<String, Sent> sent = new ConcurrentHashMap<>();
@@ -114,6 +146,13 @@ public final class DrillRun {
       throw new IllegalArgumentException("drill " + drill.name() + " pauses the Cassandra process: run it where its pid "
           + "is known (bin/aimos chaos run against 'bin/aimos cluster up', or --cassandra-pid)");
     }
+    NodeFault nodeFault = null;
+    CompletableFuture<Void> nodeFaultDone = CompletableFuture.completedFuture(null);
+    if (drill.needsCluster()) {
+      nodeFault = new NodeFault(drill, cluster, victimNode(admin, cluster, tenant), progress);
+      nodeFaultDone = nodeFault.start(faultAt, Duration.ofMillis(Math.min(drill.delayMs(),
+          settings.duration().toMillis() / 2)));
+    }
     long periodNanos = 1_000_000_000L / settings.rate();
     long[] n = {0};
     boolean[] workerDropped = {false};
@@ -123,10 +162,12 @@ public final class DrillRun {
       }
       long i = n[0]++;
       String model = random.nextBoolean() ? VICTIM : BYSTANDER;
-      inFlight.add(send(client, key, model, runId + "-" + i, sent));
+      inFlight.add(send(clients, (int) i, key, model, runId + "-" + i, sent));
       if (faultNanos[0] == 0 && System.nanoTime() >= faultAt) {
         faultNanos[0] = System.nanoTime();
-        if (drill.fault().equals(Drill.CASSANDRA_PAUSE)) {
+        if (drill.needsCluster()) {
+          // NodeFault acts on its own thread
+        } else if (drill.fault().equals(Drill.CASSANDRA_PAUSE)) {
           signal("STOP", settings.cassandraPid());
           progress.accept("Cassandra (pid " + settings.cassandraPid() + ") frozen for " + drill.delayMs() + " ms");
         } else {
@@ -165,7 +206,34 @@ public final class DrillRun {
     }
     CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).orTimeout(60, TimeUnit.SECONDS)
         .exceptionally(e -> null).join();
-    progress.accept("load done: " + sent.size() + " requests; waiting for the ledger");
+    progress.accept("load done: " + sent.size() + " requests");
+    boolean servesAfterRecovery = true;
+    if (nodeFault != null) {
+      nodeFaultDone.orTimeout(8, TimeUnit.MINUTES).exceptionally(e -> null).join();
+      if (nodeFault.faultNanos != 0) {
+        faultNanos[0] = nodeFault.faultNanos;
+        healNanos[0] = nodeFault.healNanos;
+      }
+      // after recovery every gateway must serve again, first time or after a retry; over new connections, since
+      // a channel to a node that was down may still be in its reconnect backoff
+      List<CompletableFuture<Void>> after = new ArrayList<>();
+      for (int c = 0; c < targets.size(); c++) {
+        String[] hostPort = targets.get(c).split(":");
+        InferenceServiceClient fresh = InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(
+            hostPort[0], Integer.parseInt(hostPort[1]), system).withTls(false), system);
+        for (int k = 0; k < 5; k++) {
+          after.add(send(List.of(fresh), 0, key, k % 2 == 0 ? VICTIM : BYSTANDER, runId + "-after-" + c + "-" + k,
+              sent));
+        }
+        clients.add(fresh);
+      }
+      CompletableFuture.allOf(after.toArray(CompletableFuture[]::new)).orTimeout(60, TimeUnit.SECONDS)
+          .exceptionally(e -> null).join();
+      servesAfterRecovery = sent.values().stream().filter(x -> x.id().contains("-after-")).count() == after.size()
+          && sent.values().stream().filter(x -> x.id().contains("-after-")).allMatch(Sent::acknowledged);
+    }
+    clients.forEach(InferenceServiceClient::close);
+    progress.accept("waiting for the ledger");
 
     Map<String, Integer> billed = awaitLedger(admin, tenant, sent);
     JsonNode reconciliation = admin.admin("POST", "/admin/reconciliation?tenant=" + tenant + "&repair=false", null);
@@ -182,9 +250,20 @@ public final class DrillRun {
     if (drill.fault().equals("SILENT_WORKER")) {
       checks.put("the silent worker was dropped and its leases reclaimed", workerDropped[0]);
     }
-    report.put("verdict", checks.values().stream().allMatch(b -> b) ? "PASS" : "FAIL");
     @SuppressWarnings("unchecked")
     Map<String, Object> figures = (Map<String, Object>) report.get("figures");
+    if (nodeFault != null) {
+      checks.putAll(nodeFault.checks());
+      checks.put("every node serves after recovery", servesAfterRecovery);
+      figures.putAll(nodeFault.figures());
+    }
+    if (cluster != null) {
+      JsonNode writers = admin.admin("GET", "/admin/tenants/" + tenant + "/journal-writers", null);
+      checks.put("one writer at a time: the tenant's journal has no interleaved writers and no gaps",
+          !writers.get("interleaved").asBoolean() && writers.get("missingSequenceNrs").asLong() == 0);
+      figures.put("tenantJournalWriters", writers.get("writers").asInt());
+    }
+    report.put("verdict", checks.values().stream().allMatch(b -> b) ? "PASS" : "FAIL");
     figures.put("peakWorkerLeases", peakLeases);
     Files.createDirectories(settings.reportDir());
     Path file = settings.reportDir().resolve(runId + ".json");
@@ -214,30 +293,49 @@ public final class DrillRun {
         .setModel(model).setRequestId(id).setText(TextInput.newBuilder().setPrompt("drill request " + id)).build());
   }
 
-  /** Sends with up to two retries of the same request id for outcomes a client cannot know were not billed. */
-  private CompletableFuture<Void> send(InferenceServiceClient client, String key, String model, String id,
-                                       Map<String, Sent> sent) {
+  /** The node hosting the drill tenant's entity, where a node fault hurts most; the last node if unknown. */
+  private int victimNode(AdminClient admin, LocalCluster cluster, String tenant) {
+    JsonNode node = admin.admin("GET", "/admin/tenants/" + tenant + "/location", null).get("node");
+    int victim = node == null || node.isNull() ? cluster.size() : cluster.nodeAt(node.asText()).orElse(cluster.size());
+    progress.accept("tenant " + tenant + " lives on node " + victim + "; the fault hits that node");
+    return victim;
+  }
+
+  /**
+   * Sends request {@code i} to gateway {@code i mod n}, with up to {@value #MAX_ATTEMPTS} attempts of the same request
+   * id (each to the next gateway) for outcomes a client cannot know were not billed.
+   */
+  private CompletableFuture<Void> send(List<InferenceServiceClient> clients, int i, String key, String model,
+                                       String id, Map<String, Sent> sent) {
     long t0 = System.nanoTime();
     CompletableFuture<Void> done = new CompletableFuture<>();
-    attempt(client, key, model, id, 1, t0, sent, done);
+    attempt(clients, i, key, model, id, 1, t0, sent, done);
     return done;
   }
 
-  private void attempt(InferenceServiceClient client, String key, String model, String id, int attempt, long t0,
-                       Map<String, Sent> sent, CompletableFuture<Void> done) {
+  private static final int MAX_ATTEMPTS = 4;
+
+  private void attempt(List<InferenceServiceClient> clients, int i, String key, String model, String id, int attempt,
+                       long t0, Map<String, Sent> sent, CompletableFuture<Void> done) {
     long a0 = System.nanoTime();
-    infer(client, key, model, id).whenComplete((r, err) -> {
+    infer(clients.get((i + attempt - 1) % clients.size()), key, model, id).whenComplete((r, err) -> {
       String outcome = err == null ? "OK" : statusOf(err).name();
-      boolean retry = err != null && attempt < 3 && Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED,
-          Status.Code.INTERNAL).contains(statusOf(err));
+      boolean retry = err != null && attempt < MAX_ATTEMPTS && Set.of(Status.Code.UNAVAILABLE,
+          Status.Code.DEADLINE_EXCEEDED, Status.Code.INTERNAL, Status.Code.UNKNOWN).contains(statusOf(err));
       if (retry) {
         CompletableFuture.delayedExecutor(200L * attempt, TimeUnit.MILLISECONDS)
-            .execute(() -> attempt(client, key, model, id, attempt + 1, t0, sent, done));
+            .execute(() -> attempt(clients, i, key, model, id, attempt + 1, t0, sent, done));
       } else {
-        sent.put(id, new Sent(id, model, t0, System.nanoTime() - a0, attempt, outcome));
+        sent.put(id, new Sent(id, model, t0, System.nanoTime() - a0, attempt, outcome, err == null ? ""
+            : String.valueOf(unwrapStatus(err).getDescription())));
         done.complete(null);
       }
     });
+  }
+
+  private static Status unwrapStatus(Throwable err) {
+    Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    return t instanceof StatusRuntimeException s ? s.getStatus() : Status.UNKNOWN.withDescription(t.toString());
   }
 
   private static Status.Code statusOf(Throwable err) {
@@ -323,6 +421,12 @@ public final class DrillRun {
       checks.put("bystander p99 within bound", bystanderP99During <= bound);
     }
     checks.put("recovered within 60 s", recoverySeconds <= 60);
+    // while the metering store is down, nodes refuse at once (before any model runs) instead of timing out
+    double failedFast = share(unknown, s -> s.detail().contains("metering store"));
+    if (drill.fault().equals(Drill.CASSANDRA_PAUSE)) {
+      checks.put("requests failed fast (UNAVAILABLE before any model ran) while Cassandra was down",
+          !unknown.isEmpty() && failedFast >= 0.5);
+    }
     checks.put("reconciliation: 0 missing, 0 double", reconciliation.get("remainingMissing").asLong() == 0
         && reconciliation.get("billedTwice").asLong() == 0);
     boolean pass = checks.values().stream().allMatch(b -> b);
@@ -341,6 +445,7 @@ public final class DrillRun {
     figures.put("bystanderP99BoundMs", round(bound));
     figures.put("recoverySeconds", round(recoverySeconds));
     figures.put("firstAttemptSuccessDuringFault", round(successDuringFault));
+    figures.put("unknownOutcomeFailedFastShare", round(failedFast));
     if (drill.judgesSlo()) {
       figures.put("victimShareOver100msSlo", round(overSlo));
     }
@@ -357,7 +462,8 @@ public final class DrillRun {
     report.put("figures", figures);
     report.put("acknowledgedNotBilled", ackedNotBilled.subList(0, Math.min(100, ackedNotBilled.size())));
     report.put("billedTwice", billedTwice.subList(0, Math.min(100, billedTwice.size())));
-    report.put("unknownOutcomes", unknown.stream().limit(100).map(s -> s.id() + " " + s.outcome()).toList());
+    report.put("unknownOutcomes", unknown.stream().limit(100).map(s -> s.id() + " " + s.outcome() + ": "
+        + s.detail()).toList());
     return report;
   }
 

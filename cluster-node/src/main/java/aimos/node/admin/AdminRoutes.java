@@ -155,7 +155,9 @@ public final class AdminRoutes extends AllDirectives {
             path("usage", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
                 () -> tenants.usage(id, month(month)))))),
             path("ledger", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
-                () -> tenants.ledger(id, month(month))))))
+                () -> tenants.ledger(id, month(month)))))),
+            path("location", () -> get(() -> respond(StatusCodes.OK, () -> tenants.location(id)))),
+            path("journal-writers", () -> get(() -> respond(StatusCodes.OK, () -> tenants.journalWriters(id))))
         )));
   }
 

@@ -48,12 +48,17 @@ public final class DrillRuns {
   /** Queues a drill; the answer names the run to poll. Bad names and settings fail at once. */
   public Map<String, Object> start(String name, Duration duration, int rate, long seed) {
     Drill drill = Drill.named(name);
+    if (drill.needsCluster()) {
+      throw new IllegalArgumentException("drill " + name + " kills, restarts or cuts off node processes, which a node "
+          + "does not control: run it with 'bin/aimos chaos run " + name + "' on the host of a 'bin/aimos cluster up' "
+          + "cluster");
+    }
     if (drill.fault().equals(Drill.CASSANDRA_PAUSE)) {
       throw new IllegalArgumentException("drill " + name + " pauses the Cassandra process, which a node does not "
           + "control: run it with 'bin/aimos chaos run " + name + "' on the host of a 'bin/aimos cluster up' cluster");
     }
     DrillRun.Settings settings = new DrillRun.Settings(gateway.get(), management, adminToken, secopsToken, duration, rate,
-        seed, reportDir, 0);
+        seed, reportDir, 0, null);
     String id = name + "-" + Long.toString(System.currentTimeMillis(), 36);
     Map<String, Object> status = new LinkedHashMap<>();
     status.put("id", id);

@@ -10,7 +10,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * What the management server needs from this node, per actor system: the AIMOS routes it serves beside Pekko
- * Management's own, and whether the gateway is accepting requests (for /ready).
+ * Management's own, whether the gateway is accepting requests and whether the store answers (for /ready).
  */
 public final class NodeState implements Extension {
   public static final Id ID = new Id();
@@ -33,6 +33,7 @@ public final class NodeState implements Extension {
 
   private volatile Route routes = Directives.reject();
   private volatile boolean gatewayBound;
+  private volatile java.util.function.BooleanSupplier storeAvailable = () -> true;
 
   public Route routes() {
     return routes;
@@ -48,5 +49,13 @@ public final class NodeState implements Extension {
 
   public void gatewayBound(boolean bound) {
     this.gatewayBound = bound;
+  }
+
+  public boolean ready() {
+    return gatewayBound && storeAvailable.getAsBoolean();
+  }
+
+  public void store(java.util.function.BooleanSupplier available) {
+    this.storeAvailable = available;
   }
 }

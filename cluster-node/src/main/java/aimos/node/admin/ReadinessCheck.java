@@ -5,7 +5,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.ActorSystem;
 
-/** /ready answers 200 only once this node's gateway accepts requests. */
+/** /ready answers 200 only while this node's gateway accepts requests and Cassandra answers. */
 public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> {
   private final ActorSystem system;
 
@@ -15,6 +15,6 @@ public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> 
 
   @Override
   public CompletionStage<Boolean> get() {
-    return CompletableFuture.completedFuture(NodeState.get(system).gatewayBound());
+    return CompletableFuture.completedFuture(NodeState.get(system).ready());
   }
 }

@@ -6,10 +6,18 @@ import aimos.tenant.ApiKeys;
 import aimos.tenant.Plan;
 import aimos.tenant.TenantEntity;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /** Tenant administration: create, change plan, issue and revoke keys, read usage from the ledger. */
 public final class TenantAdmin {
@@ -17,10 +25,15 @@ public final class TenantAdmin {
   private final Duration timeout;
   private final LedgerRepository ledger;
 
-  public TenantAdmin(ActorSystem<?> system, Duration timeout, LedgerRepository ledger) {
+  private final CassandraSession session;
+  private final String journalKeyspace;
+
+  public TenantAdmin(ActorSystem<?> system, Duration timeout, LedgerRepository ledger, CassandraSession session) {
     this.system = system;
     this.timeout = timeout;
     this.ledger = ledger;
+    this.session = session;
+    this.journalKeyspace = system.settings().config().getString("pekko.persistence.cassandra.journal.keyspace");
   }
 
   private EntityRef<TenantEntity.Command> tenant(String id) {
@@ -61,5 +74,63 @@ public final class TenantAdmin {
 
   public CompletionStage<UsageReport> usage(String id, String month) {
     return get(id).thenCompose(s -> ledger.usage(id, month));
+  }
+
+  /** Which shard holds the tenant's entity and which node hosts that shard now (null while it is not allocated). */
+  public CompletionStage<Map<String, Object>> location(String id) {
+    String shard = new org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor<TenantEntity.Command>(
+        system.settings().config().getInt("pekko.cluster.sharding.number-of-shards")).shardId(validTenantId(id));
+    return AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
+        ClusterSharding.get(system).shardState(),
+        replyTo -> new GetClusterShardingStats(TenantEntity.ENTITY_KEY, timeout, replyTo), timeout.plusSeconds(1),
+        system.scheduler()).thenApply(stats -> {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("tenant", id);
+          m.put("shard", shard);
+          m.put("node", stats.getRegions().entrySet().stream()
+              .filter(e -> e.getValue().getStats().containsKey(shard)).map(e -> e.getKey().toString()).findFirst()
+              .orElse(null));
+          return m;
+        });
+  }
+
+  /**
+   * Who wrote the tenant's journal: runs of consecutive events by one writer (one entity incarnation). A single
+   * writer at a time shows each writer in one run; a writer that comes back after another took over (two writers at
+   * once, as in a split brain) shows as {@code interleaved}.
+   */
+  public CompletionStage<Map<String, Object>> journalWriters(String id) {
+    String pid = TenantEntity.persistenceIdOf(validTenantId(id));
+    return session.selectAll("SELECT sequence_nr, writer_uuid FROM " + journalKeyspace
+        + ".messages WHERE persistence_id = ? AND partition_nr = 0", pid).thenApply(rows -> {
+          List<Map<String, Object>> runs = new ArrayList<>();
+          java.util.Set<String> seen = new java.util.HashSet<>();
+          boolean interleaved = false;
+          long expected = 1;
+          long gaps = 0;
+          Map<String, Object> run = null;
+          for (var row : rows) {
+            long seq = row.getLong("sequence_nr");
+            String writer = row.getString("writer_uuid");
+            gaps += Math.max(0, seq - expected);
+            expected = seq + 1;
+            if (run == null || !run.get("writer").equals(writer)) {
+              interleaved |= !seen.add(writer);
+              run = new LinkedHashMap<>();
+              run.put("writer", writer);
+              run.put("fromSequenceNr", seq);
+              runs.add(run);
+            }
+            run.put("toSequenceNr", seq);
+          }
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("persistenceId", pid);
+          m.put("events", expected - 1);
+          m.put("missingSequenceNrs", gaps);
+          m.put("writers", seen.size());
+          m.put("interleaved", interleaved);
+          m.put("runs", runs);
+          return m;
+        });
   }
 }

@@ -59,15 +59,17 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   private final AimosMetrics metrics;
   private final LedgerRepository ledger;
   private final ModelCatalog models;
+  private final aimos.node.health.StoreHealth store;
 
   public InferenceGateway(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, LedgerRepository ledger,
-                          ModelCatalog models) {
+                          ModelCatalog models, aimos.node.health.StoreHealth store) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.settings = settings;
     this.metrics = metrics;
     this.ledger = ledger;
     this.models = models;
+    this.store = store;
   }
 
   // ---- Infer ----
@@ -80,6 +82,12 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     try {
       ApiKeys.Presented key = apiKey(metadata);
       validate(in);
+      if (!store.available()) {
+        // fail fast: nothing can be metered, so nothing runs (and nothing waits on a write that cannot happen)
+        throw new GrpcServiceException(Status.UNAVAILABLE.withDescription("the metering store (Cassandra) has not "
+            + "answered for " + store.downForMillis() + " ms; nothing was run or billed; retry with the same "
+            + "request_id"), retryAfter(1000));
+      }
       String requestId = in.getRequestId().isEmpty() ? UUID.randomUUID().toString() : in.getRequestId();
       result = admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
           .thenCompose(granted -> run(admitted, granted, requestId, in, started)));
@@ -131,7 +139,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     EntityRef<TenantEntity.Command> tenant = tenant(key.tenantId());
     long estimate = Math.max(1, in.getText().getPrompt().length() / 4);
     return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant,
-            replyTo -> new TenantEntity.Admit(key.secret(), requestId, estimate, replyTo),
+            replyTo -> new TenantEntity.Admit(key.secret(), requestId, estimate,
+                System.currentTimeMillis() + settings.askTimeout().toMillis(), replyTo),
             settings.askTimeout(), system.scheduler())
         .exceptionally(e -> {
           throw unavailable("the tenant service did not answer in time; retry with the same request_id", e);

@@ -51,10 +51,18 @@ public final class AimosMetrics implements SandboxMonitor {
   private final Gauge reconciliationFlagged = Gauge.build("aimos_reconciliation_flagged_rows",
       "Ledger rows without an event, or request ids billed twice, in the last reconciliation.").register(registry);
 
+  private final Gauge storeAvailable = Gauge.build("aimos_store_available",
+      "1 while Cassandra answers this node's probe, 0 while requests are refused for want of it.").register(registry);
+
   public AimosMetrics(boolean jvmMetrics) {
+    storeAvailable.set(1);
     if (jvmMetrics) {
       DefaultExports.register(registry);
     }
+  }
+
+  public void storeAvailable(boolean available) {
+    storeAvailable.set(available ? 1 : 0);
   }
 
   public void request(String model, String outcome, double seconds) {

@@ -1,0 +1,106 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.cassandra.SharedCassandra;
+import aimos.chaos.cluster.LocalCluster;
+import aimos.chaos.drill.Drill;
+import aimos.chaos.drill.DrillRun;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Short node drills on a real cluster of three node processes, each in its own network namespace, on the JVM's shared
+ * Cassandra: kill -9, graceful restart, and a network cut of the node hosting the drill tenant. Every invariant must
+ * hold: nothing acknowledged lost, nothing billed twice, the minority downed, one writer per entity.
+ */
+class NodeDrillsIT {
+  private static final Logger log = LoggerFactory.getLogger(NodeDrillsIT.class);
+  private static LocalCluster cluster;
+  private static ActorSystem<Void> client;
+  private static Path reports;
+
+  @BeforeAll
+  static void start() throws Exception {
+    assertEquals("0", new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes()).strip(),
+        "node drills put nodes in network namespaces, which needs root (as CI runs)");
+    long pid = ProcessHandle.current().pid();
+    String cassandraPort = SharedCassandra.contactPoint().split(":")[1];
+    String subnet = "10.214." + (pid % 250);
+    Path dir = Files.createTempDirectory("aimos-node-drills");
+    String keyspaces = "nd" + pid;
+    String hour = LocalDateTime.now(ZoneOffset.UTC).minusHours(1).format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HH:00"));
+    List<String> options = List.of("-Xmx384m",
+        "-Dpekko.cluster.split-brain-resolver.stable-after=3s",
+        "-Daimos.billing.keyspace=" + keyspaces + "_billing",
+        "-Dpekko.persistence.cassandra.journal.keyspace=" + keyspaces + "_journal",
+        "-Dpekko.persistence.cassandra.snapshot.keyspace=" + keyspaces + "_snapshot",
+        "-Dpekko.projection.cassandra.offset-store.keyspace=" + keyspaces + "_offsets",
+        "-Dpekko.persistence.cassandra.events-by-tag.first-time-bucket=" + hour,
+        "-Dpekko.persistence.cassandra.events-by-tag.eventual-consistency-delay=1s",
+        "-Daimos.metrics.jvm=off");
+    String classpath = Path.of("target/classes").toAbsolutePath() + ":"
+        + Files.readString(Path.of("target/runtime.classpath")).strip();
+    cluster = new LocalCluster(new LocalCluster.Layout(dir, 3, "ait" + pid % 1000, subnet,
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), classpath, options,
+        subnet + ".1:" + cassandraPort), log::info);
+    cluster.createNetwork();
+    cluster.save();
+    for (int i = 1; i <= 3; i++) {
+      cluster.start(i);
+    }
+    for (int i = 1; i <= 3; i++) {
+      cluster.awaitReady(i, Duration.ofMinutes(3));
+    }
+    cluster.awaitAllUp(Duration.ofMinutes(1));
+    client = ActorSystem.create(Behaviors.empty(), "drill-clients", ConfigFactory.parseString("""
+        pekko.loglevel = WARNING
+        pekko.actor.provider = local
+        """).withFallback(ConfigFactory.load()));
+    reports = dir.resolve("reports");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (client != null) {
+      client.terminate();
+    }
+    if (cluster != null) {
+      for (int i = 3; i >= 1; i--) {
+        cluster.kill(i);
+      }
+      cluster.removeNetwork();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"network-partition", "node-kill", "node-restart"})
+  void drillPasses(String name) throws Exception {
+    var settings = new DrillRun.Settings(cluster.gateway(1), cluster.management(1), "local-admin-token",
+        "local-secops-token", Duration.ofSeconds(24), 10, 5, reports, 0, cluster);
+    Map<String, Object> report = new DrillRun(client, settings, line -> log.info("{}: {}", name, line))
+        .run(Drill.named(name));
+    assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
+    @SuppressWarnings("unchecked")
+    var figures = (Map<String, Object>) report.get("figures");
+    assertTrue(((Number) figures.get("attempted")).longValue() >= 200, figures.toString());
+    // the fault was felt by the cluster: the faulted node left the others' view (or, restarted, left it cleanly)
+    assertEquals(!name.equals("node-restart"), figures.get("seenUnreachableByOthers"), figures.toString());
+  }
+}
