@@ -24,8 +24,8 @@ import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The REST side of the gateway port, beside gRPC: OpenAI-compatible {@code /v1/models} and the KServe Open
- * Inference Protocol health endpoints. Errors use OpenAI's error object.
+ * The REST side of the gateway port, beside gRPC: OpenAI-compatible {@code /v1/models}, the inference routes
+ * ({@link OpenAiRoutes}) and the KServe Open Inference Protocol health endpoints. Errors use OpenAI's error object.
  */
 public final class RestRoutes extends AllDirectives {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,15 +33,18 @@ public final class RestRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final ModelCatalog models;
   private final Duration askTimeout;
+  private final Route inference;
 
-  public RestRoutes(ActorSystem<?> system, ModelCatalog models, Duration askTimeout) {
+  public RestRoutes(ActorSystem<?> system, ModelCatalog models, Duration askTimeout, Route inference) {
     this.system = system;
     this.models = models;
     this.askTimeout = askTimeout;
+    this.inference = inference;
   }
 
   public Route route() {
     return concat(
+        inference,
         path(PathMatchers.segment("v2").slash("health").slash("live"), () -> get(() -> json(StatusCodes.OK, obj().put("live", true)))),
         path(PathMatchers.segment("v2").slash("health").slash("ready"), () -> get(() -> json(StatusCodes.OK, obj().put("ready", true)))),
         path(PathMatchers.segment("v1").slash("models"), () -> get(() -> authenticated(tenantId -> completeWithFuture(
@@ -50,7 +53,8 @@ public final class RestRoutes extends AllDirectives {
                 : response(StatusCodes.OK, modelList(views))))))),
         extractUnmatchedPath(p -> complete(error(StatusCodes.NOT_FOUND,
             "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models, "
-                + "GET /v2/health/live and /v2/health/ready", "invalid_request_error"))));
+                + "POST /v1/completions, POST /v1/chat/completions, GET /v2/health/live and /v2/health/ready",
+            "invalid_request_error"))));
   }
 
   private static ObjectNode modelList(java.util.List<ModelEntity.ModelView> views) {

@@ -1,0 +1,183 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.billing.ledger.LedgerRow;
+import aimos.tenant.Money;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** OpenAI's REST API on the gateway port, over real HTTP: same keys, quotas, idempotency and ledger as gRPC. */
+class OpenAiRestIT {
+  private static final Encoding CL100K = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static TestCluster cluster;
+  private static String key;
+  private static String slowKey;
+
+  record Reply(int status, JsonNode json, HttpResponse<String> raw) {}
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = TestCluster.start(1);
+    Http.textModel(cluster, "oa-text");
+    key = Http.tenantWithKey(cluster, "openai-co", 1000, 16);
+    slowKey = Http.tenantWithKey(cluster, "openai-slow", 1, 16);
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  static Reply post(String path, String apiKey, String idempotencyKey, String body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cluster.nodes.get(0).gatewayPort()
+        + path)).POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+    if (apiKey != null) {
+      b.header("Authorization", "Bearer " + apiKey);
+    }
+    if (idempotencyKey != null) {
+      b.header("Idempotency-Key", idempotencyKey);
+    }
+    try {
+      HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return new Reply(r.statusCode(), JSON.readTree(r.body()), r);
+    } catch (Exception e) {
+      throw new AssertionError(path + ": " + e, e);
+    }
+  }
+
+  private static String reversed(String prompt) {
+    List<String> words = new java.util.ArrayList<>(List.of(prompt.strip().split("\\s+")));
+    java.util.Collections.reverse(words);
+    return String.join(" ", words);
+  }
+
+  @Test
+  void completionsAndChatAnswerInOpenAisShapeAndAreBilledOnceByIdempotencyKey() {
+    String prompt = "metering every token exactly once";
+    Reply c = post("/v1/completions", key, "rest-c-1", """
+        {"model": "oa-text", "prompt": "%s", "max_tokens": 64}""".formatted(prompt));
+    assertEquals(200, c.status(), c.json().toString());
+    assertEquals("text_completion", c.json().get("object").asText());
+    assertEquals("cmpl-rest-c-1", c.json().get("id").asText());
+    assertEquals("oa-text", c.json().get("model").asText());
+    assertEquals(reversed(prompt), c.json().get("choices").get(0).get("text").asText());
+    assertEquals("stop", c.json().get("choices").get(0).get("finish_reason").asText());
+    JsonNode usage = c.json().get("usage");
+    assertEquals(CL100K.countTokens(prompt), usage.get("prompt_tokens").asLong());
+    assertEquals(CL100K.countTokens(reversed(prompt)), usage.get("completion_tokens").asLong());
+    assertEquals(usage.get("prompt_tokens").asLong() + usage.get("completion_tokens").asLong(),
+        usage.get("total_tokens").asLong());
+    assertEquals("rest-c-1", c.raw().headers().firstValue("x-request-id").orElseThrow());
+
+    // a retry with the same Idempotency-Key is answered from the first run and not billed again
+    Reply again = post("/v1/completions", key, "rest-c-1", """
+        {"model": "oa-text", "prompt": "%s", "max_tokens": 64}""".formatted(prompt));
+    assertEquals(200, again.status());
+    assertTrue(again.json().get("usage").get("replayed").asBoolean());
+    assertEquals(c.json().get("choices").get(0).get("text"), again.json().get("choices").get(0).get("text"));
+
+    Reply chat = post("/v1/chat/completions", key, "rest-chat-1", """
+        {"model": "oa-text", "messages": [{"role": "system", "content": "be brief"},
+         {"role": "user", "content": [{"type": "text", "text": "hello there"}]}], "max_completion_tokens": 64}""");
+    assertEquals(200, chat.status(), chat.json().toString());
+    assertEquals("chat.completion", chat.json().get("object").asText());
+    JsonNode message = chat.json().get("choices").get(0).get("message");
+    assertEquals("assistant", message.get("role").asText());
+    assertEquals(reversed("be brief\nhello there"), message.get("content").asText());
+    assertEquals(CL100K.countTokens("be brief\nhello there"), chat.json().get("usage").get("prompt_tokens").asLong());
+
+    Reply cut = post("/v1/chat/completions", key, "rest-chat-2", """
+        {"model": "oa-text", "messages": [{"role": "user", "content": "one two three four five six"}],
+         "max_tokens": 2}""");
+    assertEquals(200, cut.status(), cut.json().toString());
+    assertEquals("length", cut.json().get("choices").get(0).get("finish_reason").asText());
+    assertEquals(2, cut.json().get("usage").get("completion_tokens").asLong());
+
+    // the ledger has one row per request id, with the charge the response reported
+    Map<String, String> charged = Map.of("rest-c-1", usage.get("charge_usd").asText(),
+        "rest-chat-1", chat.json().get("usage").get("charge_usd").asText(),
+        "rest-chat-2", cut.json().get("usage").get("charge_usd").asText());
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("openai-co", month).toCompletableFuture().join();
+      assertEquals(charged.keySet(), rows.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
+      assertEquals(3, rows.size());
+      for (LedgerRow row : rows) {
+        assertEquals(charged.get(row.requestId()), Money.format(row.chargeMicros()), row.toString());
+      }
+      return null;
+    });
+  }
+
+  @Test
+  void badRequestsGetOpenAiErrorsAndBillNothing() {
+    String ok = "{\"model\": \"oa-text\", \"prompt\": \"fine\"}";
+    expectError(post("/v1/completions", null, "bad-1", ok), 401, "invalid_request_error", "API key");
+    expectError(post("/v1/completions", "aimos_openai-co_" + "0".repeat(76), "bad-2", ok), 401,
+        "invalid_request_error", "key");
+    expectError(post("/v1/completions", key, "bad-3", "{not json"), 400, "invalid_request_error", "not valid JSON");
+    expectError(post("/v1/completions", key, "bad-4", "{\"prompt\": \"x\"}"), 400, "invalid_request_error",
+        "model is required");
+    expectError(post("/v1/completions", key, "bad-5", "{\"model\": \"oa-text\", \"prompt\": \"   \"}"), 400,
+        "invalid_request_error", "empty");
+    expectError(post("/v1/completions", key, "bad-6", "{\"model\": \"no-such-model\", \"prompt\": \"x\"}"), 404,
+        "invalid_request_error", "no-such-model");
+    expectError(post("/v1/completions", key, "bad-7", "{\"model\": \"oa-text\", \"prompt\": \"x\", \"max_tokens\": 0}"),
+        400, "invalid_request_error", "max_tokens");
+    expectError(post("/v1/chat/completions", key, "bad-8", "{\"model\": \"oa-text\"}"), 400,
+        "invalid_request_error", "messages is required");
+    expectError(post("/v1/chat/completions", key, "bad-9", """
+        {"model": "oa-text", "messages": [{"role": "wizard", "content": "x"}]}"""), 400, "invalid_request_error",
+        "role");
+    expectError(post("/v1/chat/completions", key, "bad-10", """
+        {"model": "oa-text", "messages": [{"role": "user", "content": "x"}], "stream": true}"""), 400,
+        "invalid_request_error", "stream");
+    String huge = "{\"model\": \"oa-text\", \"prompt\": \"" + "a ".repeat(1_200_000) + "\"}";
+    expectError(post("/v1/completions", key, "bad-11", huge), 413, "invalid_request_error", "larger than");
+
+    // a tenant over its rate: 429 with Retry-After, as OpenAI clients expect to back off
+    assertEquals(200, post("/v1/completions", slowKey, "slow-1", ok).status());
+    Reply limited = post("/v1/completions", slowKey, "slow-2", ok);
+    expectError(limited, 429, "rate_limit_exceeded", "requests per minute");
+    assertTrue(Integer.parseInt(limited.raw().headers().firstValue("Retry-After").orElseThrow()) >= 1);
+
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      assertEquals(Set.of("slow-1"), cluster.nodes.get(0).ledger().rows("openai-slow", month).toCompletableFuture()
+          .join().stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
+      return null;
+    });
+    assertFalse(cluster.nodes.get(0).ledger().rows("openai-co", month).toCompletableFuture().join().stream()
+        .anyMatch(r -> r.requestId().startsWith("bad-")));
+  }
+
+  private static void expectError(Reply r, int status, String type, String messagePart) {
+    assertEquals(status, r.status(), r.json().toString());
+    JsonNode error = r.json().get("error");
+    assertEquals(type, error.get("type").asText(), error.toString());
+    assertTrue(error.get("message").asText().contains(messagePart), error.toString());
+  }
+}
