@@ -65,13 +65,18 @@ public final class Http {
   }
 
   public static void textModel(TestCluster c, String name, int replicas) {
+    model(c, name, "echo-text", "TOKENS", replicas);
+  }
+
+  /** Registers a model with version v1 on {@code runtime}, billed per {@code billingUnit}. */
+  public static void model(TestCluster c, String name, String runtime, String billingUnit, int replicas) {
     Reply m = admin(c, "POST", "/admin/models", "{\"name\": \"" + name + "\", \"description\": \"test\"}");
     if (m.status() != 201) {
       throw new AssertionError("model " + name + ": " + m);
     }
     Reply v = admin(c, "POST", "/admin/models/" + name + "/versions",
-        "{\"version\": \"v1\", \"runtime\": \"echo-text\", \"billingUnit\": \"TOKENS\", \"replicas\": "
-            + replicas + "}");
+        "{\"version\": \"v1\", \"runtime\": \"" + runtime + "\", \"billingUnit\": \"" + billingUnit
+            + "\", \"replicas\": " + replicas + "}");
     if (v.status() != 201) {
       throw new AssertionError("version of " + name + ": " + v);
     }

@@ -35,6 +35,7 @@ class OpenAiRestIT {
   private static TestCluster cluster;
   private static String key;
   private static String slowKey;
+  private static String lmKey;
 
   record Reply(int status, JsonNode json, HttpResponse<String> raw) {}
 
@@ -42,8 +43,10 @@ class OpenAiRestIT {
   static void start() throws Exception {
     cluster = TestCluster.start(1);
     Http.textModel(cluster, "oa-text");
+    Http.model(cluster, "oa-lm", "trigram-lm", "TOKENS", 1);
     key = Http.tenantWithKey(cluster, "openai-co", 1000, 16);
     slowKey = Http.tenantWithKey(cluster, "openai-slow", 1, 16);
+    lmKey = Http.tenantWithKey(cluster, "openai-lm", 1000, 16);
   }
 
   @AfterAll
@@ -130,6 +133,21 @@ class OpenAiRestIT {
       }
       return null;
     });
+  }
+
+  @Test
+  void aRealLanguageModelAnswersThroughTheSandboxAndIsMeteredInCl100kTokens() {
+    Reply r = post("/v1/chat/completions", lmKey, "lm-1", """
+        {"model": "oa-lm", "messages": [{"role": "user", "content": "I flew to New York"}], "max_tokens": 24}""");
+    assertEquals(200, r.status(), r.json().toString());
+    String content = r.json().get("choices").get(0).get("message").get("content").asText();
+    assertTrue(content.startsWith("city"), content);
+    JsonNode usage = r.json().get("usage");
+    assertEquals(CL100K.countTokens("I flew to New York"), usage.get("prompt_tokens").asLong());
+    assertEquals(CL100K.countTokens(content), usage.get("completion_tokens").asLong());
+    assertTrue(usage.get("completion_tokens").asLong() <= 24 && usage.get("completion_tokens").asLong() >= 20,
+        usage.toString());
+    assertEquals("length", r.json().get("choices").get(0).get("finish_reason").asText());
   }
 
   @Test

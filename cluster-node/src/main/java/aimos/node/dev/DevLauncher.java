@@ -24,6 +24,7 @@ import org.apache.pekko.pattern.StatusReply;
 public final class DevLauncher {
   public static final String DEMO_TENANT = "demo";
   public static final String DEMO_MODEL = "demo-text";
+  public static final String DEMO_LM = "demo-lm";
 
   private DevLauncher() {}
 
@@ -95,6 +96,9 @@ public final class DevLauncher {
       retrying(() -> ignoreExisting(node.models().register(DEMO_MODEL,
           "Deterministic text model (reversed words), cl100k tokens")));
       retrying(() -> ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1, 0)));
+      retrying(() -> ignoreExisting(node.models().register(DEMO_LM,
+          "CMU Sphinx en-us trigram language model, generating word by word; cl100k tokens")));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_LM, "v1", "trigram-lm", BillingUnit.TOKENS, -1, 1, 0)));
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);
