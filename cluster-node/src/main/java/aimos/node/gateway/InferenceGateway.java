@@ -40,6 +40,15 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
+import aimos.api.v1.InferStreamResponse;
+import aimos.api.v1.TextDelta;
+import java.util.Optional;
 import org.apache.pekko.pattern.StatusReply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,24 +86,74 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   @Override
   public CompletionStage<InferResponse> infer(InferRequest in, Metadata metadata) {
     long started = System.nanoTime();
-    String model = in.getModel();
     CompletionStage<InferResponse> result;
     try {
-      ApiKeys.Presented key = apiKey(metadata);
-      validate(in);
-      if (!store.available()) {
-        // fail fast: nothing can be metered, so nothing runs (and nothing waits on a write that cannot happen)
-        throw new GrpcServiceException(Status.UNAVAILABLE.withDescription("the metering store (Cassandra) has not "
-            + "answered for " + store.downForMillis() + " ms; nothing was run or billed; retry with the same "
-            + "request_id"), retryAfter(1000));
-      }
-      String requestId = in.getRequestId().isEmpty() ? UUID.randomUUID().toString() : in.getRequestId();
+      ApiKeys.Presented key = checked(in, metadata);
+      String requestId = requestId(in);
       result = admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
-          .thenCompose(granted -> run(admitted, granted, requestId, in, started)));
+          .thenCompose(granted -> run(admitted, granted, requestId, in, started, null)));
     } catch (GrpcServiceException e) {
       result = CompletableFuture.failedFuture(e);
     }
-    return grpcErrors(result).whenComplete((r, err) -> metrics.request(model.isEmpty() ? "-" : model,
+    return measured(in, started, grpcErrors(result));
+  }
+
+  @Override
+  public Source<InferStreamResponse, NotUsed> inferStream(InferRequest in, Metadata metadata) {
+    return Source.completionStageSource(startStream(in, metadata)).mapMaterializedValue(m -> NotUsed.notUsed());
+  }
+
+  /**
+   * Starts a streamed inference. The stage completes once the request is admitted and holds a worker lease (or fails
+   * as {@link #infer} would, so that callers can answer with a plain error); its source then gives the model's text
+   * pieces as they come and ends with the whole, metered response, or fails if the run or its metering does.
+   */
+  public CompletionStage<Source<InferStreamResponse, NotUsed>> startStream(InferRequest in, Metadata metadata) {
+    long started = System.nanoTime();
+    try {
+      ApiKeys.Presented key = checked(in, metadata);
+      String requestId = requestId(in);
+      return grpcErrors(admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
+          .thenApply(granted -> {
+            Pair<ActorRef<Worker.Streamed>, Source<Worker.Streamed, NotUsed>> pieces =
+                ActorSource.<Worker.Streamed>actorRef(m -> m instanceof Worker.StreamEnd, m -> Optional.empty(),
+                    STREAM_BUFFER, OverflowStrategy.fail()).preMaterialize(system);
+            CompletionStage<InferResponse> done = measured(in, started,
+                grpcErrors(run(admitted, granted, requestId, in, started, pieces.first())));
+            // the worker ends the pieces before it answers; end them here too in case it never answered
+            done.whenComplete((r, err) -> pieces.first().tell(new Worker.StreamEnd()));
+            return pieces.second()
+                .collectType(Worker.Chunk.class)
+                .map(c -> InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build())
+                .concat(Source.completionStage(done).map(r -> InferStreamResponse.newBuilder().setDone(r).build()));
+          })));
+    } catch (GrpcServiceException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private static final int STREAM_BUFFER = 16_384;
+
+  /** The caller's key, once the request is valid and the metering store can take its usage. */
+  private ApiKeys.Presented checked(InferRequest in, Metadata metadata) {
+    ApiKeys.Presented key = apiKey(metadata);
+    validate(in);
+    if (!store.available()) {
+      // fail fast: nothing can be metered, so nothing runs (and nothing waits on a write that cannot happen)
+      throw new GrpcServiceException(Status.UNAVAILABLE.withDescription("the metering store (Cassandra) has not "
+          + "answered for " + store.downForMillis() + " ms; nothing was run or billed; retry with the same "
+          + "request_id"), retryAfter(1000));
+    }
+    return key;
+  }
+
+  private static String requestId(InferRequest in) {
+    return in.getRequestId().isEmpty() ? UUID.randomUUID().toString() : in.getRequestId();
+  }
+
+  private <T> CompletionStage<T> measured(InferRequest in, long started, CompletionStage<T> result) {
+    String model = in.getModel().isEmpty() ? "-" : in.getModel();
+    return result.whenComplete((r, err) -> metrics.request(model,
         err == null ? "ok" : statusOf(err).getCode().name(), (System.nanoTime() - started) / 1e9));
   }
 
@@ -184,7 +243,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   }
 
   private CompletionStage<InferResponse> run(TenantEntity.Admitted admitted, ModelEntity.Granted granted,
-                                             String requestId, InferRequest in, long started) {
+                                             String requestId, InferRequest in, long started,
+                                             ActorRef<Worker.Streamed> stream) {
     EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
     // a request that runs longer than a third of the lease TTL keeps renewing its lease until the model answers
     Duration every = settings.leaseTtl().dividedBy(3);
@@ -192,7 +252,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
         () -> sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel())
             .tell(new ModelEntity.RenewLease(granted.leaseId())), system.executionContext());
     return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
-            replyTo -> new Worker.Run(requestId, in.getText().getPrompt(), in.getText().getMaxTokens(), replyTo),
+            replyTo -> new Worker.Run(requestId, in.getText().getPrompt(), in.getText().getMaxTokens(), replyTo,
+                stream),
             settings.requestTimeout(), system.scheduler())
         .handle((result, err) -> {
           // the worker's slot, and the tenant's quota share, are free as soon as the model answered

@@ -11,7 +11,15 @@ import io.grpc.Status;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.function.BiFunction;
+import aimos.api.v1.InferStreamResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.japi.pf.PFBuilder;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
 import org.apache.pekko.grpc.javadsl.MetadataBuilder;
@@ -36,6 +44,7 @@ import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
  * {@link InferenceGateway} path as gRPC, so keys, quotas, metering and idempotency are the same: the
  * {@code Idempotency-Key} (or {@code X-Request-Id}) header is the request id, and a retry with it is billed once.
  * Usage comes back in OpenAI's {@code usage} object, errors in OpenAI's error object with the matching HTTP status.
+ * {@code "stream": true} answers with server-sent events as the model produces its text.
  */
 public final class OpenAiRoutes extends AllDirectives {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,8 +62,8 @@ public final class OpenAiRoutes extends AllDirectives {
     Route tooLarge = complete(RestRoutes.error(StatusCodes.PAYLOAD_TOO_LARGE,
         "the request body is larger than " + maxBodyBytes + " bytes", "invalid_request_error"));
     Route inference = concat(
-        path(PathMatchers.segment("v1").slash("completions"), () -> post(() -> serve(this::completion))),
-        path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() -> serve(this::chat))));
+        path(PathMatchers.segment("v1").slash("completions"), () -> post(() -> serve(completions))),
+        path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() -> serve(chat))));
     return handleRejections(RejectionHandler.newBuilder()
             .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
                 ? tooLarge
@@ -65,29 +74,124 @@ public final class OpenAiRoutes extends AllDirectives {
             .build(), () -> inference));
   }
 
-  private Route serve(BiFunction<JsonNode, InferRequest.Builder, BiFunction<InferResponse, Integer, ObjectNode>> kind) {
+  /** How one endpoint reads its body and shapes its answers, whole or streamed. */
+  private interface Shape {
+    /** Reads the endpoint's fields of the body into the request. */
+    void read(JsonNode json, InferRequest.Builder req);
+
+    String idPrefix();
+
+    String object(boolean chunk);
+
+    /** The choice of a whole answer. */
+    void choice(ObjectNode choice, InferResponse r, String finishReason);
+
+    /** The choice of a streamed piece; {@code first} for the first chunk of a stream. */
+    void delta(ObjectNode choice, String text, boolean first);
+  }
+
+  private final Shape completions = new Shape() {
+    @Override
+    public void read(JsonNode json, InferRequest.Builder req) {
+      JsonNode prompt = json.get("prompt");
+      String text;
+      if (prompt != null && prompt.isArray() && prompt.size() == 1 && prompt.get(0).isTextual()) {
+        text = prompt.get(0).asText();
+      } else if (prompt != null && prompt.isTextual()) {
+        text = prompt.asText();
+      } else {
+        throw new IllegalArgumentException("prompt is required: a string (or an array of one string)");
+      }
+      req.setText(TextInput.newBuilder().setPrompt(text).setMaxTokens(maxTokens(json)));
+    }
+
+    @Override
+    public String idPrefix() {
+      return "cmpl-";
+    }
+
+    @Override
+    public String object(boolean chunk) {
+      return "text_completion";
+    }
+
+    @Override
+    public void choice(ObjectNode choice, InferResponse r, String finishReason) {
+      choice.put("text", r.getText().getCompletion()).putNull("logprobs").put("finish_reason", finishReason);
+    }
+
+    @Override
+    public void delta(ObjectNode choice, String text, boolean first) {
+      choice.put("text", text).putNull("logprobs").putNull("finish_reason");
+    }
+  };
+
+  private final Shape chat = new Shape() {
+    @Override
+    public void read(JsonNode json, InferRequest.Builder req) {
+      JsonNode messages = json.get("messages");
+      if (messages == null || !messages.isArray() || messages.isEmpty()) {
+        throw new IllegalArgumentException("messages is required: a non-empty array of {\"role\", \"content\"}");
+      }
+      StringBuilder prompt = new StringBuilder();
+      for (JsonNode m : messages) {
+        String role = m.path("role").asText("");
+        if (!java.util.Set.of("system", "developer", "user", "assistant", "tool").contains(role)) {
+          throw new IllegalArgumentException("each message needs a role: system, developer, user, assistant or tool");
+        }
+        prompt.append(prompt.length() == 0 ? "" : "\n").append(content(m.get("content")));
+      }
+      req.setText(TextInput.newBuilder().setPrompt(prompt.toString()).setMaxTokens(maxTokens(json)));
+    }
+
+    @Override
+    public String idPrefix() {
+      return "chatcmpl-";
+    }
+
+    @Override
+    public String object(boolean chunk) {
+      return chunk ? "chat.completion.chunk" : "chat.completion";
+    }
+
+    @Override
+    public void choice(ObjectNode choice, InferResponse r, String finishReason) {
+      choice.putObject("message").put("role", "assistant").put("content", r.getText().getCompletion());
+      choice.putNull("logprobs").put("finish_reason", finishReason);
+    }
+
+    @Override
+    public void delta(ObjectNode choice, String text, boolean first) {
+      ObjectNode delta = choice.putObject("delta");
+      if (first) {
+        delta.put("role", "assistant");
+      }
+      delta.put("content", text);
+      choice.putNull("logprobs").putNull("finish_reason");
+    }
+  };
+
+  private Route serve(Shape shape) {
     return optionalHeaderValueByName("Authorization", auth ->
         optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
             optionalHeaderValueByName("X-Request-Id", xRequestId ->
                 withSizeLimit(maxBodyBytes, () -> entity(Unmarshaller.entityToString(), body -> {
-                  JsonNode json;
                   InferRequest.Builder req = InferRequest.newBuilder();
-                  BiFunction<InferResponse, Integer, ObjectNode> render;
+                  boolean stream;
+                  boolean includeUsage;
                   try {
-                    json = JSON.readTree(body);
+                    JsonNode json = JSON.readTree(body);
                     if (json == null || !json.isObject()) {
                       throw new IllegalArgumentException("the body must be a JSON object");
                     }
-                    req.setModel(text(json, "model", true));
-                    idempotencyKey.or(() -> xRequestId).ifPresent(req::setRequestId);
-                    if (json.path("stream").asBoolean(false)) {
-                      throw new IllegalArgumentException("stream: true is not served on this endpoint yet; send "
-                          + "\"stream\": false (or leave it out)");
-                    }
+                    req.setModel(text(json, "model"));
+                    req.setRequestId(idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString()));
+                    stream = json.path("stream").asBoolean(false);
+                    includeUsage = json.path("stream_options").path("include_usage").asBoolean(false);
                     if (json.has("n") && json.get("n").asInt(0) != 1) {
                       throw new IllegalArgumentException("n must be 1: one choice per request");
                     }
-                    render = kind.apply(json, req);
+                    shape.read(json, req);
                   } catch (JsonProcessingException e) {
                     return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, "the body is not valid JSON: "
                         + e.getOriginalMessage(), "invalid_request_error"));
@@ -95,60 +199,78 @@ public final class OpenAiRoutes extends AllDirectives {
                     return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, e.getMessage(), "invalid_request_error"));
                   }
                   Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
-                  int maxTokens = req.getText().getMaxTokens();
-                  CompletionStage<HttpResponse> response = gateway.infer(req.build(), metadata).handle((r, err) ->
-                      err == null ? ok(render.apply(r, maxTokens), r.getRequestId()) : failure(err));
-                  return completeWithFuture(response);
+                  InferRequest in = req.build();
+                  if (stream) {
+                    return completeWithFuture(gateway.startStream(in, metadata).handle((source, err) ->
+                        err == null ? events(shape, in, source, includeUsage) : failure(err)));
+                  }
+                  return completeWithFuture(gateway.infer(in, metadata).handle((r, err) ->
+                      err == null ? ok(whole(shape, r, in.getText().getMaxTokens()), r.getRequestId()) : failure(err)));
                 })))));
   }
 
-  /** {@code /v1/completions}: {"model", "prompt", "max_tokens"?}. */
-  private BiFunction<InferResponse, Integer, ObjectNode> completion(JsonNode json, InferRequest.Builder req) {
-    JsonNode prompt = json.get("prompt");
-    String text;
-    if (prompt != null && prompt.isArray() && prompt.size() == 1 && prompt.get(0).isTextual()) {
-      text = prompt.get(0).asText();
-    } else if (prompt != null && prompt.isTextual()) {
-      text = prompt.asText();
-    } else {
-      throw new IllegalArgumentException("prompt is required: a string (or an array of one string)");
-    }
-    req.setText(TextInput.newBuilder().setPrompt(text).setMaxTokens(maxTokens(json)));
-    return (r, max) -> {
-      ObjectNode root = envelope("cmpl-", "text_completion", r);
-      ObjectNode choice = root.putArray("choices").addObject();
-      choice.put("text", r.getText().getCompletion()).put("index", 0).putNull("logprobs")
-          .put("finish_reason", finishReason(r, max));
-      usage(root, r);
-      return root;
-    };
+  private ObjectNode whole(Shape shape, InferResponse r, int maxTokens) {
+    ObjectNode root = envelope(shape, false, r.getRequestId(), r.getModel());
+    root.put("system_fingerprint", r.getModel() + "@" + r.getVersion());
+    shape.choice(root.putArray("choices").addObject().put("index", 0), r, finishReason(r, maxTokens));
+    usage(root, r);
+    return root;
   }
 
-  /** {@code /v1/chat/completions}: {"model", "messages": [{"role", "content"}], "max_tokens"?}. */
-  private BiFunction<InferResponse, Integer, ObjectNode> chat(JsonNode json, InferRequest.Builder req) {
-    JsonNode messages = json.get("messages");
-    if (messages == null || !messages.isArray() || messages.isEmpty()) {
-      throw new IllegalArgumentException("messages is required: a non-empty array of {\"role\", \"content\"}");
-    }
-    StringBuilder prompt = new StringBuilder();
-    for (JsonNode m : messages) {
-      String role = m.path("role").asText("");
-      if (!java.util.Set.of("system", "developer", "user", "assistant", "tool").contains(role)) {
-        throw new IllegalArgumentException("each message needs a role: system, developer, user, assistant or tool");
+  /**
+   * Server-sent events as OpenAI streams them: a chunk per piece of text as the model produces it, a last chunk with
+   * the finish reason, the usage chunk if {@code stream_options.include_usage}, then {@code [DONE]}. A failure after
+   * the first byte ends the stream with an error event and no {@code [DONE]}: the request was not answered (nor
+   * billed), and a retry with the same Idempotency-Key is safe.
+   */
+  private HttpResponse events(Shape shape, InferRequest in, Source<InferStreamResponse, NotUsed> source,
+                              boolean includeUsage) {
+    boolean[] first = {true};
+    Source<ByteString, NotUsed> events = source.mapConcat(e -> {
+      List<ObjectNode> out = new ArrayList<>();
+      if (e.hasDelta()) {
+        ObjectNode chunk = envelope(shape, true, in.getRequestId(), in.getModel());
+        shape.delta(chunk.putArray("choices").addObject().put("index", 0), e.getDelta().getText(), first[0]);
+        first[0] = false;
+        out.add(chunk);
+      } else {
+        InferResponse r = e.getDone();
+        ObjectNode last = envelope(shape, true, in.getRequestId(), in.getModel());
+        last.put("system_fingerprint", r.getModel() + "@" + r.getVersion());
+        ObjectNode choice = last.putArray("choices").addObject().put("index", 0);
+        shape.delta(choice, "", first[0]);
+        choice.put("finish_reason", finishReason(r, in.getText().getMaxTokens()));
+        out.add(last);
+        if (includeUsage) {
+          ObjectNode usage = envelope(shape, true, in.getRequestId(), in.getModel());
+          usage.putArray("choices");
+          usage(usage, r);
+          out.add(usage);
+        }
       }
-      prompt.append(prompt.length() == 0 ? "" : "\n").append(content(m.get("content")));
+      return out;
+    }).map(node -> ByteString.fromString("data: " + node + "\n\n"))
+        .concat(Source.single(ByteString.fromString("data: [DONE]\n\n")))
+        .recover(new PFBuilder<Throwable, ByteString>().matchAny(err -> {
+          HttpResponse error = failure(err);
+          ObjectNode body = JSON.createObjectNode();
+          body.putObject("error").put("message", statusMessage(err)).put("type", "server_error")
+              .put("code", error.status().intValue());
+          return ByteString.fromString("data: " + body + "\n\n");
+        }).build());
+    return HttpResponse.create().withStatus(StatusCodes.OK)
+        .addHeader(RawHeader.create("x-request-id", in.getRequestId()))
+        .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+        .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), events));
+  }
+
+  private static String statusMessage(Throwable err) {
+    Throwable t = err;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
     }
-    req.setText(TextInput.newBuilder().setPrompt(prompt.toString()).setMaxTokens(maxTokens(json)));
-    return (r, max) -> {
-      ObjectNode root = envelope("chatcmpl-", "chat.completion", r);
-      ObjectNode choice = root.putArray("choices").addObject();
-      choice.put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", r.getText().getCompletion());
-      choice.putNull("logprobs");
-      choice.put("finish_reason", finishReason(r, max));
-      usage(root, r);
-      return root;
-    };
+    return t instanceof GrpcServiceException g ? String.valueOf(g.getStatus().getDescription())
+        : "internal error; see the node's log";
   }
 
   /** A message's content: a string, or an array of parts of which the text parts count. */
@@ -181,13 +303,10 @@ public final class OpenAiRoutes extends AllDirectives {
     return n.asInt();
   }
 
-  private static String text(JsonNode json, String field, boolean required) {
+  private static String text(JsonNode json, String field) {
     JsonNode n = json.get(field);
     if (n == null || !n.isTextual() || n.asText().isEmpty()) {
-      if (required) {
-        throw new IllegalArgumentException(field + " is required: a string");
-      }
-      return "";
+      throw new IllegalArgumentException(field + " is required: a string");
     }
     return n.asText();
   }
@@ -196,11 +315,10 @@ public final class OpenAiRoutes extends AllDirectives {
     return maxTokens > 0 && r.getUsage().getCompletionTokens() >= maxTokens ? "length" : "stop";
   }
 
-  private static ObjectNode envelope(String prefix, String object, InferResponse r) {
+  private static ObjectNode envelope(Shape shape, boolean chunk, String requestId, String model) {
     ObjectNode root = JSON.createObjectNode();
-    root.put("id", prefix + r.getRequestId()).put("object", object)
-        .put("created", System.currentTimeMillis() / 1000).put("model", r.getModel());
-    root.put("system_fingerprint", r.getModel() + "@" + r.getVersion());
+    root.put("id", shape.idPrefix() + requestId).put("object", shape.object(chunk))
+        .put("created", System.currentTimeMillis() / 1000).put("model", model);
     return root;
   }
 

@@ -45,6 +45,17 @@ public final class EchoTextRuntime implements ModelRuntime {
         .setCompletionTokens(encoding.countTokens(completion)));
   }
 
+  /** Streams the completion word by word (it is computed at once, so this only shapes the pieces). */
+  @Override
+  public void run(SandboxRequest request, SandboxReply.Builder reply, java.util.function.Consumer<String> chunks) {
+    run(request, reply);
+    String completion = reply.getText().getCompletion();
+    java.util.regex.Matcher words = java.util.regex.Pattern.compile("\\s*\\S+").matcher(completion);
+    while (words.find()) {
+      chunks.accept(words.group());
+    }
+  }
+
   String complete(String prompt, int maxTokens) {
     String[] words = prompt.strip().split("\\s+");
     StringBuilder sb = new StringBuilder();

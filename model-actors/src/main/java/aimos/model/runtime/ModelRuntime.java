@@ -8,4 +8,15 @@ public interface ModelRuntime {
   String name();
 
   void run(SandboxRequest request, SandboxReply.Builder reply);
+
+  /**
+   * Runs a request whose text is wanted piece by piece: each piece goes to {@code chunks} as soon as it exists, and
+   * the reply still holds the whole result. A runtime that cannot stream produces everything first.
+   */
+  default void run(SandboxRequest request, SandboxReply.Builder reply, java.util.function.Consumer<String> chunks) {
+    run(request, reply);
+    if (reply.hasText() && !reply.getText().getCompletion().isEmpty()) {
+      chunks.accept(reply.getText().getCompletion());
+    }
+  }
 }

@@ -94,6 +94,11 @@ public final class TrigramLmRuntime implements ModelRuntime {
 
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
+    run(request, reply, piece -> { });
+  }
+
+  @Override
+  public void run(SandboxRequest request, SandboxReply.Builder reply, Consumer<String> chunks) {
     if (!request.hasText()) {
       throw new IllegalArgumentException("runtime " + NAME + " takes text input");
     }
@@ -106,7 +111,10 @@ public final class TrigramLmRuntime implements ModelRuntime {
       throw new IllegalArgumentException("max_tokens must be between 1 and " + EchoTextRuntime.MAX_TOKENS_LIMIT);
     }
     StringBuilder completion = new StringBuilder();
-    generate(prompt, maxTokens, piece -> completion.append(piece));
+    generate(prompt, maxTokens, piece -> {
+      completion.append(piece);
+      chunks.accept(piece);
+    });
     reply.setText(TextResult.newBuilder()
         .setCompletion(completion.toString())
         .setPromptTokens(encoding.countTokens(prompt))

@@ -4,6 +4,7 @@ import aimos.internal.sandbox.Fault;
 import aimos.internal.sandbox.Pong;
 import aimos.internal.sandbox.SandboxError;
 import aimos.internal.sandbox.SandboxReply;
+import aimos.internal.sandbox.TextChunk;
 import aimos.internal.sandbox.SandboxRequest;
 import aimos.model.runtime.ModelRuntime;
 import aimos.model.runtime.ModelRuntimes;
@@ -52,7 +53,7 @@ public final class SandboxMain {
         write(out, SandboxReply.newBuilder().setId(req.getId())
             .setPong(Pong.newBuilder().setRuntime(runtime.name()).setPid(pid)).build());
       } else {
-        pool.execute(() -> write(out, handle(runtime, req)));
+        pool.execute(() -> write(out, handle(runtime, req, out)));
       }
     }
     System.exit(0);
@@ -93,7 +94,7 @@ public final class SandboxMain {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-        write(out, handle(runtime, req));
+        write(out, handle(runtime, req, out));
       });
       case OVERSIZED -> write(out, SandboxReply.newBuilder().setId(req.getId())
           .setText(aimos.internal.sandbox.TextResult.newBuilder().setCompletion("x".repeat(4 * 1024 * 1024)))
@@ -102,10 +103,15 @@ public final class SandboxMain {
     }
   }
 
-  private static SandboxReply handle(ModelRuntime runtime, SandboxRequest req) {
+  private static SandboxReply handle(ModelRuntime runtime, SandboxRequest req, OutputStream out) {
     SandboxReply.Builder reply = SandboxReply.newBuilder().setId(req.getId());
     try {
-      runtime.run(req, reply);
+      if (req.hasText() && req.getText().getStream()) {
+        runtime.run(req, reply, piece -> write(out, SandboxReply.newBuilder().setId(req.getId())
+            .setChunk(TextChunk.newBuilder().setText(piece)).build()));
+      } else {
+        runtime.run(req, reply);
+      }
     } catch (IllegalArgumentException e) {
       reply.setError(SandboxError.newBuilder().setKind("INVALID_INPUT").setMessage(e.getMessage()));
     } catch (RuntimeException e) {

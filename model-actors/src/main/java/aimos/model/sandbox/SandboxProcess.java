@@ -46,6 +46,7 @@ public final class SandboxProcess implements AutoCloseable {
   private final Process process;
   private final OutputStream toChild;
   private final Map<Long, CompletableFuture<SandboxReply>> pending = new ConcurrentHashMap<>();
+  private final Map<Long, java.util.function.Consumer<String>> streams = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private final Thread reader;
   private final int maxReplyBytes;
@@ -118,7 +119,19 @@ public final class SandboxProcess implements AutoCloseable {
 
   /** Sends one request; the future completes with its reply, or fails if the process dies or the deadline passes. */
   public CompletableFuture<SandboxReply> call(SandboxRequest.Builder request, Duration timeout) {
+    return call(request, timeout, null);
+  }
+
+  /**
+   * As {@link #call(SandboxRequest.Builder, Duration)}, handing the pieces of a streamed text job to {@code chunks}
+   * (on the reading thread, in order) before the reply completes the future.
+   */
+  public CompletableFuture<SandboxReply> call(SandboxRequest.Builder request, Duration timeout,
+                                              java.util.function.Consumer<String> chunks) {
     long id = ids.incrementAndGet();
+    if (chunks != null) {
+      streams.put(id, chunks);
+    }
     CompletableFuture<SandboxReply> f = new CompletableFuture<>();
     if (closed || !process.isAlive()) {
       f.completeExceptionally(new SandboxDied("sandbox process " + process.pid() + " is not running"));
@@ -133,11 +146,15 @@ public final class SandboxProcess implements AutoCloseable {
       }
     } catch (IOException e) {
       pending.remove(id);
+      streams.remove(id);
       f.completeExceptionally(new SandboxDied("cannot write to sandbox process " + process.pid() + ": "
           + e.getMessage()));
       return f;
     }
-    f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> pending.remove(id));
+    f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+      pending.remove(id);
+      streams.remove(id);
+    });
     return f;
   }
 
@@ -172,6 +189,13 @@ public final class SandboxProcess implements AutoCloseable {
           break;
         }
         SandboxReply reply = SandboxReply.parseFrom(body);
+        if (reply.hasChunk()) {
+          var chunks = streams.get(reply.getId());
+          if (chunks != null) {
+            chunks.accept(reply.getChunk().getText());
+          }
+          continue;
+        }
         CompletableFuture<SandboxReply> f = pending.remove(reply.getId());
         if (f != null) {
           f.complete(reply);

@@ -348,6 +348,9 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
       return this;
     }
     SandboxRequest.Builder req = textJob(r.prompt(), r.maxTokens());
+    if (r.stream() != null) {
+      req.getTextBuilder().setStream(true);
+    }
     if (pendingFaultCount > 0) {
       req.setFault(pendingFault).setFaultDelayMs(pendingFaultDelayMillis);
       if (--pendingFaultCount == 0) {
@@ -355,7 +358,11 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
       }
     }
     int gen = generation;
-    process.call(req, settings.requestTimeout()).whenComplete((reply, err) -> {
+    process.call(req, settings.requestTimeout(), r.stream() == null ? null
+        : piece -> r.stream().tell(new Worker.Chunk(piece))).whenComplete((reply, err) -> {
+      if (r.stream() != null) {
+        r.stream().tell(new Worker.StreamEnd());
+      }
       Worker.Result result = err == null ? toResult(reply) : toFailure(err);
       if (err != null && unwrap(err) instanceof TimeoutException) {
         getContext().getSelf().tell(new Misbehaved(gen, "hung: a request passed its "

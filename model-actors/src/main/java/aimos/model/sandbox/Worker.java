@@ -10,8 +10,24 @@ public final class Worker {
   /** Messages a worker takes; the supervisor adds private ones of its own. */
   public interface Command extends KryoSerializable {}
 
-  /** Runs one text job. The reply is a {@link Completed} or a {@link Failed}. */
-  public record Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo) implements Command {}
+  /**
+   * Runs one text job. The reply is a {@link Completed} or a {@link Failed}. With {@code stream} set, the pieces of
+   * the completion go there as {@link Chunk}s while the model produces them, then a {@link StreamEnd}, before the
+   * reply.
+   */
+  public record Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo,
+                    ActorRef<Streamed> stream) implements Command {
+    public Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo) {
+      this(requestId, prompt, maxTokens, replyTo, null);
+    }
+  }
+
+  /** What a streamed run sends while it runs. */
+  public sealed interface Streamed extends KryoSerializable {}
+
+  public record Chunk(String text) implements Streamed {}
+
+  public record StreamEnd() implements Streamed {}
 
   /** Security drills: the next {@code count} requests misbehave as {@code fault} says. */
   public record InjectFault(aimos.internal.sandbox.Fault fault, int count, int delayMillis) implements Command {}
