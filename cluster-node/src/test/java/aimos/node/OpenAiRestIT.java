@@ -36,6 +36,7 @@ class OpenAiRestIT {
   private static String key;
   private static String slowKey;
   private static String lmKey;
+  private static String sdkKey;
 
   record Reply(int status, JsonNode json, HttpResponse<String> raw) {}
 
@@ -47,6 +48,7 @@ class OpenAiRestIT {
     key = Http.tenantWithKey(cluster, "openai-co", 1000, 16);
     slowKey = Http.tenantWithKey(cluster, "openai-slow", 1, 16);
     lmKey = Http.tenantWithKey(cluster, "openai-lm", 1000, 16);
+    sdkKey = Http.tenantWithKey(cluster, "openai-sdk", 1000, 16);
   }
 
   @AfterAll
@@ -152,6 +154,43 @@ class OpenAiRestIT {
     assertTrue(usage.get("completion_tokens").asLong() <= 24 && usage.get("completion_tokens").asLong() >= 20,
         usage.toString());
     assertEquals("length", r.json().get("choices").get(0).get("finish_reason").asText());
+  }
+
+  /** The official OpenAI Node SDK (pinned by its lock file), unmodified, pointed at the gateway. */
+  @Test
+  void theOfficialOpenAiSdkWorksUnchanged() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Path.of("target", "openai-sdk");
+    java.nio.file.Files.createDirectories(dir);
+    for (String f : List.of("package.json", "package-lock.json", "check.mjs")) {
+      java.nio.file.Files.copy(java.nio.file.Path.of("src", "test", "openai-sdk", f), dir.resolve(f),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    run(dir, Map.of(), "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
+    String out = run(dir, Map.of("AIMOS_KEY", sdkKey, "AIMOS_MODEL", "oa-lm",
+        "AIMOS_BASE_URL", "http://127.0.0.1:" + cluster.nodes.get(0).gatewayPort() + "/v1"), "node", "check.mjs");
+    JsonNode r = JSON.readTree(out.lines().reduce((a, b) -> b).orElseThrow());
+    assertTrue(r.get("models").toString().contains("oa-lm"), r.toString());
+    String chat = r.get("chat").get("content").asText();
+    assertTrue(chat.startsWith("city"), chat);
+    assertEquals(CL100K.countTokens(chat), r.get("chat").get("usage").get("completion_tokens").asLong());
+    assertEquals("length", r.get("chat").get("finish").asText());
+    assertEquals(chat, r.get("stream").get("content").asText(), "streamed text = whole text");
+    assertTrue(r.get("stream").get("chunks").asInt() > 5, r.toString());
+    assertEquals(CL100K.countTokens(chat), r.get("stream").get("usage").get("completion_tokens").asLong());
+    assertEquals(404, r.get("unknownModel").get("status").asInt(), r.toString());
+    assertEquals("NotFoundError", r.get("unknownModel").get("type").asText());
+    assertEquals(401, r.get("badKey").get("status").asInt(), r.toString());
+    assertEquals("AuthenticationError", r.get("badKey").get("type").asText());
+  }
+
+  private static String run(java.nio.file.Path dir, Map<String, String> env, String... command) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(3, java.util.concurrent.TimeUnit.MINUTES), String.join(" ", command) + " hung");
+    assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + out);
+    return out;
   }
 
   @Test
