@@ -18,6 +18,19 @@ for await (const chunk of stream) {
   out.stream.content += chunk.choices[0]?.delta?.content ?? "";
   if (chunk.usage) out.stream.usage = chunk.usage;
 }
+const cosine = (a, b) => {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return dot / Math.sqrt(na * nb);
+};
+const emb = await client.embeddings.create({
+  model: process.env.AIMOS_EMBEDDING_MODEL,
+  input: ["The cat sits on the mat", "A cat is sitting on a rug", "Stock markets fell sharply today"],
+});
+out.embeddings = {
+  count: emb.data.length, dimensions: emb.data[0].embedding.length, usage: emb.usage,
+  near: cosine(emb.data[0].embedding, emb.data[1].embedding), far: cosine(emb.data[0].embedding, emb.data[2].embedding),
+};
 for (const [name, call] of [
   ["unknownModel", () => client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })],
   ["badKey", () => new OpenAI({ apiKey: "aimos_nobody_0", baseURL: process.env.AIMOS_BASE_URL, maxRetries: 0 })

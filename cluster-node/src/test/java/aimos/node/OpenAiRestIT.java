@@ -37,6 +37,7 @@ class OpenAiRestIT {
   private static String slowKey;
   private static String lmKey;
   private static String sdkKey;
+  private static String embedKey;
 
   record Reply(int status, JsonNode json, HttpResponse<String> raw) {}
 
@@ -45,10 +46,12 @@ class OpenAiRestIT {
     cluster = TestCluster.start(1);
     Http.textModel(cluster, "oa-text");
     Http.model(cluster, "oa-lm", "trigram-lm", "TOKENS", 1);
+    Http.model(cluster, "oa-embed", "minilm-embeddings", "TOKENS", 1);
     key = Http.tenantWithKey(cluster, "openai-co", 1000, 16);
     slowKey = Http.tenantWithKey(cluster, "openai-slow", 1, 16);
     lmKey = Http.tenantWithKey(cluster, "openai-lm", 1000, 16);
     sdkKey = Http.tenantWithKey(cluster, "openai-sdk", 1000, 16);
+    embedKey = Http.tenantWithKey(cluster, "openai-embed", 1000, 16);
   }
 
   @AfterAll
@@ -156,6 +159,79 @@ class OpenAiRestIT {
     assertEquals("length", r.json().get("choices").get(0).get("finish_reason").asText());
   }
 
+  private static double cosine(JsonNode a, JsonNode b) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < a.size(); i++) {
+      dot += a.get(i).asDouble() * b.get(i).asDouble();
+      na += a.get(i).asDouble() * a.get(i).asDouble();
+      nb += b.get(i).asDouble() * b.get(i).asDouble();
+    }
+    return dot / Math.sqrt(na * nb);
+  }
+
+  @Test
+  void embeddingsComeFromMiniLmAndAreBilledPerInputToken() {
+    List<String> texts = List.of("The cat sits on the mat", "A cat is sitting on a rug",
+        "Stock markets fell sharply today");
+    Reply r = post("/v1/embeddings", embedKey, "emb-1", "{\"model\": \"oa-embed\", \"input\": "
+        + JSON.valueToTree(texts) + "}");
+    assertEquals(200, r.status(), r.json().toString());
+    assertEquals("list", r.json().get("object").asText());
+    JsonNode data = r.json().get("data");
+    assertEquals(3, data.size());
+    assertEquals(384, data.get(0).get("embedding").size());
+    assertEquals(2, data.get(2).get("index").asInt());
+    double near = cosine(data.get(0).get("embedding"), data.get(1).get("embedding"));
+    double far = cosine(data.get(0).get("embedding"), data.get(2).get("embedding"));
+    assertTrue(near > far + 0.4, "near " + near + ", far " + far);
+    long tokens = texts.stream().mapToLong(CL100K::countTokens).sum();
+    assertEquals(tokens, r.json().get("usage").get("prompt_tokens").asLong());
+    assertEquals(tokens, r.json().get("usage").get("total_tokens").asLong());
+
+    // base64: the same vector as little-endian float32
+    Reply b64 = post("/v1/embeddings", embedKey, "emb-2", """
+        {"model": "oa-embed", "input": "The cat sits on the mat", "encoding_format": "base64"}""");
+    assertEquals(200, b64.status(), b64.json().toString());
+    java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(
+        b64.json().get("data").get(0).get("embedding").asText())).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    assertEquals(384 * 4, bytes.remaining());
+    for (int i = 0; i < 384; i++) {
+      assertEquals(data.get(0).get("embedding").get(i).floatValue(), bytes.getFloat(), 1e-6);
+    }
+
+    // over gRPC: the same model, the same numbers
+    var grpc = cluster.client(0).infer().addHeader("authorization", "Bearer " + embedKey).invoke(
+        aimos.api.v1.InferRequest.newBuilder().setModel("oa-embed").setRequestId("emb-3")
+            .setEmbedding(aimos.api.v1.EmbeddingInput.newBuilder().addInputs("A cat is sitting on a rug")).build())
+        .toCompletableFuture().join();
+    assertEquals(data.get(1).get("embedding").get(7).floatValue(), grpc.getEmbedding().getData(0).getValues(7), 1e-6);
+    assertEquals(CL100K.countTokens("A cat is sitting on a rug"), grpc.getUsage().getPromptTokens());
+
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-1", "{\"model\": \"oa-embed\", \"input\": []}"), 400,
+        "invalid_request_error", "input is required");
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-2", "{\"model\": \"oa-embed\", \"input\": [[1, 2]]}"),
+        400, "invalid_request_error", "token arrays");
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-3", "{\"model\": \"oa-embed\", \"input\": [\"ok\", \" \"]}"),
+        400, "invalid_request_error", "empty");
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-4", "{\"model\": \"oa-text\", \"input\": \"x\"}"), 400,
+        "invalid_request_error", "text");
+    expectError(post("/v1/chat/completions", embedKey, "emb-bad-5", """
+        {"model": "oa-embed", "messages": [{"role": "user", "content": "x"}]}"""), 400, "invalid_request_error",
+        "embed");
+
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("openai-embed", month).toCompletableFuture().join();
+      assertEquals(Set.of("emb-1", "emb-2", "emb-3"), rows.stream().map(LedgerRow::requestId)
+          .collect(Collectors.toSet()));
+      assertEquals(tokens, rows.stream().filter(row -> row.requestId().equals("emb-1")).findFirst().orElseThrow()
+          .units().promptTokens());
+      return null;
+    });
+  }
+
   /** The official OpenAI Node SDK (pinned by its lock file), unmodified, pointed at the gateway. */
   @Test
   void theOfficialOpenAiSdkWorksUnchanged() throws Exception {
@@ -166,7 +242,7 @@ class OpenAiRestIT {
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
     run(dir, Map.of(), "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
-    String out = run(dir, Map.of("AIMOS_KEY", sdkKey, "AIMOS_MODEL", "oa-lm",
+    String out = run(dir, Map.of("AIMOS_KEY", sdkKey, "AIMOS_MODEL", "oa-lm", "AIMOS_EMBEDDING_MODEL", "oa-embed",
         "AIMOS_BASE_URL", "http://127.0.0.1:" + cluster.nodes.get(0).gatewayPort() + "/v1"), "node", "check.mjs");
     JsonNode r = JSON.readTree(out.lines().reduce((a, b) -> b).orElseThrow());
     assertTrue(r.get("models").toString().contains("oa-lm"), r.toString());
@@ -177,6 +253,10 @@ class OpenAiRestIT {
     assertEquals(chat, r.get("stream").get("content").asText(), "streamed text = whole text");
     assertTrue(r.get("stream").get("chunks").asInt() > 5, r.toString());
     assertEquals(CL100K.countTokens(chat), r.get("stream").get("usage").get("completion_tokens").asLong());
+    assertEquals(3, r.get("embeddings").get("count").asInt(), r.toString());
+    assertEquals(384, r.get("embeddings").get("dimensions").asInt(), r.toString());
+    assertTrue(r.get("embeddings").get("near").asDouble() > r.get("embeddings").get("far").asDouble() + 0.4,
+        r.toString());
     assertEquals(404, r.get("unknownModel").get("status").asInt(), r.toString());
     assertEquals("NotFoundError", r.get("unknownModel").get("type").asText());
     assertEquals(401, r.get("badKey").get("status").asInt(), r.toString());

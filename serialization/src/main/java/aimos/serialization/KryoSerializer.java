@@ -83,6 +83,7 @@ public final class KryoSerializer extends SerializerWithStringManifest {
     kryo.register(TreeMap.class, 24);
     kryo.register(byte[].class, 25);
     kryo.register(String[].class, 26);
+    kryo.register(float[].class, 27);
     ImmutableCollectionsSerializers.addDefaultSerializers(kryo);
     ImmutableCollectionsSerializers.registerSerializers(kryo);
     for (Map.Entry<Class<?>, Integer> r : registrations) {

@@ -25,6 +25,7 @@ public final class DevLauncher {
   public static final String DEMO_TENANT = "demo";
   public static final String DEMO_MODEL = "demo-text";
   public static final String DEMO_LM = "demo-lm";
+  public static final String DEMO_EMBEDDINGS = "demo-embed";
 
   private DevLauncher() {}
 
@@ -99,6 +100,10 @@ public final class DevLauncher {
       retrying(() -> ignoreExisting(node.models().register(DEMO_LM,
           "CMU Sphinx en-us trigram language model, generating word by word; cl100k tokens")));
       retrying(() -> ignoreExisting(node.models().addVersion(DEMO_LM, "v1", "trigram-lm", BillingUnit.TOKENS, -1, 1, 0)));
+      retrying(() -> ignoreExisting(node.models().register(DEMO_EMBEDDINGS,
+          "all-MiniLM-L6-v2 sentence embeddings (384 dimensions), billed per 1k input tokens")));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_EMBEDDINGS, "v1", "minilm-embeddings",
+          BillingUnit.TOKENS, -1, 1, 0)));
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);

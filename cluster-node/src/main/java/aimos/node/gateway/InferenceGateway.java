@@ -112,6 +112,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     long started = System.nanoTime();
     try {
       ApiKeys.Presented key = checked(in, metadata);
+      if (!in.hasText()) {
+        throw invalid("InferStream streams text; embeddings come whole: use Infer");
+      }
       String requestId = requestId(in);
       return grpcErrors(admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
           .thenApply(granted -> {
@@ -179,8 +182,12 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     if (!in.getRequestId().isEmpty() && !REQUEST_ID.matcher(in.getRequestId()).matches()) {
       throw invalid("request_id must be 1-128 characters of letters, digits and . _ : -");
     }
+    if (in.hasEmbedding()) {
+      validateEmbedding(in.getEmbedding());
+      return;
+    }
     if (!in.hasText()) {
-      throw invalid("input is required: set text.prompt");
+      throw invalid("input is required: set text.prompt (or embedding.inputs for an embeddings model)");
     }
     String prompt = in.getText().getPrompt();
     if (prompt.isBlank()) {
@@ -194,9 +201,33 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     }
   }
 
+  private void validateEmbedding(aimos.api.v1.EmbeddingInput e) {
+    if (e.getInputsCount() < 1 || e.getInputsCount() > MAX_EMBEDDING_INPUTS) {
+      throw invalid("embedding.inputs must hold 1 to " + MAX_EMBEDDING_INPUTS + " texts, not " + e.getInputsCount());
+    }
+    long chars = 0;
+    for (int i = 0; i < e.getInputsCount(); i++) {
+      if (e.getInputs(i).isBlank()) {
+        throw invalid("embedding.inputs[" + i + "] is empty");
+      }
+      chars += e.getInputs(i).length();
+    }
+    if (chars > settings.maxPromptChars()) {
+      throw invalid("embedding.inputs have " + chars + " characters in all; the limit is " + settings.maxPromptChars());
+    }
+  }
+
+  static final int MAX_EMBEDDING_INPUTS = 256;
+
+  /** Characters of input, for the tokens-per-minute estimate at admission (about 4 characters a token). */
+  private static long inputChars(InferRequest in) {
+    return in.hasEmbedding() ? in.getEmbedding().getInputsList().stream().mapToLong(String::length).sum()
+        : in.getText().getPrompt().length();
+  }
+
   private CompletionStage<TenantEntity.Admitted> admit(ApiKeys.Presented key, String requestId, InferRequest in) {
     EntityRef<TenantEntity.Command> tenant = tenant(key.tenantId());
-    long estimate = Math.max(1, in.getText().getPrompt().length() / 4);
+    long estimate = Math.max(1, inputChars(in) / 4);
     return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant,
             replyTo -> new TenantEntity.Admit(key.secret(), requestId, estimate,
                 System.currentTimeMillis() + settings.askTimeout().toMillis(), replyTo),
@@ -252,16 +283,15 @@ public final class InferenceGateway implements InferenceServicePowerApi {
         () -> sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel())
             .tell(new ModelEntity.RenewLease(granted.leaseId())), system.executionContext());
     return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
-            replyTo -> new Worker.Run(requestId, in.getText().getPrompt(), in.getText().getMaxTokens(), replyTo,
-                stream),
+            replyTo -> new Worker.Run(requestId, job(in), replyTo, stream),
             settings.requestTimeout(), system.scheduler())
         .handle((result, err) -> {
           // the worker's slot, and the tenant's quota share, are free as soon as the model answered
           renewal.cancel();
           releaseLease(in.getModel(), granted);
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
-          if (result instanceof Worker.Completed c) {
-            return c;
+          if (result instanceof Worker.Completed || result instanceof Worker.Embedded) {
+            return result;
           }
           tenant.tell(new TenantEntity.Release(admitted.admissionId()));
           throw modelFailure(in.getModel(), result, err);
@@ -277,7 +307,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
                   .setRequestId(requestId)
                   .setModel(in.getModel())
                   .setVersion(granted.version().version())
-                  .setText(TextOutput.newBuilder().setCompletion(completed.completion()))
+                  .mergeFrom(output(completed))
                   .setUsage(Usage.newBuilder()
                       .setPromptTokens(recorded.units().promptTokens())
                       .setCompletionTokens(recorded.units().completionTokens())
@@ -289,16 +319,44 @@ public final class InferenceGateway implements InferenceServicePowerApi {
 
   private CompletionStage<TenantEntity.Recorded> record(EntityRef<TenantEntity.Command> tenant,
                                                         TenantEntity.Admitted admitted, ModelEntity.Granted granted,
-                                                        String requestId, InferRequest in, Worker.Completed c,
+                                                        String requestId, InferRequest in, Worker.Result c,
                                                         long started) {
     ModelEntity.VersionInfo v = granted.version();
     long latencyMicros = (System.nanoTime() - started) / 1000;
     return AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Recorded>>ask(tenant,
             replyTo -> new TenantEntity.RecordUsage(admitted.admissionId(), requestId, in.getModel(), v.version(),
-                v.unit(), v.unitPriceMicros(), aimos.tenant.Units.tokens(c.promptTokens(), c.completionTokens()),
+                v.unit(), v.unitPriceMicros(), units(c),
                 latencyMicros, replyTo),
             settings.askTimeout(), system.scheduler())
         .thenApply(StatusReply::getValue);
+  }
+
+  private static Worker.Job job(InferRequest in) {
+    return in.hasEmbedding() ? new Worker.EmbedJob(java.util.List.copyOf(in.getEmbedding().getInputsList()))
+        : new Worker.TextJob(in.getText().getPrompt(), in.getText().getMaxTokens());
+  }
+
+  /** What the request is billed for, from what the model did. */
+  private static aimos.tenant.Units units(Worker.Result r) {
+    return r instanceof Worker.Embedded e ? aimos.tenant.Units.tokens(e.tokens(), 0)
+        : aimos.tenant.Units.tokens(((Worker.Completed) r).promptTokens(), ((Worker.Completed) r).completionTokens());
+  }
+
+  /** The model's output as the response's output field. */
+  private static InferResponse output(Worker.Result r) {
+    if (r instanceof Worker.Embedded e) {
+      aimos.api.v1.EmbeddingOutput.Builder out = aimos.api.v1.EmbeddingOutput.newBuilder();
+      for (float[] vector : e.vectors()) {
+        aimos.api.v1.Embedding.Builder b = aimos.api.v1.Embedding.newBuilder();
+        for (float f : vector) {
+          b.addValues(f);
+        }
+        out.addData(b);
+      }
+      return InferResponse.newBuilder().setEmbedding(out).build();
+    }
+    return InferResponse.newBuilder().setText(TextOutput.newBuilder()
+        .setCompletion(((Worker.Completed) r).completion())).build();
   }
 
   private void releaseLease(String model, ModelEntity.Granted granted) {

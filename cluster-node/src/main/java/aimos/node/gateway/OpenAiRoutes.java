@@ -63,7 +63,8 @@ public final class OpenAiRoutes extends AllDirectives {
         "the request body is larger than " + maxBodyBytes + " bytes", "invalid_request_error"));
     Route inference = concat(
         path(PathMatchers.segment("v1").slash("completions"), () -> post(() -> serve(completions))),
-        path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() -> serve(chat))));
+        path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() -> serve(chat))),
+        path(PathMatchers.segment("v1").slash("embeddings"), () -> post(this::embeddings)));
     return handleRejections(RejectionHandler.newBuilder()
             .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
                 ? tooLarge
@@ -207,6 +208,87 @@ public final class OpenAiRoutes extends AllDirectives {
                   return completeWithFuture(gateway.infer(in, metadata).handle((r, err) ->
                       err == null ? ok(whole(shape, r, in.getText().getMaxTokens()), r.getRequestId()) : failure(err)));
                 })))));
+  }
+
+  /**
+   * {@code /v1/embeddings}: {"model", "input": string or array of strings, "encoding_format"?: "float" or "base64"}.
+   * Vectors come back in input order; base64 is the little-endian float32 bytes, as OpenAI sends them.
+   */
+  private Route embeddings() {
+    return optionalHeaderValueByName("Authorization", auth ->
+        optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
+            optionalHeaderValueByName("X-Request-Id", xRequestId ->
+                withSizeLimit(maxBodyBytes, () -> entity(Unmarshaller.entityToString(), body -> {
+                  InferRequest.Builder req = InferRequest.newBuilder();
+                  boolean base64;
+                  try {
+                    JsonNode json = JSON.readTree(body);
+                    if (json == null || !json.isObject()) {
+                      throw new IllegalArgumentException("the body must be a JSON object");
+                    }
+                    req.setModel(text(json, "model"));
+                    req.setRequestId(idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString()));
+                    String format = json.path("encoding_format").asText("float");
+                    if (!format.equals("float") && !format.equals("base64")) {
+                      throw new IllegalArgumentException("encoding_format must be \"float\" or \"base64\"");
+                    }
+                    base64 = format.equals("base64");
+                    if (json.has("dimensions")) {
+                      throw new IllegalArgumentException("dimensions is not supported: each model returns its "
+                          + "own size (see /v1/models); leave it out");
+                    }
+                    aimos.api.v1.EmbeddingInput.Builder input = aimos.api.v1.EmbeddingInput.newBuilder();
+                    JsonNode in = json.get("input");
+                    if (in != null && in.isTextual()) {
+                      input.addInputs(in.asText());
+                    } else if (in != null && in.isArray() && in.size() > 0) {
+                      for (JsonNode item : in) {
+                        if (!item.isTextual()) {
+                          throw new IllegalArgumentException("input must be a string or an array of strings (token "
+                              + "arrays are not accepted)");
+                        }
+                        input.addInputs(item.asText());
+                      }
+                    } else {
+                      throw new IllegalArgumentException("input is required: a string or a non-empty array of strings");
+                    }
+                    req.setEmbedding(input);
+                  } catch (JsonProcessingException e) {
+                    return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, "the body is not valid JSON: "
+                        + e.getOriginalMessage(), "invalid_request_error"));
+                  } catch (IllegalArgumentException e) {
+                    return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, e.getMessage(), "invalid_request_error"));
+                  }
+                  Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
+                  return completeWithFuture(gateway.infer(req.build(), metadata).handle((r, err) ->
+                      err != null ? failure(err) : !r.hasEmbedding()
+                          ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not an embeddings "
+                              + "model", "invalid_request_error")
+                          : ok(embeddingList(r, base64), r.getRequestId())));
+                })))));
+  }
+
+  private static ObjectNode embeddingList(InferResponse r, boolean base64) {
+    ObjectNode root = JSON.createObjectNode().put("object", "list");
+    com.fasterxml.jackson.databind.node.ArrayNode data = root.putArray("data");
+    for (int i = 0; i < r.getEmbedding().getDataCount(); i++) {
+      var values = r.getEmbedding().getData(i).getValuesList();
+      ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
+      if (base64) {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * values.size())
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        values.forEach(bytes::putFloat);
+        item.put("embedding", java.util.Base64.getEncoder().encodeToString(bytes.array()));
+      } else {
+        com.fasterxml.jackson.databind.node.ArrayNode vector = item.putArray("embedding");
+        values.forEach(vector::add);
+      }
+    }
+    root.put("model", r.getModel());
+    long tokens = r.getUsage().getPromptTokens();
+    root.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens)
+        .put("charge_usd", r.getUsage().getChargeUsd()).put("replayed", r.getReplayed());
+    return root;
   }
 
   private ObjectNode whole(Shape shape, InferResponse r, int maxTokens) {

@@ -53,7 +53,8 @@ public final class RestRoutes extends AllDirectives {
                 : response(StatusCodes.OK, modelList(views))))))),
         extractUnmatchedPath(p -> complete(error(StatusCodes.NOT_FOUND,
             "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models, "
-                + "POST /v1/completions, POST /v1/chat/completions, GET /v2/health/live and /v2/health/ready",
+                + "POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v2/health/live and "
+                + "/v2/health/ready",
             "invalid_request_error"))));
   }
 

@@ -3,6 +3,7 @@ package aimos.model.sandbox;
 import aimos.internal.sandbox.Fault;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
+import aimos.internal.sandbox.EmbedJob;
 import aimos.internal.sandbox.TextJob;
 import aimos.model.ModelEntity;
 import java.io.IOException;
@@ -171,8 +172,9 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     if (state == State.PROBING) {
       // a quarantined sandbox serves again only once it answers a real request correctly
       int gen = generation;
-      process.call(textJob("probe", 1), settings.requestTimeout()).whenComplete((reply, err) ->
-          getContext().getSelf().tell(err == null && reply.hasText() && validTokens(reply)
+      process.call(aimos.model.runtime.ModelRuntimes.probe(version.runtime()), settings.requestTimeout())
+          .whenComplete((reply, err) -> getContext().getSelf().tell(err == null
+              && !(toResult(reply) instanceof Worker.Failed)
               ? new ProbeDone(gen, true, "")
               : new ProbeDone(gen, false, err != null ? String.valueOf(err) : "unexpected reply " + reply)));
       return this;
@@ -337,19 +339,17 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     return this;
   }
 
-  private static SandboxRequest.Builder textJob(String prompt, int maxTokens) {
-    return SandboxRequest.newBuilder().setText(TextJob.newBuilder().setPrompt(prompt).setMaxTokens(maxTokens));
-  }
-
   private Behavior<Worker.Command> run(Worker.Run r) {
     if (state != State.READY || process == null || !process.isAlive()) {
       r.replyTo().tell(new Worker.Failed(Worker.FailureKind.UNAVAILABLE,
           "the sandbox of model " + model + " version " + version.version() + " is " + state.name().toLowerCase()));
       return this;
     }
-    SandboxRequest.Builder req = textJob(r.prompt(), r.maxTokens());
-    if (r.stream() != null) {
-      req.getTextBuilder().setStream(true);
+    SandboxRequest.Builder req = SandboxRequest.newBuilder();
+    if (r.job() instanceof Worker.TextJob t) {
+      req.setText(TextJob.newBuilder().setPrompt(t.prompt()).setMaxTokens(t.maxTokens()).setStream(r.stream() != null));
+    } else if (r.job() instanceof Worker.EmbedJob e) {
+      req.setEmbed(EmbedJob.newBuilder().addAllInputs(e.inputs()));
     }
     if (pendingFaultCount > 0) {
       req.setFault(pendingFault).setFaultDelayMs(pendingFaultDelayMillis);
@@ -387,6 +387,22 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
             + "token counts); nothing was billed");
       }
       return new Worker.Completed(t.getCompletion(), t.getPromptTokens(), t.getCompletionTokens());
+    }
+    if (reply.hasEmbedding()) {
+      var e = reply.getEmbedding();
+      if (e.getTokens() < 0) {
+        return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "model " + model + " returned garbage (negative "
+            + "token count); nothing was billed");
+      }
+      java.util.List<float[]> vectors = new java.util.ArrayList<>(e.getVectorsCount());
+      for (var v : e.getVectorsList()) {
+        float[] values = new float[v.getValuesCount()];
+        for (int i = 0; i < values.length; i++) {
+          values[i] = v.getValues(i);
+        }
+        vectors.add(values);
+      }
+      return new Worker.Embedded(vectors, e.getTokens());
     }
     if (reply.hasError()) {
       boolean invalid = "INVALID_INPUT".equals(reply.getError().getKind());

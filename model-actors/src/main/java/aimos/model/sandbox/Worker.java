@@ -15,12 +15,19 @@ public final class Worker {
    * the completion go there as {@link Chunk}s while the model produces them, then a {@link StreamEnd}, before the
    * reply.
    */
-  public record Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo,
-                    ActorRef<Streamed> stream) implements Command {
+  public record Run(String requestId, Job job, ActorRef<Result> replyTo, ActorRef<Streamed> stream)
+      implements Command {
     public Run(String requestId, String prompt, int maxTokens, ActorRef<Result> replyTo) {
-      this(requestId, prompt, maxTokens, replyTo, null);
+      this(requestId, new TextJob(prompt, maxTokens), replyTo, null);
     }
   }
+
+  /** What a worker is asked to do: one kind per input the API takes. */
+  public sealed interface Job extends KryoSerializable {}
+
+  public record TextJob(String prompt, int maxTokens) implements Job {}
+
+  public record EmbedJob(java.util.List<String> inputs) implements Job {}
 
   /** What a streamed run sends while it runs. */
   public sealed interface Streamed extends KryoSerializable {}
@@ -35,6 +42,9 @@ public final class Worker {
   public sealed interface Result extends KryoSerializable {}
 
   public record Completed(String completion, long promptTokens, long completionTokens) implements Result {}
+
+  /** One vector per input; {@code tokens} of all inputs. */
+  public record Embedded(java.util.List<float[]> vectors, long tokens) implements Result {}
 
   public record Failed(FailureKind kind, String message) implements Result {}
 
