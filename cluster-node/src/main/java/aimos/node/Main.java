@@ -21,6 +21,7 @@ import aimos.node.admin.Reconciliation;
 import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
 import aimos.node.gateway.InferenceGateway;
+import aimos.node.gateway.OipRoutes;
 import aimos.node.gateway.OpenAiRoutes;
 import aimos.node.health.StoreHealth;
 import aimos.node.gateway.RestRoutes;
@@ -128,8 +129,9 @@ public final class Main {
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
         ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
-        new RestRoutes(system, models, settings.askTimeout(),
-            new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes")).route()).route()
+        new RestRoutes(system, models, settings.askTimeout(), org.apache.pekko.http.javadsl.server.Directives.concat(
+            new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes")).route(),
+            new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes")).route())).route()
             .handler(system));
     CompletionStage<ServerBinding> binding = Http.get(system)
         .newServerAt(settings.gatewayHost(), settings.gatewayPort())

@@ -5,7 +5,7 @@ import java.time.Duration;
 
 /** The node's own settings, read once from {@code aimos.*}. */
 public record NodeSettings(String gatewayHost, int gatewayPort, Duration requestTimeout, Duration askTimeout,
-                           Duration leaseTimeout, Duration leaseTtl, int maxPromptChars, String adminToken, String secopsToken, boolean createTables,
+                           Duration leaseTimeout, Duration leaseTtl, int maxPromptChars, int maxImageBytes, String adminToken, String secopsToken, boolean createTables,
                            String billingKeyspace, String clusterFormation) {
 
   public static NodeSettings from(Config config) {
@@ -22,6 +22,7 @@ public record NodeSettings(String gatewayHost, int gatewayPort, Duration request
         a.getDuration("model.lease-queue-timeout").plus(a.getDuration("gateway.ask-timeout")),
         a.getDuration("model.lease-ttl"),
         a.getInt("gateway.max-prompt-chars"),
+        (int) Math.min(Integer.MAX_VALUE, a.getBytes("gateway.max-image-bytes")),
         a.getString("admin.token"),
         a.getString("secops.token"),
         a.getBoolean("create-tables"),

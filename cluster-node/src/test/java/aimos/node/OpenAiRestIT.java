@@ -296,7 +296,7 @@ class OpenAiRestIT {
     expectError(post("/v1/chat/completions", null, "bad-10", """
         {"model": "oa-text", "messages": [{"role": "user", "content": "x"}], "stream": true}"""), 401,
         "invalid_request_error", "API key");
-    String huge = "{\"model\": \"oa-text\", \"prompt\": \"" + "a ".repeat(1_200_000) + "\"}";
+    String huge = "{\"model\": \"oa-text\", \"prompt\": \"" + "a ".repeat(4_500_000) + "\"}";
     expectError(post("/v1/completions", key, "bad-11", huge), 413, "invalid_request_error", "larger than");
 
     // a tenant over its rate: 429 with Retry-After, as OpenAI clients expect to back off

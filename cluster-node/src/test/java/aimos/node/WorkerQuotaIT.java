@@ -116,7 +116,9 @@ class WorkerQuotaIT {
   void aRequestLongerThanTheLeaseTtlKeepsItsLease() throws Exception {
     Http.textModel(cluster, "marathon");
     String key = Http.tenantWithKey(cluster, "runner", 100, 4);
-    TestCluster.infer(client, key, "marathon", "m-warm", "warm up");
+    // the model's sandbox starts after it is registered: wait until it serves
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () ->
+        TestCluster.infer(client, key, "marathon", "m-warm", "warm up"));
     assertEquals(202, Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/marathon/v1/faults",
         TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 3000}").status());
     var running = CompletableFuture.supplyAsync(() ->

@@ -296,6 +296,10 @@ public final class ModelEntity
     if (c.unit() == null || c.unit() == BillingUnit.BILLING_UNIT_UNSPECIFIED || c.unit() == BillingUnit.UNRECOGNIZED) {
       return "billingUnit must be TOKENS, IMAGES or AUDIO_MINUTES";
     }
+    if (c.unit() != ModelRuntimes.billingUnit(c.runtime())) {
+      return "runtime " + c.runtime() + " is metered in " + ModelRuntimes.billingUnit(c.runtime()) + ", so billingUnit "
+          + "must be " + ModelRuntimes.billingUnit(c.runtime()) + ", not " + c.unit();
+    }
     if (c.unitPriceMicros() < 0) {
       return "unit price cannot be negative";
     }

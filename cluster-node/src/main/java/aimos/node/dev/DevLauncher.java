@@ -26,6 +26,8 @@ public final class DevLauncher {
   public static final String DEMO_MODEL = "demo-text";
   public static final String DEMO_LM = "demo-lm";
   public static final String DEMO_EMBEDDINGS = "demo-embed";
+  public static final String DEMO_OCR = "demo-ocr";
+  public static final String DEMO_ORIENTATION = "demo-orientation";
 
   private DevLauncher() {}
 
@@ -104,6 +106,14 @@ public final class DevLauncher {
           "all-MiniLM-L6-v2 sentence embeddings (384 dimensions), billed per 1k input tokens")));
       retrying(() -> ignoreExisting(node.models().addVersion(DEMO_EMBEDDINGS, "v1", "minilm-embeddings",
           BillingUnit.TOKENS, -1, 1, 0)));
+      retrying(() -> ignoreExisting(node.models().register(DEMO_OCR,
+          "PaddleOCR PP-OCRv4 text recogniser: reads one line of text in an image, billed per image")));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_OCR, "v1", "ocr-text", BillingUnit.IMAGES, -1, 1,
+          0)));
+      retrying(() -> ignoreExisting(node.models().register(DEMO_ORIENTATION,
+          "PaddleOCR text-direction classifier: is a text-line image upright (0) or upside down (180)")));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_ORIENTATION, "v1", "ocr-orientation",
+          BillingUnit.IMAGES, -1, 1, 0)));
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);

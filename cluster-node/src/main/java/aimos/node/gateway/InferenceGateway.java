@@ -186,8 +186,19 @@ public final class InferenceGateway implements InferenceServicePowerApi {
       validateEmbedding(in.getEmbedding());
       return;
     }
+    if (in.hasImage()) {
+      int size = in.getImage().getData().size();
+      if (size == 0) {
+        throw invalid("image.data is empty: send the bytes of a PNG, JPEG, GIF or BMP image");
+      }
+      if (size > settings.maxImageBytes()) {
+        throw invalid("image.data has " + size + " bytes; the limit is " + settings.maxImageBytes());
+      }
+      return;
+    }
     if (!in.hasText()) {
-      throw invalid("input is required: set text.prompt (or embedding.inputs for an embeddings model)");
+      throw invalid("input is required: set text.prompt (or embedding.inputs for an embeddings model, image.data "
+          + "for a vision model)");
     }
     String prompt = in.getText().getPrompt();
     if (prompt.isBlank()) {
@@ -221,6 +232,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
 
   /** Characters of input, for the tokens-per-minute estimate at admission (about 4 characters a token). */
   private static long inputChars(InferRequest in) {
+    if (in.hasImage()) {
+      return 0;
+    }
     return in.hasEmbedding() ? in.getEmbedding().getInputsList().stream().mapToLong(String::length).sum()
         : in.getText().getPrompt().length();
   }
@@ -290,7 +304,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
           renewal.cancel();
           releaseLease(in.getModel(), granted);
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
-          if (result instanceof Worker.Completed || result instanceof Worker.Embedded) {
+          if (result instanceof Worker.Completed || result instanceof Worker.Embedded
+              || result instanceof Worker.Seen) {
             return result;
           }
           tenant.tell(new TenantEntity.Release(admitted.admissionId()));
@@ -311,6 +326,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
                   .setUsage(Usage.newBuilder()
                       .setPromptTokens(recorded.units().promptTokens())
                       .setCompletionTokens(recorded.units().completionTokens())
+                      .setImages(recorded.units().images())
+                      .setAudioMillis(recorded.units().audioMillis())
                       .setChargeUsd(Money.format(recorded.chargeMicros())))
                   .setReplayed(recorded.replayed())
                   .build();
@@ -332,18 +349,31 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   }
 
   private static Worker.Job job(InferRequest in) {
+    if (in.hasImage()) {
+      return new Worker.ImageJob(in.getImage().getData().toByteArray());
+    }
     return in.hasEmbedding() ? new Worker.EmbedJob(java.util.List.copyOf(in.getEmbedding().getInputsList()))
         : new Worker.TextJob(in.getText().getPrompt(), in.getText().getMaxTokens());
   }
 
   /** What the request is billed for, from what the model did. */
   private static aimos.tenant.Units units(Worker.Result r) {
+    if (r instanceof Worker.Seen) {
+      return new aimos.tenant.Units(0, 0, 1, 0);
+    }
     return r instanceof Worker.Embedded e ? aimos.tenant.Units.tokens(e.tokens(), 0)
         : aimos.tenant.Units.tokens(((Worker.Completed) r).promptTokens(), ((Worker.Completed) r).completionTokens());
   }
 
   /** The model's output as the response's output field. */
   private static InferResponse output(Worker.Result r) {
+    if (r instanceof Worker.Seen seen) {
+      aimos.api.v1.ImageOutput.Builder out = aimos.api.v1.ImageOutput.newBuilder().setText(seen.text())
+          .setConfidence(seen.confidence());
+      seen.labels().forEach(l -> out.addLabels(aimos.api.v1.ImageLabel.newBuilder().setLabel(l.label())
+          .setScore(l.score())));
+      return InferResponse.newBuilder().setImage(out).build();
+    }
     if (r instanceof Worker.Embedded e) {
       aimos.api.v1.EmbeddingOutput.Builder out = aimos.api.v1.EmbeddingOutput.newBuilder();
       for (float[] vector : e.vectors()) {

@@ -418,39 +418,12 @@ public final class OpenAiRoutes extends AllDirectives {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
   }
 
-  /** A gRPC status from the gateway as OpenAI's error: the HTTP status clients retry on, and a message to act on. */
+  /** A failure of the gateway as OpenAI's error: the HTTP status clients act on, a message to act on. */
   static HttpResponse failure(Throwable err) {
-    Throwable t = err;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (!(t instanceof GrpcServiceException g)) {
-      return RestRoutes.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error; see the node's log", "server_error");
-    }
-    Status status = g.getStatus();
-    String message = Optional.ofNullable(status.getDescription()).orElse(status.getCode().name());
-    StatusCode http = switch (status.getCode()) {
-      case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE -> StatusCodes.BAD_REQUEST;
-      case UNAUTHENTICATED -> StatusCodes.UNAUTHORIZED;
-      case PERMISSION_DENIED -> StatusCodes.FORBIDDEN;
-      case NOT_FOUND -> StatusCodes.NOT_FOUND;
-      case RESOURCE_EXHAUSTED -> StatusCodes.TOO_MANY_REQUESTS;
-      case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
-      case DEADLINE_EXCEEDED -> StatusCodes.GATEWAY_TIMEOUT;
-      default -> StatusCodes.INTERNAL_SERVER_ERROR;
-    };
-    String type = switch (status.getCode()) {
-      case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED ->
-          "invalid_request_error";
-      case RESOURCE_EXHAUSTED -> message.startsWith("monthly_budget") ? "insufficient_quota" : "rate_limit_exceeded";
-      default -> "server_error";
-    };
-    HttpResponse response = RestRoutes.error(http, message, type);
-    String retryAfterMs = g.getMetadata().getText("retry-after-ms").orElse(null);
-    if (retryAfterMs != null) {
-      long seconds = Math.max(1, (Long.parseLong(retryAfterMs) + 999) / 1000);
-      response = response.addHeader(RawHeader.create("Retry-After", Long.toString(seconds)))
-          .addHeader(RawHeader.create("retry-after-ms", retryAfterMs));
+    HttpFailure f = HttpFailure.of(err);
+    HttpResponse response = RestRoutes.error(f.status(), f.message(), f.openAiType());
+    for (var h : f.retryHeaders()) {
+      response = response.addHeader(h);
     }
     return response;
   }

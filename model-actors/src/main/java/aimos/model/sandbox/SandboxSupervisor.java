@@ -350,6 +350,8 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
       req.setText(TextJob.newBuilder().setPrompt(t.prompt()).setMaxTokens(t.maxTokens()).setStream(r.stream() != null));
     } else if (r.job() instanceof Worker.EmbedJob e) {
       req.setEmbed(EmbedJob.newBuilder().addAllInputs(e.inputs()));
+    } else if (r.job() instanceof Worker.ImageJob i) {
+      req.setImage(aimos.internal.sandbox.ImageJob.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(i.data())));
     }
     if (pendingFaultCount > 0) {
       req.setFault(pendingFault).setFaultDelayMs(pendingFaultDelayMillis);
@@ -403,6 +405,11 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
         vectors.add(values);
       }
       return new Worker.Embedded(vectors, e.getTokens());
+    }
+    if (reply.hasImage()) {
+      var i = reply.getImage();
+      return new Worker.Seen(i.getLabelsList().stream().map(l -> new Worker.Label(l.getLabel(), l.getScore())).toList(),
+          i.getText(), i.getConfidence());
     }
     if (reply.hasError()) {
       boolean invalid = "INVALID_INPUT".equals(reply.getError().getKind());

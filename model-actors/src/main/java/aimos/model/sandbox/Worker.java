@@ -29,6 +29,8 @@ public final class Worker {
 
   public record EmbedJob(java.util.List<String> inputs) implements Job {}
 
+  public record ImageJob(byte[] data) implements Job {}
+
   /** What a streamed run sends while it runs. */
   public sealed interface Streamed extends KryoSerializable {}
 
@@ -45,6 +47,11 @@ public final class Worker {
 
   /** One vector per input; {@code tokens} of all inputs. */
   public record Embedded(java.util.List<float[]> vectors, long tokens) implements Result {}
+
+  /** What a vision model saw in one image: labels best first (classifiers), or text and its confidence (OCR). */
+  public record Seen(java.util.List<Label> labels, String text, double confidence) implements Result {}
+
+  public record Label(String label, double score) implements KryoSerializable {}
 
   public record Failed(FailureKind kind, String message) implements Result {}
 

