@@ -28,6 +28,7 @@ public final class DevLauncher {
   public static final String DEMO_EMBEDDINGS = "demo-embed";
   public static final String DEMO_OCR = "demo-ocr";
   public static final String DEMO_ORIENTATION = "demo-orientation";
+  public static final String DEMO_SPEECH = "demo-speech";
 
   private DevLauncher() {}
 
@@ -114,6 +115,10 @@ public final class DevLauncher {
           "PaddleOCR text-direction classifier: is a text-line image upright (0) or upside down (180)")));
       retrying(() -> ignoreExisting(node.models().addVersion(DEMO_ORIENTATION, "v1", "ocr-orientation",
           BillingUnit.IMAGES, -1, 1, 0)));
+      retrying(() -> ignoreExisting(node.models().register(DEMO_SPEECH,
+          "CMU Sphinx4 en-us speech to text: full vocabulary, or a JSGF grammar; billed per audio minute")));
+      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_SPEECH, "v1", "sphinx-speech",
+          BillingUnit.AUDIO_MINUTES, -1, 1, 0)));
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);

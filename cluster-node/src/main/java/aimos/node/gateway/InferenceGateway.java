@@ -186,6 +186,19 @@ public final class InferenceGateway implements InferenceServicePowerApi {
       validateEmbedding(in.getEmbedding());
       return;
     }
+    if (in.hasAudio()) {
+      int size = in.getAudio().getData().size();
+      if (size == 0) {
+        throw invalid("audio.data is empty: send the bytes of a WAV, AIFF or AU file");
+      }
+      if (size > settings.maxImageBytes() * 2) {
+        throw invalid("audio.data has " + size + " bytes; the limit is " + settings.maxImageBytes() * 2);
+      }
+      if (in.getAudio().getGrammar().length() > 65_536) {
+        throw invalid("audio.grammar is longer than 64 KiB");
+      }
+      return;
+    }
     if (in.hasImage()) {
       int size = in.getImage().getData().size();
       if (size == 0) {
@@ -232,7 +245,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
 
   /** Characters of input, for the tokens-per-minute estimate at admission (about 4 characters a token). */
   private static long inputChars(InferRequest in) {
-    if (in.hasImage()) {
+    if (in.hasImage() || in.hasAudio()) {
       return 0;
     }
     return in.hasEmbedding() ? in.getEmbedding().getInputsList().stream().mapToLong(String::length).sum()
@@ -298,14 +311,15 @@ public final class InferenceGateway implements InferenceServicePowerApi {
             .tell(new ModelEntity.RenewLease(granted.leaseId())), system.executionContext());
     return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
             replyTo -> new Worker.Run(requestId, job(in), replyTo, stream),
-            settings.requestTimeout(), system.scheduler())
+            aimos.model.runtime.ModelRuntimes.requestTimeout(granted.version().runtime(), settings.requestTimeout()),
+            system.scheduler())
         .handle((result, err) -> {
           // the worker's slot, and the tenant's quota share, are free as soon as the model answered
           renewal.cancel();
           releaseLease(in.getModel(), granted);
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
           if (result instanceof Worker.Completed || result instanceof Worker.Embedded
-              || result instanceof Worker.Seen) {
+              || result instanceof Worker.Seen || result instanceof Worker.Transcribed) {
             return result;
           }
           tenant.tell(new TenantEntity.Release(admitted.admissionId()));
@@ -352,6 +366,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     if (in.hasImage()) {
       return new Worker.ImageJob(in.getImage().getData().toByteArray());
     }
+    if (in.hasAudio()) {
+      return new Worker.AudioJob(in.getAudio().getData().toByteArray(), in.getAudio().getGrammar());
+    }
     return in.hasEmbedding() ? new Worker.EmbedJob(java.util.List.copyOf(in.getEmbedding().getInputsList()))
         : new Worker.TextJob(in.getText().getPrompt(), in.getText().getMaxTokens());
   }
@@ -359,7 +376,10 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   /** What the request is billed for, from what the model did. */
   private static aimos.tenant.Units units(Worker.Result r) {
     if (r instanceof Worker.Seen) {
-      return new aimos.tenant.Units(0, 0, 1, 0);
+      return aimos.tenant.Units.image();
+    }
+    if (r instanceof Worker.Transcribed t) {
+      return aimos.tenant.Units.audio(t.audioMillis());
     }
     return r instanceof Worker.Embedded e ? aimos.tenant.Units.tokens(e.tokens(), 0)
         : aimos.tenant.Units.tokens(((Worker.Completed) r).promptTokens(), ((Worker.Completed) r).completionTokens());
@@ -367,6 +387,10 @@ public final class InferenceGateway implements InferenceServicePowerApi {
 
   /** The model's output as the response's output field. */
   private static InferResponse output(Worker.Result r) {
+    if (r instanceof Worker.Transcribed t) {
+      return InferResponse.newBuilder().setTranscript(aimos.api.v1.TranscriptOutput.newBuilder().setText(t.text())
+          .setDurationMillis(t.audioMillis())).build();
+    }
     if (r instanceof Worker.Seen seen) {
       aimos.api.v1.ImageOutput.Builder out = aimos.api.v1.ImageOutput.newBuilder().setText(seen.text())
           .setConfidence(seen.confidence());

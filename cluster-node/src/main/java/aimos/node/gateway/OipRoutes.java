@@ -85,6 +85,10 @@ public final class OipRoutes extends AllDirectives {
         in.addObject().put("name", "text").put("datatype", "BYTES").putArray("shape").add(-1);
         out.addObject().put("name", "embedding").put("datatype", "FP32").putArray("shape").add(-1).add(-1);
       }
+      case "speech" -> {
+        in.addObject().put("name", "audio").put("datatype", "BYTES").putArray("shape").add(1);
+        out.addObject().put("name", "text").put("datatype", "BYTES").putArray("shape").add(1);
+      }
       case "vision" -> {
         in.addObject().put("name", "image").put("datatype", "BYTES").putArray("shape").add(1);
         if (runtime.equals(aimos.model.runtime.PaddleOcrRuntime.TEXT)) {
@@ -106,7 +110,11 @@ public final class OipRoutes extends AllDirectives {
     if (runtime.equals(aimos.model.runtime.MiniLmEmbeddingRuntime.NAME)) {
       return "embeddings";
     }
-    return ModelRuntimes.billingUnit(runtime) == aimos.api.v1.BillingUnit.IMAGES ? "vision" : "text";
+    return switch (ModelRuntimes.billingUnit(runtime)) {
+      case IMAGES -> "vision";
+      case AUDIO_MINUTES -> "speech";
+      default -> "text";
+    };
   }
 
   private Route ready(String name) {
@@ -155,7 +163,7 @@ public final class OipRoutes extends AllDirectives {
   private static void read(JsonNode json, InferRequest.Builder req) {
     JsonNode inputs = json.get("inputs");
     if (inputs == null || !inputs.isArray() || inputs.size() != 1) {
-      throw new IllegalArgumentException("inputs must hold exactly one tensor: text_input, text or image");
+      throw new IllegalArgumentException("inputs must hold exactly one tensor: text_input, text, image or audio");
     }
     JsonNode tensor = inputs.get(0);
     String name = tensor.path("name").asText("");
@@ -196,8 +204,19 @@ public final class OipRoutes extends AllDirectives {
           throw new IllegalArgumentException("image data must be the image file's bytes in base64: " + e.getMessage());
         }
       }
+      case "audio" -> {
+        if (data.size() != 1) {
+          throw new IllegalArgumentException("audio takes one file (shape [1])");
+        }
+        try {
+          req.setAudio(aimos.api.v1.AudioInput.newBuilder().setData(ByteString.copyFrom(Base64.getDecoder()
+              .decode(data.get(0).asText()))).setGrammar(json.path("parameters").path("grammar").asText("")));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("audio data must be the file's bytes in base64: " + e.getMessage());
+        }
+      }
       default -> throw new IllegalArgumentException("unknown input tensor '" + name + "': send text_input (text "
-          + "models), text (embeddings models) or image (vision models)");
+          + "models), text (embeddings models), image (vision models) or audio (speech models)");
     }
   }
 
@@ -216,6 +235,11 @@ public final class OipRoutes extends AllDirectives {
         t.putArray("shape").add(data.size()).add(data.isEmpty() ? 0 : data.get(0).getValuesCount());
         ArrayNode values = t.putArray("data");
         data.forEach(v -> v.getValuesList().forEach(values::add));
+      }
+      case TRANSCRIPT -> {
+        ObjectNode t = outputs.addObject().put("name", "text").put("datatype", "BYTES");
+        t.putArray("shape").add(1);
+        t.putArray("data").add(r.getTranscript().getText());
       }
       case IMAGE -> {
         var image = r.getImage();

@@ -64,7 +64,8 @@ public final class OpenAiRoutes extends AllDirectives {
     Route inference = concat(
         path(PathMatchers.segment("v1").slash("completions"), () -> post(() -> serve(completions))),
         path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() -> serve(chat))),
-        path(PathMatchers.segment("v1").slash("embeddings"), () -> post(this::embeddings)));
+        path(PathMatchers.segment("v1").slash("embeddings"), () -> post(this::embeddings)),
+        path(PathMatchers.segment("v1").slash("audio").slash("transcriptions"), () -> post(this::transcriptions)));
     return handleRejections(RejectionHandler.newBuilder()
             .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
                 ? tooLarge
@@ -266,6 +267,75 @@ public final class OpenAiRoutes extends AllDirectives {
                               + "model", "invalid_request_error")
                           : ok(embeddingList(r, base64), r.getRequestId())));
                 })))));
+  }
+
+  /**
+   * {@code /v1/audio/transcriptions}: multipart/form-data with {@code file} (WAV, AIFF or AU), {@code model},
+   * optionally {@code language} (English only), {@code response_format} ({@code json}, {@code text} or
+   * {@code verbose_json}) and {@code grammar}, a JSGF grammar that limits recognition to what it allows.
+   */
+  private Route transcriptions() {
+    return optionalHeaderValueByName("Authorization", auth ->
+        optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
+            optionalHeaderValueByName("X-Request-Id", xRequestId ->
+                withSizeLimit(maxBodyBytes, () -> extractMaterializer(materializer ->
+                    entity(Unmarshaller.entityToMultipartFormData(), form ->
+                        onComplete(form.toStrict(30_000, materializer), strict -> {
+                          if (strict.isFailure()) {
+                            return complete(strict.failed().get() instanceof EntityStreamSizeException
+                                ? RestRoutes.error(StatusCodes.PAYLOAD_TOO_LARGE, "the request body is larger than "
+                                    + maxBodyBytes + " bytes", "invalid_request_error")
+                                : RestRoutes.error(StatusCodes.BAD_REQUEST, "the body could not be read as "
+                                    + "multipart/form-data: " + strict.failed().get().getMessage(),
+                                    "invalid_request_error"));
+                          }
+                          java.util.Map<String, org.apache.pekko.util.ByteString> fields = new java.util.HashMap<>();
+                          for (var part : strict.get().getStrictParts()) {
+                            fields.put(part.getName(), part.getEntity().getData());
+                          }
+                          String format = fields.containsKey("response_format")
+                              ? fields.get("response_format").utf8String() : "json";
+                          String language = fields.containsKey("language") ? fields.get("language").utf8String() : "en";
+                          String problem = !fields.containsKey("file") ? "file is required: the audio (WAV, AIFF or AU)"
+                              : !fields.containsKey("model") || fields.get("model").isEmpty() ? "model is required"
+                              : !java.util.Set.of("json", "text", "verbose_json").contains(format)
+                                  ? "response_format must be json, text or verbose_json"
+                              : !language.toLowerCase().startsWith("en") ? "language must be en: the model is English"
+                              : null;
+                          if (problem != null) {
+                            return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, problem,
+                                "invalid_request_error"));
+                          }
+                          InferRequest in = InferRequest.newBuilder()
+                              .setModel(fields.get("model").utf8String())
+                              .setRequestId(idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString()))
+                              .setAudio(aimos.api.v1.AudioInput.newBuilder()
+                                  .setData(com.google.protobuf.ByteString.copyFrom(fields.get("file").toArray()))
+                                  .setGrammar(fields.containsKey("grammar") ? fields.get("grammar").utf8String() : ""))
+                              .build();
+                          Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
+                          return completeWithFuture(gateway.infer(in, metadata).handle((r, err) ->
+                              err != null ? failure(err) : !r.hasTranscript()
+                                  ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not a "
+                                      + "speech model", "invalid_request_error")
+                                  : transcript(r, format)));
+                        })))))));
+  }
+
+  private static HttpResponse transcript(InferResponse r, String format) {
+    if (format.equals("text")) {
+      return HttpResponse.create().withStatus(StatusCodes.OK).addHeader(RawHeader.create("x-request-id",
+          r.getRequestId())).withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, r.getTranscript().getText()));
+    }
+    ObjectNode root = JSON.createObjectNode();
+    if (format.equals("verbose_json")) {
+      root.put("task", "transcribe").put("language", "english")
+          .put("duration", r.getTranscript().getDurationMillis() / 1000.0);
+    }
+    root.put("text", r.getTranscript().getText());
+    root.putObject("usage").put("type", "duration").put("seconds", r.getUsage().getAudioMillis() / 1000)
+        .put("charge_usd", r.getUsage().getChargeUsd()).put("replayed", r.getReplayed());
+    return ok(root, r.getRequestId());
   }
 
   private static ObjectNode embeddingList(InferResponse r, boolean base64) {

@@ -5,12 +5,28 @@ import java.util.List;
 /** The runtimes a sandbox can load, by name. */
 public final class ModelRuntimes {
   public static final List<String> NAMES = List.of(EchoTextRuntime.NAME, TrigramLmRuntime.NAME,
-      MiniLmEmbeddingRuntime.NAME, PaddleOcrRuntime.ORIENTATION, PaddleOcrRuntime.TEXT);
+      MiniLmEmbeddingRuntime.NAME, PaddleOcrRuntime.ORIENTATION, PaddleOcrRuntime.TEXT, SphinxSpeechRuntime.NAME);
 
   private ModelRuntimes() {}
 
   /** A blank 64x16 PNG, for probes of vision sandboxes. */
   private static final byte[] PROBE_IMAGE = probeImage();
+
+  /** Half a second of silence as a 16 kHz mono WAV, for probes of speech sandboxes. */
+  private static final byte[] PROBE_AUDIO = probeAudio();
+
+  private static byte[] probeAudio() {
+    try {
+      var format = new javax.sound.sampled.AudioFormat(16_000f, 16, 1, true, false);
+      var silence = new javax.sound.sampled.AudioInputStream(new java.io.ByteArrayInputStream(new byte[16_000]), format,
+          8_000);
+      var out = new java.io.ByteArrayOutputStream();
+      javax.sound.sampled.AudioSystem.write(silence, javax.sound.sampled.AudioFileFormat.Type.WAVE, out);
+      return out.toByteArray();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 
   private static byte[] probeImage() {
     try {
@@ -29,6 +45,11 @@ public final class ModelRuntimes {
     if (MiniLmEmbeddingRuntime.NAME.equals(name)) {
       return req.setEmbed(aimos.internal.sandbox.EmbedJob.newBuilder().addInputs("probe"));
     }
+    if (SphinxSpeechRuntime.NAME.equals(name)) {
+      return req.setAudio(aimos.internal.sandbox.AudioJob.newBuilder()
+          .setData(com.google.protobuf.ByteString.copyFrom(PROBE_AUDIO))
+          .setGrammar("#JSGF V1.0;\ngrammar probe;\npublic <probe> = probe;\n"));
+    }
     if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)) {
       return req.setImage(aimos.internal.sandbox.ImageJob.newBuilder()
           .setData(com.google.protobuf.ByteString.copyFrom(PROBE_IMAGE)));
@@ -41,7 +62,22 @@ public final class ModelRuntimes {
     if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)) {
       return aimos.api.v1.BillingUnit.IMAGES;
     }
+    if (SphinxSpeechRuntime.NAME.equals(name)) {
+      return aimos.api.v1.BillingUnit.AUDIO_MINUTES;
+    }
     return aimos.api.v1.BillingUnit.TOKENS;
+  }
+
+  /** Memory a sandbox of the runtime needs at least, whatever the node's default (full-vocabulary speech: 1.25 GB). */
+  public static int minMemoryMb(String name) {
+    return SphinxSpeechRuntime.NAME.equals(name) ? 1280 : 0;
+  }
+
+  /** How long one request may take at least (full-vocabulary speech decodes slower than real time on one core). */
+  public static java.time.Duration requestTimeout(String name, java.time.Duration base) {
+    java.time.Duration least = SphinxSpeechRuntime.NAME.equals(name) ? java.time.Duration.ofMinutes(2)
+        : java.time.Duration.ZERO;
+    return base.compareTo(least) >= 0 ? base : least;
   }
 
   public static boolean exists(String name) {
@@ -60,6 +96,9 @@ public final class ModelRuntimes {
     }
     if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)) {
       return new PaddleOcrRuntime(name);
+    }
+    if (SphinxSpeechRuntime.NAME.equals(name)) {
+      return new SphinxSpeechRuntime();
     }
     throw new IllegalArgumentException("unknown runtime '" + name + "'; known runtimes: " + String.join(", ", NAMES));
   }

@@ -79,6 +79,15 @@ public final class SandboxIsolation {
     return iso;
   }
 
+  /** The same isolation with at least {@code memoryMb} of memory (and the heap that goes with it). */
+  public SandboxIsolation withMemoryAtLeast(int memoryMb) {
+    if (memoryMb <= limits.memoryMb()) {
+      return this;
+    }
+    return new SandboxIsolation(new Limits(memoryMb, limits.cpus(), limits.maxProcesses(), limits.maxOpenFiles(),
+        limits.noNetwork()), cgroups, roots, prlimit, unshare);
+  }
+
   public Limits limits() {
     return limits;
   }

@@ -38,6 +38,14 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
         probeInterval, maxReplyBytes, isolation);
   }
 
+  /** These settings for a sandbox of {@code runtime}: its memory and request time raised to what it needs. */
+  public SandboxSettings forRuntime(String runtime) {
+    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots,
+        aimos.model.runtime.ModelRuntimes.requestTimeout(runtime, requestTimeout), startTimeout, heartbeat, backoffMin,
+        backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter, probeInterval,
+        maxReplyBytes, isolation.withMemoryAtLeast(aimos.model.runtime.ModelRuntimes.minMemoryMb(runtime)));
+  }
+
   /** Settings for tests and single-node development: the current JVM's java and classpath. */
   public static SandboxSettings forCurrentJvm(Path workDir) {
     return new SandboxSettings(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

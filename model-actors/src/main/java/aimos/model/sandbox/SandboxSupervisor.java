@@ -94,7 +94,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     this.timers = timers;
     this.model = model;
     this.version = version;
-    this.settings = settings;
+    this.settings = settings.forRuntime(version.runtime());
     this.monitor = monitor;
     this.host = host;
     var self = Cluster.get(ctx.getSystem()).selfMember().address();
@@ -350,6 +350,9 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
       req.setText(TextJob.newBuilder().setPrompt(t.prompt()).setMaxTokens(t.maxTokens()).setStream(r.stream() != null));
     } else if (r.job() instanceof Worker.EmbedJob e) {
       req.setEmbed(EmbedJob.newBuilder().addAllInputs(e.inputs()));
+    } else if (r.job() instanceof Worker.AudioJob a) {
+      req.setAudio(aimos.internal.sandbox.AudioJob.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(a.data()))
+          .setGrammar(a.grammar()));
     } else if (r.job() instanceof Worker.ImageJob i) {
       req.setImage(aimos.internal.sandbox.ImageJob.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(i.data())));
     }
@@ -405,6 +408,13 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
         vectors.add(values);
       }
       return new Worker.Embedded(vectors, e.getTokens());
+    }
+    if (reply.hasTranscript()) {
+      if (reply.getTranscript().getAudioMillis() <= 0) {
+        return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "model " + model + " returned garbage (no audio "
+            + "duration); nothing was billed");
+      }
+      return new Worker.Transcribed(reply.getTranscript().getText(), reply.getTranscript().getAudioMillis());
     }
     if (reply.hasImage()) {
       var i = reply.getImage();

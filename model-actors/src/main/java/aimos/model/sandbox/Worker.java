@@ -31,6 +31,8 @@ public final class Worker {
 
   public record ImageJob(byte[] data) implements Job {}
 
+  public record AudioJob(byte[] data, String grammar) implements Job {}
+
   /** What a streamed run sends while it runs. */
   public sealed interface Streamed extends KryoSerializable {}
 
@@ -52,6 +54,9 @@ public final class Worker {
   public record Seen(java.util.List<Label> labels, String text, double confidence) implements Result {}
 
   public record Label(String label, double score) implements KryoSerializable {}
+
+  /** The text heard in the audio, and the audio's decoded duration. */
+  public record Transcribed(String text, long audioMillis) implements Result {}
 
   public record Failed(FailureKind kind, String message) implements Result {}
 
