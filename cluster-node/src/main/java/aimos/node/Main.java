@@ -20,6 +20,7 @@ import aimos.node.admin.NodeState;
 import aimos.node.admin.Reconciliation;
 import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
+import aimos.model.runtime.OpenAiUpstreamRuntime;
 import aimos.node.gateway.InferenceGateway;
 import aimos.node.gateway.OipRoutes;
 import aimos.node.gateway.OpenAiRoutes;
@@ -32,6 +33,7 @@ import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -117,7 +119,7 @@ public final class Main {
         "worker-host", Props.empty());
 
     TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger, session);
-    ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog);
+    ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog, OpenAiUpstreamRuntime.providers(config));
 
     Config health = config.getConfig("aimos.store-health");
     StoreHealth store = new StoreHealth(session, health.getDuration("timeout"), health.getInt("failures-to-down"),
@@ -194,7 +196,7 @@ public final class Main {
         s.getDuration("heartbeat"), s.getDuration("backoff-min"), s.getDuration("backoff-max"),
         s.getDuration("ping-interval"), s.getDuration("ping-timeout"), s.getInt("missed-pings"),
         s.getDuration("failure-window"), s.getInt("quarantine-after"), s.getDuration("probe-interval"),
-        s.getInt("max-reply-bytes"), isolation);
+        s.getInt("max-reply-bytes"), isolation, OpenAiUpstreamRuntime.providers(config), Map.of());
   }
 
 }

@@ -75,7 +75,13 @@ public final class ModelEntity
   public record Register(String description, ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
 
   public record AddVersion(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
-                           int deviceMemoryMb, ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
+                           int deviceMemoryMb, String fallback, ActorRef<StatusReply<ModelView>> replyTo)
+      implements Command {
+    public AddVersion(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
+                      int deviceMemoryMb, ActorRef<StatusReply<ModelView>> replyTo) {
+      this(version, runtime, unit, unitPriceMicros, replicas, deviceMemoryMb, "", replyTo);
+    }
+  }
 
   public record Get(ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
 
@@ -104,9 +110,17 @@ public final class ModelEntity
 
   // ---- replies ----
 
-  /** An immutable version: its runtime, price, how many nodes host it, and the device memory each replica needs. */
+  /**
+   * An immutable version: its runtime, price, how many nodes host it, the device memory each replica needs, and the
+   * model (optionally {@code model@version}) that serves a request this version fails to answer ("" for none).
+   */
   public record VersionInfo(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
-                            int deviceMemoryMb, long registeredAtMillis) implements KryoSerializable {}
+                            int deviceMemoryMb, long registeredAtMillis, String fallback) implements KryoSerializable {
+    public VersionInfo(String version, String runtime, BillingUnit unit, long unitPriceMicros, int replicas,
+                       int deviceMemoryMb, long registeredAtMillis) {
+      this(version, runtime, unit, unitPriceMicros, replicas, deviceMemoryMb, registeredAtMillis, "");
+    }
+  }
 
   public record ModelView(String name, String description, List<VersionInfo> versions, String defaultVersion,
                           int liveWorkers) implements KryoSerializable {}
@@ -277,13 +291,13 @@ public final class ModelEntity
       return Effect().reply(c.replyTo(), StatusReply.error(problem));
     }
     VersionInfo info = new VersionInfo(c.version(), c.runtime(), c.unit(), c.unitPriceMicros(), c.replicas(),
-        c.deviceMemoryMb(), System.currentTimeMillis());
+        c.deviceMemoryMb(), System.currentTimeMillis(), c.fallback() == null ? "" : c.fallback());
     return Effect().persist(new VersionRegistered(info))
         .thenRun(placement::place)
         .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
   }
 
-  private static String versionProblem(State s, AddVersion c) {
+  private String versionProblem(State s, AddVersion c) {
     if (c.version() == null || !VERSION.matcher(c.version()).matches()) {
       return "version must be 1-32 characters of letters, digits, '.', '_' and '-'";
     }
@@ -308,6 +322,15 @@ public final class ModelEntity
     }
     if (c.deviceMemoryMb() < 0) {
       return "deviceMemoryMb cannot be negative";
+    }
+    if (c.fallback() != null && !c.fallback().isEmpty()) {
+      String fallbackModel = c.fallback().split("@", 2)[0];
+      if (!isValidName(fallbackModel) || c.fallback().endsWith("@")) {
+        return "fallback must be a model name, optionally with @version, was '" + c.fallback() + "'";
+      }
+      if (fallbackModel.equals(name)) {
+        return "fallback must be another model than " + name;
+      }
     }
     return null;
   }

@@ -43,7 +43,8 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
       var i = e.info();
       return VersionRegistered.newBuilder().setVersion(i.version()).setRuntime(i.runtime())
           .setBillingUnit(i.unit().name()).setUnitPriceMicros(i.unitPriceMicros()).setReplicas(i.replicas())
-          .setRegisteredAtMillis(i.registeredAtMillis()).setDeviceMemoryMb(i.deviceMemoryMb()).build().toByteArray();
+          .setRegisteredAtMillis(i.registeredAtMillis()).setDeviceMemoryMb(i.deviceMemoryMb())
+          .setFallback(i.fallback()).build().toByteArray();
     }
     if (o instanceof ModelDirectory.NameAdded e) {
       return ModelDirectoryEntryAdded.newBuilder().setName(e.name()).build().toByteArray();
@@ -63,7 +64,7 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
           var p = VersionRegistered.parseFrom(bytes);
           return new ModelEntity.VersionRegistered(new ModelEntity.VersionInfo(p.getVersion(), p.getRuntime(),
               BillingUnit.valueOf(p.getBillingUnit()), p.getUnitPriceMicros(), Math.max(1, p.getReplicas()),
-              p.getDeviceMemoryMb(), p.getRegisteredAtMillis()));
+              p.getDeviceMemoryMb(), p.getRegisteredAtMillis(), p.getFallback()));
         }
         case DIRECTORY_ADD -> {
           return new ModelDirectory.NameAdded(ModelDirectoryEntryAdded.parseFrom(bytes).getName());

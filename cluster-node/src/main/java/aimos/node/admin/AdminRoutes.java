@@ -174,7 +174,8 @@ public final class AdminRoutes extends AllDirectives {
                 name, text(body, "version"), text(body, "runtime"), billingUnit(text(body, "billingUnit")),
                 body.hasNonNull("unitPriceUsd") ? Money.parseUsd(body.get("unitPriceUsd").asText()) : -1,
                 body.hasNonNull("replicas") ? intField(body, "replicas") : 1,
-                body.hasNonNull("deviceMemoryMb") ? intField(body, "deviceMemoryMb") : 0))))),
+                body.hasNonNull("deviceMemoryMb") ? intField(body, "deviceMemoryMb") : 0,
+                body.hasNonNull("fallback") ? body.get("fallback").asText() : ""))))),
             path("leases", () -> get(() -> respond(StatusCodes.OK, () -> models.leases(name))))
         )));
   }

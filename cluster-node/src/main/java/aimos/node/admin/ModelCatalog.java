@@ -19,11 +19,14 @@ public final class ModelCatalog {
   private final ActorSystem<?> system;
   private final Duration timeout;
   private final PriceCatalog prices;
+  private final java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> upstreams;
 
-  public ModelCatalog(ActorSystem<?> system, Duration timeout, PriceCatalog prices) {
+  public ModelCatalog(ActorSystem<?> system, Duration timeout, PriceCatalog prices,
+                      java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> upstreams) {
     this.system = system;
     this.timeout = timeout;
     this.prices = prices;
+    this.upstreams = upstreams;
   }
 
   private EntityRef<ModelEntity.Command> model(String name) {
@@ -39,14 +42,31 @@ public final class ModelCatalog {
             .<Done>ask(rt -> new ModelDirectory.Add(name, rt), timeout).thenApply(d -> view));
   }
 
-  /** Adds a version; a negative price means the catalog's price for the billing unit. */
+  /** Adds a version without a fallback. */
   public CompletionStage<ModelEntity.ModelView> addVersion(String name, String version, String runtime,
                                                            BillingUnit unit, long unitPriceMicros, int replicas,
                                                            int deviceMemoryMb) {
+    return addVersion(name, version, runtime, unit, unitPriceMicros, replicas, deviceMemoryMb, "");
+  }
+
+  /**
+   * Adds a version; a negative price means the catalog's price for the billing unit. An upstream runtime must name a
+   * configured provider.
+   */
+  public CompletionStage<ModelEntity.ModelView> addVersion(String name, String version, String runtime,
+                                                           BillingUnit unit, long unitPriceMicros, int replicas,
+                                                           int deviceMemoryMb, String fallback) {
+    String provider = aimos.model.runtime.OpenAiUpstreamRuntime.providerOf(runtime);
+    if (provider != null && !upstreams.containsKey(provider)) {
+      throw new IllegalArgumentException("runtime " + runtime + " needs upstream provider '" + provider + "', which is "
+          + "not configured (aimos.upstream.providers" + (upstreams.isEmpty() ? " is empty"
+          : ": " + String.join(", ", upstreams.keySet())) + ")");
+    }
     long price = unitPriceMicros >= 0 || unit == BillingUnit.BILLING_UNIT_UNSPECIFIED || unit == BillingUnit.UNRECOGNIZED
         ? unitPriceMicros
         : prices.defaultUnitPriceMicros(unit);
-    return model(name).askWithStatus(rt -> new ModelEntity.AddVersion(version, runtime, unit, price, replicas, deviceMemoryMb, rt),
+    return model(name).askWithStatus(rt -> new ModelEntity.AddVersion(version, runtime, unit, price, replicas,
+            deviceMemoryMb, fallback, rt),
         timeout);
   }
 

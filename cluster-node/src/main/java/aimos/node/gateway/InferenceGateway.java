@@ -49,6 +49,7 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
 import aimos.api.v1.InferStreamResponse;
 import aimos.api.v1.TextDelta;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.pekko.pattern.StatusReply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -304,6 +305,44 @@ public final class InferenceGateway implements InferenceServicePowerApi {
                                              String requestId, InferRequest in, long started,
                                              ActorRef<Worker.Streamed> stream) {
     EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
+    return runModel(admitted, granted, requestId, in, stream)
+        .exceptionallyCompose(err -> fallBack(admitted, granted, requestId, in, stream, err))
+        .whenComplete((ran, err) -> {
+          if (err != null) {
+            // nothing was answered: the request's slot is free and its rate token given back
+            tenant.tell(new TenantEntity.Release(admitted.admissionId()));
+          }
+        })
+        .thenCompose(ran -> record(tenant, admitted, ran.granted(), requestId, ran.in(), ran.result(), started)
+            .handle((recorded, err) -> {
+              if (err != null) {
+                throw unavailable("the usage of request " + requestId + " could not be recorded, so no answer is "
+                    + "given; retry with the same request_id", err);
+              }
+              metrics.charged(ran.in().getModel(), recorded.replayed() ? 0 : recorded.chargeMicros());
+              return InferResponse.newBuilder()
+                  .setRequestId(requestId)
+                  .setModel(ran.in().getModel())
+                  .setVersion(ran.granted().version().version())
+                  .mergeFrom(output(ran.result()))
+                  .setUsage(Usage.newBuilder()
+                      .setPromptTokens(recorded.units().promptTokens())
+                      .setCompletionTokens(recorded.units().completionTokens())
+                      .setImages(recorded.units().images())
+                      .setAudioMillis(recorded.units().audioMillis())
+                      .setChargeUsd(Money.format(recorded.chargeMicros())))
+                  .setReplayed(recorded.replayed())
+                  .build();
+            }));
+  }
+
+  /** What a model answered, on which lease, for which request (the fallback's, if the fallback answered). */
+  private record Ran(ModelEntity.Granted granted, InferRequest in, Worker.Result result) {}
+
+  /** Runs the request on its leased worker; fails with the gRPC status of the model's failure. */
+  private CompletionStage<Ran> runModel(TenantEntity.Admitted admitted, ModelEntity.Granted granted, String requestId,
+                                        InferRequest in, ActorRef<Worker.Streamed> stream) {
+    EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
     // a request that runs longer than a third of the lease TTL keeps renewing its lease until the model answers
     Duration every = settings.leaseTtl().dividedBy(3);
     Cancellable renewal = system.scheduler().scheduleAtFixedRate(every, every,
@@ -320,32 +359,30 @@ public final class InferenceGateway implements InferenceServicePowerApi {
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
           if (result instanceof Worker.Completed || result instanceof Worker.Embedded
               || result instanceof Worker.Seen || result instanceof Worker.Transcribed) {
-            return result;
+            return new Ran(granted, in, result);
           }
-          tenant.tell(new TenantEntity.Release(admitted.admissionId()));
           throw modelFailure(in.getModel(), result, err);
-        })
-        .thenCompose(completed -> record(tenant, admitted, granted, requestId, in, completed, started)
-            .handle((recorded, err) -> {
-              if (err != null) {
-                throw unavailable("the usage of request " + requestId + " could not be recorded, so no answer is "
-                    + "given; retry with the same request_id", err);
-              }
-              metrics.charged(in.getModel(), recorded.replayed() ? 0 : recorded.chargeMicros());
-              return InferResponse.newBuilder()
-                  .setRequestId(requestId)
-                  .setModel(in.getModel())
-                  .setVersion(granted.version().version())
-                  .mergeFrom(output(completed))
-                  .setUsage(Usage.newBuilder()
-                      .setPromptTokens(recorded.units().promptTokens())
-                      .setCompletionTokens(recorded.units().completionTokens())
-                      .setImages(recorded.units().images())
-                      .setAudioMillis(recorded.units().audioMillis())
-                      .setChargeUsd(Money.format(recorded.chargeMicros())))
-                  .setReplayed(recorded.replayed())
-                  .build();
-            }));
+        });
+  }
+
+  /**
+   * A version with a fallback ({@code model} or {@code model@version}) hands a request its model failed to answer
+   * (unavailable, timed out, crashed; not the caller's bad input) to the fallback, once, under the same admission
+   * and request id: the request is billed once, at the model that answered.
+   */
+  private CompletionStage<Ran> fallBack(TenantEntity.Admitted admitted, ModelEntity.Granted granted, String requestId,
+                                        InferRequest in, ActorRef<Worker.Streamed> stream, Throwable err) {
+    String fallback = granted.version().fallback();
+    Status.Code code = statusOf(err).getCode();
+    if (fallback.isEmpty() || !Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED, Status.Code.INTERNAL)
+        .contains(code)) {
+      return CompletableFuture.failedFuture(unwrap(err));
+    }
+    String[] target = fallback.split("@", 2);
+    InferRequest other = in.toBuilder().setModel(target[0]).setVersion(target.length > 1 ? target[1] : "").build();
+    log.info("Request {}: model {} failed ({}); falling back to {}", requestId, in.getModel(), code, fallback);
+    metrics.fallback(in.getModel(), target[0]);
+    return lease(admitted, other).thenCompose(g -> runModel(admitted, g, requestId, other, stream));
   }
 
   private CompletionStage<TenantEntity.Recorded> record(EntityRef<TenantEntity.Command> tenant,

@@ -54,11 +54,19 @@ public final class AimosMetrics implements SandboxMonitor {
   private final Gauge storeAvailable = Gauge.build("aimos_store_available",
       "1 while Cassandra answers this node's probe, 0 while requests are refused for want of it.").register(registry);
 
+  private final Counter fallbacks = Counter.build("aimos_fallbacks_total",
+      "Requests a model failed to answer and its version's fallback model served.")
+      .labelNames("model", "fallback").register(registry);
+
   public AimosMetrics(boolean jvmMetrics) {
     storeAvailable.set(1);
     if (jvmMetrics) {
       DefaultExports.register(registry);
     }
+  }
+
+  public void fallback(String model, String fallback) {
+    fallbacks.labels(model, fallback).inc();
   }
 
   public void storeAvailable(boolean available) {

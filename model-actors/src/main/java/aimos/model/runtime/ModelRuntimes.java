@@ -76,12 +76,13 @@ public final class ModelRuntimes {
   /** How long one request may take at least (full-vocabulary speech decodes slower than real time on one core). */
   public static java.time.Duration requestTimeout(String name, java.time.Duration base) {
     java.time.Duration least = SphinxSpeechRuntime.NAME.equals(name) ? java.time.Duration.ofMinutes(2)
+        : OpenAiUpstreamRuntime.providerOf(name) != null ? OpenAiUpstreamRuntime.MAX_REQUEST_TIME
         : java.time.Duration.ZERO;
     return base.compareTo(least) >= 0 ? base : least;
   }
 
   public static boolean exists(String name) {
-    return NAMES.contains(name);
+    return NAMES.contains(name) || OpenAiUpstreamRuntime.providerOf(name) != null;
   }
 
   public static ModelRuntime create(String name) {
@@ -100,6 +101,10 @@ public final class ModelRuntimes {
     if (SphinxSpeechRuntime.NAME.equals(name)) {
       return new SphinxSpeechRuntime();
     }
-    throw new IllegalArgumentException("unknown runtime '" + name + "'; known runtimes: " + String.join(", ", NAMES));
+    if (OpenAiUpstreamRuntime.providerOf(name) != null) {
+      return new OpenAiUpstreamRuntime(name);
+    }
+    throw new IllegalArgumentException("unknown runtime '" + name + "'; known runtimes: " + String.join(", ", NAMES)
+        + ", openai:<provider>/<model>");
   }
 }

@@ -88,6 +88,15 @@ public final class SandboxIsolation {
         limits.noNetwork()), cgroups, roots, prlimit, unshare);
   }
 
+  /** The same isolation with the host's network: for sandboxes that call other servers. */
+  public SandboxIsolation withNetwork() {
+    if (!unshare) {
+      return this;
+    }
+    return new SandboxIsolation(new Limits(limits.memoryMb(), limits.cpus(), limits.maxProcesses(),
+        limits.maxOpenFiles(), false), cgroups, roots, prlimit, false);
+  }
+
   public Limits limits() {
     return limits;
   }

@@ -28,7 +28,13 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SandboxProcess implements AutoCloseable {
 
   /** How to launch a sandbox: the java binary, JVM flags, classpath and working directory. */
-  public record LaunchSpec(String javaCommand, List<String> jvmOptions, String classpath, Path workDir) {}
+  /** How to start a sandbox JVM; {@code environment} is added to the node's (provider settings, never arguments). */
+  public record LaunchSpec(String javaCommand, List<String> jvmOptions, String classpath, Path workDir,
+                           java.util.Map<String, String> environment) {
+    public LaunchSpec(String javaCommand, List<String> jvmOptions, String classpath, Path workDir) {
+      this(javaCommand, jvmOptions, classpath, workDir, java.util.Map.of());
+    }
+  }
 
   public static final class SandboxDied extends RuntimeException {
     public SandboxDied(String message) {
@@ -77,7 +83,9 @@ public final class SandboxProcess implements AutoCloseable {
     cmd.add(SandboxMain.class.getName());
     cmd.add(runtime);
     cmd.add(Integer.toString(threads));
-    Process p = new ProcessBuilder(cmd)
+    ProcessBuilder builder = new ProcessBuilder(cmd);
+    builder.environment().putAll(spec.environment());
+    Process p = builder
         .directory(spec.workDir().toFile())
         .redirectError(ProcessBuilder.Redirect.appendTo(spec.workDir().resolve("sandbox.log").toFile()))
         .start();

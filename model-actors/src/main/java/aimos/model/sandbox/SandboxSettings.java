@@ -17,7 +17,9 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
                               Duration requestTimeout, Duration startTimeout, Duration heartbeat,
                               Duration backoffMin, Duration backoffMax, Duration pingInterval, Duration pingTimeout,
                               int missedPings, Duration failureWindow, int quarantineAfter, Duration probeInterval,
-                              int maxReplyBytes, SandboxIsolation isolation) {
+                              int maxReplyBytes, SandboxIsolation isolation,
+                              java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> upstreams,
+                              java.util.Map<String, String> environment) {
 
   /** The full JVM command line options: the configured ones plus the heap cap derived from the memory cap. */
   public List<String> jvmOptionsWithHeap() {
@@ -28,22 +30,35 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
   }
 
   public SandboxProcess.LaunchSpec launchSpec(Path dir) {
-    return new SandboxProcess.LaunchSpec(javaCommand, jvmOptionsWithHeap(), classpath, dir);
+    return new SandboxProcess.LaunchSpec(javaCommand, jvmOptionsWithHeap(), classpath, dir, environment);
   }
 
   public SandboxSettings withSupervision(Duration requestTimeout, Duration pingInterval, Duration failureWindow,
                                          int quarantineAfter, Duration probeInterval) {
     return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, requestTimeout, startTimeout,
         heartbeat, backoffMin, backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter,
-        probeInterval, maxReplyBytes, isolation);
+        probeInterval, maxReplyBytes, isolation, upstreams, environment);
   }
 
-  /** These settings for a sandbox of {@code runtime}: its memory and request time raised to what it needs. */
+  /**
+   * These settings for a sandbox of {@code runtime}: its memory and request time raised to what it needs; an upstream
+   * runtime gets the host's network and its provider's settings in its environment, and answers within its
+   * provider's attempts.
+   */
   public SandboxSettings forRuntime(String runtime) {
-    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots,
-        aimos.model.runtime.ModelRuntimes.requestTimeout(runtime, requestTimeout), startTimeout, heartbeat, backoffMin,
-        backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter, probeInterval,
-        maxReplyBytes, isolation.withMemoryAtLeast(aimos.model.runtime.ModelRuntimes.minMemoryMb(runtime)));
+    Duration timeout = aimos.model.runtime.ModelRuntimes.requestTimeout(runtime, requestTimeout);
+    SandboxIsolation iso = isolation.withMemoryAtLeast(aimos.model.runtime.ModelRuntimes.minMemoryMb(runtime));
+    java.util.Map<String, String> env = environment;
+    String provider = aimos.model.runtime.OpenAiUpstreamRuntime.providerOf(runtime);
+    if (provider != null && upstreams.containsKey(provider)) {
+      var p = upstreams.get(provider);
+      timeout = requestTimeout.compareTo(p.worstCase()) > 0 ? requestTimeout : p.worstCase();
+      iso = iso.withNetwork();
+      env = p.environment();
+    }
+    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, timeout, startTimeout, heartbeat,
+        backoffMin, backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter, probeInterval,
+        maxReplyBytes, iso, upstreams, env);
   }
 
   /** Settings for tests and single-node development: the current JVM's java and classpath. */
@@ -54,6 +69,7 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
         System.getProperty("java.class.path"), workDir, 4, Duration.ofSeconds(10), Duration.ofSeconds(30),
         Duration.ofSeconds(2), Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofSeconds(1),
         Duration.ofSeconds(2), 3, Duration.ofSeconds(60), 3, Duration.ofSeconds(10), 1024 * 1024,
-        SandboxIsolation.probe(new SandboxIsolation.Limits(256, 1.0, 128, 1024, true)));
+        SandboxIsolation.probe(new SandboxIsolation.Limits(256, 1.0, 128, 1024, true)), java.util.Map.of(),
+        java.util.Map.of());
   }
 }

@@ -365,7 +365,8 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     int gen = generation;
     process.call(req, settings.requestTimeout(), r.stream() == null ? null
         : piece -> r.stream().tell(new Worker.Chunk(piece))).whenComplete((reply, err) -> {
-      if (r.stream() != null) {
+      if (r.stream() != null && err == null && !reply.hasError()) {
+        // a failed run leaves the stream open: a fallback model may go on with it (the gateway ends it otherwise)
         r.stream().tell(new Worker.StreamEnd());
       }
       Worker.Result result = err == null ? toResult(reply) : toFailure(err);
