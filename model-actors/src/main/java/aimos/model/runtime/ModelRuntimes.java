@@ -68,9 +68,15 @@ public final class ModelRuntimes {
     return aimos.api.v1.BillingUnit.TOKENS;
   }
 
-  /** Memory a sandbox of the runtime needs at least, whatever the node's default (full-vocabulary speech: 1.25 GB). */
+  /**
+   * Memory a sandbox of the runtime needs at least, whatever the node's default: full-vocabulary speech 1.25 GB; the
+   * trigram model 512 MB, so that its 80 MB of tables leave the collector room for the garbage of decoding.
+   */
   public static int minMemoryMb(String name) {
-    return SphinxSpeechRuntime.NAME.equals(name) ? 1280 : 0;
+    if (SphinxSpeechRuntime.NAME.equals(name)) {
+      return 1280;
+    }
+    return TrigramLmRuntime.NAME.equals(name) ? 512 : 0;
   }
 
   /** How long one request may take at least (full-vocabulary speech decodes slower than real time on one core). */
@@ -79,6 +85,15 @@ public final class ModelRuntimes {
         : OpenAiUpstreamRuntime.providerOf(name) != null ? OpenAiUpstreamRuntime.MAX_REQUEST_TIME
         : java.time.Duration.ZERO;
     return base.compareTo(least) >= 0 ? base : least;
+  }
+
+  /**
+   * Whether the runtime's own Java code is hot enough to need the JIT's optimizing compiler: sandboxes otherwise
+   * stop at C1 (-XX:TieredStopAtLevel=1), which starts faster and costs less CPU for thin runtimes.
+   */
+  public static boolean computeHeavy(String name) {
+    return TrigramLmRuntime.NAME.equals(name) || SphinxSpeechRuntime.NAME.equals(name)
+        || PaddleOcrRuntime.TEXT.equals(name) || PaddleOcrRuntime.ORIENTATION.equals(name);
   }
 
   public static boolean exists(String name) {

@@ -49,6 +49,8 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
     Duration timeout = aimos.model.runtime.ModelRuntimes.requestTimeout(runtime, requestTimeout);
     SandboxIsolation iso = isolation.withMemoryAtLeast(aimos.model.runtime.ModelRuntimes.minMemoryMb(runtime));
     java.util.Map<String, String> env = environment;
+    List<String> options = aimos.model.runtime.ModelRuntimes.computeHeavy(runtime)
+        ? jvmOptions.stream().filter(o -> !o.startsWith("-XX:TieredStopAtLevel")).toList() : jvmOptions;
     String provider = aimos.model.runtime.OpenAiUpstreamRuntime.providerOf(runtime);
     if (provider != null && upstreams.containsKey(provider)) {
       var p = upstreams.get(provider);
@@ -56,7 +58,7 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
       iso = iso.withNetwork();
       env = p.environment();
     }
-    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, timeout, startTimeout, heartbeat,
+    return new SandboxSettings(javaCommand, options, classpath, workDir, slots, timeout, startTimeout, heartbeat,
         backoffMin, backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter, probeInterval,
         maxReplyBytes, iso, upstreams, env);
   }
