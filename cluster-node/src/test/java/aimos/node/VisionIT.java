@@ -140,6 +140,11 @@ class VisionIT {
         "{\"version\": \"v2\", \"runtime\": \"ocr-text\", \"billingUnit\": \"TOKENS\"}");
     assertEquals(400, wrongUnit.status(), wrongUnit.body());
     assertTrue(wrongUnit.body().contains("IMAGES"), wrongUnit.body());
+    // any ONNX image model can be served, from a file every hosting node has
+    var noFile = Http.admin(cluster, "POST", "/admin/models/it-ocr/versions",
+        "{\"version\": \"v3\", \"runtime\": \"onnx-image:/nowhere/model.onnx\", \"billingUnit\": \"IMAGES\"}");
+    assertEquals(400, noFile.status(), noFile.body());
+    assertTrue(noFile.body().contains("no readable model file"), noFile.body());
   }
 
   private static void expect(OpenAiRestIT.Reply r, int status, String messagePart) {

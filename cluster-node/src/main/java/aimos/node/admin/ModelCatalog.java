@@ -56,6 +56,11 @@ public final class ModelCatalog {
   public CompletionStage<ModelEntity.ModelView> addVersion(String name, String version, String runtime,
                                                            BillingUnit unit, long unitPriceMicros, int replicas,
                                                            int deviceMemoryMb, String fallback) {
+    java.nio.file.Path onnx = aimos.model.runtime.OnnxImageRuntime.fileOf(runtime);
+    if (onnx != null && !java.nio.file.Files.isReadable(onnx)) {
+      throw new IllegalArgumentException("runtime " + runtime + ": no readable model file " + onnx + " on this node "
+          + "(it must be on every node that hosts the model)");
+    }
     String provider = aimos.model.runtime.OpenAiUpstreamRuntime.providerOf(runtime);
     if (provider != null && !upstreams.containsKey(provider)) {
       throw new IllegalArgumentException("runtime " + runtime + " needs upstream provider '" + provider + "', which is "

@@ -50,7 +50,7 @@ public final class ModelRuntimes {
           .setData(com.google.protobuf.ByteString.copyFrom(PROBE_AUDIO))
           .setGrammar("#JSGF V1.0;\ngrammar probe;\npublic <probe> = probe;\n"));
     }
-    if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)) {
+    if (billingUnit(name) == aimos.api.v1.BillingUnit.IMAGES) {
       return req.setImage(aimos.internal.sandbox.ImageJob.newBuilder()
           .setData(com.google.protobuf.ByteString.copyFrom(PROBE_IMAGE)));
     }
@@ -59,7 +59,8 @@ public final class ModelRuntimes {
 
   /** What requests to the runtime are metered in. */
   public static aimos.api.v1.BillingUnit billingUnit(String name) {
-    if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)) {
+    if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)
+        || OnnxImageRuntime.fileOf(name) != null) {
       return aimos.api.v1.BillingUnit.IMAGES;
     }
     if (SphinxSpeechRuntime.NAME.equals(name)) {
@@ -93,11 +94,13 @@ public final class ModelRuntimes {
    */
   public static boolean computeHeavy(String name) {
     return TrigramLmRuntime.NAME.equals(name) || SphinxSpeechRuntime.NAME.equals(name)
-        || PaddleOcrRuntime.TEXT.equals(name) || PaddleOcrRuntime.ORIENTATION.equals(name);
+        || PaddleOcrRuntime.TEXT.equals(name) || PaddleOcrRuntime.ORIENTATION.equals(name)
+        || OnnxImageRuntime.fileOf(name) != null;
   }
 
   public static boolean exists(String name) {
-    return NAMES.contains(name) || OpenAiUpstreamRuntime.providerOf(name) != null;
+    return NAMES.contains(name) || OpenAiUpstreamRuntime.providerOf(name) != null
+        || OnnxImageRuntime.fileOf(name) != null;
   }
 
   public static ModelRuntime create(String name) {
@@ -119,7 +122,10 @@ public final class ModelRuntimes {
     if (OpenAiUpstreamRuntime.providerOf(name) != null) {
       return new OpenAiUpstreamRuntime(name);
     }
+    if (OnnxImageRuntime.fileOf(name) != null) {
+      return new OnnxImageRuntime(name);
+    }
     throw new IllegalArgumentException("unknown runtime '" + name + "'; known runtimes: " + String.join(", ", NAMES)
-        + ", openai:<provider>/<model>");
+        + ", openai:<provider>/<model>, onnx-image:/path/model.onnx");
   }
 }
