@@ -25,8 +25,14 @@ public final class SharedCassandra {
       try {
         Path dir = Files.createTempDirectory("aimos-test-cassandra");
         // CQL on every interface: tests put nodes in network namespaces that reach it over a bridge
+        int cql = CassandraLauncher.freePort();
+        int storage = CassandraLauncher.freePort();
+        while (storage == cql) {
+          // the kernel may hand out the port it just took back
+          storage = CassandraLauncher.freePort();
+        }
         instance = CassandraLauncher.start(CassandraLauncher.Settings.defaults(dir)
-            .withPorts(CassandraLauncher.freePort(), CassandraLauncher.freePort()).withHost("0.0.0.0"));
+            .withPorts(cql, storage).withHost("0.0.0.0"));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

@@ -16,8 +16,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -37,7 +35,6 @@ import org.junit.jupiter.api.Test;
  * synthesised speech transcribed with grammars, billed by the second rounded up, bad audio refused and not billed.
  */
 class SpeechIT {
-  private static final Path FIXTURES = Path.of("..", "model-actors", "src", "test", "resources", "fixtures", "audio");
   private static final String COMMANDS = """
       #JSGF V1.0;
       grammar commands;
@@ -59,11 +56,7 @@ class SpeechIT {
   }
 
   static byte[] fixture(String name) {
-    try {
-      return Files.readAllBytes(FIXTURES.resolve(name));
-    } catch (java.io.IOException e) {
-      throw new AssertionError(e);
-    }
+    return Fixtures.audio(name);
   }
 
   /** A multipart/form-data POST as OpenAI's SDKs send it: the file part, then the text fields. */

@@ -40,9 +40,18 @@ public final class TestCluster implements AutoCloseable {
     keyspacePrefix = "it" + ProcessHandle.current().pid() + "_" + clusters.incrementAndGet();
     sandboxes = Files.createTempDirectory("aimos-it-sandboxes");
     for (int i = 0; i < size; i++) {
-      artery.add(CassandraLauncher.freePort());
-      management.add(CassandraLauncher.freePort());
+      artery.add(distinctFreePort());
+      management.add(distinctFreePort());
     }
+  }
+
+  /** A free port not already given to this cluster (the kernel may hand out the port it just took back). */
+  private int distinctFreePort() {
+    int port;
+    do {
+      port = CassandraLauncher.freePort();
+    } while (artery.contains(port) || management.contains(port));
+    return port;
   }
 
   /** Starts {@code size} nodes that form one cluster, the first being the seed. */

@@ -9,8 +9,6 @@ import aimos.api.v1.InferResponse;
 import aimos.billing.ledger.LedgerRow;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -28,7 +26,6 @@ import org.junit.jupiter.api.Test;
  * their orientation told, one image is one billed unit, bad images are refused and bill nothing.
  */
 class VisionIT {
-  private static final Path FIXTURES = Path.of("..", "model-actors", "src", "test", "resources", "fixtures", "images");
   private static TestCluster cluster;
   private static String key;
 
@@ -48,11 +45,7 @@ class VisionIT {
   }
 
   static byte[] fixture(String name) {
-    try {
-      return Files.readAllBytes(FIXTURES.resolve(name));
-    } catch (java.io.IOException e) {
-      throw new AssertionError(e);
-    }
+    return Fixtures.image(name);
   }
 
   private static OpenAiRestIT.Reply oip(String path, String apiKey, String body) {

@@ -445,7 +445,8 @@ public final class LocalCluster {
     }
   }
 
-  private static void sleep(long millis) {
+  /** Sleeps, turning an interrupt into an IllegalStateException (drill steps are not interruptible). */
+  public static void sleep(long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {

@@ -118,7 +118,7 @@ final class NodeFault {
           removedByOthers = true;
         }
       }
-      sleep(200);
+      LocalCluster.sleep(200);
     }
   }
 
@@ -156,16 +156,7 @@ final class NodeFault {
   private static void sleepUntil(long nanos) {
     long wait = nanos - System.nanoTime();
     if (wait > 0) {
-      sleep(wait / 1_000_000);
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted");
+      LocalCluster.sleep(wait / 1_000_000);
     }
   }
 }

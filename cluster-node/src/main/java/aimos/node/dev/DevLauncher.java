@@ -24,11 +24,23 @@ import org.apache.pekko.pattern.StatusReply;
 public final class DevLauncher {
   public static final String DEMO_TENANT = "demo";
   public static final String DEMO_MODEL = "demo-text";
-  public static final String DEMO_LM = "demo-lm";
-  public static final String DEMO_EMBEDDINGS = "demo-embed";
-  public static final String DEMO_OCR = "demo-ocr";
-  public static final String DEMO_ORIENTATION = "demo-orientation";
-  public static final String DEMO_SPEECH = "demo-speech";
+
+  /** A model the demo registers, version v1 at the catalog's price. */
+  record DemoModel(String name, String description, String runtime, BillingUnit unit) {}
+
+  static final java.util.List<DemoModel> DEMO_MODELS = java.util.List.of(
+      new DemoModel(DEMO_MODEL, "Deterministic text model (reversed words), cl100k tokens", "echo-text",
+          BillingUnit.TOKENS),
+      new DemoModel("demo-lm", "CMU Sphinx en-us trigram language model, generating word by word; cl100k tokens",
+          "trigram-lm", BillingUnit.TOKENS),
+      new DemoModel("demo-embed", "all-MiniLM-L6-v2 sentence embeddings (384 dimensions), billed per 1k input tokens",
+          "minilm-embeddings", BillingUnit.TOKENS),
+      new DemoModel("demo-ocr", "PaddleOCR PP-OCRv4 text recogniser: reads one line of text in an image, billed per "
+          + "image", "ocr-text", BillingUnit.IMAGES),
+      new DemoModel("demo-orientation", "PaddleOCR text-direction classifier: is a text-line image upright (0) or "
+          + "upside down (180)", "ocr-orientation", BillingUnit.IMAGES),
+      new DemoModel("demo-speech", "CMU Sphinx4 en-us speech to text: full vocabulary, or a JSGF grammar; billed per "
+          + "audio minute", "sphinx-speech", BillingUnit.AUDIO_MINUTES));
 
   private DevLauncher() {}
 
@@ -97,28 +109,10 @@ public final class DevLauncher {
       retrying(() -> ignoreExisting(node.tenants().create(DEMO_TENANT, "Demo tenant",
           new Plan(600, 200_000, Money.parseUsd("100"), 16))));
       apiKey = retrying(() -> node.tenants().issueKey(DEMO_TENANT).toCompletableFuture().join().apiKey());
-      retrying(() -> ignoreExisting(node.models().register(DEMO_MODEL,
-          "Deterministic text model (reversed words), cl100k tokens")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_MODEL, "v1", "echo-text", BillingUnit.TOKENS, -1, 1, 0)));
-      retrying(() -> ignoreExisting(node.models().register(DEMO_LM,
-          "CMU Sphinx en-us trigram language model, generating word by word; cl100k tokens")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_LM, "v1", "trigram-lm", BillingUnit.TOKENS, -1, 1, 0)));
-      retrying(() -> ignoreExisting(node.models().register(DEMO_EMBEDDINGS,
-          "all-MiniLM-L6-v2 sentence embeddings (384 dimensions), billed per 1k input tokens")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_EMBEDDINGS, "v1", "minilm-embeddings",
-          BillingUnit.TOKENS, -1, 1, 0)));
-      retrying(() -> ignoreExisting(node.models().register(DEMO_OCR,
-          "PaddleOCR PP-OCRv4 text recogniser: reads one line of text in an image, billed per image")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_OCR, "v1", "ocr-text", BillingUnit.IMAGES, -1, 1,
-          0)));
-      retrying(() -> ignoreExisting(node.models().register(DEMO_ORIENTATION,
-          "PaddleOCR text-direction classifier: is a text-line image upright (0) or upside down (180)")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_ORIENTATION, "v1", "ocr-orientation",
-          BillingUnit.IMAGES, -1, 1, 0)));
-      retrying(() -> ignoreExisting(node.models().register(DEMO_SPEECH,
-          "CMU Sphinx4 en-us speech to text: full vocabulary, or a JSGF grammar; billed per audio minute")));
-      retrying(() -> ignoreExisting(node.models().addVersion(DEMO_SPEECH, "v1", "sphinx-speech",
-          BillingUnit.AUDIO_MINUTES, -1, 1, 0)));
+      for (DemoModel m : DEMO_MODELS) {
+        retrying(() -> ignoreExisting(node.models().register(m.name(), m.description())));
+        retrying(() -> ignoreExisting(node.models().addVersion(m.name(), "v1", m.runtime(), m.unit(), -1, 1, 0)));
+      }
     } catch (RuntimeException e) {
       System.err.println("Could not create the demo data: " + rootMessage(e));
       System.exit(1);

@@ -173,42 +173,58 @@ public final class OpenAiRoutes extends AllDirectives {
     }
   };
 
-  private Route serve(Shape shape) {
+  /** What an endpoint does with a request whose body is a JSON object naming a model. */
+  private interface JsonEndpoint {
+    Route serve(JsonNode json, InferRequest.Builder req, Metadata caller);
+  }
+
+  /**
+   * The caller's key as gateway metadata, and the request id: the {@code Idempotency-Key} (or {@code X-Request-Id})
+   * header, else a fresh one.
+   */
+  private Route withCaller(java.util.function.BiFunction<Metadata, String, Route> inner) {
     return optionalHeaderValueByName("Authorization", auth ->
         optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
-            optionalHeaderValueByName("X-Request-Id", xRequestId ->
-                withSizeLimit(maxBodyBytes, () -> entity(Unmarshaller.entityToString(), body -> {
-                  InferRequest.Builder req = InferRequest.newBuilder();
-                  boolean stream;
-                  boolean includeUsage;
-                  try {
-                    JsonNode json = JSON.readTree(body);
-                    if (json == null || !json.isObject()) {
-                      throw new IllegalArgumentException("the body must be a JSON object");
-                    }
-                    req.setModel(text(json, "model"));
-                    req.setRequestId(idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString()));
-                    stream = json.path("stream").asBoolean(false);
-                    includeUsage = json.path("stream_options").path("include_usage").asBoolean(false);
-                    if (json.has("n") && json.get("n").asInt(0) != 1) {
-                      throw new IllegalArgumentException("n must be 1: one choice per request");
-                    }
-                    shape.read(json, req);
-                  } catch (JsonProcessingException e) {
-                    return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, "the body is not valid JSON: "
-                        + e.getOriginalMessage(), "invalid_request_error"));
-                  } catch (IllegalArgumentException e) {
-                    return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, e.getMessage(), "invalid_request_error"));
-                  }
-                  Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
-                  InferRequest in = req.build();
-                  if (stream) {
-                    return completeWithFuture(gateway.startStream(in, metadata).handle((source, err) ->
-                        err == null ? events(shape, in, source, includeUsage) : failure(err)));
-                  }
-                  return completeWithFuture(gateway.infer(in, metadata).handle((r, err) ->
-                      err == null ? ok(whole(shape, r, in.getText().getMaxTokens()), r.getRequestId()) : failure(err)));
-                })))));
+            optionalHeaderValueByName("X-Request-Id", xRequestId -> inner.apply(
+                new MetadataBuilder().addText("authorization", auth.orElse("")).build(),
+                idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString())))));
+  }
+
+  /** Reads a JSON body of at most {@code maxBodyBytes}; bad JSON and bad fields are 400s that say what to fix. */
+  private Route jsonRequest(JsonEndpoint endpoint) {
+    return withCaller((caller, requestId) -> withSizeLimit(maxBodyBytes, () ->
+        entity(Unmarshaller.entityToString(), body -> {
+          try {
+            JsonNode json = JSON.readTree(body);
+            if (json == null || !json.isObject()) {
+              throw new IllegalArgumentException("the body must be a JSON object");
+            }
+            return endpoint.serve(json, InferRequest.newBuilder().setModel(text(json, "model")).setRequestId(requestId),
+                caller);
+          } catch (JsonProcessingException e) {
+            return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, "the body is not valid JSON: "
+                + e.getOriginalMessage(), "invalid_request_error"));
+          } catch (IllegalArgumentException e) {
+            return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, e.getMessage(), "invalid_request_error"));
+          }
+        })));
+  }
+
+  private Route serve(Shape shape) {
+    return jsonRequest((json, req, caller) -> {
+      if (json.has("n") && json.get("n").asInt(0) != 1) {
+        throw new IllegalArgumentException("n must be 1: one choice per request");
+      }
+      shape.read(json, req);
+      InferRequest in = req.build();
+      if (json.path("stream").asBoolean(false)) {
+        boolean includeUsage = json.path("stream_options").path("include_usage").asBoolean(false);
+        return completeWithFuture(gateway.startStream(in, caller).handle((source, err) ->
+            err == null ? events(shape, in, source, includeUsage) : failure(err)));
+      }
+      return completeWithFuture(gateway.infer(in, caller).handle((r, err) ->
+          err == null ? ok(whole(shape, r, in.getText().getMaxTokens()), r.getRequestId()) : failure(err)));
+    });
   }
 
   /**
@@ -216,57 +232,37 @@ public final class OpenAiRoutes extends AllDirectives {
    * Vectors come back in input order; base64 is the little-endian float32 bytes, as OpenAI sends them.
    */
   private Route embeddings() {
-    return optionalHeaderValueByName("Authorization", auth ->
-        optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
-            optionalHeaderValueByName("X-Request-Id", xRequestId ->
-                withSizeLimit(maxBodyBytes, () -> entity(Unmarshaller.entityToString(), body -> {
-                  InferRequest.Builder req = InferRequest.newBuilder();
-                  boolean base64;
-                  try {
-                    JsonNode json = JSON.readTree(body);
-                    if (json == null || !json.isObject()) {
-                      throw new IllegalArgumentException("the body must be a JSON object");
-                    }
-                    req.setModel(text(json, "model"));
-                    req.setRequestId(idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString()));
-                    String format = json.path("encoding_format").asText("float");
-                    if (!format.equals("float") && !format.equals("base64")) {
-                      throw new IllegalArgumentException("encoding_format must be \"float\" or \"base64\"");
-                    }
-                    base64 = format.equals("base64");
-                    if (json.has("dimensions")) {
-                      throw new IllegalArgumentException("dimensions is not supported: each model returns its "
-                          + "own size (see /v1/models); leave it out");
-                    }
-                    aimos.api.v1.EmbeddingInput.Builder input = aimos.api.v1.EmbeddingInput.newBuilder();
-                    JsonNode in = json.get("input");
-                    if (in != null && in.isTextual()) {
-                      input.addInputs(in.asText());
-                    } else if (in != null && in.isArray() && in.size() > 0) {
-                      for (JsonNode item : in) {
-                        if (!item.isTextual()) {
-                          throw new IllegalArgumentException("input must be a string or an array of strings (token "
-                              + "arrays are not accepted)");
-                        }
-                        input.addInputs(item.asText());
-                      }
-                    } else {
-                      throw new IllegalArgumentException("input is required: a string or a non-empty array of strings");
-                    }
-                    req.setEmbedding(input);
-                  } catch (JsonProcessingException e) {
-                    return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, "the body is not valid JSON: "
-                        + e.getOriginalMessage(), "invalid_request_error"));
-                  } catch (IllegalArgumentException e) {
-                    return complete(RestRoutes.error(StatusCodes.BAD_REQUEST, e.getMessage(), "invalid_request_error"));
-                  }
-                  Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
-                  return completeWithFuture(gateway.infer(req.build(), metadata).handle((r, err) ->
-                      err != null ? failure(err) : !r.hasEmbedding()
-                          ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not an embeddings "
-                              + "model", "invalid_request_error")
-                          : ok(embeddingList(r, base64), r.getRequestId())));
-                })))));
+    return jsonRequest((json, req, caller) -> {
+      String format = json.path("encoding_format").asText("float");
+      if (!format.equals("float") && !format.equals("base64")) {
+        throw new IllegalArgumentException("encoding_format must be \"float\" or \"base64\"");
+      }
+      if (json.has("dimensions")) {
+        throw new IllegalArgumentException("dimensions is not supported: each model returns its own size (see "
+            + "/v1/models); leave it out");
+      }
+      aimos.api.v1.EmbeddingInput.Builder input = aimos.api.v1.EmbeddingInput.newBuilder();
+      JsonNode in = json.get("input");
+      if (in != null && in.isTextual()) {
+        input.addInputs(in.asText());
+      } else if (in != null && in.isArray() && in.size() > 0) {
+        for (JsonNode item : in) {
+          if (!item.isTextual()) {
+            throw new IllegalArgumentException("input must be a string or an array of strings (token arrays are not "
+                + "accepted)");
+          }
+          input.addInputs(item.asText());
+        }
+      } else {
+        throw new IllegalArgumentException("input is required: a string or a non-empty array of strings");
+      }
+      boolean base64 = format.equals("base64");
+      return completeWithFuture(gateway.infer(req.setEmbedding(input).build(), caller).handle((r, err) ->
+          err != null ? failure(err) : !r.hasEmbedding()
+              ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not an embeddings model",
+                  "invalid_request_error")
+              : ok(embeddingList(r, base64), r.getRequestId())));
+    });
   }
 
   /**
@@ -275,9 +271,7 @@ public final class OpenAiRoutes extends AllDirectives {
    * {@code verbose_json}) and {@code grammar}, a JSGF grammar that limits recognition to what it allows.
    */
   private Route transcriptions() {
-    return optionalHeaderValueByName("Authorization", auth ->
-        optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
-            optionalHeaderValueByName("X-Request-Id", xRequestId ->
+    return withCaller((caller, requestId) ->
                 withSizeLimit(maxBodyBytes, () -> extractMaterializer(materializer ->
                     entity(Unmarshaller.entityToMultipartFormData(), form ->
                         onComplete(form.toStrict(30_000, materializer), strict -> {
@@ -308,18 +302,17 @@ public final class OpenAiRoutes extends AllDirectives {
                           }
                           InferRequest in = InferRequest.newBuilder()
                               .setModel(fields.get("model").utf8String())
-                              .setRequestId(idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString()))
+                              .setRequestId(requestId)
                               .setAudio(aimos.api.v1.AudioInput.newBuilder()
                                   .setData(com.google.protobuf.ByteString.copyFrom(fields.get("file").toArray()))
                                   .setGrammar(fields.containsKey("grammar") ? fields.get("grammar").utf8String() : ""))
                               .build();
-                          Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
-                          return completeWithFuture(gateway.infer(in, metadata).handle((r, err) ->
+                          return completeWithFuture(gateway.infer(in, caller).handle((r, err) ->
                               err != null ? failure(err) : !r.hasTranscript()
                                   ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not a "
                                       + "speech model", "invalid_request_error")
                                   : transcript(r, format)));
-                        })))))));
+                        })))));
   }
 
   private static HttpResponse transcript(InferResponse r, String format) {

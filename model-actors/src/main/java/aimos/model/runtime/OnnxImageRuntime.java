@@ -12,8 +12,6 @@ import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -152,23 +150,7 @@ public final class OnnxImageRuntime implements ModelRuntime {
   }
 
   private OnnxTensor tensor(BufferedImage image) throws OrtException {
-    BufferedImage resized = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = resized.createGraphics();
-    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-    g.drawImage(image, 0, 0, width, height, java.awt.Color.WHITE, null);
-    g.dispose();
-    int plane = width * height;
-    float[] data = new float[3 * plane];
-    for (int y = 0; y < height; y++) {
-      for (int x = 0; x < width; x++) {
-        int rgb = resized.getRGB(x, y);
-        int[] c = {(rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff};
-        for (int ch = 0; ch < 3; ch++) {
-          int source = bgr ? 2 - ch : ch;
-          data[ch * plane + y * width + x] = (c[source] / scale - mean[ch]) / std[ch];
-        }
-      }
-    }
-    return OnnxTensor.createTensor(env, FloatBuffer.wrap(data), new long[] {1, 3, height, width});
+    return OnnxTensor.createTensor(env, FloatBuffer.wrap(ImageTensors.nchw(image, width, height, width, scale, mean,
+        std, bgr)), new long[] {1, 3, height, width});
   }
 }

@@ -8,8 +8,6 @@ import aimos.internal.sandbox.ImageLabel;
 import aimos.internal.sandbox.ImageResult;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -162,27 +160,10 @@ public final class PaddleOcrRuntime implements ModelRuntime {
     }
   }
 
-  /**
-   * The image resized to 48 pixels high and {@code width} wide, padded with zeros to {@code padded}, in PaddleOCR's
-   * layout: NCHW, BGR channels, each value (v / 255 - 0.5) / 0.5.
-   */
+  /** The image 48 pixels high and {@code width} wide, padded to {@code padded}, as PaddleOCR feeds it: BGR, +-1. */
   private OnnxTensor tensor(BufferedImage image, int width, int padded) throws OrtException {
-    BufferedImage resized = new BufferedImage(width, HEIGHT, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = resized.createGraphics();
-    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-    g.drawImage(image, 0, 0, width, HEIGHT, java.awt.Color.WHITE, null);
-    g.dispose();
-    float[] data = new float[3 * HEIGHT * padded];
-    int plane = HEIGHT * padded;
-    for (int y = 0; y < HEIGHT; y++) {
-      for (int x = 0; x < width; x++) {
-        int rgb = resized.getRGB(x, y);
-        int i = y * padded + x;
-        data[i] = ((rgb & 0xff) / 255f - 0.5f) / 0.5f;
-        data[plane + i] = (((rgb >> 8) & 0xff) / 255f - 0.5f) / 0.5f;
-        data[2 * plane + i] = (((rgb >> 16) & 0xff) / 255f - 0.5f) / 0.5f;
-      }
-    }
-    return OnnxTensor.createTensor(env, FloatBuffer.wrap(data), new long[] {1, 3, HEIGHT, padded});
+    float[] half = {0.5f, 0.5f, 0.5f};
+    return OnnxTensor.createTensor(env, FloatBuffer.wrap(ImageTensors.nchw(image, width, HEIGHT, padded, 255f, half,
+        half, true)), new long[] {1, 3, HEIGHT, padded});
   }
 }

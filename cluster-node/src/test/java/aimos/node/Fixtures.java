@@ -1,0 +1,29 @@
+package aimos.node;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The real inputs the model runtimes are tested on, kept with them in model-actors. */
+final class Fixtures {
+  private static final Path ROOT = Path.of("..", "model-actors", "src", "test", "resources", "fixtures");
+
+  private Fixtures() {}
+
+  static byte[] image(String name) {
+    return read(ROOT.resolve("images").resolve(name));
+  }
+
+  static byte[] audio(String name) {
+    return read(ROOT.resolve("audio").resolve(name));
+  }
+
+  private static byte[] read(Path file) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
