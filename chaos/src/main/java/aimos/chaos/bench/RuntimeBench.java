@@ -131,9 +131,9 @@ public final class RuntimeBench {
     }
   }
 
-  /** Latencies in nanoseconds of {@code n} calls one after another, after 3 warm-up calls. */
+  /** Latencies in nanoseconds of {@code n} calls one after another, after 20 warm-up calls. */
   static long[] time(int n, Supplier<?> call) {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 20; i++) {
       call.get();
     }
     long[] t = new long[n];
