@@ -241,20 +241,26 @@ public final class SandboxProcess implements AutoCloseable {
   /** Stops the process: closes its input (it exits on EOF), then kills it if it lingers. */
   @Override
   public void close() {
+    stop().join();
+  }
+
+  /**
+   * Stops the process without blocking the caller (an actor stopping, say): closes its input (it exits on EOF) and
+   * kills it if it has not exited 2 s later; every pending call fails at once.
+   */
+  public CompletableFuture<Void> stop() {
     closed = true;
     try {
       toChild.close();
     } catch (IOException ignored) {
       // already gone
     }
-    try {
-      if (!process.waitFor(2, TimeUnit.SECONDS)) {
+    failAll("sandbox stopped");
+    return process.onExit().orTimeout(2, TimeUnit.SECONDS).handle((p, timeout) -> {
+      if (timeout != null) {
         process.destroyForcibly();
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      process.destroyForcibly();
-    }
-    failAll("sandbox stopped");
+      return null;
+    });
   }
 }

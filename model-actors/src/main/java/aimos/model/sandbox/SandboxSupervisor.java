@@ -133,10 +133,14 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
         .onMessage(ProbeDone.class, this::onProbe)
         .onMessage(Worker.InjectFault.class, this::injectFault)
         .onSignal(PostStop.class, s -> {
+          // without blocking the actor: the cgroup goes once the process has left it
+          String id = sandboxId;
+          var isolation = settings.isolation();
           if (process != null) {
-            process.close();
+            process.stop().whenComplete((v, e) -> isolation.release(id));
+          } else {
+            isolation.release(id);
           }
-          settings.isolation().release(sandboxId);
           transition(State.STOPPED);
           return this;
         })
