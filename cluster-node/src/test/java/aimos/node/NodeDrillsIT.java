@@ -62,13 +62,7 @@ class NodeDrillsIT {
         subnet + ".1:" + cassandraPort), log::info);
     cluster.createNetwork();
     cluster.save();
-    for (int i = 1; i <= 3; i++) {
-      cluster.start(i);
-    }
-    for (int i = 1; i <= 3; i++) {
-      cluster.awaitReady(i, Duration.ofMinutes(3));
-    }
-    cluster.awaitAllUp(Duration.ofMinutes(1));
+    cluster.startAll(Duration.ofMinutes(3));
     client = ActorSystem.create(Behaviors.empty(), "drill-clients", ConfigFactory.parseString("""
         pekko.loglevel = WARNING
         pekko.actor.provider = local

@@ -85,16 +85,7 @@ public final class ClusterCommand {
     System.out.println("Starting Cassandra (data in " + dir.resolve("cassandra") + ", log " + dir.resolve("cassandra.log")
         + ")...");
     cluster.startCassandra(cql, storage);
-    for (int i = 1; i <= nodes; i++) {
-      System.out.println("Starting node " + i + " (gateway " + cluster.gateway(i) + ", management "
-          + cluster.management(i) + ", log " + cluster.log(i) + ")...");
-      cluster.start(i);
-    }
-    for (int i = 1; i <= nodes; i++) {
-      System.out.println("Waiting for node " + i + " to be ready...");
-      cluster.awaitReady(i, Duration.ofMinutes(3));
-    }
-    cluster.awaitAllUp(Duration.ofMinutes(1));
+    cluster.startAll(Duration.ofMinutes(3));
     System.out.println("Local cluster of " + nodes + " nodes is up. Admin token: "
         + System.getenv().getOrDefault("AIMOS_ADMIN_TOKEN", "local-admin-token"));
     status(dir);

@@ -292,6 +292,20 @@ public final class LocalCluster {
     }
   }
 
+  /** Starts every node, then waits until each is ready and all are Up in one cluster. */
+  public void startAll(Duration timeout) {
+    for (int i = 1; i <= size(); i++) {
+      progress.accept("Starting node " + i + " (gateway " + gateway(i) + ", management " + management(i) + ", log "
+          + log(i) + ")...");
+      start(i);
+    }
+    for (int i = 1; i <= size(); i++) {
+      progress.accept("Waiting for node " + i + " to be ready...");
+      awaitReady(i, timeout);
+    }
+    awaitAllUp(Duration.ofMinutes(1));
+  }
+
   /** kill -9: the node gets no chance to leave. */
   public void kill(int node) {
     pid(node).flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);

@@ -80,16 +80,16 @@ public final class OipRoutes extends AllDirectives {
   private static void tensors(ObjectNode root, String runtime) {
     ArrayNode in = root.putArray("inputs");
     ArrayNode out = root.putArray("outputs");
-    switch (kind(runtime)) {
-      case "embeddings" -> {
+    switch (ModelRuntimes.exists(runtime) ? ModelRuntimes.input(runtime) : ModelRuntimes.Input.TEXT) {
+      case EMBEDDING -> {
         in.addObject().put("name", "text").put("datatype", "BYTES").putArray("shape").add(-1);
         out.addObject().put("name", "embedding").put("datatype", "FP32").putArray("shape").add(-1).add(-1);
       }
-      case "speech" -> {
+      case AUDIO -> {
         in.addObject().put("name", "audio").put("datatype", "BYTES").putArray("shape").add(1);
         out.addObject().put("name", "text").put("datatype", "BYTES").putArray("shape").add(1);
       }
-      case "vision" -> {
+      case IMAGE -> {
         in.addObject().put("name", "image").put("datatype", "BYTES").putArray("shape").add(1);
         if (runtime.equals(aimos.model.runtime.PaddleOcrRuntime.TEXT)) {
           out.addObject().put("name", "text").put("datatype", "BYTES").putArray("shape").add(1);
@@ -104,17 +104,6 @@ public final class OipRoutes extends AllDirectives {
         out.addObject().put("name", "text_output").put("datatype", "BYTES").putArray("shape").add(1);
       }
     }
-  }
-
-  private static String kind(String runtime) {
-    if (runtime.equals(aimos.model.runtime.MiniLmEmbeddingRuntime.NAME)) {
-      return "embeddings";
-    }
-    return switch (ModelRuntimes.billingUnit(runtime)) {
-      case IMAGES -> "vision";
-      case AUDIO_MINUTES -> "speech";
-      default -> "text";
-    };
   }
 
   private Route ready(String name) {

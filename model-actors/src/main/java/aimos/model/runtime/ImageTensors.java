@@ -4,10 +4,38 @@ import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import javax.imageio.ImageIO;
 
-/** Images as the float tensors vision models take. */
+/** Images as vision models take them: decoded from the bytes callers send, then as float tensors. */
 final class ImageTensors {
+  private static final int MAX_PIXELS = 4096 * 4096;
+
   private ImageTensors() {}
+
+  /** A PNG, JPEG, GIF or BMP image; anything else, or one over 4096x4096 pixels, is the caller's to fix. */
+  static BufferedImage decode(byte[] data) {
+    if (data.length == 0) {
+      throw new IllegalArgumentException("the image is empty");
+    }
+    BufferedImage image;
+    try {
+      image = ImageIO.read(new ByteArrayInputStream(data));
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("the image could not be decoded (" + e.getMessage() + "); send PNG, JPEG, GIF "
+          + "or BMP");
+    }
+    if (image == null) {
+      throw new IllegalArgumentException("the data is not an image this model reads: send PNG, JPEG, GIF or BMP");
+    }
+    if ((long) image.getWidth() * image.getHeight() > MAX_PIXELS) {
+      throw new IllegalArgumentException("the image has " + image.getWidth() + "x" + image.getHeight()
+          + " pixels; the limit is 4096x4096");
+    }
+    return image;
+  }
+
 
   /**
    * The image resized (bilinear, on white) to {@code width} x {@code height}, as NCHW data {@code paddedWidth} wide

@@ -1,13 +1,110 @@
 package aimos.model.runtime;
 
+import aimos.api.v1.BillingUnit;
+import aimos.internal.sandbox.AudioJob;
+import aimos.internal.sandbox.EmbedJob;
+import aimos.internal.sandbox.ImageJob;
+import aimos.internal.sandbox.SandboxRequest;
+import aimos.internal.sandbox.TextJob;
+import com.google.protobuf.ByteString;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
-/** The runtimes a sandbox can load, by name. */
+/** The runtimes a sandbox can load, by name, and what each needs and is metered in. */
 public final class ModelRuntimes {
   public static final List<String> NAMES = List.of(EchoTextRuntime.NAME, TrigramLmRuntime.NAME,
       MiniLmEmbeddingRuntime.NAME, PaddleOcrRuntime.ORIENTATION, PaddleOcrRuntime.TEXT, SphinxSpeechRuntime.NAME);
 
+  /** What a runtime takes. */
+  public enum Input { TEXT, EMBEDDING, IMAGE, AUDIO }
+
+  /**
+   * One kind of runtime: which names it answers to, how to make it, what it takes and is metered in, the memory and
+   * time a sandbox of it needs at least, and whether its Java code needs the JIT's optimizing compiler (sandboxes
+   * otherwise stop at C1, which starts faster and costs less CPU for thin runtimes).
+   */
+  private record Kind(Predicate<String> matches, Function<String, ModelRuntime> factory, Input input, BillingUnit unit,
+                      int minMemoryMb, Duration minRequestTime, boolean computeHeavy) {}
+
+  private static Predicate<String> named(String... names) {
+    return n -> List.of(names).contains(n);
+  }
+
+  private static final List<Kind> KINDS = List.of(
+      new Kind(named(EchoTextRuntime.NAME), n -> new EchoTextRuntime(), Input.TEXT, BillingUnit.TOKENS, 0,
+          Duration.ZERO, false),
+      // 512 MB: the model's 80 MB of tables leave the collector room for the garbage of decoding
+      new Kind(named(TrigramLmRuntime.NAME), n -> new TrigramLmRuntime(), Input.TEXT, BillingUnit.TOKENS, 512,
+          Duration.ZERO, true),
+      new Kind(named(MiniLmEmbeddingRuntime.NAME), n -> new MiniLmEmbeddingRuntime(), Input.EMBEDDING,
+          BillingUnit.TOKENS, 0, Duration.ZERO, false),
+      new Kind(named(PaddleOcrRuntime.ORIENTATION, PaddleOcrRuntime.TEXT), PaddleOcrRuntime::new, Input.IMAGE,
+          BillingUnit.IMAGES, 0, Duration.ZERO, true),
+      // full-vocabulary decoding needs ~600 MB of heap and is slower than real time on one core
+      new Kind(named(SphinxSpeechRuntime.NAME), n -> new SphinxSpeechRuntime(), Input.AUDIO,
+          BillingUnit.AUDIO_MINUTES, 1280, Duration.ofMinutes(2), true),
+      new Kind(n -> OpenAiUpstreamRuntime.providerOf(n) != null, OpenAiUpstreamRuntime::new, Input.TEXT,
+          BillingUnit.TOKENS, 0, OpenAiUpstreamRuntime.MAX_REQUEST_TIME, false),
+      new Kind(n -> OnnxImageRuntime.fileOf(n) != null, OnnxImageRuntime::new, Input.IMAGE, BillingUnit.IMAGES, 0,
+          Duration.ZERO, true));
+
   private ModelRuntimes() {}
+
+  private static Optional<Kind> kind(String name) {
+    return name == null ? Optional.empty() : KINDS.stream().filter(k -> k.matches().test(name)).findFirst();
+  }
+
+  private static Kind known(String name) {
+    return kind(name).orElseThrow(() -> new IllegalArgumentException("unknown runtime '" + name + "'; known runtimes: "
+        + String.join(", ", NAMES) + ", openai:<provider>/<model>, onnx-image:/path/model.onnx"));
+  }
+
+  public static boolean exists(String name) {
+    return kind(name).isPresent();
+  }
+
+  public static ModelRuntime create(String name) {
+    return known(name).factory().apply(name);
+  }
+
+  public static Input input(String name) {
+    return known(name).input();
+  }
+
+  /** What requests to the runtime are metered in. */
+  public static BillingUnit billingUnit(String name) {
+    return kind(name).map(Kind::unit).orElse(BillingUnit.TOKENS);
+  }
+
+  /** Memory a sandbox of the runtime needs at least, whatever the node's default. */
+  public static int minMemoryMb(String name) {
+    return kind(name).map(Kind::minMemoryMb).orElse(0);
+  }
+
+  /** How long one request may take: {@code base}, or more if the runtime needs it. */
+  public static Duration requestTimeout(String name, Duration base) {
+    Duration least = kind(name).map(Kind::minRequestTime).orElse(Duration.ZERO);
+    return base.compareTo(least) >= 0 ? base : least;
+  }
+
+  public static boolean computeHeavy(String name) {
+    return kind(name).map(Kind::computeHeavy).orElse(false);
+  }
+
+  /** A small real request for the runtime, which a healthy sandbox answers (probes of quarantined sandboxes). */
+  public static SandboxRequest.Builder probe(String name) {
+    SandboxRequest.Builder req = SandboxRequest.newBuilder();
+    return switch (input(name)) {
+      case EMBEDDING -> req.setEmbed(EmbedJob.newBuilder().addInputs("probe"));
+      case AUDIO -> req.setAudio(AudioJob.newBuilder().setData(ByteString.copyFrom(PROBE_AUDIO))
+          .setGrammar("#JSGF V1.0;\ngrammar probe;\npublic <probe> = probe;\n"));
+      case IMAGE -> req.setImage(ImageJob.newBuilder().setData(ByteString.copyFrom(PROBE_IMAGE)));
+      case TEXT -> req.setText(TextJob.newBuilder().setPrompt("probe").setMaxTokens(1));
+    };
+  }
 
   /** A blank 64x16 PNG, for probes of vision sandboxes. */
   private static final byte[] PROBE_IMAGE = probeImage();
@@ -37,95 +134,5 @@ public final class ModelRuntimes {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
-  }
-
-  /** A small real request for the runtime, which a healthy sandbox answers (probes of quarantined sandboxes). */
-  public static aimos.internal.sandbox.SandboxRequest.Builder probe(String name) {
-    var req = aimos.internal.sandbox.SandboxRequest.newBuilder();
-    if (MiniLmEmbeddingRuntime.NAME.equals(name)) {
-      return req.setEmbed(aimos.internal.sandbox.EmbedJob.newBuilder().addInputs("probe"));
-    }
-    if (SphinxSpeechRuntime.NAME.equals(name)) {
-      return req.setAudio(aimos.internal.sandbox.AudioJob.newBuilder()
-          .setData(com.google.protobuf.ByteString.copyFrom(PROBE_AUDIO))
-          .setGrammar("#JSGF V1.0;\ngrammar probe;\npublic <probe> = probe;\n"));
-    }
-    if (billingUnit(name) == aimos.api.v1.BillingUnit.IMAGES) {
-      return req.setImage(aimos.internal.sandbox.ImageJob.newBuilder()
-          .setData(com.google.protobuf.ByteString.copyFrom(PROBE_IMAGE)));
-    }
-    return req.setText(aimos.internal.sandbox.TextJob.newBuilder().setPrompt("probe").setMaxTokens(1));
-  }
-
-  /** What requests to the runtime are metered in. */
-  public static aimos.api.v1.BillingUnit billingUnit(String name) {
-    if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)
-        || OnnxImageRuntime.fileOf(name) != null) {
-      return aimos.api.v1.BillingUnit.IMAGES;
-    }
-    if (SphinxSpeechRuntime.NAME.equals(name)) {
-      return aimos.api.v1.BillingUnit.AUDIO_MINUTES;
-    }
-    return aimos.api.v1.BillingUnit.TOKENS;
-  }
-
-  /**
-   * Memory a sandbox of the runtime needs at least, whatever the node's default: full-vocabulary speech 1.25 GB; the
-   * trigram model 512 MB, so that its 80 MB of tables leave the collector room for the garbage of decoding.
-   */
-  public static int minMemoryMb(String name) {
-    if (SphinxSpeechRuntime.NAME.equals(name)) {
-      return 1280;
-    }
-    return TrigramLmRuntime.NAME.equals(name) ? 512 : 0;
-  }
-
-  /** How long one request may take at least (full-vocabulary speech decodes slower than real time on one core). */
-  public static java.time.Duration requestTimeout(String name, java.time.Duration base) {
-    java.time.Duration least = SphinxSpeechRuntime.NAME.equals(name) ? java.time.Duration.ofMinutes(2)
-        : OpenAiUpstreamRuntime.providerOf(name) != null ? OpenAiUpstreamRuntime.MAX_REQUEST_TIME
-        : java.time.Duration.ZERO;
-    return base.compareTo(least) >= 0 ? base : least;
-  }
-
-  /**
-   * Whether the runtime's own Java code is hot enough to need the JIT's optimizing compiler: sandboxes otherwise
-   * stop at C1 (-XX:TieredStopAtLevel=1), which starts faster and costs less CPU for thin runtimes.
-   */
-  public static boolean computeHeavy(String name) {
-    return TrigramLmRuntime.NAME.equals(name) || SphinxSpeechRuntime.NAME.equals(name)
-        || PaddleOcrRuntime.TEXT.equals(name) || PaddleOcrRuntime.ORIENTATION.equals(name)
-        || OnnxImageRuntime.fileOf(name) != null;
-  }
-
-  public static boolean exists(String name) {
-    return NAMES.contains(name) || OpenAiUpstreamRuntime.providerOf(name) != null
-        || OnnxImageRuntime.fileOf(name) != null;
-  }
-
-  public static ModelRuntime create(String name) {
-    if (EchoTextRuntime.NAME.equals(name)) {
-      return new EchoTextRuntime();
-    }
-    if (TrigramLmRuntime.NAME.equals(name)) {
-      return new TrigramLmRuntime();
-    }
-    if (MiniLmEmbeddingRuntime.NAME.equals(name)) {
-      return new MiniLmEmbeddingRuntime();
-    }
-    if (PaddleOcrRuntime.ORIENTATION.equals(name) || PaddleOcrRuntime.TEXT.equals(name)) {
-      return new PaddleOcrRuntime(name);
-    }
-    if (SphinxSpeechRuntime.NAME.equals(name)) {
-      return new SphinxSpeechRuntime();
-    }
-    if (OpenAiUpstreamRuntime.providerOf(name) != null) {
-      return new OpenAiUpstreamRuntime(name);
-    }
-    if (OnnxImageRuntime.fileOf(name) != null) {
-      return new OnnxImageRuntime(name);
-    }
-    throw new IllegalArgumentException("unknown runtime '" + name + "'; known runtimes: " + String.join(", ", NAMES)
-        + ", openai:<provider>/<model>, onnx-image:/path/model.onnx");
   }
 }

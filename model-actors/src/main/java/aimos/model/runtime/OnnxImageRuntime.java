@@ -105,7 +105,7 @@ public final class OnnxImageRuntime implements ModelRuntime {
     if (!request.hasImage()) {
       throw new IllegalArgumentException("runtime " + name + " classifies images: send an image");
     }
-    BufferedImage image = PaddleOcrRuntime.decode(request.getImage().getData().toByteArray());
+    BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray());
     float[] scores;
     try (OnnxTensor input = tensor(image);
          OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {

@@ -9,7 +9,6 @@ import aimos.internal.sandbox.ImageResult;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -18,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import javax.imageio.ImageIO;
 
 /**
  * PaddleOCR's ONNX models run by ONNX Runtime in the sandbox, one image per request (one billed unit):
@@ -32,7 +30,6 @@ public final class PaddleOcrRuntime implements ModelRuntime {
   private static final String MODELS = "aimos/models/paddleocr/";
   private static final int HEIGHT = 48;
   private static final int CLS_WIDTH = 192;
-  private static final int MAX_PIXELS = 4096 * 4096;
 
   private final String name;
   private final OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -84,33 +81,12 @@ public final class PaddleOcrRuntime implements ModelRuntime {
       throw new IllegalArgumentException("runtime " + name + " reads images: send an image, not "
           + request.getBodyCase().name().toLowerCase());
     }
-    BufferedImage image = decode(request.getImage().getData().toByteArray());
+    BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray());
     try {
       reply.setImage(name.equals(TEXT) ? recognise(image) : classify(image));
     } catch (OrtException e) {
       throw new IllegalStateException("the model failed: " + e.getMessage(), e);
     }
-  }
-
-  static BufferedImage decode(byte[] data) {
-    if (data.length == 0) {
-      throw new IllegalArgumentException("the image is empty");
-    }
-    BufferedImage image;
-    try {
-      image = ImageIO.read(new ByteArrayInputStream(data));
-    } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("the image could not be decoded (" + e.getMessage() + "); send PNG, JPEG, GIF "
-          + "or BMP");
-    }
-    if (image == null) {
-      throw new IllegalArgumentException("the data is not an image this model reads: send PNG, JPEG, GIF or BMP");
-    }
-    if ((long) image.getWidth() * image.getHeight() > MAX_PIXELS) {
-      throw new IllegalArgumentException("the image has " + image.getWidth() + "x" + image.getHeight()
-          + " pixels; the limit is 4096x4096");
-    }
-    return image;
   }
 
   private ImageResult.Builder classify(BufferedImage image) throws OrtException {
