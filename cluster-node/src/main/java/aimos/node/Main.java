@@ -22,6 +22,7 @@ import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
 import aimos.model.runtime.OpenAiUpstreamRuntime;
 import aimos.node.gateway.InferenceGateway;
+import aimos.node.gateway.KeyCheck;
 import aimos.node.gateway.OipRoutes;
 import aimos.node.gateway.OpenAiRoutes;
 import aimos.node.health.StoreHealth;
@@ -133,7 +134,8 @@ public final class Main {
         ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
         new RestRoutes(system, models, settings.askTimeout(), org.apache.pekko.http.javadsl.server.Directives.concat(
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes")).route(),
-            new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes")).route())).route()
+            new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
+                new KeyCheck(system, settings.askTimeout())).route())).route()
             .handler(system));
     CompletionStage<ServerBinding> binding = Http.get(system)
         .newServerAt(settings.gatewayHost(), settings.gatewayPort())

@@ -128,6 +128,11 @@ class VisionIT {
     expect(oip("/v2/models/no-such/infer", key, imageRequest("v-bad-5", "line-invoice.png")), 404, "no-such");
     expect(oip("/v2/models/it-ocr/infer", null, imageRequest("v-bad-6", "line-invoice.png")), 401, "API key");
     assertEquals(404, Http.call("GET", cluster.nodes.get(0).gatewayPort(), "/v2/models/no-such", key, null).status());
+    // model metadata is for holders of a valid key only
+    assertEquals(401, Http.call("GET", cluster.nodes.get(0).gatewayPort(), "/v2/models/it-ocr",
+        "aimos_vision-co_" + "0".repeat(76), null).status());
+    assertEquals(401, Http.call("GET", cluster.nodes.get(0).gatewayPort(), "/v2/models/it-ocr/ready", "not-a-key",
+        null).status());
     // a vision runtime is metered per image: the catalog refuses any other unit
     var wrongUnit = Http.admin(cluster, "POST", "/admin/models/it-ocr/versions",
         "{\"version\": \"v2\", \"runtime\": \"ocr-text\", \"billingUnit\": \"TOKENS\"}");

@@ -45,10 +45,13 @@ public final class OipRoutes extends AllDirectives {
   private final ModelCatalog models;
   private final long maxBodyBytes;
 
-  public OipRoutes(InferenceGateway gateway, ModelCatalog models, long maxBodyBytes) {
+  private final KeyCheck keys;
+
+  public OipRoutes(InferenceGateway gateway, ModelCatalog models, long maxBodyBytes, KeyCheck keys) {
     this.gateway = gateway;
     this.models = models;
     this.maxBodyBytes = maxBodyBytes;
+    this.keys = keys;
   }
 
   public Route route() {
@@ -119,8 +122,13 @@ public final class OipRoutes extends AllDirectives {
   }
 
   private Route authorized(java.util.function.Supplier<Route> inner) {
-    return optionalHeaderValueByName("Authorization", auth -> auth.isPresent() ? inner.get()
-        : complete(error(StatusCodes.UNAUTHORIZED, "missing API key: send 'Authorization: Bearer <api key>'")));
+    return optionalHeaderValueByName("Authorization", auth -> onComplete(keys.tenantOf(auth), result -> {
+      if (result.isFailure()) {
+        return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "the tenant service did not answer; try again"));
+      }
+      return result.get().isPresent() ? inner.get() : complete(error(StatusCodes.UNAUTHORIZED,
+          "missing, invalid or revoked API key: send 'Authorization: Bearer <api key>'"));
+    }));
   }
 
   private Route infer(String name, String version) {

@@ -34,12 +34,14 @@ public final class RestRoutes extends AllDirectives {
   private final ModelCatalog models;
   private final Duration askTimeout;
   private final Route inference;
+  private final KeyCheck keys;
 
   public RestRoutes(ActorSystem<?> system, ModelCatalog models, Duration askTimeout, Route inference) {
     this.system = system;
     this.models = models;
     this.askTimeout = askTimeout;
     this.inference = inference;
+    this.keys = new KeyCheck(system, askTimeout);
   }
 
   public Route route() {
@@ -69,26 +71,14 @@ public final class RestRoutes extends AllDirectives {
   }
 
   private Route authenticated(Function<String, Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> {
-      Optional<ApiKeys.Presented> key = header.flatMap(h -> ApiKeys.parse(BearerToken.of(h)));
-      if (key.isEmpty()) {
-        return complete(error(StatusCodes.UNAUTHORIZED, "missing or invalid API key: send 'Authorization: Bearer "
-            + "aimos_<tenant>_<secret>'", "invalid_request_error"));
+    return optionalHeaderValueByName("Authorization", header -> onComplete(keys.tenantOf(header), result -> {
+      if (result.isFailure()) {
+        return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "the tenant service did not answer; try again",
+            "server_error"));
       }
-      CompletionStage<TenantEntity.Admission> check = ClusterSharding.get(system)
-          .entityRefFor(TenantEntity.ENTITY_KEY, key.get().tenantId())
-          .ask(rt -> new TenantEntity.Authenticate(key.get().secret(), rt), askTimeout);
-      return onComplete(check, result -> {
-        if (result.isFailure()) {
-          return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "the tenant service did not answer; try again",
-              "server_error"));
-        }
-        if (result.get() instanceof TenantEntity.Admitted a) {
-          return inner.apply(a.tenantId());
-        }
-        return complete(error(StatusCodes.UNAUTHORIZED, "invalid or revoked API key", "invalid_request_error"));
-      });
-    });
+      return result.get().map(inner).orElseGet(() -> complete(error(StatusCodes.UNAUTHORIZED, "missing, invalid or "
+          + "revoked API key: send 'Authorization: Bearer aimos_<tenant>_<secret>'", "invalid_request_error")));
+    }));
   }
 
   private static ObjectNode obj() {
