@@ -220,6 +220,17 @@ class OpenAiRestIT {
     expectError(post("/v1/chat/completions", embedKey, "emb-bad-5", """
         {"model": "oa-embed", "messages": [{"role": "user", "content": "x"}]}"""), 400, "invalid_request_error",
         "embed");
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-6", """
+        {"model": "oa-embed", "input": "x", "encoding_format": "int8"}"""), 400, "invalid_request_error",
+        "encoding_format");
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-7", """
+        {"model": "oa-embed", "input": "x", "dimensions": 128}"""), 400, "invalid_request_error", "dimensions");
+    var tooMany = new StringBuilder("{\"model\": \"oa-embed\", \"input\": [");
+    for (int i = 0; i < 257; i++) {
+      tooMany.append(i == 0 ? "" : ", ").append("\"t").append(i).append('"');
+    }
+    expectError(post("/v1/embeddings", embedKey, "emb-bad-8", tooMany + "]}"), 400, "invalid_request_error",
+        "1 to 256");
 
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
@@ -298,6 +309,14 @@ class OpenAiRestIT {
         "invalid_request_error", "API key");
     String huge = "{\"model\": \"oa-text\", \"prompt\": \"" + "a ".repeat(4_500_000) + "\"}";
     expectError(post("/v1/completions", key, "bad-11", huge), 413, "invalid_request_error", "larger than");
+    expectError(post("/v1/chat/completions", key, "bad-12", """
+        {"model": "oa-text", "messages": [{"role": "user", "content": "x"}], "n": 2}"""), 400,
+        "invalid_request_error", "n must be 1");
+    expectError(post("/v1/chat/completions", key, "bad-13", """
+        {"model": "oa-text", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}"""),
+        400, "invalid_request_error", "text content parts only");
+    expectError(post("/v1/completions", key, "bad-14", "{\"model\": \"oa-text\", \"prompt\": 42}"), 400,
+        "invalid_request_error", "prompt is required");
 
     // a tenant over its rate: 429 with Retry-After, as OpenAI clients expect to back off
     assertEquals(200, post("/v1/completions", slowKey, "slow-1", ok).status());

@@ -153,6 +153,16 @@ class SpeechIT {
         "English");
     expect(transcribe("sb-6", "open-the-door-16k.wav", fields("model", "it-speech", "grammar", "open | close")), 400,
         "JSGF");
+    var tooLong = InferenceIT.failsWith(io.grpc.Status.Code.INVALID_ARGUMENT, () -> cluster.client(0).infer()
+        .addHeader("authorization", "Bearer " + key).invoke(InferRequest.newBuilder().setModel("it-speech")
+            .setRequestId("sb-7").setAudio(AudioInput.newBuilder().setData(ByteString.copyFrom(
+                fixture("open-the-door-16k.wav"))).setGrammar("x".repeat(70_000))).build())
+        .toCompletableFuture().join());
+    assertTrue(tooLong.getStatus().getDescription().contains("64 KiB"), tooLong.getStatus().toString());
+    var empty = InferenceIT.failsWith(io.grpc.Status.Code.INVALID_ARGUMENT, () -> cluster.client(0).infer()
+        .addHeader("authorization", "Bearer " + key).invoke(InferRequest.newBuilder().setModel("it-speech")
+            .setRequestId("sb-8").setAudio(AudioInput.getDefaultInstance()).build()).toCompletableFuture().join());
+    assertTrue(empty.getStatus().getDescription().contains("audio.data is empty"), empty.getStatus().toString());
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     assertTrue(cluster.nodes.get(0).ledger().rows("speech-co", month).toCompletableFuture().join().stream()
         .noneMatch(r -> r.requestId().startsWith("sb-")));

@@ -127,6 +127,24 @@ class VisionIT {
         400, "reads images");
     expect(oip("/v2/models/no-such/infer", key, imageRequest("v-bad-5", "line-invoice.png")), 404, "no-such");
     expect(oip("/v2/models/it-ocr/infer", null, imageRequest("v-bad-6", "line-invoice.png")), 401, "API key");
+    expect(oip("/v2/models/it-ocr/infer", key, """
+        {"id": "v-bad-7", "inputs": [{"name": "image", "shape": [1], "datatype": "FP32", "data": [1.0]}]}"""),
+        400, "datatype BYTES");
+    expect(oip("/v2/models/it-ocr/infer", key, """
+        {"id": "v-bad-8", "inputs": []}"""), 400, "exactly one tensor");
+    // over gRPC: an image with no bytes, and a stream of something that is not text
+    var empty = InferenceIT.failsWith(io.grpc.Status.Code.INVALID_ARGUMENT, () -> cluster.client(0).infer()
+        .addHeader("authorization", "Bearer " + key).invoke(InferRequest.newBuilder().setModel("it-ocr")
+            .setRequestId("v-bad-9").setImage(ImageInput.getDefaultInstance()).build()).toCompletableFuture().join());
+    assertTrue(empty.getStatus().getDescription().contains("image.data is empty"), empty.getStatus().toString());
+    var streamed = InferenceIT.failsWith(io.grpc.Status.Code.INVALID_ARGUMENT, () -> cluster.client(0).inferStream()
+        .addHeader("authorization", "Bearer " + key).invoke(InferRequest.newBuilder().setModel("it-ocr")
+            .setRequestId("v-bad-10").setImage(ImageInput.newBuilder()
+                .setData(ByteString.copyFrom(fixture("line-invoice.png")))).build())
+        .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), cluster.nodes.get(0).system()).toCompletableFuture()
+        .join());
+    assertTrue(streamed.getStatus().getDescription().contains("InferStream streams text"),
+        streamed.getStatus().toString());
     assertEquals(404, Http.call("GET", cluster.nodes.get(0).gatewayPort(), "/v2/models/no-such", key, null).status());
     // model metadata is for holders of a valid key only
     assertEquals(401, Http.call("GET", cluster.nodes.get(0).gatewayPort(), "/v2/models/it-ocr",
