@@ -10,6 +10,9 @@ import aimos.billing.projection.BillingProjection;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
+import aimos.node.gateway.Directories;
+import aimos.node.gateway.GatewayGuard;
+import aimos.tenant.directory.TenantDirectory;
 import aimos.model.sandbox.SandboxIsolation;
 import aimos.model.sandbox.SandboxSettings;
 import aimos.model.sandbox.WorkerHost;
@@ -114,6 +117,7 @@ public final class Main {
         config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC()), catalog);
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
+    TenantDirectory.init(system);
     BillingProjection.init(system, ledger, catalog, metrics::projectionLagMillis);
     system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics, new WorkerHost.Capacity(
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
@@ -127,19 +131,31 @@ public final class Main {
         metrics::storeAvailable);
     store.schedule(system, health.getDuration("interval"));
     NodeState.get(system).store(store::available);
-    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models, store);
+    Directories directories = Directories.start(system, settings.askTimeout());
+    KeyCheck keyCheck = new KeyCheck(system, settings.askTimeout(), directories.tenants());
+    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models, store, directories);
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
         ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
-        new RestRoutes(system, models, settings.askTimeout(), org.apache.pekko.http.javadsl.server.Directives.concat(
-            new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes")).route(),
+        new RestRoutes(system, models, keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
+            new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
+                settings.restRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
-                new KeyCheck(system, settings.askTimeout())).route())).route()
+                keyCheck).route())).route()
             .handler(system));
+    GatewayGuard guard = new GatewayGuard(system, request -> {
+          try {
+            return handler.apply(request);
+          } catch (Exception e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+          }
+        }, keyCheck,
+        Math.max(config.getBytes("aimos.gateway.max-request-bytes"), 2L * settings.maxImageBytes() + 1024 * 1024),
+        settings.bodyReadTimeout());
     CompletionStage<ServerBinding> binding = Http.get(system)
         .newServerAt(settings.gatewayHost(), settings.gatewayPort())
-        .bind(handler)
+        .bind(guard::handle)
         .whenComplete((b, err) -> {
           if (err != null) {
             log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "

@@ -6,7 +6,18 @@ import java.time.Duration;
 /** The node's own settings, read once from {@code aimos.*}. */
 public record NodeSettings(String gatewayHost, int gatewayPort, Duration requestTimeout, Duration askTimeout,
                            Duration leaseTimeout, Duration leaseTtl, int maxPromptChars, int maxImageBytes, String adminToken, String secopsToken, boolean createTables,
-                           String billingKeyspace, String clusterFormation) {
+                           String billingKeyspace, String clusterFormation, Duration bodyReadTimeout,
+                           long replayOutputBytes, Duration replayOutputTtl) {
+
+  /**
+   * How long a REST inference may take before the HTTP server answers 504: longer than the gateway's longest path
+   * (admission, a lease and the slowest runtime's run, once more for a fallback, and the usage write), so that the
+   * gateway always answers first and never bills an answer the HTTP server gave up on.
+   */
+  public Duration restRequestTimeout() {
+    Duration run = aimos.model.runtime.ModelRuntimes.longestRequestTimeout(requestTimeout);
+    return leaseTimeout.plus(run).multipliedBy(2).plus(askTimeout.multipliedBy(2)).plusSeconds(10);
+  }
 
   public static NodeSettings from(Config config) {
     Config a = config.getConfig("aimos");
@@ -27,6 +38,9 @@ public record NodeSettings(String gatewayHost, int gatewayPort, Duration request
         a.getString("secops.token"),
         a.getBoolean("create-tables"),
         a.getString("billing.keyspace"),
-        formation);
+        formation,
+        a.getDuration("gateway.body-read-timeout"),
+        a.getBytes("gateway.replay-output-bytes"),
+        a.getDuration("gateway.replay-output-ttl"));
   }
 }

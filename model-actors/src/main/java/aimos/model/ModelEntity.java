@@ -166,11 +166,19 @@ public final class ModelEntity
   // ---- behaviour ----
 
   public static void init(ActorSystem<?> system, Settings settings) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings)));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings,
+        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)))));
   }
 
+  /** An entity outside sharding: one for a model that is not registered stops after its first answer. */
   public static Behavior<Command> create(String name, Settings settings) {
-    return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new ModelEntity(name, settings, ctx, timers)));
+    return create(name, settings, null);
+  }
+
+  private static Behavior<Command> create(String name, Settings settings,
+                                          java.util.function.Consumer<ActorRef<Command>> passivate) {
+    return Behaviors.withTimers(timers -> Behaviors.setup(ctx ->
+        new ModelEntity(name, settings, ctx, timers, passivate)));
   }
 
   private record WorkerEntry(String workerId, String version, ActorRef<Worker.Command> ref, int slots, String node,
@@ -195,13 +203,18 @@ public final class ModelEntity
   private final String incarnation = Long.toHexString(System.nanoTime());
   private long leaseCounter;
 
-  private ModelEntity(String name, Settings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+  private ModelEntity(String name, Settings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers,
+                      java.util.function.Consumer<ActorRef<Command>> passivate) {
     super(PersistenceId.of(ENTITY_KEY.name(), name));
     this.name = name;
     this.settings = settings;
     this.ctx = ctx;
     this.timers = timers;
+    this.passivate = passivate;
   }
+
+  /** Asks sharding to stop this entity; null outside sharding, where it stops by itself. */
+  private final java.util.function.Consumer<ActorRef<Command>> passivate;
 
   @Override
   public State emptyState() {
@@ -211,11 +224,27 @@ public final class ModelEntity
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
-      timers.startTimerWithFixedDelay(new Tick(), settings.tick());
-      ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class,
-          l -> new HostsChanged(l.getServiceInstances(WorkerHost.SERVICE_KEY)));
-      ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerHost.SERVICE_KEY, adapter));
+      if (state.registered) {
+        startServing();
+      }
     }).build();
+  }
+
+  /** Lease expiry ticks and the worker hosts' listing, for a registered model only. */
+  private void startServing() {
+    timers.startTimerWithFixedDelay(new Tick(), settings.tick());
+    ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class,
+        l -> new HostsChanged(l.getServiceInstances(WorkerHost.SERVICE_KEY)));
+    ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerHost.SERVICE_KEY, adapter));
+  }
+
+  /** A model that is not registered answers and goes away at once: made-up names must not keep entities alive. */
+  private <R> ReplyEffect<Event, State> refuseAndStop(ActorRef<R> replyTo, R reply) {
+    if (passivate != null) {
+      passivate.accept(ctx.getSelf());
+      return Effect().reply(replyTo, reply);
+    }
+    return Effect().stop().thenReply(replyTo, st -> reply);
   }
 
   @Override
@@ -223,9 +252,9 @@ public final class ModelEntity
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
     b.forState(s -> !s.registered)
         .onCommand(Register.class, this::register)
-        .onCommand(AddVersion.class, (s, c) -> Effect().reply(c.replyTo(), unknownModel()))
-        .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), unknownModel()))
-        .onCommand(AcquireLease.class, (s, c) -> Effect().reply(c.replyTo(),
+        .onCommand(AddVersion.class, (s, c) -> refuseAndStop(c.replyTo(), unknownModel()))
+        .onCommand(Get.class, (s, c) -> refuseAndStop(c.replyTo(), unknownModel()))
+        .onCommand(AcquireLease.class, (s, c) -> refuseAndStop(c.replyTo(),
             new NoSuchVersion("model " + name + " does not exist")));
     b.forState(s -> s.registered)
         .onCommand(Register.class, (s, c) -> Effect().reply(c.replyTo(),
@@ -282,6 +311,7 @@ public final class ModelEntity
       return Effect().reply(c.replyTo(), StatusReply.error("description must be at most 500 characters"));
     }
     return Effect().persist(new ModelRegistered(name, description, System.currentTimeMillis()))
+        .thenRun(st -> startServing())
         .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
   }
 

@@ -97,9 +97,12 @@ class ModelEntityTest {
   }
 
   @Test
-  void anUnknownModelHasNoVersions() {
-    var r = kit.<ModelEntity.LeaseResult>runCommand(rt -> new ModelEntity.AcquireLease("", "t", rt));
-    assertInstanceOf(ModelEntity.NoSuchVersion.class, r.reply());
+  void anUnknownModelHasNoVersionsAndItsEntityStopsAfterItsAnswer() {
+    TestProbe<ModelEntity.LeaseResult> replies = testKit.createTestProbe();
+    var unknown = testKit.spawn(ModelEntity.create("never-registered-" + System.nanoTime(), SETTINGS));
+    unknown.tell(new ModelEntity.AcquireLease("", "t", replies.ref()));
+    assertInstanceOf(ModelEntity.NoSuchVersion.class, replies.receiveMessage());
+    replies.expectTerminated(unknown);
   }
 
   @Test

@@ -46,7 +46,10 @@ public final class TenantEntity
   public static final String TAG_PREFIX = "tenant-usage-";
   public static final List<String> TAGS =
       IntStream.range(0, TAG_COUNT).mapToObj(i -> TAG_PREFIX + i).toList();
-  /** How many recent request ids a tenant remembers to meter retries once. */
+  /**
+   * How many recent request ids a tenant remembers: a retry of one of them is answered from its recorded usage
+   * without running the model, and the same id with another input is refused.
+   */
   public static final int DEDUP_WINDOW = 10_000;
   public static final int MAX_ACTIVE_KEYS = 20;
 
@@ -58,16 +61,24 @@ public final class TenantEntity
     return PersistenceId.of(ENTITY_KEY.name(), tenantId).id();
   }
 
-  /** Runtime settings: how long an admission may stay unreleased, and the clock months are read from. */
   /**
    * Runtime settings: how long an admission may stay unreleased, how long a request may wait for one of its tenant's
-   * worker leases to be freed, and the clock months are read from.
+   * worker leases to be freed, how many of the tenant's requests may make a model fail per minute before its
+   * requests are refused for a while (so that one tenant's inputs cannot get a model quarantined for everyone), and
+   * the clock months are read from.
    */
-  public record Settings(Duration admissionTimeout, Duration leaseWait, Clock clock) {
+  public record Settings(Duration admissionTimeout, Duration leaseWait, int modelFailuresPerMinute, Clock clock) {
+    public Settings(Duration admissionTimeout, Duration leaseWait, Clock clock) {
+      this(admissionTimeout, leaseWait, DEFAULT_MODEL_FAILURES_PER_MINUTE, clock);
+    }
+
     public static Settings defaults() {
       return new Settings(Duration.ofMinutes(2), Duration.ofSeconds(2), Clock.systemUTC());
     }
   }
+
+  /** Below the sandboxes' quarantine threshold (3 failures a minute), so one tenant alone cannot reach it. */
+  public static final int DEFAULT_MODEL_FAILURES_PER_MINUTE = 2;
 
   // ---- commands ----
 
@@ -84,27 +95,54 @@ public final class TenantEntity
   public record GetSummary(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
   /**
-   * Authenticates the key's secret and checks every limit; on success the request holds a concurrency slot.
-   * {@code deadlineEpochMillis} is when the asker stops waiting (0: never); an Admit that arrives later (held in a
-   * shard's buffer while the tenant moved to another node, say) is dropped, since nobody would release its slot.
+   * Authenticates the key's secret, looks the request id up and checks every limit; on success the request holds a
+   * concurrency slot. {@code fingerprint} identifies the request's input (model, version, input): a request id that
+   * was already answered for the same fingerprint is {@link Replayed} without running anything, one answered or in
+   * flight for another input is refused. {@code deadlineEpochMillis} is when the asker stops waiting (0: never); an
+   * Admit that arrives later (held in a shard's buffer while the tenant moved to another node, say) is dropped, since
+   * nobody would release its slot.
    */
-  public record Admit(String secret, String requestId, long estimatedTokens, long deadlineEpochMillis,
-                      ActorRef<Admission> replyTo) implements Command {
+  public record Admit(String secret, String requestId, String fingerprint, String model, long estimatedTokens,
+                      long deadlineEpochMillis, ActorRef<Admission> replyTo) implements Command {
     public Admit(String secret, String requestId, long estimatedTokens, ActorRef<Admission> replyTo) {
-      this(secret, requestId, estimatedTokens, 0, replyTo);
+      this(secret, requestId, "", "", estimatedTokens, 0, replyTo);
+    }
+
+    public Admit(String secret, String requestId, long estimatedTokens, long deadlineEpochMillis,
+                 ActorRef<Admission> replyTo) {
+      this(secret, requestId, "", "", estimatedTokens, deadlineEpochMillis, replyTo);
+    }
+
+    @Override
+    public String toString() {
+      return "Admit[requestId=" + requestId + ", fingerprint=" + fingerprint + ", model=" + model + ", secret=***]";
     }
   }
 
-  /** Persists the usage of an admitted request (once per request id) and frees its slot. */
-  public record RecordUsage(String admissionId, String requestId, String model, String version, BillingUnit unit,
-                            long unitPriceMicros, Units units, long latencyMicros,
-                            ActorRef<StatusReply<Recorded>> replyTo) implements Command {}
+  /**
+   * Persists the usage of an admitted request (once per request id) and frees its slot. A request id already
+   * recorded for another input fingerprint is refused with an error, and its output must not be given out.
+   */
+  public record RecordUsage(String admissionId, String requestId, String fingerprint, String model, String version,
+                            BillingUnit unit, long unitPriceMicros, Units units, long latencyMicros,
+                            ActorRef<StatusReply<Recorded>> replyTo) implements Command {
+    public RecordUsage(String admissionId, String requestId, String model, String version, BillingUnit unit,
+                       long unitPriceMicros, Units units, long latencyMicros, ActorRef<StatusReply<Recorded>> replyTo) {
+      this(admissionId, requestId, "", model, version, unit, unitPriceMicros, units, latencyMicros, replyTo);
+    }
+  }
 
   /**
-   * Frees the slot of an admitted request that failed before producing usage, and gives its rate token back: a
-   * refused or failed request changes no limit.
+   * Frees the slot of an admitted request that failed before producing usage. A request refused or failed by the
+   * platform (no capacity, a timeout, the caller's bad input) gives its rate token back and changes no limit; one
+   * that made the model fail ({@code modelFailed}: it crashed, hung or errored on this input) keeps its rate token and
+   * spends one of the tenant's failure budget for that model.
    */
-  public record Release(String admissionId) implements Command {}
+  public record Release(String admissionId, boolean modelFailed) implements Command {
+    public Release(String admissionId) {
+      this(admissionId, false);
+    }
+  }
 
   /** Persists the usage recorded since the last write, as one journal write (group commit). */
   private record FlushUsage() implements Command {}
@@ -124,16 +162,31 @@ public final class TenantEntity
 
   public record Admitted(String tenantId, String admissionId) implements Admission {}
 
+  /** The request id was already answered for this input: its recorded usage, nothing run, nothing billed again. */
+  public record Replayed(String tenantId, Recorded recorded) implements Admission {}
+
   public record Rejected(Reason reason, String message, long retryAfterMillis) implements Admission {}
 
   public enum Reason {
-    UNAUTHENTICATED, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE, CONCURRENT_REQUESTS, MONTHLY_BUDGET, WORKER_LEASES
+    UNAUTHENTICATED, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE, CONCURRENT_REQUESTS, MONTHLY_BUDGET, WORKER_LEASES,
+    /** The request id was used before for another input. */
+    REQUEST_ID_REUSED,
+    /** The request id is being served right now; its answer can be fetched by retrying once it is done. */
+    REQUEST_IN_PROGRESS,
+    /** The tenant's requests made the model fail too often in the last minute. */
+    MODEL_FAILURES
   }
 
+  /** The metered result of one request id; {@code fingerprint} is its input's, empty for usage recorded without. */
   public record Recorded(String requestId, String model, String version, Units units, long chargeMicros,
-                         boolean replayed) implements KryoSerializable {
+                         boolean replayed, String fingerprint) implements KryoSerializable {
     Recorded asReplay() {
-      return new Recorded(requestId, model, version, units, chargeMicros, true);
+      return new Recorded(requestId, model, version, units, chargeMicros, true, fingerprint);
+    }
+
+    /** Whether a request with this input fingerprint is a retry of this one; usage recorded without one matches. */
+    public boolean sameInput(String otherFingerprint) {
+      return fingerprint.isEmpty() || fingerprint.equals(otherFingerprint);
     }
   }
 
@@ -161,9 +214,18 @@ public final class TenantEntity
 
   public record ApiKeyRevoked(String keyId, long revokedAtMillis) implements Event {}
 
+  /** {@code inputFingerprint} is empty in events written before request inputs were fingerprinted. */
   public record UsageRecorded(String tenantId, String requestId, String model, String version, BillingUnit unit,
                               long unitPriceMicros, Units units, long monthTokensBefore, long chargeMicros,
-                              long latencyMicros, long recordedAtMillis, String month) implements Event {}
+                              long latencyMicros, long recordedAtMillis, String month, String inputFingerprint)
+      implements Event {
+    public UsageRecorded(String tenantId, String requestId, String model, String version, BillingUnit unit,
+                         long unitPriceMicros, Units units, long monthTokensBefore, long chargeMicros,
+                         long latencyMicros, long recordedAtMillis, String month) {
+      this(tenantId, requestId, model, version, unit, unitPriceMicros, units, monthTokensBefore, chargeMicros,
+          latencyMicros, recordedAtMillis, month, "");
+    }
+  }
 
   // ---- state ----
 
@@ -229,12 +291,19 @@ public final class TenantEntity
   // ---- behaviour ----
 
   public static void init(ActorSystem<?> system, Settings settings, UsagePricer pricer) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, pricer)));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
+        create(ctx.getEntityId(), settings, pricer, self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)))));
   }
 
+  /** An entity outside sharding: one for a tenant that does not exist stops after its first answer. */
   public static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer) {
+    return create(tenantId, settings, pricer, null);
+  }
+
+  private static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer,
+                                          java.util.function.Consumer<ActorRef<Command>> passivate) {
     return Behaviors.withTimers(timers ->
-        Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf(), timers)));
+        Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf(), timers, passivate)));
   }
 
   private final String tenantId;
@@ -243,13 +312,15 @@ public final class TenantEntity
   private final Limiter limiter = new Limiter();
   private final ActorRef<Command> self;
   private final TimerScheduler<Command> timers;
+  /** Asks sharding to stop this entity; null outside sharding, where it stops by itself. */
+  private final java.util.function.Consumer<ActorRef<Command>> passivate;
   /** Usage accepted but not yet written, in arrival order, with who waits for each request id. */
   private final LinkedHashMap<String, PendingUsage> unwritten = new LinkedHashMap<>();
 
   private record PendingUsage(UsageRecorded event, List<ActorRef<StatusReply<Recorded>>> waiting) {}
 
   private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self,
-                       TimerScheduler<Command> timers) {
+                       TimerScheduler<Command> timers, java.util.function.Consumer<ActorRef<Command>> passivate) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId),
         org.apache.pekko.actor.typed.SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
             Duration.ofSeconds(5), 0.2));
@@ -258,6 +329,7 @@ public final class TenantEntity
     this.pricer = pricer;
     this.self = self;
     this.timers = timers;
+    this.passivate = passivate;
   }
 
   @Override
@@ -281,18 +353,20 @@ public final class TenantEntity
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+    // a tenant that does not exist answers and goes away at once: made-up tenant ids must not keep entities alive
     b.forState(s -> !s.created)
         .onCommand(Create.class, this::create)
-        .onCommand(Admit.class, (s, c) -> Effect().reply(c.replyTo(), unauthenticated()))
-        .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(), unauthenticated()))
-        .onCommand(Release.class, (s, c) -> Effect().noReply())
-        .onCommand(LeaseReleased.class, (s, c) -> Effect().noReply())
-        .onCommand(ExpireWaiting.class, (s, c) -> Effect().noReply())
-        .onCommand(RecordUsage.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
-        .onCommand(ChangePlan.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
-        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
-        .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
-        .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), notFound()));
+        .onCommand(Admit.class, (s, c) -> refuseAndStop(c.replyTo(), unauthenticated()))
+        .onCommand(Authenticate.class, (s, c) -> refuseAndStop(c.replyTo(), unauthenticated()))
+        .onCommand(Release.class, (s, c) -> stopWithoutReply())
+        .onCommand(LeaseReleased.class, (s, c) -> stopWithoutReply())
+        .onCommand(ExpireWaiting.class, (s, c) -> stopWithoutReply())
+        .onCommand(FlushUsage.class, (s, c) -> stopWithoutReply())
+        .onCommand(RecordUsage.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(ChangePlan.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(IssueKey.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(RevokeKey.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(GetSummary.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()));
     b.forState(s -> s.created)
         .onCommand(Create.class, (s, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("tenant " + tenantId + " already exists")))
@@ -306,7 +380,10 @@ public final class TenantEntity
         .onCommand(RecordUsage.class, this::recordUsage)
         .onCommand(FlushUsage.class, this::flushUsage)
         .onCommand(Release.class, (s, c) -> {
-          if (limiter.release(c.admissionId())) {
+          if (c.modelFailed()) {
+            limiter.modelFailed(c.admissionId());
+          }
+          if (limiter.release(c.admissionId()) && !c.modelFailed()) {
             limiter.refundRequest();
           }
           limiter.serveWaiting(s);
@@ -322,6 +399,22 @@ public final class TenantEntity
           return Effect().noReply();
         });
     return b.build();
+  }
+
+  private <R> ReplyEffect<Event, State> refuseAndStop(ActorRef<R> replyTo, R reply) {
+    if (passivate != null) {
+      passivate.accept(self);
+      return Effect().reply(replyTo, reply);
+    }
+    return Effect().stop().thenReply(replyTo, st -> reply);
+  }
+
+  private ReplyEffect<Event, State> stopWithoutReply() {
+    if (passivate != null) {
+      passivate.accept(self);
+      return Effect().noReply();
+    }
+    return Effect().stop().thenNoReply();
   }
 
   private <T> StatusReply<T> notFound() {
@@ -377,6 +470,21 @@ public final class TenantEntity
     if (c.secret() == null || !s.keyMatches(c.secret())) {
       return Effect().reply(c.replyTo(), unauthenticated());
     }
+    // a request id is looked up before anything runs: a retry never runs the model again, another input never
+    // gets an answer under an id that was already paid for
+    Recorded earlier = s.recent.get(c.requestId());
+    if (earlier != null) {
+      return Effect().reply(c.replyTo(), earlier.sameInput(c.fingerprint())
+          ? new Replayed(tenantId, earlier.asReplay()) : reused(c.requestId()));
+    }
+    PendingUsage pending = unwritten.get(c.requestId());
+    String inFlight = pending != null ? pending.event().inputFingerprint() : limiter.fingerprintOf(c.requestId());
+    if (inFlight != null) {
+      return Effect().reply(c.replyTo(), inFlight.equals(c.fingerprint())
+          ? new Rejected(Reason.REQUEST_IN_PROGRESS, "request " + c.requestId() + " is being served right now; retry "
+              + "with the same request id once it is answered to get its result", 200)
+          : reused(c.requestId()));
+    }
     Rejected rejected = limiter.check(s, c, currentMonth());
     if (rejected != null) {
       return Effect().reply(c.replyTo(), rejected);
@@ -386,7 +494,12 @@ public final class TenantEntity
       Rejected full = limiter.enqueue(s, c);
       return full != null ? Effect().reply(c.replyTo(), full) : Effect().noReply();
     }
-    return Effect().reply(c.replyTo(), new Admitted(tenantId, limiter.admit()));
+    return Effect().reply(c.replyTo(), new Admitted(tenantId, limiter.admit(c)));
+  }
+
+  private static Rejected reused(String requestId) {
+    return new Rejected(Reason.REQUEST_ID_REUSED, "request id " + requestId + " was already used for another "
+        + "input; nothing was run or billed: send each new request with a new request id", 0);
   }
 
   /**
@@ -399,6 +512,7 @@ public final class TenantEntity
     limiter.release(c.admissionId());
     limiter.serveWaiting(s);
     limiter.debitTokens(c.units().tokens());
+    // a replay carries the first recording's fingerprint: the gateway gives out no output whose input differs
     Recorded earlier = s.recent.get(c.requestId());
     if (earlier != null) {
       return Effect().reply(c.replyTo(), StatusReply.success(earlier.asReplay()));
@@ -418,7 +532,7 @@ public final class TenantEntity
     }
     long charge = pricer.chargeMicros(c.unit(), c.unitPriceMicros(), c.units(), before);
     UsageRecorded e = new UsageRecorded(tenantId, c.requestId(), c.model(), c.version(), c.unit(),
-        c.unitPriceMicros(), c.units(), before, charge, c.latencyMicros(), now(), month);
+        c.unitPriceMicros(), c.units(), before, charge, c.latencyMicros(), now(), month, c.fingerprint());
     if (unwritten.isEmpty()) {
       self.tell(new FlushUsage());
     }
@@ -479,7 +593,7 @@ public final class TenantEntity
           s.monthTokens += e.units().tokens();
           s.monthSpendMicros += e.chargeMicros();
           s.recent.put(e.requestId(), new Recorded(e.requestId(), e.model(), e.version(), e.units(),
-              e.chargeMicros(), false));
+              e.chargeMicros(), false, e.inputFingerprint()));
           return s;
         })
         .build();
@@ -493,6 +607,12 @@ public final class TenantEntity
     private final TokenBucket requests = new TokenBucket();
     private final TokenBucket tokens = new TokenBucket();
     private final Map<String, Long> inFlight = new HashMap<>();
+    /** The request id and input fingerprint of each admission in flight, by admission id and by request id. */
+    private final Map<String, String> requestOf = new HashMap<>();
+    private final Map<String, String> fingerprintByRequest = new HashMap<>();
+    /** Per model the tenant's requests made fail: a budget of failures a minute. */
+    private final Map<String, TokenBucket> modelFailures = new HashMap<>();
+    private final Map<String, String> modelOf = new HashMap<>();
     private final java.util.Set<String> leasing = new java.util.HashSet<>();
     private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
 
@@ -524,7 +644,7 @@ public final class TenantEntity
       while (!waiting.isEmpty() && leaseAvailable(s)) {
         Admit c = waiting.poll().admit();
         Rejected r = check(s, c, currentMonth());
-        c.replyTo().tell(r != null ? r : new Admitted(tenantId, admit()));
+        c.replyTo().tell(r != null ? r : new Admitted(tenantId, admit(c)));
       }
       if (waiting.isEmpty()) {
         timers.cancel("lease-wait");
@@ -549,9 +669,22 @@ public final class TenantEntity
         boolean expired = e.getValue() - nowNanos < 0;
         if (expired) {
           leasing.remove(e.getKey());
+          forget(e.getKey());
         }
         return expired;
       });
+      TokenBucket failures = modelFailures.get(c.model());
+      if (failures != null) {
+        failures.configure(settings.modelFailuresPerMinute(), nowNanos);
+        if (failures.available() < 1) {
+          return new Rejected(Reason.MODEL_FAILURES, "tenant " + tenantId + "'s requests made model " + c.model()
+              + " fail " + settings.modelFailuresPerMinute() + " times within a minute; check the inputs you send "
+              + "(each such request counts against the requests-per-minute limit)", failures.millisUntil(1));
+        }
+        if (failures.available() >= settings.modelFailuresPerMinute()) {
+          modelFailures.remove(c.model());
+        }
+      }
       requests.configure(plan.requestsPerMinute(), nowNanos);
       tokens.configure(plan.tokensPerMinute(), nowNanos);
       if (requests.available() < 1) {
@@ -578,17 +711,54 @@ public final class TenantEntity
     private final String incarnation = Long.toHexString(System.nanoTime());
     private long admissions;
 
-    String admit() {
+    String admit(Admit c) {
       requests.take(1);
       String id = incarnation + "-" + (++admissions);
       inFlight.put(id, System.nanoTime() + settings.admissionTimeout().toNanos());
       leasing.add(id);
+      requestOf.put(id, c.requestId());
+      fingerprintByRequest.put(c.requestId(), c.fingerprint());
+      modelOf.put(id, c.model());
       return id;
     }
 
     boolean release(String admissionId) {
       leasing.remove(admissionId);
+      forget(admissionId);
       return inFlight.remove(admissionId) != null;
+    }
+
+    private void forget(String admissionId) {
+      modelOf.remove(admissionId);
+      String requestId = requestOf.remove(admissionId);
+      if (requestId != null) {
+        fingerprintByRequest.remove(requestId);
+      }
+    }
+
+    /** The input fingerprint of the request id if it is admitted or waiting for a lease now, else null. */
+    String fingerprintOf(String requestId) {
+      String admitted = fingerprintByRequest.get(requestId);
+      if (admitted != null) {
+        return admitted;
+      }
+      for (Waiting w : waiting) {
+        if (w.admit().requestId().equals(requestId)) {
+          return w.admit().fingerprint();
+        }
+      }
+      return null;
+    }
+
+    /** Spends one of the failure budget of the admission's model; call before the admission is released. */
+    void modelFailed(String admissionId) {
+      String model = modelOf.get(admissionId);
+      if (model == null) {
+        return;
+      }
+      TokenBucket failures = modelFailures.computeIfAbsent(model, m -> new TokenBucket());
+      failures.configure(settings.modelFailuresPerMinute(), System.nanoTime());
+      failures.take(1);
     }
 
     void refundRequest() {

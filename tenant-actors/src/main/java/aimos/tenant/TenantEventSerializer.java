@@ -4,7 +4,10 @@ import aimos.internal.events.ApiKeyIssued;
 import aimos.internal.events.ApiKeyRevoked;
 import aimos.internal.events.PlanChanged;
 import aimos.internal.events.TenantCreated;
+import aimos.internal.events.TenantDirectoryEntryAdded;
+import aimos.internal.events.TenantDirectorySeeded;
 import aimos.internal.events.UsageRecorded;
+import aimos.tenant.directory.TenantDirectory;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.NotSerializableException;
@@ -21,6 +24,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
   static final String KEY_ISSUED = "ApiKeyIssued.v1";
   static final String KEY_REVOKED = "ApiKeyRevoked.v1";
   static final String USAGE = "UsageRecorded.v1";
+  static final String DIRECTORY_ADD = "TenantDirectoryEntryAdded.v1";
+  static final String DIRECTORY_SEEDED = "TenantDirectorySeeded.v1";
 
   public TenantEventSerializer(ExtendedActorSystem system) {}
 
@@ -38,6 +43,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantEntity.ApiKeyIssued) return KEY_ISSUED;
     if (o instanceof TenantEntity.ApiKeyRevoked) return KEY_REVOKED;
     if (o instanceof TenantEntity.UsageRecorded) return USAGE;
+    if (o instanceof TenantDirectory.TenantListed) return DIRECTORY_ADD;
+    if (o instanceof TenantDirectory.DirectorySeeded) return DIRECTORY_SEEDED;
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -65,7 +72,13 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
           .setImages(e.units().images()).setAudioMillis(e.units().audioMillis())
           .setMonthTokensBefore(e.monthTokensBefore()).setChargeMicros(e.chargeMicros())
           .setLatencyMicros(e.latencyMicros()).setRecordedAtMillis(e.recordedAtMillis()).setMonth(e.month())
-          .build().toByteArray();
+          .setInputFingerprint(e.inputFingerprint()).build().toByteArray();
+    }
+    if (o instanceof TenantDirectory.TenantListed e) {
+      return TenantDirectoryEntryAdded.newBuilder().setTenantId(e.tenantId()).build().toByteArray();
+    }
+    if (o instanceof TenantDirectory.DirectorySeeded) {
+      return TenantDirectorySeeded.getDefaultInstance().toByteArray();
     }
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
@@ -94,6 +107,13 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
         case USAGE -> {
           return usageFromProto(UsageRecorded.parseFrom(bytes));
         }
+        case DIRECTORY_ADD -> {
+          return new TenantDirectory.TenantListed(TenantDirectoryEntryAdded.parseFrom(bytes).getTenantId());
+        }
+        case DIRECTORY_SEEDED -> {
+          TenantDirectorySeeded.parseFrom(bytes);
+          return new TenantDirectory.DirectorySeeded();
+        }
         default -> throw new NotSerializableException("Unknown tenant event manifest " + manifest);
       }
     } catch (InvalidProtocolBufferException e) {
@@ -105,7 +125,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     return new TenantEntity.UsageRecorded(p.getTenantId(), p.getRequestId(), p.getModel(), p.getVersion(),
         aimos.api.v1.BillingUnit.valueOf(p.getBillingUnit()), p.getUnitPriceMicros(),
         new Units(p.getPromptTokens(), p.getCompletionTokens(), p.getImages(), p.getAudioMillis()),
-        p.getMonthTokensBefore(), p.getChargeMicros(), p.getLatencyMicros(), p.getRecordedAtMillis(), p.getMonth());
+        p.getMonthTokensBefore(), p.getChargeMicros(), p.getLatencyMicros(), p.getRecordedAtMillis(), p.getMonth(),
+        p.getInputFingerprint());
   }
 
   private static aimos.internal.events.Plan toProto(Plan p) {

@@ -93,13 +93,13 @@ class TenantEntityTest {
     assertEquals("2026-11", usage.month());
     assertEquals(TenantEntity.tagFor(tenantId), TenantEntity.tagFor(usage.tenantId()));
 
-    // the retry of r1 is answered from the first recording and persists nothing
-    var retryAdmit = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1"));
-    var retry = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
-        retryAdmit.admissionId(), "r1", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(7, 5), 900, rt));
+    // the retry of r1 is answered from the first recording at admission and persists nothing
+    var retry = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(secret(key), "r1", 10, rt));
     assertTrue(retry.hasNoEvents());
-    assertTrue(retry.reply().getValue().replayed());
-    assertEquals(240, retry.reply().getValue().chargeMicros());
+    var replayed = assertInstanceOf(TenantEntity.Replayed.class, retry.reply()).recorded();
+    assertTrue(replayed.replayed());
+    assertEquals(240, replayed.chargeMicros());
+    assertEquals(Units.tokens(7, 5), replayed.units());
 
     var second = record(((TenantEntity.Admitted) admit(key, "r2")).admissionId(), "r2", 1000, 0);
     // 988 tokens at full price, the 12 past the 1,000-token threshold discounted
@@ -152,14 +152,132 @@ class TenantEntityTest {
   }
 
   @Test
-  void aTenantThatDoesNotExistAuthenticatesNobody() {
-    var r = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit("whatever-secret-1234", "r", 1, rt));
-    assertEquals(TenantEntity.Reason.UNAUTHENTICATED, ((TenantEntity.Rejected) r.reply()).reason());
-    assertTrue(r.hasNoEvents());
-    var usage = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
-        "a", "r", "m", "v", BillingUnit.TOKENS, 1, Units.tokens(1, 1), 1, rt));
-    assertTrue(usage.reply().isError());
-    assertTrue(usage.hasNoEvents());
+  void aTenantThatDoesNotExistAuthenticatesNobodyAndItsEntityStopsAfterItsAnswer() {
+    TestProbe<Object> replies = testKit.createTestProbe();
+    var admitted = testKit.spawn(TenantEntity.create("ghost-" + ids.incrementAndGet(),
+        TenantEntity.Settings.defaults(), PRICER));
+    admitted.tell(new TenantEntity.Admit("whatever-secret-1234", "r", 1, replies.ref().narrow()));
+    assertEquals(TenantEntity.Reason.UNAUTHENTICATED,
+        replies.expectMessageClass(TenantEntity.Rejected.class).reason());
+    replies.expectTerminated(admitted);
+
+    var recorded = testKit.spawn(TenantEntity.create("ghost-" + ids.incrementAndGet(),
+        TenantEntity.Settings.defaults(), PRICER));
+    recorded.tell(new TenantEntity.RecordUsage("a", "r", "m", "v", BillingUnit.TOKENS, 1, Units.tokens(1, 1), 1,
+        replies.ref().narrow()));
+    assertTrue(replies.expectMessageClass(StatusReply.class).isError());
+    replies.expectTerminated(recorded);
+  }
+
+  private TenantEntity.Admission admit(String key, String requestId, String fingerprint) {
+    return kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(secret(key), requestId, fingerprint,
+        "demo-text", 10, 0, rt)).reply();
+  }
+
+  private StatusReply<TenantEntity.Recorded> record(String admissionId, String requestId, String fingerprint,
+                                                    long prompt) {
+    return kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(admissionId,
+        requestId, fingerprint, "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(prompt, 1), 1500, rt))
+        .reply();
+  }
+
+  @Test
+  void aRetryIsAnsweredAtAdmissionWithoutARateTokenAndAnotherInputUnderTheSameIdIsRefused() {
+    create(plan(2, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1", "fp-a"));
+    assertEquals(60, record(first.admissionId(), "r1", "fp-a", 2).getValue().chargeMicros());
+
+    // retried three times with the same input: the recorded result each time, no rate token spent
+    for (int i = 0; i < 3; i++) {
+      var replay = assertInstanceOf(TenantEntity.Replayed.class, admit(key, "r1", "fp-a"));
+      assertEquals(60, replay.recorded().chargeMicros());
+      assertEquals("fp-a", replay.recorded().fingerprint());
+    }
+    // the same id with a 1,500-word prompt: refused, nothing admitted
+    var reused = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-b"));
+    assertEquals(TenantEntity.Reason.REQUEST_ID_REUSED, reused.reason());
+    assertTrue(reused.message().contains("r1"), reused.message());
+    // 2 requests a minute: the second is still there, so the replays and the refusal took none
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r2", "fp-c"));
+
+    var summary = kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
+    assertEquals(1, summary.monthRequests());
+  }
+
+  @Test
+  void aRequestIdInFlightIsNotAdmittedAgain() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1", "fp-a"));
+    var again = assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-a"));
+    assertEquals(TenantEntity.Reason.REQUEST_IN_PROGRESS, again.reason());
+    assertTrue(again.retryAfterMillis() > 0);
+    assertEquals(TenantEntity.Reason.REQUEST_ID_REUSED,
+        assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-b")).reason());
+    // once the first attempt failed and was released, the id is free for a new attempt
+    kit.runCommand(new TenantEntity.Release(first.admissionId()));
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1", "fp-b"));
+  }
+
+  @Test
+  void usageRecordedForAnotherInputUnderARecordedIdGetsTheFirstRecordingBack() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    record(((TenantEntity.Admitted) admit(key, "r1", "fp-a")).admissionId(), "r1", "fp-a", 2);
+    // an attempt admitted earlier (on another incarnation, say) records another input under r1
+    var late = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage("gone", "r1",
+        "fp-b", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(3000, 3000), 1, rt));
+    assertTrue(late.hasNoEvents());
+    var recorded = late.reply().getValue();
+    assertTrue(recorded.replayed());
+    assertFalse(recorded.sameInput("fp-b"), "the gateway must see that the recording is another input's");
+  }
+
+  @Test
+  void fingerprintsOfRecordedRequestsSurviveARestart() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    record(((TenantEntity.Admitted) admit(key, "r1", "fp-a")).admissionId(), "r1", "fp-a", 2);
+    kit.restart();
+    assertInstanceOf(TenantEntity.Replayed.class, admit(key, "r1", "fp-a"));
+    assertEquals(TenantEntity.Reason.REQUEST_ID_REUSED,
+        assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-b")).reason());
+  }
+
+  private TenantEntity.Admission admitFor(String key, String requestId, String model) {
+    return kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(secret(key), requestId, "fp-" + requestId,
+        model, 10, 0, rt)).reply();
+  }
+
+  @Test
+  void requestsThatMakeAModelFailSpendTheirRateTokenAndTheTenantsFailureBudgetForThatModel() {
+    create(plan(TenantEntity.DEFAULT_MODEL_FAILURES_PER_MINUTE + 2, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    for (int i = 0; i < TenantEntity.DEFAULT_MODEL_FAILURES_PER_MINUTE; i++) {
+      var a = assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "crash-" + i, "ocr"));
+      kit.runCommand(new TenantEntity.Release(a.admissionId(), true));
+    }
+    var refused = assertInstanceOf(TenantEntity.Rejected.class, admitFor(key, "crash-next", "ocr"));
+    assertEquals(TenantEntity.Reason.MODEL_FAILURES, refused.reason());
+    assertTrue(refused.message().contains("model ocr"), refused.message());
+    assertTrue(refused.retryAfterMillis() > 0);
+    // other models of the tenant are served; the failed requests kept their rate tokens: 2 of 4 are left
+    assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "text-1", "demo-text"));
+    assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "text-2", "demo-text"));
+    assertEquals(TenantEntity.Reason.REQUESTS_PER_MINUTE,
+        assertInstanceOf(TenantEntity.Rejected.class, admitFor(key, "text-3", "demo-text")).reason());
+  }
+
+  @Test
+  void failuresThatAreNotTheInputsDoNotSpendTheFailureBudget() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    for (int i = 0; i < 5; i++) {
+      var a = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "busy-" + i));
+      kit.runCommand(new TenantEntity.Release(a.admissionId()));
+    }
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "next"));
   }
 
   @Test

@@ -2,6 +2,7 @@ package aimos.tenant;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import aimos.api.v1.BillingUnit;
@@ -52,8 +53,32 @@ class TenantEventSerializerTest {
   @Test
   void roundTripsEveryEvent() throws Exception {
     var usage = new TenantEntity.UsageRecorded("t", "r", "m", "v", BillingUnit.IMAGES, 10000,
-        new Units(0, 0, 3, 0), 0, 30000, 9, 1, "2026-12");
+        new Units(0, 0, 3, 0), 0, 30000, 9, 1, "2026-12", "0123456789abcdef0123456789abcdef");
     assertEquals(usage, serializer.fromBinary(serializer.toBinary(usage), serializer.manifest(usage)));
+    for (Object e : java.util.List.of(new aimos.tenant.directory.TenantDirectory.TenantListed("acme"),
+        new aimos.tenant.directory.TenantDirectory.DirectorySeeded())) {
+      assertEquals(e, serializer.fromBinary(serializer.toBinary(e), serializer.manifest(e)));
+    }
+  }
+
+  @Test
+  void decodesCommittedBytesOfUsageWithItsInputFingerprintAndOfTheTenantDirectory() throws Exception {
+    assertEquals(new TenantEntity.UsageRecorded("acme", "req-2", "demo-text", "v1", BillingUnit.TOKENS, 20000,
+            Units.tokens(7, 5), 12, 240, 1500, 1764000004000L, "2026-12", "9f86d081884c7d659a2feaa0c55ad015"),
+        decode("UsageRecorded.v1", "CgRhY21lEgVyZXEtMhoJZGVtby10ZXh0IgJ2MSoGVE9LRU5TMKCcATgHQAVYDGDcC2ig79+0qzNyBzIw"
+            + "MjYtMTJ48AGCASA5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBjNTVhZDAxNQ=="));
+    assertEquals(new aimos.tenant.directory.TenantDirectory.TenantListed("acme"),
+        decode("TenantDirectoryEntryAdded.v1", "CgRhY21l"));
+    assertEquals(new aimos.tenant.directory.TenantDirectory.DirectorySeeded(),
+        decode("TenantDirectorySeeded.v1", ""));
+  }
+
+  @Test
+  void usageWrittenBeforeFingerprintsHasNoneAndMatchesAnyRetry() throws Exception {
+    var old = (TenantEntity.UsageRecorded) decode("UsageRecorded.v1",
+        "CgRhY21lEgVyZXEtMRoJZGVtby10ZXh0IgJ2MSoGVE9LRU5TMKCcATgHQAVYu4Q9YNwLaLjn37SrM3IHMjAyNi0xMXjqAQ==");
+    assertEquals("", old.inputFingerprint());
+    assertTrue(new TenantEntity.Recorded("req-1", "demo-text", "v1", old.units(), 234, true, "").sameInput("any"));
   }
 
   @Test

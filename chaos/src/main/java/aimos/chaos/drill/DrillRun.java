@@ -320,8 +320,10 @@ public final class DrillRun {
     long a0 = System.nanoTime();
     infer(clients.get((i + attempt - 1) % clients.size()), key, model, id).whenComplete((r, err) -> {
       String outcome = err == null ? "OK" : statusOf(err).name();
+      // ABORTED: the first attempt of this request id is still being served; a retry gets its result
       boolean retry = err != null && attempt < MAX_ATTEMPTS && Set.of(Status.Code.UNAVAILABLE,
-          Status.Code.DEADLINE_EXCEEDED, Status.Code.INTERNAL, Status.Code.UNKNOWN).contains(statusOf(err));
+          Status.Code.DEADLINE_EXCEEDED, Status.Code.INTERNAL, Status.Code.UNKNOWN, Status.Code.ABORTED)
+          .contains(statusOf(err));
       if (retry) {
         CompletableFuture.delayedExecutor(200L * attempt, TimeUnit.MILLISECONDS)
             .execute(() -> attempt(clients, i, key, model, id, attempt + 1, t0, sent, done));

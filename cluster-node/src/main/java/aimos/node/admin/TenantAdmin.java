@@ -5,6 +5,8 @@ import aimos.billing.ledger.UsageReport;
 import aimos.tenant.ApiKeys;
 import aimos.tenant.Plan;
 import aimos.tenant.TenantEntity;
+import aimos.tenant.directory.TenantDirectory;
+import org.apache.pekko.Done;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,8 +49,14 @@ public final class TenantAdmin {
     return id;
   }
 
+  /**
+   * Lists the tenant in the directory, then creates it: gateways refuse keys of tenants that are not listed, so a
+   * tenant is listed before it can have a key. (A listing whose creation then fails names no entity with keys.)
+   */
   public CompletionStage<TenantEntity.Summary> create(String id, String displayName, Plan plan) {
-    return tenant(id).askWithStatus(rt -> new TenantEntity.Create(displayName, plan, rt), timeout);
+    EntityRef<TenantEntity.Command> tenant = tenant(id);
+    return TenantDirectory.ref(system).<Done>ask(rt -> new TenantDirectory.Add(id, rt), timeout)
+        .thenCompose(listed -> tenant.askWithStatus(rt -> new TenantEntity.Create(displayName, plan, rt), timeout));
   }
 
   public CompletionStage<TenantEntity.Summary> get(String id) {

@@ -70,9 +70,10 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   private final LedgerRepository ledger;
   private final ModelCatalog models;
   private final aimos.node.health.StoreHealth store;
+  private final Directories directories;
 
   public InferenceGateway(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, LedgerRepository ledger,
-                          ModelCatalog models, aimos.node.health.StoreHealth store) {
+                          ModelCatalog models, aimos.node.health.StoreHealth store, Directories directories) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.settings = settings;
@@ -80,7 +81,11 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     this.ledger = ledger;
     this.models = models;
     this.store = store;
+    this.directories = directories;
+    this.answers = new RecentAnswers(settings.replayOutputBytes(), settings.replayOutputTtl());
   }
+
+  private final RecentAnswers answers;
 
   // ---- Infer ----
 
@@ -89,14 +94,76 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     long started = System.nanoTime();
     CompletionStage<InferResponse> result;
     try {
-      ApiKeys.Presented key = checked(in, metadata);
-      String requestId = requestId(in);
-      result = admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
-          .thenCompose(granted -> run(admitted, granted, requestId, in, started, null)));
+      Call call = call(in, metadata);
+      result = admit(call).thenCompose(admission -> admission instanceof TenantEntity.Replayed replayed
+          ? CompletableFuture.completedFuture(replay(call, replayed.recorded()))
+          : lease((TenantEntity.Admitted) admission, in)
+              .thenCompose(granted -> run(call, (TenantEntity.Admitted) admission, granted, started, null, null)));
     } catch (GrpcServiceException e) {
       result = CompletableFuture.failedFuture(e);
     }
     return measured(in, started, grpcErrors(result));
+  }
+
+  /**
+   * One request as the gateway serves it: the caller's key, the request id, the fingerprint of its input (what makes
+   * a retry a retry), and when the caller stops waiting (its gRPC deadline; 0: no deadline of its own).
+   */
+  private record Call(ApiKeys.Presented key, String requestId, String fingerprint, InferRequest in,
+                      long deadlineNanos) {
+    boolean callerGaveUp(Duration margin) {
+      return deadlineNanos != 0 && deadlineNanos - System.nanoTime() < margin.toNanos();
+    }
+  }
+
+  private Call call(InferRequest in, Metadata metadata) {
+    ApiKeys.Presented key = checked(in, metadata);
+    return new Call(key, requestId(in), fingerprint(in), in, deadlineOf(metadata));
+  }
+
+  /**
+   * A hash of everything that makes up the request but its id: model, version and input. Protobuf writes a message
+   * without maps the same way every time, so a retry (over gRPC or REST) hashes the same.
+   */
+  static String fingerprint(InferRequest in) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(in.toBuilder().clearRequestId().build().toByteArray());
+      return java.util.HexFormat.of().formatHex(digest, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
+  /** When the caller's gRPC deadline ({@code grpc-timeout}) passes, as System.nanoTime(); 0 without one. */
+  static long deadlineOf(Metadata metadata) {
+    return metadata.getText("grpc-timeout").map(InferenceGateway::parseGrpcTimeout)
+        .map(nanos -> System.nanoTime() + nanos).orElse(0L);
+  }
+
+  /** A {@code grpc-timeout} value (1-8 digits and a unit H, M, S, m, u or n) in nanoseconds; null when malformed. */
+  static Long parseGrpcTimeout(String value) {
+    if (value.length() < 2 || value.length() > 9) {
+      return null;
+    }
+    long amount;
+    try {
+      amount = Long.parseLong(value.substring(0, value.length() - 1));
+    } catch (NumberFormatException e) {
+      return null;
+    }
+    if (amount < 0) {
+      return null;
+    }
+    return switch (value.charAt(value.length() - 1)) {
+      case 'H' -> amount * 3_600_000_000_000L;
+      case 'M' -> amount * 60_000_000_000L;
+      case 'S' -> amount * 1_000_000_000L;
+      case 'm' -> amount * 1_000_000L;
+      case 'u' -> amount * 1_000L;
+      case 'n' -> amount;
+      default -> null;
+    };
   }
 
   @Override
@@ -112,25 +179,37 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   public CompletionStage<Source<InferStreamResponse, NotUsed>> startStream(InferRequest in, Metadata metadata) {
     long started = System.nanoTime();
     try {
-      ApiKeys.Presented key = checked(in, metadata);
+      Call call = call(in, metadata);
       if (!in.hasText()) {
         throw invalid("InferStream streams text; embeddings come whole: use Infer");
       }
-      String requestId = requestId(in);
-      return grpcErrors(admit(key, requestId, in).thenCompose(admitted -> lease(admitted, in)
-          .thenApply(granted -> {
-            Pair<ActorRef<Worker.Streamed>, Source<Worker.Streamed, NotUsed>> pieces =
-                ActorSource.<Worker.Streamed>actorRef(m -> m instanceof Worker.StreamEnd, m -> Optional.empty(),
-                    STREAM_BUFFER, OverflowStrategy.fail()).preMaterialize(system);
-            CompletionStage<InferResponse> done = measured(in, started,
-                grpcErrors(run(admitted, granted, requestId, in, started, pieces.first())));
-            // the worker ends the pieces before it answers; end them here too in case it never answered
-            done.whenComplete((r, err) -> pieces.first().tell(new Worker.StreamEnd()));
-            return pieces.second()
-                .collectType(Worker.Chunk.class)
-                .map(c -> InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build())
-                .concat(Source.completionStage(done).map(r -> InferStreamResponse.newBuilder().setDone(r).build()));
-          })));
+      return grpcErrors(admit(call).thenCompose(admission -> {
+        if (admission instanceof TenantEntity.Replayed replayed) {
+          // answered before: no text pieces, only the recorded result
+          return CompletableFuture.completedFuture(Source.single(InferStreamResponse.newBuilder()
+              .setDone(replay(call, replayed.recorded())).build()));
+        }
+        TenantEntity.Admitted admitted = (TenantEntity.Admitted) admission;
+        return lease(admitted, in).thenApply(granted -> {
+          Pair<ActorRef<Worker.Streamed>, Source<Worker.Streamed, NotUsed>> pieces =
+              ActorSource.<Worker.Streamed>actorRef(m -> m instanceof Worker.StreamEnd, m -> Optional.empty(),
+                  STREAM_BUFFER, OverflowStrategy.fail()).preMaterialize(system);
+          // a caller that stops reading before the result is recorded gave up: its answer is not billed
+          CompletableFuture<Void> gone = new CompletableFuture<>();
+          CompletionStage<InferResponse> done = measured(in, started,
+              grpcErrors(run(call, admitted, granted, started, pieces.first(), gone)));
+          // the worker ends the pieces before it answers; end them here too in case it never answered
+          done.whenComplete((r, err) -> pieces.first().tell(new Worker.StreamEnd()));
+          return pieces.second()
+              .collectType(Worker.Chunk.class)
+              .map(c -> InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build())
+              .concat(Source.completionStage(done).map(r -> InferStreamResponse.newBuilder().setDone(r).build()))
+              .watchTermination((mat, terminated) -> {
+                terminated.whenComplete((d, err) -> gone.complete(null));
+                return mat;
+              });
+        });
+      }));
     } catch (GrpcServiceException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -155,10 +234,17 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     return in.getRequestId().isEmpty() ? UUID.randomUUID().toString() : in.getRequestId();
   }
 
+  /**
+   * Counts the request under its model's name only when that model is registered and the caller was authenticated,
+   * so that what anonymous callers send cannot add metric series.
+   */
   private <T> CompletionStage<T> measured(InferRequest in, long started, CompletionStage<T> result) {
-    String model = in.getModel().isEmpty() ? "-" : in.getModel();
-    return result.whenComplete((r, err) -> metrics.request(model,
-        err == null ? "ok" : statusOf(err).getCode().name(), (System.nanoTime() - started) / 1e9));
+    return result.whenComplete((r, err) -> {
+      Status.Code code = err == null ? Status.Code.OK : statusOf(err).getCode();
+      String model = code == Status.Code.UNAUTHENTICATED || in.getModel().isEmpty() ? AimosMetrics.UNKNOWN_MODEL
+          : directories.models().knownHere(in.getModel()) ? in.getModel() : AimosMetrics.UNREGISTERED_MODEL;
+      metrics.request(model, err == null ? "ok" : code.name(), (System.nanoTime() - started) / 1e9);
+    });
   }
 
   /** Fails with the GrpcServiceException itself (not wrapped); anything unexpected is logged and INTERNAL. */
@@ -253,29 +339,89 @@ public final class InferenceGateway implements InferenceServicePowerApi {
         : in.getText().getPrompt().length();
   }
 
-  private CompletionStage<TenantEntity.Admitted> admit(ApiKeys.Presented key, String requestId, InferRequest in) {
-    EntityRef<TenantEntity.Command> tenant = tenant(key.tenantId());
-    long estimate = Math.max(1, inputChars(in) / 4);
-    return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant,
-            replyTo -> new TenantEntity.Admit(key.secret(), requestId, estimate,
-                System.currentTimeMillis() + settings.askTimeout().toMillis(), replyTo),
-            settings.askTimeout(), system.scheduler())
-        .exceptionally(e -> {
-          throw unavailable("the tenant service did not answer in time; retry with the same request_id", e);
-        })
-        .thenApply(admission -> {
-          if (admission instanceof TenantEntity.Admitted a) {
-            return a;
+  /**
+   * Admits the request at its tenant (an {@link TenantEntity.Admitted} holding a slot, or the {@link
+   * TenantEntity.Replayed} result of an earlier answer to the same request), once the tenant is known to exist and,
+   * for a request that will run, its model is registered.
+   */
+  private CompletionStage<TenantEntity.Admission> admit(Call call) {
+    ApiKeys.Presented key = call.key();
+    long estimate = Math.max(1, inputChars(call.in()) / 4);
+    return known(directories.tenants(), key.tenantId(), "tenant").thenCompose(tenantExists -> {
+      if (!tenantExists) {
+        throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription("invalid or revoked API key"));
+      }
+      return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant(key.tenantId()),
+              replyTo -> new TenantEntity.Admit(key.secret(), call.requestId(), call.fingerprint(),
+                  call.in().getModel(), estimate,
+                  System.currentTimeMillis() + settings.askTimeout().toMillis(), replyTo),
+              settings.askTimeout(), system.scheduler())
+          .exceptionally(e -> {
+            throw unavailable("the tenant service did not answer in time; retry with the same request_id", e);
+          });
+    }).thenCompose(admission -> {
+      if (admission instanceof TenantEntity.Replayed) {
+        return CompletableFuture.completedFuture(admission);
+      }
+      if (admission instanceof TenantEntity.Admitted a) {
+        return known(directories.models(), call.in().getModel(), "model").thenApply(modelExists -> {
+          if (!modelExists) {
+            tenant(a.tenantId()).tell(new TenantEntity.Release(a.admissionId()));
+            throw new GrpcServiceException(Status.NOT_FOUND.withDescription("model " + call.in().getModel()
+                + " is not registered; ListModels (or GET /v1/models) lists the models you can call"));
           }
-          TenantEntity.Rejected r = (TenantEntity.Rejected) admission;
-          if (r.reason() == TenantEntity.Reason.UNAUTHENTICATED) {
-            throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription("invalid or revoked API key"));
-          }
-          metrics.quotaRejected(r.reason().name().toLowerCase());
-          // a tenant over its own quota is RESOURCE_EXHAUSTED; a model without capacity (below) is UNAVAILABLE
-          throw new GrpcServiceException(Status.RESOURCE_EXHAUSTED.withDescription(
-              r.reason().name().toLowerCase() + ": " + r.message()), retryAfter(r.retryAfterMillis()));
+          return admission;
         });
+      }
+      throw rejection((TenantEntity.Rejected) admission);
+    });
+  }
+
+  private CompletionStage<Boolean> known(KnownNames names, String name, String what) {
+    return names.contains(name).exceptionally(e -> {
+      throw unavailable("the " + what + " directory did not answer in time; retry with the same request_id", e);
+    });
+  }
+
+  private GrpcServiceException rejection(TenantEntity.Rejected r) {
+    return switch (r.reason()) {
+      case UNAUTHENTICATED -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
+          "invalid or revoked API key"));
+      case REQUEST_ID_REUSED -> new GrpcServiceException(Status.ALREADY_EXISTS.withDescription(r.message()));
+      case REQUEST_IN_PROGRESS -> new GrpcServiceException(Status.ABORTED.withDescription(r.message()),
+          retryAfter(r.retryAfterMillis()));
+      default -> {
+        metrics.quotaRejected(r.reason().name().toLowerCase());
+        // a tenant over its own quota is RESOURCE_EXHAUSTED; a model without capacity (below) is UNAVAILABLE
+        yield new GrpcServiceException(Status.RESOURCE_EXHAUSTED.withDescription(
+            r.reason().name().toLowerCase() + ": " + r.message()), retryAfter(r.retryAfterMillis()));
+      }
+    };
+  }
+
+  /**
+   * The answer to a retry of a request that was answered before, nothing run: its recorded usage, with its output if
+   * this node still keeps it.
+   */
+  private InferResponse replay(Call call, TenantEntity.Recorded recorded) {
+    InferResponse.Builder b = InferResponse.newBuilder();
+    answers.find(call.key().tenantId(), call.requestId(), call.fingerprint()).ifPresent(b::mergeFrom);
+    return b
+        .setRequestId(call.requestId())
+        .setModel(recorded.model())
+        .setVersion(recorded.version())
+        .setUsage(usage(recorded))
+        .setReplayed(true)
+        .build();
+  }
+
+  private static Usage.Builder usage(TenantEntity.Recorded recorded) {
+    return Usage.newBuilder()
+        .setPromptTokens(recorded.units().promptTokens())
+        .setCompletionTokens(recorded.units().completionTokens())
+        .setImages(recorded.units().images())
+        .setAudioMillis(recorded.units().audioMillis())
+        .setChargeUsd(Money.format(recorded.chargeMicros()));
   }
 
   private CompletionStage<ModelEntity.Granted> lease(TenantEntity.Admitted admitted, InferRequest in) {
@@ -301,39 +447,64 @@ public final class InferenceGateway implements InferenceServicePowerApi {
         });
   }
 
-  private CompletionStage<InferResponse> run(TenantEntity.Admitted admitted, ModelEntity.Granted granted,
-                                             String requestId, InferRequest in, long started,
-                                             ActorRef<Worker.Streamed> stream) {
+  /**
+   * Runs the admitted request and records its usage before answering. An answer nobody waits for any more (the
+   * caller's deadline is about to pass, or a streaming caller went away) is not recorded, so it is not billed.
+   */
+  private CompletionStage<InferResponse> run(Call call, TenantEntity.Admitted admitted, ModelEntity.Granted granted,
+                                             long started, ActorRef<Worker.Streamed> stream,
+                                             CompletableFuture<Void> callerGone) {
     EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
-    return runModel(admitted, granted, requestId, in, stream)
-        .exceptionallyCompose(err -> fallBack(admitted, granted, requestId, in, stream, err))
+    String requestId = call.requestId();
+    return runModel(admitted, granted, requestId, call.in(), stream)
+        .exceptionallyCompose(err -> fallBack(admitted, granted, requestId, call.in(), stream, err))
         .whenComplete((ran, err) -> {
           if (err != null) {
-            // nothing was answered: the request's slot is free and its rate token given back
-            tenant.tell(new TenantEntity.Release(admitted.admissionId()));
+            // nothing was answered: the request's slot is free; its rate token is given back unless its input made
+            // the model fail
+            tenant.tell(new TenantEntity.Release(admitted.admissionId(), madeTheModelFail(err)));
           }
         })
-        .thenCompose(ran -> record(tenant, admitted, ran.granted(), requestId, ran.in(), ran.result(), started)
+        .thenCompose(ran -> {
+          if (call.callerGaveUp(RECORD_MARGIN) || (callerGone != null && callerGone.isDone())) {
+            tenant.tell(new TenantEntity.Release(admitted.admissionId()));
+            throw new GrpcServiceException(Status.DEADLINE_EXCEEDED.withDescription("request " + requestId
+                + " was answered by the model after its caller stopped waiting; it was not billed"));
+          }
+          return record(tenant, admitted, ran.granted(), call, ran.in(), ran.result(), started)
             .handle((recorded, err) -> {
               if (err != null) {
                 throw unavailable("the usage of request " + requestId + " could not be recorded, so no answer is "
                     + "given; retry with the same request_id", err);
               }
+              if (recorded.replayed() && !recorded.sameInput(call.fingerprint())) {
+                // the id was recorded meanwhile for another input: this output was not paid for
+                throw new GrpcServiceException(Status.ALREADY_EXISTS.withDescription("request id " + requestId
+                    + " was already used for another input; nothing was billed: send each new request with a new "
+                    + "request id"));
+              }
               metrics.charged(ran.in().getModel(), recorded.replayed() ? 0 : recorded.chargeMicros());
+              InferResponse output = output(ran.result());
+              answers.keep(admitted.tenantId(), requestId, call.fingerprint(), output);
               return InferResponse.newBuilder()
                   .setRequestId(requestId)
                   .setModel(ran.in().getModel())
                   .setVersion(ran.granted().version().version())
-                  .mergeFrom(output(ran.result()))
-                  .setUsage(Usage.newBuilder()
-                      .setPromptTokens(recorded.units().promptTokens())
-                      .setCompletionTokens(recorded.units().completionTokens())
-                      .setImages(recorded.units().images())
-                      .setAudioMillis(recorded.units().audioMillis())
-                      .setChargeUsd(Money.format(recorded.chargeMicros())))
+                  .mergeFrom(output)
+                  .setUsage(usage(recorded))
                   .setReplayed(recorded.replayed())
                   .build();
-            }));
+            });
+        });
+  }
+
+  /** How much of the caller's deadline must be left to record usage: about one journal write. */
+  private static final Duration RECORD_MARGIN = Duration.ofMillis(50);
+
+  /** Whether a run failed because the model failed on the input (crashed, hung, errored), not the platform. */
+  private static boolean madeTheModelFail(Throwable err) {
+    Status.Code code = statusOf(err).getCode();
+    return code == Status.Code.INTERNAL || code == Status.Code.DEADLINE_EXCEEDED;
   }
 
   /** What a model answered, on which lease, for which request (the fallback's, if the fallback answered). */
@@ -387,12 +558,13 @@ public final class InferenceGateway implements InferenceServicePowerApi {
 
   private CompletionStage<TenantEntity.Recorded> record(EntityRef<TenantEntity.Command> tenant,
                                                         TenantEntity.Admitted admitted, ModelEntity.Granted granted,
-                                                        String requestId, InferRequest in, Worker.Result c,
+                                                        Call call, InferRequest in, Worker.Result c,
                                                         long started) {
     ModelEntity.VersionInfo v = granted.version();
     long latencyMicros = (System.nanoTime() - started) / 1000;
     return AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Recorded>>ask(tenant,
-            replyTo -> new TenantEntity.RecordUsage(admitted.admissionId(), requestId, in.getModel(), v.version(),
+            replyTo -> new TenantEntity.RecordUsage(admitted.admissionId(), call.requestId(), call.fingerprint(),
+                in.getModel(), v.version(),
                 v.unit(), v.unitPriceMicros(), units(c),
                 latencyMicros, replyTo),
             settings.askTimeout(), system.scheduler())

@@ -18,10 +18,47 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 public final class KeyCheck {
   private final ActorSystem<?> system;
   private final Duration timeout;
+  private final KnownNames tenants;
 
-  public KeyCheck(ActorSystem<?> system, Duration timeout) {
+  public KeyCheck(ActorSystem<?> system, Duration timeout, KnownNames tenants) {
     this.system = system;
     this.timeout = timeout;
+    this.tenants = tenants;
+  }
+
+  /** Keys that checked out lately, as hashes of the presented key, with when that stops counting. */
+  private final java.util.concurrent.ConcurrentHashMap<String, Long> recent = new java.util.concurrent.ConcurrentHashMap<>();
+  static final Duration RECENT = Duration.ofSeconds(30);
+  static final int MAX_RECENT = 10_000;
+
+  /**
+   * Whether the key is valid or was within the last {@link #RECENT}: enough to read a large body, which the tenant
+   * then admits or refuses with its own check. Keys are remembered as hashes only.
+   */
+  CompletionStage<Boolean> recentlyValid(Optional<String> authorization) {
+    String digest = authorization.map(KeyCheck::digest).orElse("");
+    Long until = recent.get(digest);
+    if (until != null && until - System.nanoTime() > 0) {
+      return CompletableFuture.completedFuture(true);
+    }
+    return tenantOf(authorization).thenApply(tenant -> {
+      if (tenant.isPresent()) {
+        if (recent.size() >= MAX_RECENT) {
+          recent.clear();
+        }
+        recent.put(digest, System.nanoTime() + RECENT.toNanos());
+      }
+      return tenant.isPresent();
+    });
+  }
+
+  private static String digest(String authorization) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(authorization.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
   }
 
   CompletionStage<Optional<String>> tenantOf(Optional<String> authorization) {
@@ -29,8 +66,10 @@ public final class KeyCheck {
     if (key.isEmpty()) {
       return CompletableFuture.completedFuture(Optional.empty());
     }
-    return ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, key.get().tenantId())
-        .<TenantEntity.Admission>ask(rt -> new TenantEntity.Authenticate(key.get().secret(), rt), timeout)
-        .thenApply(a -> a instanceof TenantEntity.Admitted ok ? Optional.of(ok.tenantId()) : Optional.empty());
+    return tenants.contains(key.get().tenantId()).thenCompose(exists -> !exists
+        ? CompletableFuture.completedFuture(Optional.<String>empty())
+        : ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, key.get().tenantId())
+            .<TenantEntity.Admission>ask(rt -> new TenantEntity.Authenticate(key.get().secret(), rt), timeout)
+            .thenApply(a -> a instanceof TenantEntity.Admitted ok ? Optional.of(ok.tenantId()) : Optional.empty()));
   }
 }

@@ -55,18 +55,38 @@ public final class OipRoutes extends AllDirectives {
   }
 
   public Route route() {
-    return pathPrefix(PathMatchers.segment("v2").slash("models").slash(PathMatchers.segment()), name -> concat(
-        pathEnd(() -> get(() -> metadata(name))),
-        path("ready", () -> get(() -> ready(name))),
-        path("infer", () -> post(() -> infer(name, ""))),
-        path(PathMatchers.segment("versions").slash(PathMatchers.segment()).slash("infer"),
-            version -> post(() -> infer(name, version)))));
+    return concat(
+        path("v2", () -> get(() -> complete(json(StatusCodes.OK, serverMetadata())))),
+        pathPrefix(PathMatchers.segment("v2").slash("models").slash(PathMatchers.segment()), name -> concat(
+            pathEnd(() -> get(() -> metadata(name, ""))),
+            path("ready", () -> get(() -> ready(name, ""))),
+            path("infer", () -> post(() -> infer(name, ""))),
+            path(PathMatchers.segment("versions").slash(PathMatchers.segment()), version ->
+                get(() -> metadata(name, version))),
+            path(PathMatchers.segment("versions").slash(PathMatchers.segment()).slash("ready"), version ->
+                get(() -> ready(name, version))),
+            path(PathMatchers.segment("versions").slash(PathMatchers.segment()).slash("infer"),
+                version -> post(() -> infer(name, version))))));
   }
 
-  private Route metadata(String name) {
+  /** The Open Inference Protocol's server metadata: name, version and the protocol extensions served. */
+  static ObjectNode serverMetadata() {
+    ObjectNode root = JSON.createObjectNode().put("name", "aimos")
+        .put("version", java.util.Optional.ofNullable(OipRoutes.class.getPackage().getImplementationVersion())
+            .orElse("dev"));
+    root.putArray("extensions");
+    return root;
+  }
+
+  /** A model's view when it exists and has {@code version} (any version when empty). */
+  private static boolean hasVersion(ModelEntity.ModelView view, String version) {
+    return version.isEmpty() || view.versions().stream().anyMatch(v -> v.version().equals(version));
+  }
+
+  private Route metadata(String name, String version) {
     return authorized(() -> completeWithFuture(models.get(name).handle((view, err) -> {
-      if (err != null) {
-        return error(StatusCodes.NOT_FOUND, "no model " + name);
+      if (err != null || !hasVersion(view, version)) {
+        return error(StatusCodes.NOT_FOUND, "no model " + name + (version.isEmpty() ? "" : " version " + version));
       }
       ObjectNode root = JSON.createObjectNode().put("name", view.name());
       ArrayNode versions = root.putArray("versions");
@@ -109,10 +129,10 @@ public final class OipRoutes extends AllDirectives {
     }
   }
 
-  private Route ready(String name) {
+  private Route ready(String name, String version) {
     return authorized(() -> completeWithFuture(models.get(name).handle((view, err) -> {
-      if (err != null) {
-        return error(StatusCodes.NOT_FOUND, "no model " + name);
+      if (err != null || !hasVersion(view, version)) {
+        return error(StatusCodes.NOT_FOUND, "no model " + name + (version.isEmpty() ? "" : " version " + version));
       }
       if (view.liveWorkers() == 0) {
         return error(StatusCodes.SERVICE_UNAVAILABLE, "model " + name + " has no live worker yet");
@@ -182,8 +202,12 @@ public final class OipRoutes extends AllDirectives {
           throw new IllegalArgumentException("text_input takes one prompt (shape [1])");
         }
         JsonNode maxTokens = json.path("parameters").path("max_tokens");
+        if (!maxTokens.isMissingNode() && !(maxTokens.isIntegralNumber() && maxTokens.canConvertToInt())) {
+          throw new IllegalArgumentException("parameters.max_tokens must be an integer between 0 and "
+              + OpenAiRoutes.MAX_TOKENS);
+        }
         req.setText(TextInput.newBuilder().setPrompt(data.get(0).asText())
-            .setMaxTokens(maxTokens.isMissingNode() ? 0 : maxTokens.asInt(-1)));
+            .setMaxTokens(maxTokens.isMissingNode() ? 0 : maxTokens.asInt()));
       }
       case "text" -> {
         EmbeddingInput.Builder e = EmbeddingInput.newBuilder();
@@ -257,6 +281,9 @@ public final class OipRoutes extends AllDirectives {
           confidence.putArray("shape").add(1);
           confidence.putArray("data").add(image.getConfidence());
         }
+      }
+      case OUTPUT_NOT_SET -> {
+        // a replayed request: its usage, no output
       }
       default -> {
         ObjectNode t = outputs.addObject().put("name", "text_output").put("datatype", "BYTES");

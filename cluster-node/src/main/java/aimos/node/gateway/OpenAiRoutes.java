@@ -52,10 +52,16 @@ public final class OpenAiRoutes extends AllDirectives {
 
   private final InferenceGateway gateway;
   private final long maxBodyBytes;
+  private final java.time.Duration timeout;
 
-  public OpenAiRoutes(InferenceGateway gateway, long maxBodyBytes) {
+  /**
+   * {@code timeout} bounds each request; it must exceed the longest path through the gateway, so that the gateway
+   * (which records usage only for answers it gives) always answers first.
+   */
+  public OpenAiRoutes(InferenceGateway gateway, long maxBodyBytes, java.time.Duration timeout) {
     this.gateway = gateway;
     this.maxBodyBytes = maxBodyBytes;
+    this.timeout = timeout;
   }
 
   public Route route() {
@@ -180,14 +186,24 @@ public final class OpenAiRoutes extends AllDirectives {
 
   /**
    * The caller's key as gateway metadata, and the request id: the {@code Idempotency-Key} (or {@code X-Request-Id})
-   * header, else a fresh one.
+   * header, else a fresh one. The request is bounded by the route's timeout, answered as OpenAI's error object.
    */
   private Route withCaller(java.util.function.BiFunction<Metadata, String, Route> inner) {
     return optionalHeaderValueByName("Authorization", auth ->
         optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
-            optionalHeaderValueByName("X-Request-Id", xRequestId -> inner.apply(
-                new MetadataBuilder().addText("authorization", auth.orElse("")).build(),
-                idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString())))));
+            optionalHeaderValueByName("X-Request-Id", xRequestId -> {
+              String requestId = idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString());
+              return respondWithDefaultHeader(RawHeader.create("x-request-id", requestId), () ->
+                  withRequestTimeout(timeout, request -> timedOut(requestId), () -> inner.apply(
+                      new MetadataBuilder().addText("authorization", auth.orElse("")).build(), requestId)));
+            })));
+  }
+
+  /** The answer to a request that took longer than the route allows; its usage, if any, was not recorded. */
+  static HttpResponse timedOut(String requestId) {
+    return RestRoutes.error(StatusCodes.GATEWAY_TIMEOUT, "request " + requestId + " was not answered within the "
+        + "gateway's time limit; retry with the same Idempotency-Key", "server_error", "timeout")
+        .addHeader(RawHeader.create("x-request-id", requestId));
   }
 
   /** Reads a JSON body of at most {@code maxBodyBytes}; bad JSON and bad fields are 400s that say what to fix. */
@@ -258,7 +274,7 @@ public final class OpenAiRoutes extends AllDirectives {
       }
       boolean base64 = format.equals("base64");
       return completeWithFuture(gateway.infer(req.setEmbedding(input).build(), caller).handle((r, err) ->
-          err != null ? failure(err) : !r.hasEmbedding()
+          err != null ? failure(err) : !r.hasEmbedding() && !r.getReplayed()
               ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not an embeddings model",
                   "invalid_request_error")
               : ok(embeddingList(r, base64), r.getRequestId())));
@@ -308,7 +324,7 @@ public final class OpenAiRoutes extends AllDirectives {
                                   .setGrammar(fields.containsKey("grammar") ? fields.get("grammar").utf8String() : ""))
                               .build();
                           return completeWithFuture(gateway.infer(in, caller).handle((r, err) ->
-                              err != null ? failure(err) : !r.hasTranscript()
+                              err != null ? failure(err) : !r.hasTranscript() && !r.getReplayed()
                                   ? RestRoutes.error(StatusCodes.BAD_REQUEST, "model " + r.getModel() + " is not a "
                                       + "speech model", "invalid_request_error")
                                   : transcript(r, format)));
@@ -397,11 +413,8 @@ public final class OpenAiRoutes extends AllDirectives {
     }).map(node -> ByteString.fromString("data: " + node + "\n\n"))
         .concat(Source.single(ByteString.fromString("data: [DONE]\n\n")))
         .recover(new PFBuilder<Throwable, ByteString>().matchAny(err -> {
-          HttpResponse error = failure(err);
-          ObjectNode body = JSON.createObjectNode();
-          body.putObject("error").put("message", statusMessage(err)).put("type", "server_error")
-              .put("code", error.status().intValue());
-          return ByteString.fromString("data: " + body + "\n\n");
+          HttpFailure f = HttpFailure.of(err);
+          return ByteString.fromString("data: " + RestRoutes.errorBody(f.message(), f.openAiType(), f.code()) + "\n\n");
         }).build());
     return HttpResponse.create().withStatus(StatusCodes.OK)
         .addHeader(RawHeader.create("x-request-id", in.getRequestId()))
@@ -409,17 +422,8 @@ public final class OpenAiRoutes extends AllDirectives {
         .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), events));
   }
 
-  private static String statusMessage(Throwable err) {
-    Throwable t = err;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t instanceof GrpcServiceException g ? String.valueOf(g.getStatus().getDescription())
-        : "internal error; see the node's log";
-  }
-
-  /** A message's content: a string, or an array of parts of which the text parts count. */
-  private static String content(JsonNode content) {
+  /** A message's content: a string, or an array of text parts, one per line. */
+  static String content(JsonNode content) {
     if (content != null && content.isTextual()) {
       return content.asText();
     }
@@ -430,7 +434,10 @@ public final class OpenAiRoutes extends AllDirectives {
           throw new IllegalArgumentException("this endpoint takes text content parts only, not "
               + part.path("type").asText("(no type)"));
         }
-        sb.append(part.path("text").asText());
+        if (!part.path("text").isTextual()) {
+          throw new IllegalArgumentException("a text content part needs \"text\": a string");
+        }
+        sb.append(sb.length() == 0 ? "" : "\n").append(part.path("text").asText());
       }
       return sb.toString();
     }
@@ -481,10 +488,10 @@ public final class OpenAiRoutes extends AllDirectives {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
   }
 
-  /** A failure of the gateway as OpenAI's error: the HTTP status clients act on, a message to act on. */
+  /** A failure of the gateway as OpenAI's error: the HTTP status clients act on, a message and code to act on. */
   static HttpResponse failure(Throwable err) {
     HttpFailure f = HttpFailure.of(err);
-    HttpResponse response = RestRoutes.error(f.status(), f.message(), f.openAiType());
+    HttpResponse response = RestRoutes.error(f.status(), f.message(), f.openAiType(), f.code());
     for (var h : f.retryHeaders()) {
       response = response.addHeader(h);
     }

@@ -32,16 +32,14 @@ public final class RestRoutes extends AllDirectives {
 
   private final ActorSystem<?> system;
   private final ModelCatalog models;
-  private final Duration askTimeout;
   private final Route inference;
   private final KeyCheck keys;
 
-  public RestRoutes(ActorSystem<?> system, ModelCatalog models, Duration askTimeout, Route inference) {
+  public RestRoutes(ActorSystem<?> system, ModelCatalog models, KeyCheck keys, Route inference) {
     this.system = system;
     this.models = models;
-    this.askTimeout = askTimeout;
     this.inference = inference;
-    this.keys = new KeyCheck(system, askTimeout);
+    this.keys = keys;
   }
 
   public Route route() {
@@ -77,7 +75,8 @@ public final class RestRoutes extends AllDirectives {
             "server_error"));
       }
       return result.get().map(inner).orElseGet(() -> complete(error(StatusCodes.UNAUTHORIZED, "missing, invalid or "
-          + "revoked API key: send 'Authorization: Bearer aimos_<tenant>_<secret>'", "invalid_request_error")));
+          + "revoked API key: send 'Authorization: Bearer aimos_<tenant>_<secret>'", "invalid_request_error",
+          "invalid_api_key")));
     }));
   }
 
@@ -94,12 +93,20 @@ public final class RestRoutes extends AllDirectives {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
   }
 
-  /** OpenAI's error object: {"error": {"message", "type", "param", "code"}}. */
+  /** OpenAI's error object without a code: {"error": {"message", "type", "param": null, "code": null}}. */
   static HttpResponse error(StatusCode status, String message, String type) {
+    return error(status, message, type, null);
+  }
+
+  /** OpenAI's error object: {"error": {"message", "type", "param", "code"}}, the code one of OpenAI's strings. */
+  static HttpResponse error(StatusCode status, String message, String type, String code) {
+    return response(status, errorBody(message, type, code));
+  }
+
+  static ObjectNode errorBody(String message, String type, String code) {
     ObjectNode root = obj();
-    root.putObject("error").put("message", message).put("type", type).putNull("param")
-        .put("code", status.intValue());
-    return response(status, root);
+    root.putObject("error").put("message", message).put("type", type).putNull("param").put("code", code);
+    return root;
   }
 
 }

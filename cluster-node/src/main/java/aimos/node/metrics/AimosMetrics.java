@@ -16,6 +16,11 @@ import java.io.UncheckedIOException;
  * share a JVM in tests).
  */
 public final class AimosMetrics implements SandboxMonitor {
+  /** The model label of requests whose caller was not authenticated, or that named no model. */
+  public static final String UNKNOWN_MODEL = "-";
+  /** The model label of authenticated requests for a model that is not registered. */
+  public static final String UNREGISTERED_MODEL = "unregistered";
+
   private final CollectorRegistry registry = new CollectorRegistry(true);
 
   private final Counter requests = Counter.build("aimos_requests_total",

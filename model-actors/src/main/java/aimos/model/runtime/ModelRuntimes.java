@@ -90,6 +90,11 @@ public final class ModelRuntimes {
     return base.compareTo(least) >= 0 ? base : least;
   }
 
+  /** How long the slowest runtime's requests may take, given {@code base}. */
+  public static Duration longestRequestTimeout(Duration base) {
+    return KINDS.stream().map(Kind::minRequestTime).reduce(base, (a, b) -> a.compareTo(b) >= 0 ? a : b);
+  }
+
   public static boolean computeHeavy(String name) {
     return kind(name).map(Kind::computeHeavy).orElse(false);
   }

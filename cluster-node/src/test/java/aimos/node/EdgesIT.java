@@ -1,0 +1,287 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.api.v1.EmbeddingInput;
+import aimos.api.v1.InferRequest;
+import aimos.api.v1.InferResponse;
+import aimos.api.v1.InferStreamResponse;
+import aimos.api.v1.InferenceServiceClient;
+import aimos.api.v1.TextInput;
+import aimos.node.gateway.GatewayGuard;
+import aimos.tenant.TenantEntity;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.grpc.Status;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPOutputStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The gateway's edges as an attacker or a retrying client meets them: request ids that cannot buy free inference on
+ * any route, bounded bodies and compressed messages, no state for what anonymous callers make up, and no bill for an
+ * answer nobody waited for.
+ */
+class EdgesIT {
+  private static TestCluster cluster;
+  private static InferenceServiceClient client;
+  private static String key;
+  private static int gatewayPort;
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = TestCluster.start(1);
+    client = cluster.client(0);
+    gatewayPort = cluster.nodes.get(0).gatewayPort();
+    Http.textModel(cluster, "edge-text");
+    Http.model(cluster, "edge-embed", "minilm-embeddings", "TOKENS", 1);
+    key = Http.tenantWithKey(cluster, "edge", 1000, 16);
+    awaitWorker("edge-text");
+    awaitWorker("edge-embed");
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  static void awaitWorker(String model) {
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(200), () -> {
+      var leases = Http.admin(cluster, "GET", "/admin/models/" + model + "/leases", null);
+      assertTrue(leases.status() == 200 && leases.json().path("workers").asInt() > 0, "worker of " + model + ": "
+          + leases);
+      return null;
+    });
+  }
+
+  private static long monthRequests(String tenant) {
+    return Http.admin(cluster, "GET", "/admin/tenants/" + tenant, null).json().path("monthRequests").asLong();
+  }
+
+  private static InferResponse infer(InferRequest req) {
+    return client.infer().addHeader("authorization", "Bearer " + key).invoke(req).toCompletableFuture().join();
+  }
+
+  private static InferRequest text(String requestId, String prompt) {
+    return InferRequest.newBuilder().setModel("edge-text").setRequestId(requestId)
+        .setText(TextInput.newBuilder().setPrompt(prompt)).build();
+  }
+
+  static HttpResponse<String> post(String path, String requestId, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + path))
+        .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (requestId != null) {
+      b.header("Idempotency-Key", requestId);
+    }
+    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(HttpResponse<String> r) {
+    return new Http.Reply(r.statusCode(), r.body()).json();
+  }
+
+  private static final String LONG_PROMPT = "word ".repeat(1500);
+
+  @Test
+  void aRequestIdBuysOneAnswerOnGrpcInferAndStream() {
+    long before = monthRequests("edge");
+    InferResponse first = infer(text("free-1", "one two"));
+    assertEquals("two one", first.getText().getCompletion());
+    assertFalse(first.getReplayed());
+
+    // the same id and input: answered from the recording without running the model (which is armed to answer
+    // garbage to the next request it runs), with the output this node kept; nothing billed
+    var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-text/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"GARBAGE\", \"count\": 1}");
+    assertEquals(202, armed.status(), armed.toString());
+    InferResponse again = infer(text("free-1", "one two"));
+    assertTrue(again.getReplayed());
+    assertEquals(first.getUsage(), again.getUsage());
+    assertEquals("two one", again.getText().getCompletion());
+    String otherKey = Http.tenantWithKey(cluster, "edge-other", 1000, 16);
+    InferenceIT.failsWith(Status.Code.INTERNAL, () -> client.infer().addHeader("authorization", "Bearer " + otherKey)
+        .invoke(text("takes-the-fault", "x")).toCompletableFuture().join());
+
+    // the same id with a 1,500-word prompt: refused, nothing run or billed
+    var reused = InferenceIT.failsWith(Status.Code.ALREADY_EXISTS, () -> infer(text("free-1", LONG_PROMPT)));
+    assertTrue(reused.getStatus().getDescription().contains("free-1"), reused.getStatus().getDescription());
+    var streamed = InferenceIT.failsWith(Status.Code.ALREADY_EXISTS, () -> client.inferStream()
+        .addHeader("authorization", "Bearer " + key).invoke(text("free-1", LONG_PROMPT))
+        .runWith(Sink.seq(), cluster.nodes.get(0).system()).toCompletableFuture().join());
+    assertTrue(streamed.getStatus().getDescription().contains("another input"));
+    // the same id by another version of the same model is another input too
+    InferenceIT.failsWith(Status.Code.ALREADY_EXISTS, () -> infer(text("free-1", "one two").toBuilder()
+        .setVersion("v1").build()));
+
+    // a streamed request: its retry streams no pieces, only the recorded result
+    List<InferStreamResponse> stream = client.inferStream().addHeader("authorization", "Bearer " + key)
+        .invoke(text("free-2", "three four five")).runWith(Sink.seq(), cluster.nodes.get(0).system())
+        .toCompletableFuture().join();
+    InferResponse streamedDone = stream.get(stream.size() - 1).getDone();
+    assertFalse(streamedDone.getReplayed());
+    List<InferStreamResponse> retried = client.inferStream().addHeader("authorization", "Bearer " + key)
+        .invoke(text("free-2", "three four five")).runWith(Sink.seq(), cluster.nodes.get(0).system())
+        .toCompletableFuture().join();
+    assertEquals(1, retried.size());
+    assertTrue(retried.get(0).getDone().getReplayed());
+    assertEquals(streamedDone.getUsage(), retried.get(0).getDone().getUsage());
+    assertEquals(before + 2, monthRequests("edge"));
+  }
+
+  @Test
+  void aRequestIdBuysOneAnswerOnEveryRestRoute() throws Exception {
+    long before = monthRequests("edge");
+    record Route(String path, String body, String otherBody) {}
+    for (Route route : List.of(
+        new Route("/v1/chat/completions", "{\"model\": \"edge-text\", \"messages\": [{\"role\": \"user\", "
+            + "\"content\": \"one two\"}]}", "{\"model\": \"edge-text\", \"messages\": [{\"role\": \"user\", "
+            + "\"content\": \"" + LONG_PROMPT + "\"}]}"),
+        new Route("/v1/completions", "{\"model\": \"edge-text\", \"prompt\": \"one two\"}",
+            "{\"model\": \"edge-text\", \"prompt\": \"" + LONG_PROMPT + "\"}"),
+        new Route("/v1/embeddings", "{\"model\": \"edge-embed\", \"input\": \"one two\"}",
+            "{\"model\": \"edge-embed\", \"input\": [\"" + LONG_PROMPT + "\", \"more\"]}"),
+        new Route("/v2/models/edge-text/infer", "{\"inputs\": [{\"name\": \"text_input\", \"shape\": [1], "
+            + "\"datatype\": \"BYTES\", \"data\": [\"one two\"]}]}", "{\"inputs\": [{\"name\": \"text_input\", "
+            + "\"shape\": [1], \"datatype\": \"BYTES\", \"data\": [\"" + LONG_PROMPT + "\"]}]}"))) {
+      String id = "rest-" + route.path().replaceAll("[^a-z0-9]", "");
+      boolean oip = route.path().startsWith("/v2/");
+      String body = oip ? route.body().replace("{\"inputs\"", "{\"id\": \"" + id + "\", \"inputs\"") : route.body();
+      String other = oip ? route.otherBody().replace("{\"inputs\"", "{\"id\": \"" + id + "\", \"inputs\"")
+          : route.otherBody();
+      var first = post(route.path(), oip ? null : id, body);
+      assertEquals(200, first.statusCode(), route.path() + ": " + first.body());
+      var again = post(route.path(), oip ? null : id, body);
+      assertEquals(200, again.statusCode(), route.path() + ": " + again.body());
+      JsonNode usage = oip ? json(again).path("parameters") : json(again).path("usage");
+      assertTrue(usage.path("replayed").asBoolean(), route.path() + ": " + again.body());
+      var reused = post(route.path(), oip ? null : id, other);
+      assertEquals(409, reused.statusCode(), route.path() + ": " + reused.body());
+      if (!oip) {
+        assertEquals("idempotency_key_reused", json(reused).path("error").path("code").asText(), reused.body());
+      }
+    }
+    assertEquals(before + 4, monthRequests("edge"));
+  }
+
+  @Test
+  void compressedMessagesAreInflatedOnlyUpToTheLimitAndLargeBodiesReadOnlyWithAValidKey() throws Exception {
+    // 32 MiB of prompt in a 32 KiB gzip frame: never inflated past the limit, whoever sends it
+    byte[] message = text("bomb", "a".repeat(32 * 1024 * 1024)).toByteArray();
+    ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+    try (GZIPOutputStream z = new GZIPOutputStream(zipped)) {
+      z.write(message);
+    }
+    byte[] payload = zipped.toByteArray();
+    assertTrue(payload.length < GatewayGuard.ANONYMOUS_BYTES);
+    ByteBuffer frame = ByteBuffer.allocate(5 + payload.length).put((byte) 1).putInt(payload.length).put(payload);
+    var reply = Grpc.call(cluster.nodes.get(0).system(), gatewayPort, "/aimos.v1.InferenceService/Infer",
+        frame.array(), List.<String[]>of(new String[] {"grpc-encoding", "gzip"},
+            new String[] {"authorization", "Bearer " + key}));
+    assertEquals("8", reply.grpcStatus(), reply.toString());
+    assertTrue(reply.grpcMessage().contains("inflates to more than"), reply.toString());
+
+    // a body above the anonymous allowance without a valid key is not read at all
+    byte[] big = text("big", "b".repeat(200_000)).toByteArray();
+    ByteBuffer plain = ByteBuffer.allocate(5 + big.length).put((byte) 0).putInt(big.length).put(big);
+    var anonymous = Grpc.call(cluster.nodes.get(0).system(), gatewayPort, "/aimos.v1.InferenceService/Infer",
+        plain.array(), List.<String[]>of());
+    assertEquals("16", anonymous.grpcStatus(), anonymous.toString());
+    var rest = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/completions"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"" + "c".repeat(200_000) + "\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, rest.statusCode(), rest.body());
+    assertEquals("invalid_api_key", json(rest).path("error").path("code").asText());
+    // with a key, the same large request is served
+    assertTrue(infer(text("big-ok", "b ".repeat(45_000))).getUsage().getPromptTokens() > 0);
+  }
+
+  @Test
+  void madeUpModelsAndTenantsLeaveNoMetricSeriesAndNoEntities() throws Exception {
+    ActorSystem<?> system = cluster.nodes.get(0).system();
+    var metrics0 = Http.call("GET", cluster.managementPort(0), "/metrics", null, null).body();
+    for (int i = 0; i < 100; i++) {
+      String model = "made-up-\u0000\u202e-" + i;
+      InferenceIT.failsWith(Status.Code.UNAUTHENTICATED, () -> client.infer()
+          .addHeader("authorization", "Bearer aimos_nobody" + Math.abs(model.hashCode()) + "_" + "0".repeat(64))
+          .invoke(InferRequest.newBuilder().setModel("made-up-model-" + model.hashCode()).setRequestId("x")
+              .setText(TextInput.newBuilder().setPrompt("hi")).build()).toCompletableFuture().join());
+      InferenceIT.failsWith(Status.Code.NOT_FOUND, () -> infer(InferRequest.newBuilder()
+          .setModel("unregistered-" + Math.abs(model.hashCode())).setRequestId("nf-" + model.hashCode())
+          .setText(TextInput.newBuilder().setPrompt("hi")).build()));
+    }
+    var metrics1 = Http.call("GET", cluster.managementPort(0), "/metrics", null, null).body();
+    assertFalse(metrics1.contains("made-up"), "no series for made-up names");
+    assertFalse(metrics1.contains("unregistered-"), "no series for unregistered models");
+    assertTrue(metrics1.contains("model=\"unregistered\""), "unregistered models counted under one value");
+    assertTrue(metrics1.length() < metrics0.length() + 4_000,
+        "metrics grew from " + metrics0.length() + " to " + metrics1.length() + " bytes");
+
+    // neither the made-up tenants nor the unregistered models have entities
+    for (var type : List.of(TenantEntity.ENTITY_KEY.name(), "Model")) {
+      Set<String> ids = entityIds(system, type);
+      assertTrue(ids.stream().noneMatch(id -> id.startsWith("nobody") || id.startsWith("unregistered-")),
+          type + " entities: " + ids);
+    }
+  }
+
+  private static Set<String> entityIds(ActorSystem<?> system, String typeName) throws Exception {
+    var key = typeName.equals("Model") ? aimos.model.ModelEntity.ENTITY_KEY : TenantEntity.ENTITY_KEY;
+    ShardRegion.CurrentShardRegionState state = AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
+            ShardRegion.CurrentShardRegionState>ask(ClusterSharding.get(system).shardState(),
+            rt -> new GetShardRegionState(key, rt), Duration.ofSeconds(5), system.scheduler())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    Set<String> ids = new java.util.HashSet<>();
+    state.getShards().forEach(s -> ids.addAll(s.getEntityIds()));
+    return ids;
+  }
+
+  @Test
+  void anAnswerAfterTheCallersDeadlineIsNotBilled() {
+    String tenant = "edge-deadline";
+    String deadlineKey = Http.tenantWithKey(cluster, tenant, 1000, 16);
+    var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-text/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 1500}");
+    assertEquals(202, armed.status(), armed.toString());
+    ActorSystem<?> system = cluster.nodes.get(0).system();
+    InferenceServiceClient impatient = InferenceServiceClient.create(org.apache.pekko.grpc.GrpcClientSettings
+        .connectToServiceAt("127.0.0.1", gatewayPort, system).withTls(false).withDeadline(Duration.ofMillis(500)),
+        system);
+    InferenceIT.failsWith(Status.Code.DEADLINE_EXCEEDED, () -> impatient.infer()
+        .addHeader("authorization", "Bearer " + deadlineKey)
+        .invoke(text("late-1", "one two")).toCompletableFuture().join());
+    // the model answers a second later and its lease is given back
+    TestProbe.create(system).awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
+      var leases = Http.admin(cluster, "GET", "/admin/models/edge-text/leases", null).json();
+      assertEquals(0, leases.path("leasesByTenant").path(tenant).asInt(), leases.toString());
+      return null;
+    });
+    // the retry runs and is billed: the late answer was not
+    InferResponse retry = client.infer().addHeader("authorization", "Bearer " + deadlineKey)
+        .invoke(text("late-1", "one two")).toCompletableFuture().join();
+    assertFalse(retry.getReplayed());
+    assertEquals(1, monthRequests(tenant));
+    impatient.close();
+  }
+}
