@@ -99,6 +99,7 @@ public final class Main {
   public static Node init(ActorSystem<?> system) {
     Config config = system.settings().config();
     NodeSettings settings = NodeSettings.from(config);
+    WorkerTransport.check(config);
     AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
     PriceCatalog catalog = PriceCatalog.fromConfig(config.getConfig("aimos.billing.prices"));
 
