@@ -46,6 +46,7 @@ import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.projection.cassandra.javadsl.CassandraProjection;
@@ -140,7 +141,8 @@ public final class Main {
             .handler(system));
     CompletionStage<ServerBinding> binding = Http.get(system)
         .newServerAt(settings.gatewayHost(), settings.gatewayPort())
-        .bind(handler)
+        .withSettings(gatewayServerSettings(config))
+        .bind(RequestBodyTimeout.handler(handler, config.getDuration("aimos.gateway.body-timeout"), system))
         .whenComplete((b, err) -> {
           if (err != null) {
             log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "
@@ -159,9 +161,9 @@ public final class Main {
         () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
         settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
-    NodeState.get(system).installRoutes(new AdminRoutes(tenants, models,
-        new SandboxFleet(system, settings.askTimeout()), reconciliation, drills, metrics, settings.adminToken(),
-        settings.secopsToken()).route());
+    NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
+        system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation, drills,
+            metrics, settings.adminToken(), settings.secopsToken()).route()));
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",
@@ -178,6 +180,12 @@ public final class Main {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
     return new Node(system, settings, metrics, tenants, models, ledger, binding);
+  }
+
+  /** pekko.http.server's settings (HTTP/2, the reset throttle) with the gateway's own idle timeout. */
+  static ServerSettings gatewayServerSettings(Config config) {
+    return ServerSettings.create(config.withValue("pekko.http.server.idle-timeout",
+        config.getValue("aimos.gateway.idle-timeout")));
   }
 
   static ModelEntity.Settings modelSettings(Config config) {
