@@ -49,6 +49,7 @@ import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.projection.cassandra.javadsl.CassandraProjection;
@@ -102,6 +103,7 @@ public final class Main {
   public static Node init(ActorSystem<?> system) {
     Config config = system.settings().config();
     NodeSettings settings = NodeSettings.from(config);
+    WorkerTransport.check(config);
     AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
     PriceCatalog catalog = PriceCatalog.fromConfig(config.getConfig("aimos.billing.prices"));
 
@@ -151,11 +153,11 @@ public final class Main {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
           }
         }, keyCheck,
-        Math.max(config.getBytes("aimos.gateway.max-request-bytes"), 2L * settings.maxImageBytes() + 1024 * 1024),
-        settings.bodyReadTimeout());
+        maxGrpcBytes(settings, config), settings.bodyTimeout());
     CompletionStage<ServerBinding> binding = Http.get(system)
         .newServerAt(settings.gatewayHost(), settings.gatewayPort())
-        .bind(guard::handle)
+        .withSettings(gatewayServerSettings(config))
+        .bind(RequestBodyTimeout.handler(guard::handle, settings.bodyTimeout(), system))
         .whenComplete((b, err) -> {
           if (err != null) {
             log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "
@@ -174,9 +176,9 @@ public final class Main {
         () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
         settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
-    NodeState.get(system).installRoutes(new AdminRoutes(tenants, models,
-        new SandboxFleet(system, settings.askTimeout()), reconciliation, drills, metrics, settings.adminToken(),
-        settings.secopsToken()).route());
+    NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
+        system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation, drills,
+            metrics, settings.adminToken(), settings.secopsToken()).route()));
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",
@@ -193,6 +195,23 @@ public final class Main {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
     return new Node(system, settings, metrics, tenants, models, ledger, binding);
+  }
+
+  /** pekko.http.server's settings (HTTP/2, the reset throttle) with the gateway's own idle timeout. */
+  /**
+   * The gateway's HTTP server: its own idle timeout, and bodies up to the largest gRPC request (GatewayGuard and the
+   * REST routes bound each kind of request further).
+   */
+  static ServerSettings gatewayServerSettings(Config config) {
+    return ServerSettings.create(config
+        .withValue("pekko.http.server.idle-timeout", config.getValue("aimos.gateway.idle-timeout"))
+        .withValue("pekko.http.server.parsing.max-content-length",
+            com.typesafe.config.ConfigValueFactory.fromAnyRef(maxGrpcBytes(NodeSettings.from(config), config))));
+  }
+
+  /** The largest gRPC request: the largest REST body, or audio (twice an image) with room for its grammar. */
+  static long maxGrpcBytes(NodeSettings settings, Config config) {
+    return Math.max(config.getBytes("aimos.gateway.max-request-bytes"), 2L * settings.maxImageBytes() + 1024 * 1024);
   }
 
   static ModelEntity.Settings modelSettings(Config config) {

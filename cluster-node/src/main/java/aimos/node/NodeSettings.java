@@ -6,7 +6,7 @@ import java.time.Duration;
 /** The node's own settings, read once from {@code aimos.*}. */
 public record NodeSettings(String gatewayHost, int gatewayPort, Duration requestTimeout, Duration askTimeout,
                            Duration leaseTimeout, Duration leaseTtl, int maxPromptChars, int maxImageBytes, String adminToken, String secopsToken, boolean createTables,
-                           String billingKeyspace, String clusterFormation, Duration bodyReadTimeout,
+                           String billingKeyspace, String clusterFormation, Duration bodyTimeout,
                            long replayOutputBytes, Duration replayOutputTtl) {
 
   /**
@@ -39,7 +39,7 @@ public record NodeSettings(String gatewayHost, int gatewayPort, Duration request
         a.getBoolean("create-tables"),
         a.getString("billing.keyspace"),
         formation,
-        a.getDuration("gateway.body-read-timeout"),
+        a.getDuration("gateway.body-timeout"),
         a.getBytes("gateway.replay-output-bytes"),
         a.getDuration("gateway.replay-output-ttl"));
   }

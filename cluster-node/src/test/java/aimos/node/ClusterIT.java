@@ -31,6 +31,7 @@ class ClusterIT {
   static void start() throws Exception {
     cluster = TestCluster.start(3);
     Http.textModel(cluster, "shared-text", 3);
+    cluster.awaitWorkers("shared-text", "v1", 3);
   }
 
   @AfterAll
@@ -95,12 +96,8 @@ class ClusterIT {
     String key = Http.tenantWithKey(cluster, "leaver", 10_000, 32);
     InferenceServiceClient client = cluster.client(0);
     TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    cluster.awaitWorkers("leaving-text", "v1", 3);
     TestCluster.infer(client, key, "leaving-text", "leave-warm", "warm up");
-    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      assertEquals(3, Http.admin(cluster, "GET", "/admin/models/leaving-text/leases", null).json()
-          .get("workers").asInt());
-      return null;
-    });
     assertEquals(202, Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/leaving-text/v1/faults",
         TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1000, \"delayMs\": 8000}").status());
 

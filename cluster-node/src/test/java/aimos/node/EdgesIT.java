@@ -56,22 +56,13 @@ class EdgesIT {
     Http.textModel(cluster, "edge-text");
     Http.model(cluster, "edge-embed", "minilm-embeddings", "TOKENS", 1);
     key = Http.tenantWithKey(cluster, "edge", 1000, 16);
-    awaitWorker("edge-text");
-    awaitWorker("edge-embed");
+    cluster.awaitWorkerReady("edge-text", "v1");
+    cluster.awaitWorkerReady("edge-embed", "v1");
   }
 
   @AfterAll
   static void stop() {
     cluster.close();
-  }
-
-  static void awaitWorker(String model) {
-    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(200), () -> {
-      var leases = Http.admin(cluster, "GET", "/admin/models/" + model + "/leases", null);
-      assertTrue(leases.status() == 200 && leases.json().path("workers").asInt() > 0, "worker of " + model + ": "
-          + leases);
-      return null;
-    });
   }
 
   private static long monthRequests(String tenant) {

@@ -46,6 +46,7 @@ class InferenceIT {
     cluster = TestCluster.start(1);
     client = cluster.client(0);
     Http.textModel(cluster, "it-text");
+    cluster.awaitWorkerReady("it-text", "v1");
     acmeKey = Http.tenantWithKey(cluster, "acme", 1000, 16);
     tinyKey = Http.tenantWithKey(cluster, "tiny", 1, 16);
   }

@@ -2,8 +2,10 @@ package aimos.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -27,6 +29,30 @@ class NodeConfigTest {
     var s = NodeSettings.from(c);
     assertEquals(8080, s.gatewayPort());
     assertEquals("seed-nodes", s.clusterFormation());
+  }
+
+  @Test
+  void bothServersThrottleHttp2ResetsAndEndIdleConnectionsAfterBodiesHadTheirTime() {
+    var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
+    // the gateway binds with these; Pekko Management binds the management port with pekko.http.server's own
+    var gateway = Main.gatewayServerSettings(c);
+    var management = org.apache.pekko.http.javadsl.settings.ServerSettings.create(c);
+    for (var s : List.of(gateway, management)) {
+      assertTrue(s.getHttp2Settings().getFrameTypeThrottleFrameTypes().contains("reset"), "CVE-2023-44487");
+      assertTrue(s.getHttp2Settings().getFrameTypeThrottleCost() <= 1000);
+    }
+    Duration gatewayIdle = toJava(gateway.getTimeouts().idleTimeout());
+    Duration managementIdle = toJava(management.getTimeouts().idleTimeout());
+    assertEquals(c.getDuration("aimos.gateway.idle-timeout"), gatewayIdle);
+    assertEquals(Duration.ofSeconds(60), managementIdle);
+    // a stalled body gets its 408 before the connection is dropped without an answer
+    assertTrue(c.getDuration("aimos.gateway.body-timeout").compareTo(gatewayIdle) < 0);
+    assertTrue(c.getDuration("aimos.management.body-timeout").compareTo(managementIdle) < 0);
+    assertTrue(toJava(gateway.getTimeouts().requestTimeout()).compareTo(gatewayIdle) < 0);
+  }
+
+  private static Duration toJava(scala.concurrent.duration.Duration d) {
+    return Duration.ofNanos(d.toNanos());
   }
 
   @Test

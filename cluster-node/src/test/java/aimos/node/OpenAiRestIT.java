@@ -47,6 +47,9 @@ class OpenAiRestIT {
     Http.textModel(cluster, "oa-text");
     Http.model(cluster, "oa-lm", "trigram-lm", "TOKENS", 1);
     Http.model(cluster, "oa-embed", "minilm-embeddings", "TOKENS", 1);
+    for (String model : List.of("oa-text", "oa-lm", "oa-embed")) {
+      cluster.awaitWorkerReady(model, "v1");
+    }
     key = Http.tenantWithKey(cluster, "openai-co", 1000, 16);
     slowKey = Http.tenantWithKey(cluster, "openai-slow", 1, 16);
     lmKey = Http.tenantWithKey(cluster, "openai-lm", 1000, 16);

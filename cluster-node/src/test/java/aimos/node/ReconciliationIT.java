@@ -39,6 +39,7 @@ class ReconciliationIT {
         .sessionFor(CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
     keyspace = node.settings().billingKeyspace();
     Http.textModel(cluster, "recon-text");
+    cluster.awaitWorkerReady("recon-text", "v1");
   }
 
   @AfterAll

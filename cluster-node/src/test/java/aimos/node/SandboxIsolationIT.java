@@ -44,6 +44,8 @@ class SandboxIsolationIT {
     client = cluster.client(0);
     Http.textModel(cluster, "victim");
     Http.textModel(cluster, "bystander");
+    cluster.awaitWorkerReady("victim", "v1");
+    cluster.awaitWorkerReady("bystander", "v1");
     key = Http.tenantWithKey(cluster, "isolation", 1_000_000, 64);
   }
 

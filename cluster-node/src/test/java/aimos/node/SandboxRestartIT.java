@@ -35,6 +35,7 @@ class SandboxRestartIT {
   static void start() throws Exception {
     cluster = TestCluster.start(1);
     Http.textModel(cluster, "fragile-text");
+    cluster.awaitWorkerReady("fragile-text", "v1");
     key = Http.tenantWithKey(cluster, "fragile", 100_000, 64);
   }
 

@@ -47,6 +47,7 @@ class SpeechIT {
   static void start() throws Exception {
     cluster = TestCluster.start(1);
     Http.model(cluster, "it-speech", "sphinx-speech", "AUDIO_MINUTES", 1);
+    cluster.awaitWorkerReady("it-speech", "v1");
     key = Http.tenantWithKey(cluster, "speech-co", 1000, 16);
   }
 

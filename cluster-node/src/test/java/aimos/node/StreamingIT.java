@@ -50,6 +50,7 @@ class StreamingIT {
     cluster = TestCluster.start(1);
     client = cluster.client(0);
     Http.model(cluster, "stream-lm", "trigram-lm", "TOKENS", 1);
+    cluster.awaitWorkerReady("stream-lm", "v1");
     key = Http.tenantWithKey(cluster, "streamer", 1000, 16);
   }
 

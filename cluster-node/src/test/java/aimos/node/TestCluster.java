@@ -126,6 +126,47 @@ public final class TestCluster implements AutoCloseable {
         keyspacePrefix, hour, management.get(i), artery.get(i), seeds, contact);
   }
 
+  /**
+   * Waits until a worker of the model version runs: its sandbox process started and joined the model entity. A
+   * request sent before then waits only the lease queue timeout, which a cold sandbox may outlast on a busy host.
+   * Returns the worker's id.
+   */
+  public String awaitWorkerReady(String model, String version) {
+    return awaitWorkers(model, version, 1).get(0);
+  }
+
+  /** Waits until {@code count} workers of the model version run (one per node hosting it); returns their ids. */
+  public List<String> awaitWorkers(String model, String version, int count) {
+    List<String> ready = new ArrayList<>();
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe.create(nodes.get(0).system())
+        .awaitAssert(java.time.Duration.ofSeconds(90), java.time.Duration.ofMillis(200), () -> {
+          Http.Reply leases = Http.admin(this, "GET", "/admin/models/" + model + "/leases", null);
+          org.junit.jupiter.api.Assertions.assertEquals(200, leases.status(), leases.body());
+          List<String> workers = new ArrayList<>();
+          leases.json().get("leasesByWorker").fieldNames().forEachRemaining(w -> {
+            if (w.endsWith("/" + model + "/" + version)) {
+              workers.add(w);
+            }
+          });
+          org.junit.jupiter.api.Assertions.assertTrue(workers.size() >= count,
+              count + " workers of " + model + " " + version + " ready: " + leases.body());
+          ready.clear();
+          ready.addAll(workers);
+          return null;
+        });
+    return ready;
+  }
+
+  /** The index of the node that runs a worker (worker ids start with their node's address). */
+  public int nodeOf(String workerId) {
+    for (int i = 0; i < nodes.size(); i++) {
+      if (workerId.startsWith(nodes.get(i).system().address().hostPort() + "/")) {
+        return i;
+      }
+    }
+    throw new AssertionError("no node of this cluster runs worker " + workerId);
+  }
+
   public int managementPort(int node) {
     return management.get(node);
   }

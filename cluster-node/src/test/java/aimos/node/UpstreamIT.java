@@ -67,6 +67,10 @@ class UpstreamIT {
         {"version": "v1", "runtime": "openai:fake/slow", "billingUnit": "TOKENS", "fallback": "up-echo"}""");
     assertEquals(201, slow.status(), slow.body());
     apiKey = Http.tenantWithKey(cluster, "upstream-co", 1000, 16);
+    // six sandboxes start at once: a call before its model's has joined waits only the lease queue timeout
+    for (String m : List.of("good", "flaky", "bad", "echo", "wrong-key", "slow")) {
+      cluster.awaitWorkerReady("up-" + m, "v1");
+    }
   }
 
   @AfterAll

@@ -37,6 +37,9 @@ class VisionIT {
     Http.model(cluster, "it-oip-text", "echo-text", "TOKENS", 1);
     Http.model(cluster, "it-oip-embed", "minilm-embeddings", "TOKENS", 1);
     key = Http.tenantWithKey(cluster, "vision-co", 1000, 16);
+    for (String model : List.of("it-ocr", "it-orientation", "it-oip-text", "it-oip-embed")) {
+      cluster.awaitWorkerReady(model, "v1");
+    }
   }
 
   @AfterAll

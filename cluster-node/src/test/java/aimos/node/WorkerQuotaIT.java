@@ -41,6 +41,7 @@ class WorkerQuotaIT {
         """);
     client = cluster.client(0);
     Http.textModel(cluster, "slowpoke");
+    cluster.awaitWorkerReady("slowpoke", "v1");
     TestCluster.infer(client, Http.tenantWithKey(cluster, "warmer", 100, 4), "slowpoke", "warm", "warm up");
     var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/slowpoke/v1/faults",
         TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 100000, \"delayMs\": 300}");
@@ -116,9 +117,8 @@ class WorkerQuotaIT {
   void aRequestLongerThanTheLeaseTtlKeepsItsLease() throws Exception {
     Http.textModel(cluster, "marathon");
     String key = Http.tenantWithKey(cluster, "runner", 100, 4);
-    // the model's sandbox starts after it is registered: wait until it serves
-    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () ->
-        TestCluster.infer(client, key, "marathon", "m-warm", "warm up"));
+    cluster.awaitWorkerReady("marathon", "v1");
+    TestCluster.infer(client, key, "marathon", "m-warm", "warm up");
     assertEquals(202, Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/marathon/v1/faults",
         TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 3000}").status());
     var running = CompletableFuture.supplyAsync(() ->

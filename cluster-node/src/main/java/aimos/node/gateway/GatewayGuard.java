@@ -106,11 +106,13 @@ public final class GatewayGuard {
   /** Reads the gRPC request whole and bounded, inflates its messages bounded, and hands it on uncompressed. */
   private CompletionStage<HttpResponse> grpc(HttpRequest request) {
     String encoding = request.getHeader("grpc-encoding").map(HttpHeader::value).orElse("identity");
-    return request.entity().withSizeLimit(maxGrpcBytes).toStrict(readTimeout.toMillis(), materializer)
+    return request.entity().withSizeLimit(maxGrpcBytes).toStrict(readTimeout.toMillis(), maxGrpcBytes, materializer)
         .handle((strict, err) -> {
           if (err != null) {
-            Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-                ? err.getCause() : err;
+            Throwable t = err;
+            while (t.getCause() != null && !(t instanceof EntityStreamSizeException)) {
+              t = t.getCause();
+            }
             return CompletableFuture.completedFuture(t instanceof EntityStreamSizeException
                 ? grpcStatus(8, "the request is larger than " + maxGrpcBytes + " bytes")
                 : grpcStatus(3, "the request body could not be read: " + t.getMessage()));
