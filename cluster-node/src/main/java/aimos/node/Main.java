@@ -33,6 +33,7 @@ import aimos.node.gateway.RestRoutes;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.TenantEntity;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -140,9 +141,9 @@ public final class Main {
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
         ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
-        new RestRoutes(system, models, keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
+        new RestRoutes(system, models, directories.models(), keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
-                settings.restRequestTimeout()).route(),
+                settings.serverRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
                 keyCheck).route())).route()
             .handler(system));
@@ -203,10 +204,18 @@ public final class Main {
    * REST routes bound each kind of request further).
    */
   static ServerSettings gatewayServerSettings(Config config) {
+    NodeSettings settings = NodeSettings.from(config);
+    java.time.Duration requests = settings.serverRequestTimeout();
+    // a connection waiting for a slow model's answer sends nothing: it must not count as idle before the answer
+    java.time.Duration idle = config.getDuration("aimos.gateway.idle-timeout");
+    if (idle.compareTo(requests.plusSeconds(30)) < 0) {
+      idle = requests.plusSeconds(30);
+    }
     return ServerSettings.create(config
-        .withValue("pekko.http.server.idle-timeout", config.getValue("aimos.gateway.idle-timeout"))
+        .withValue("pekko.http.server.request-timeout", ConfigValueFactory.fromAnyRef(requests.toMillis() + "ms"))
+        .withValue("pekko.http.server.idle-timeout", ConfigValueFactory.fromAnyRef(idle.toMillis() + "ms"))
         .withValue("pekko.http.server.parsing.max-content-length",
-            com.typesafe.config.ConfigValueFactory.fromAnyRef(maxGrpcBytes(NodeSettings.from(config), config))));
+            ConfigValueFactory.fromAnyRef(maxGrpcBytes(settings, config))));
   }
 
   /** The largest gRPC request: the largest REST body, or audio (twice an image) with room for its grammar. */

@@ -9,12 +9,18 @@ public record NodeSettings(String gatewayHost, int gatewayPort, Duration request
                            String billingKeyspace, String clusterFormation, Duration bodyTimeout,
                            long replayOutputBytes, Duration replayOutputTtl) {
 
+  @Override
+  public String toString() {
+    return "NodeSettings[gateway=" + gatewayHost + ":" + gatewayPort + ", requestTimeout=" + requestTimeout
+        + ", askTimeout=" + askTimeout + ", adminToken=***, secopsToken=***, clusterFormation=" + clusterFormation + "]";
+  }
+
   /**
-   * How long a REST inference may take before the HTTP server answers 504: longer than the gateway's longest path
-   * (admission, a lease and the slowest runtime's run, once more for a fallback, and the usage write), so that the
-   * gateway always answers first and never bills an answer the HTTP server gave up on.
+   * How long an inference (REST or gRPC) may take before the HTTP server gives up on it: longer than the gateway's
+   * longest path (admission, a lease and the slowest runtime's run, once more for a fallback, and the usage write),
+   * so that the gateway always answers first and never bills an answer the HTTP server gave up on.
    */
-  public Duration restRequestTimeout() {
+  public Duration serverRequestTimeout() {
     Duration run = aimos.model.runtime.ModelRuntimes.longestRequestTimeout(requestTimeout);
     return leaseTimeout.plus(run).multipliedBy(2).plus(askTimeout.multipliedBy(2)).plusSeconds(10);
   }

@@ -50,7 +50,8 @@ class EdgesIT {
 
   @BeforeAll
   static void start() throws Exception {
-    cluster = TestCluster.start(1);
+    // pekko-http's own request timeout, short: the gateway must not let it cut a model that takes longer
+    cluster = TestCluster.start(1, "pekko.http.server.request-timeout = 4s");
     client = cluster.client(0);
     gatewayPort = cluster.nodes.get(0).gatewayPort();
     Http.textModel(cluster, "edge-text");
@@ -274,5 +275,119 @@ class EdgesIT {
     assertFalse(retry.getReplayed());
     assertEquals(1, monthRequests(tenant));
     impatient.close();
+  }
+
+  @Test
+  void aRestRequestLongerThanTheHttpServersDefaultTimeoutIsAnsweredAndOneWhoseCallerLeftIsNotBilled()
+      throws Exception {
+    String tenant = "edge-slow";
+    String slowKey = Http.tenantWithKey(cluster, tenant, 1000, 16);
+    var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-text/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 5000}");
+    assertEquals(202, armed.status(), armed.toString());
+    var slow = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/completions"))
+        .header("Authorization", "Bearer " + slowKey).header("Content-Type", "application/json")
+        .header("Idempotency-Key", "slow-1")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"edge-text\", \"prompt\": \"one two\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, slow.statusCode(), slow.body());
+    assertEquals("two one", json(slow).path("choices").path(0).path("text").asText());
+    assertEquals(1, monthRequests(tenant));
+
+    // a streaming caller that hangs up before the (slow) answer: its stream is cancelled and nothing is billed
+    armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-text/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 1500}");
+    assertEquals(202, armed.status(), armed.toString());
+    var stream = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/completions"))
+        .header("Authorization", "Bearer " + slowKey).header("Content-Type", "application/json")
+        .header("Idempotency-Key", "gone-1")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"edge-text\", \"prompt\": \"one two\", "
+            + "\"stream\": true}")).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, stream.statusCode());
+    stream.body().close();
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
+      var leases = Http.admin(cluster, "GET", "/admin/models/edge-text/leases", null).json();
+      assertEquals(0, leases.path("leasesByTenant").path(tenant).asInt(), leases.toString());
+      return null;
+    });
+    // the retry runs (it is no replay) and is billed: the abandoned stream was not (until the gateway has let go of
+    // the first attempt, a retry is told 409 idempotency_key_in_use, as a client retrying at once would be)
+    String[] retried = new String[1];
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
+      var retry = postAs(slowKey, "/v1/completions", "{\"model\": \"edge-text\", \"prompt\": \"one two\"}",
+          "gone-1");
+      assertEquals(200, retry.statusCode(), retry.body());
+      retried[0] = retry.body();
+      return null;
+    });
+    assertFalse(new Http.Reply(200, retried[0]).json().path("usage").path("replayed").asBoolean(), retried[0]);
+    assertEquals(2, monthRequests(tenant));
+  }
+
+  @Test
+  void openAiAndOipAnswerWhatTheirClientsDispatchOn() throws Exception {
+    // models.retrieve
+    var get = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/models/edge-text"))
+        .header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, get.statusCode(), get.body());
+    assertEquals("model", json(get).path("object").asText());
+    assertEquals("edge-text", json(get).path("id").asText());
+    var missing = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/models/nope"))
+        .header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(404, missing.statusCode());
+    assertEquals("model_not_found", json(missing).path("error").path("code").asText());
+
+    // string codes: a passing rate limit and an exhausted budget are told apart
+    String limited = Http.tenantWithKey(cluster, "edge-rpm", 1, 4);
+    String chat = "{\"model\": \"edge-text\", \"messages\": [{\"role\": \"user\", \"content\": [{\"type\": "
+        + "\"text\", \"text\": \"alpha beta\"}, {\"type\": \"text\", \"text\": \"gamma\"}]}]}";
+    var first = postAs(limited, "/v1/chat/completions", chat);
+    assertEquals(200, first.statusCode(), first.body());
+    // content parts are separate lines, not glued together ("alpha betagamma")
+    assertEquals("gamma beta alpha", json(first).path("choices").path(0).path("message").path("content").asText());
+    var second = postAs(limited, "/v1/chat/completions", chat);
+    assertEquals(429, second.statusCode(), second.body());
+    assertEquals("rate_limit_exceeded", json(second).path("error").path("code").asText());
+    var budget = Http.admin(cluster, "POST", "/admin/tenants", """
+        {"id": "edge-broke", "name": "Broke", "plan": {"requestsPerMinute": 100, "tokensPerMinute": 100000,
+         "monthlyBudgetUsd": "0.000001", "maxConcurrentRequests": 4}}""");
+    assertEquals(201, budget.status(), budget.toString());
+    String brokeKey = Http.admin(cluster, "POST", "/admin/tenants/edge-broke/keys", null).json().get("apiKey").asText();
+    assertEquals(200, postAs(brokeKey, "/v1/chat/completions", chat).statusCode());
+    var broke = postAs(brokeKey, "/v1/chat/completions", chat);
+    assertEquals(429, broke.statusCode(), broke.body());
+    assertEquals("insufficient_quota", json(broke).path("error").path("code").asText());
+    assertEquals("insufficient_quota", json(broke).path("error").path("type").asText());
+
+    // OIP: server metadata, versioned readiness, names and integers checked
+    var server = Http.call("GET", gatewayPort, "/v2", null, null);
+    assertEquals(200, server.status(), server.body());
+    assertEquals("aimos", server.json().path("name").asText());
+    assertTrue(server.json().path("extensions").isArray());
+    assertEquals(200, Http.call("GET", gatewayPort, "/v2/models/edge-text/versions/v1/ready", key, null).status());
+    assertEquals(404, Http.call("GET", gatewayPort, "/v2/models/edge-text/versions/v9/ready", key, null).status());
+    assertEquals(400, Http.call("GET", gatewayPort, "/v2/models/Bad%20Name", key, null).status());
+    var overflow = post("/v2/models/edge-text/infer", null, "{\"inputs\": [{\"name\": \"text_input\", \"shape\": [1], "
+        + "\"datatype\": \"BYTES\", \"data\": [\"hi\"]}], \"parameters\": {\"max_tokens\": 100000000000000000000}}");
+    assertEquals(400, overflow.statusCode(), overflow.body());
+    assertTrue(overflow.body().contains("max_tokens"), overflow.body());
+
+    // management: an oversize body is 413, not read whole
+    var big = Http.admin(cluster, "POST", "/admin/models", "{\"name\": \"x\", \"description\": \""
+        + "d".repeat(100_000) + "\"}");
+    assertEquals(413, big.status(), big.toString());
+  }
+
+  private static HttpResponse<String> postAs(String apiKey, String path, String body) throws Exception {
+    return postAs(apiKey, path, body, java.util.UUID.randomUUID().toString());
+  }
+
+  private static HttpResponse<String> postAs(String apiKey, String path, String body, String idempotencyKey)
+      throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + path))
+        .header("Authorization", "Bearer " + apiKey).header("Content-Type", "application/json")
+        .header("Idempotency-Key", idempotencyKey)
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }

@@ -43,12 +43,23 @@ class NodeConfigTest {
     }
     Duration gatewayIdle = toJava(gateway.getTimeouts().idleTimeout());
     Duration managementIdle = toJava(management.getTimeouts().idleTimeout());
-    assertEquals(c.getDuration("aimos.gateway.idle-timeout"), gatewayIdle);
+    // the gateway's connections stay open while the slowest model answers, and no longer than that idle
+    assertTrue(gatewayIdle.compareTo(c.getDuration("aimos.gateway.idle-timeout")) >= 0);
+    assertTrue(toJava(gateway.getTimeouts().requestTimeout())
+        .compareTo(NodeSettings.from(c).serverRequestTimeout()) >= 0);
     assertEquals(Duration.ofSeconds(60), managementIdle);
     // a stalled body gets its 408 before the connection is dropped without an answer
     assertTrue(c.getDuration("aimos.gateway.body-timeout").compareTo(gatewayIdle) < 0);
     assertTrue(c.getDuration("aimos.management.body-timeout").compareTo(managementIdle) < 0);
     assertTrue(toJava(gateway.getTimeouts().requestTimeout()).compareTo(gatewayIdle) < 0);
+  }
+
+  @Test
+  void userAgentsOutsideTheGrammarAreAcceptedWithoutAWarningPerRequest() {
+    var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
+    for (var s : List.of(Main.gatewayServerSettings(c), org.apache.pekko.http.javadsl.settings.ServerSettings.create(c))) {
+      assertTrue(s.getParserSettings().getIgnoreIllegalHeaderFor().contains("user-agent"));
+    }
   }
 
   private static Duration toJava(scala.concurrent.duration.Duration d) {

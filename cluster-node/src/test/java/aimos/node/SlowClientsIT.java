@@ -74,7 +74,7 @@ class SlowClientsIT {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(30_000);
       OutputStream out = socket.getOutputStream();
-      out.write((head + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+      out.write((head + "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{")
           .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       long sent = System.nanoTime();

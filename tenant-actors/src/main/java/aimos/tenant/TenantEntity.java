@@ -154,7 +154,12 @@ public final class TenantEntity
   private record ExpireWaiting() implements Command {}
 
   /** Checks a key's secret without touching any limit: for calls that are not metered. */
-  public record Authenticate(String secret, ActorRef<Admission> replyTo) implements Command {}
+  public record Authenticate(String secret, ActorRef<Admission> replyTo) implements Command {
+    @Override
+    public String toString() {
+      return "Authenticate[secret=***]";
+    }
+  }
 
   // ---- replies ----
 

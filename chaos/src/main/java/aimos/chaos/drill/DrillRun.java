@@ -54,6 +54,12 @@ public final class DrillRun {
    */
   public record Settings(String target, String management, String adminToken, String secopsToken, Duration duration,
                          int rate, long seed, Path reportDir, long cassandraPid, LocalCluster cluster) {
+    @Override
+    public String toString() {
+      return "Settings[target=" + target + ", management=" + management + ", adminToken=***, secopsToken=***, "
+          + "duration=" + duration + ", rate=" + rate + ", seed=" + seed + "]";
+    }
+
     public Settings {
       if (rate < 1 || rate > 2000) {
         throw new IllegalArgumentException("--rate must be 1-2000 requests per second, was " + rate);

@@ -199,7 +199,24 @@ public final class AdminRoutes extends AllDirectives {
 
   // ---- request parsing: every problem is an IllegalArgumentException with a message that says what to fix ----
 
+  /** Admin documents are small: a larger body is refused with 413 before it is read whole. */
+  static final long MAX_BODY_BYTES = 64 * 1024;
+
   private Route jsonBody(Function<JsonNode, Route> inner) {
+    return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
+            .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
+                StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
+            .build(),
+        () -> handleRejections(org.apache.pekko.http.javadsl.server.RejectionHandler.newBuilder()
+                .handle(org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection.class, r ->
+                    complete(r.getCause() instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
+                        ? error(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")
+                        : error(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message())))
+                .build(),
+            () -> withSizeLimit(MAX_BODY_BYTES, () -> readJson(inner))));
+  }
+
+  private Route readJson(Function<JsonNode, Route> inner) {
     return entity(Unmarshaller.entityToString(), body -> {
       JsonNode node;
       try {

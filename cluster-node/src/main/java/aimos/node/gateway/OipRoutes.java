@@ -57,7 +57,10 @@ public final class OipRoutes extends AllDirectives {
   public Route route() {
     return concat(
         path("v2", () -> get(() -> complete(json(StatusCodes.OK, serverMetadata())))),
-        pathPrefix(PathMatchers.segment("v2").slash("models").slash(PathMatchers.segment()), name -> concat(
+        pathPrefix(PathMatchers.segment("v2").slash("models").slash(PathMatchers.segment()), name ->
+            !ModelEntity.isValidName(name)
+                ? complete(error(StatusCodes.BAD_REQUEST, "model name must be " + ModelEntity.nameRule()))
+                : concat(
             pathEnd(() -> get(() -> metadata(name, ""))),
             path("ready", () -> get(() -> ready(name, ""))),
             path("infer", () -> post(() -> infer(name, ""))),

@@ -35,9 +35,12 @@ public final class RestRoutes extends AllDirectives {
   private final Route inference;
   private final KeyCheck keys;
 
-  public RestRoutes(ActorSystem<?> system, ModelCatalog models, KeyCheck keys, Route inference) {
+  private final KnownNames directory;
+
+  public RestRoutes(ActorSystem<?> system, ModelCatalog models, KnownNames directory, KeyCheck keys, Route inference) {
     this.system = system;
     this.models = models;
+    this.directory = directory;
     this.inference = inference;
     this.keys = keys;
   }
@@ -51,8 +54,10 @@ public final class RestRoutes extends AllDirectives {
             models.list().handle((views, err) -> err != null
                 ? error(StatusCodes.SERVICE_UNAVAILABLE, "the model catalog did not answer; try again", "server_error")
                 : response(StatusCodes.OK, modelList(views))))))),
+        path(PathMatchers.segment("v1").slash("models").slash(PathMatchers.segment()), id -> get(() ->
+            authenticated(tenantId -> completeWithFuture(retrieve(id))))),
         extractUnmatchedPath(p -> complete(error(StatusCodes.NOT_FOUND,
-            "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models, "
+            "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models[/{id}], "
                 + "POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v2/health/live and "
                 + "/v2/health/ready",
             "invalid_request_error"))));
@@ -61,11 +66,28 @@ public final class RestRoutes extends AllDirectives {
   private static ObjectNode modelList(java.util.List<ModelEntity.ModelView> views) {
     ObjectNode root = obj().put("object", "list");
     ArrayNode data = root.putArray("data");
-    for (ModelEntity.ModelView v : views) {
-      long created = v.versions().isEmpty() ? 0 : v.versions().get(0).registeredAtMillis() / 1000;
-      data.addObject().put("id", v.name()).put("object", "model").put("created", created).put("owned_by", "aimos");
-    }
+    views.forEach(v -> data.add(model(v)));
     return root;
+  }
+
+  /** A model as OpenAI's model object. */
+  private static ObjectNode model(ModelEntity.ModelView v) {
+    long created = v.versions().isEmpty() ? 0 : v.versions().get(0).registeredAtMillis() / 1000;
+    return obj().put("id", v.name()).put("object", "model").put("created", created).put("owned_by", "aimos");
+  }
+
+  /** {@code GET /v1/models/{id}}: a registered model, else 404 model_not_found (no entity started for the name). */
+  private CompletionStage<HttpResponse> retrieve(String id) {
+    HttpResponse missing = error(StatusCodes.NOT_FOUND, "The model '" + id + "' does not exist; GET /v1/models "
+        + "lists the models you can call", "invalid_request_error", "model_not_found");
+    if (!ModelEntity.isValidName(id)) {
+      return java.util.concurrent.CompletableFuture.completedFuture(missing);
+    }
+    return directory.contains(id).thenCompose(known -> !known
+        ? java.util.concurrent.CompletableFuture.completedFuture(missing)
+        : models.get(id).thenApply(view -> response(StatusCodes.OK, model(view))))
+        .exceptionally(err -> error(StatusCodes.SERVICE_UNAVAILABLE, "the model catalog did not answer; try again",
+            "server_error"));
   }
 
   private Route authenticated(Function<String, Route> inner) {
