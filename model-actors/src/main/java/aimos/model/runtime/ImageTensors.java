@@ -17,20 +17,20 @@ final class ImageTensors {
   /** A PNG, JPEG, GIF or BMP image; anything else, or one over 4096x4096 pixels, is the caller's to fix. */
   static BufferedImage decode(byte[] data) {
     if (data.length == 0) {
-      throw new IllegalArgumentException("the image is empty");
+      throw new InvalidInputException("the image is empty");
     }
     BufferedImage image;
     try {
       image = ImageIO.read(new ByteArrayInputStream(data));
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("the image could not be decoded (" + e.getMessage() + "); send PNG, JPEG, GIF "
+      throw new InvalidInputException("the image could not be decoded (" + e.getMessage() + "); send PNG, JPEG, GIF "
           + "or BMP");
     }
     if (image == null) {
-      throw new IllegalArgumentException("the data is not an image this model reads: send PNG, JPEG, GIF or BMP");
+      throw new InvalidInputException("the data is not an image this model reads: send PNG, JPEG, GIF or BMP");
     }
     if ((long) image.getWidth() * image.getHeight() > MAX_PIXELS) {
-      throw new IllegalArgumentException("the image has " + image.getWidth() + "x" + image.getHeight()
+      throw new InvalidInputException("the image has " + image.getWidth() + "x" + image.getHeight()
           + " pixels; the limit is 4096x4096");
     }
     return image;

@@ -103,7 +103,7 @@ public final class OnnxImageRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasImage()) {
-      throw new IllegalArgumentException("runtime " + name + " classifies images: send an image");
+      throw new InvalidInputException("runtime " + name + " classifies images: send an image");
     }
     BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray());
     float[] scores;

@@ -78,7 +78,7 @@ public final class PaddleOcrRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasImage()) {
-      throw new IllegalArgumentException("runtime " + name + " reads images: send an image, not "
+      throw new InvalidInputException("runtime " + name + " reads images: send an image, not "
           + request.getBodyCase().name().toLowerCase());
     }
     BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray());

@@ -58,7 +58,7 @@ public final class SphinxSpeechRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasAudio()) {
-      throw new IllegalArgumentException("runtime " + NAME + " transcribes audio: send audio, not "
+      throw new InvalidInputException("runtime " + NAME + " transcribes audio: send audio, not "
           + request.getBodyCase().name().toLowerCase());
     }
     Decoded audio = decode(request.getAudio().getData().toByteArray());
@@ -84,14 +84,14 @@ public final class SphinxSpeechRuntime implements ModelRuntime {
 
   static Decoded decode(byte[] data) {
     if (data.length == 0) {
-      throw new IllegalArgumentException("the audio is empty");
+      throw new InvalidInputException("the audio is empty");
     }
     try (AudioInputStream source = AudioSystem.getAudioInputStream(new ByteArrayInputStream(data))) {
       AudioFormat f = source.getFormat();
       long millis = source.getFrameLength() < 0 || f.getFrameRate() <= 0 ? -1
           : Math.round(source.getFrameLength() * 1000.0 / f.getFrameRate());
       if (millis > MAX_AUDIO_MILLIS) {
-        throw new IllegalArgumentException("the audio lasts " + millis / 1000 + " s; the limit is "
+        throw new InvalidInputException("the audio lasts " + millis / 1000 + " s; the limit is "
             + MAX_AUDIO_MILLIS / 1000 + " s: split it");
       }
       AudioInputStream pcm;
@@ -100,20 +100,20 @@ public final class SphinxSpeechRuntime implements ModelRuntime {
             : AudioSystem.getAudioInputStream(new AudioFormat(f.getSampleRate(), 16, f.getChannels(), true, false),
                 source);
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("audio encoded as " + f + " cannot be converted to PCM; send PCM WAV, "
+        throw new InvalidInputException("audio encoded as " + f + " cannot be converted to PCM; send PCM WAV, "
             + "AIFF or AU");
       }
       byte[] samples = toModelRate(pcm.readAllBytes(), pcm.getFormat());
       long decodedMillis = samples.length * 1000L / (2 * 16_000);
       if (decodedMillis == 0) {
-        throw new IllegalArgumentException("the audio holds no samples");
+        throw new InvalidInputException("the audio holds no samples");
       }
       return new Decoded(samples, millis >= 0 ? millis : decodedMillis);
     } catch (UnsupportedAudioFileException e) {
-      throw new IllegalArgumentException("unsupported audio: send WAV, AIFF or AU with PCM samples (any rate, mono "
+      throw new InvalidInputException("unsupported audio: send WAV, AIFF or AU with PCM samples (any rate, mono "
           + "or stereo)");
     } catch (IOException e) {
-      throw new IllegalArgumentException("the audio could not be read: " + e.getMessage());
+      throw new InvalidInputException("the audio could not be read: " + e.getMessage());
     }
   }
 
@@ -194,7 +194,7 @@ public final class SphinxSpeechRuntime implements ModelRuntime {
     }
     Matcher name = GRAMMAR_NAME.matcher(jsgf);
     if (!jsgf.strip().startsWith("#JSGF") || !name.find() || !jsgf.contains("public <")) {
-      throw new IllegalArgumentException("the grammar must be JSGF: a '#JSGF V1.0;' header, 'grammar <name>;' and at "
+      throw new InvalidInputException("the grammar must be JSGF: a '#JSGF V1.0;' header, 'grammar <name>;' and at "
           + "least one 'public <rule> = ...;'");
     }
     try {
@@ -210,7 +210,7 @@ public final class SphinxSpeechRuntime implements ModelRuntime {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("the grammar could not be used: " + e.getMessage());
+      throw new InvalidInputException("the grammar could not be used: " + e.getMessage());
     }
   }
 }

@@ -6,6 +6,8 @@ import aimos.internal.sandbox.SandboxError;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.TextChunk;
 import aimos.internal.sandbox.SandboxRequest;
+import aimos.model.runtime.InvalidInputException;
+import aimos.model.runtime.ModelFailedException;
 import aimos.model.runtime.ModelRuntime;
 import aimos.model.runtime.ModelRuntimes;
 import java.io.BufferedInputStream;
@@ -24,6 +26,9 @@ import java.util.concurrent.Executors;
  * replies to stdout; anything the model prints goes to stderr. It exits when its parent closes stdin.
  */
 public final class SandboxMain {
+  /** What the caller learns of a model failure the runtime did not explain itself. */
+  static final String MODEL_FAILED = "the model failed on this input";
+
   private SandboxMain() {}
 
   public static void main(String[] args) throws IOException {
@@ -103,7 +108,7 @@ public final class SandboxMain {
     }
   }
 
-  private static SandboxReply handle(ModelRuntime runtime, SandboxRequest req, OutputStream out) {
+  static SandboxReply handle(ModelRuntime runtime, SandboxRequest req, OutputStream out) {
     SandboxReply.Builder reply = SandboxReply.newBuilder().setId(req.getId());
     try {
       if (req.hasText() && req.getText().getStream()) {
@@ -112,10 +117,15 @@ public final class SandboxMain {
       } else {
         runtime.run(req, reply);
       }
-    } catch (IllegalArgumentException e) {
+    } catch (InvalidInputException e) {
       reply.setError(SandboxError.newBuilder().setKind("INVALID_INPUT").setMessage(e.getMessage()));
-    } catch (RuntimeException e) {
-      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(String.valueOf(e)));
+    } catch (ModelFailedException e) {
+      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(e.getMessage()));
+    } catch (RuntimeException | StackOverflowError e) {
+      // library text may describe internals or echo the input: it stays in this sandbox's log
+      System.err.println("request " + req.getId() + " failed in the model:");
+      e.printStackTrace();
+      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(MODEL_FAILED));
     }
     return reply.build();
   }
