@@ -1,11 +1,15 @@
 package aimos.model.sandbox;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import aimos.internal.sandbox.ImageJob;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
 import aimos.model.runtime.ModelRuntime;
 import aimos.model.runtime.ModelRuntimes;
+import aimos.model.runtime.PaddleOcrRuntime;
+import com.google.protobuf.ByteString;
 import java.io.ByteArrayOutputStream;
 import org.junit.jupiter.api.Test;
 
@@ -42,5 +46,14 @@ class SandboxMainTest {
       assertEquals("FAILED", reply.getError().getKind(), e.toString());
       assertEquals("the model failed on this input", reply.getError().getMessage());
     }
+  }
+
+  @Test
+  void validationWrittenForTheCallerIsSentAsItIs() {
+    SandboxReply reply = handle(new PaddleOcrRuntime(PaddleOcrRuntime.TEXT), SandboxRequest.newBuilder().setId(3)
+        .setImage(ImageJob.newBuilder().setData(ByteString.copyFromUtf8("not an image"))).build());
+    assertEquals("INVALID_INPUT", reply.getError().getKind());
+    assertEquals("the data is not an image this model reads: send PNG, JPEG, GIF or BMP", reply.getError().getMessage());
+    assertFalse(reply.getError().getMessage().contains("Exception"));
   }
 }
