@@ -107,17 +107,17 @@ public final class AdminRoutes extends AllDirectives {
     try {
       fault = Fault.valueOf(text(body, "fault").toUpperCase());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW, SILENT_WORKER");
+      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW, SILENT_WORKER, CPU_BUSY");
     }
     if (fault == Fault.FAULT_NONE || fault == Fault.UNRECOGNIZED) {
-      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW, SILENT_WORKER");
+      throw new IllegalArgumentException("fault must be one of CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW, SILENT_WORKER, CPU_BUSY");
     }
     int count = body.has("count") ? intField(body, "count") : 1;
     if (count < 1 || count > 1_000_000) {
       throw new IllegalArgumentException("count must be between 1 and 1000000, was " + count);
     }
     int delayMs = body.has("delayMs") ? intField(body, "delayMs") : 0;
-    if ((fault == Fault.SLOW || fault == Fault.SILENT_WORKER) && (delayMs < 1 || delayMs > 600_000)) {
+    if ((fault == Fault.SLOW || fault == Fault.SILENT_WORKER || fault == Fault.CPU_BUSY) && (delayMs < 1 || delayMs > 600_000)) {
       throw new IllegalArgumentException("a " + fault + " fault needs delayMs between 1 and 600000");
     }
     return sandboxes.injectFault(model, version, fault, count, delayMs).thenApply(affected -> {

@@ -28,15 +28,15 @@ public final class EchoTextRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasText()) {
-      throw new IllegalArgumentException("runtime " + NAME + " takes text input");
+      throw new InvalidInputException("runtime " + NAME + " takes text input");
     }
     String prompt = request.getText().getPrompt();
     int maxTokens = request.getText().getMaxTokens() == 0 ? DEFAULT_MAX_TOKENS : request.getText().getMaxTokens();
     if (prompt.isBlank()) {
-      throw new IllegalArgumentException("prompt is empty");
+      throw new InvalidInputException("prompt is empty");
     }
     if (maxTokens < 0 || maxTokens > MAX_TOKENS_LIMIT) {
-      throw new IllegalArgumentException("max_tokens must be between 1 and " + MAX_TOKENS_LIMIT);
+      throw new InvalidInputException("max_tokens must be between 1 and " + MAX_TOKENS_LIMIT);
     }
     String completion = complete(prompt, maxTokens);
     reply.setText(TextResult.newBuilder()

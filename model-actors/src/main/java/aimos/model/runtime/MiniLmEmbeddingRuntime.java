@@ -30,19 +30,19 @@ public final class MiniLmEmbeddingRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasEmbed()) {
-      throw new IllegalArgumentException("runtime " + NAME + " embeds texts: send embedding inputs, not "
+      throw new InvalidInputException("runtime " + NAME + " embeds texts: send embedding inputs, not "
           + request.getBodyCase().name().toLowerCase());
     }
     var inputs = request.getEmbed().getInputsList();
     if (inputs.isEmpty() || inputs.size() > MAX_INPUTS) {
-      throw new IllegalArgumentException("send 1 to " + MAX_INPUTS + " inputs, not " + inputs.size());
+      throw new InvalidInputException("send 1 to " + MAX_INPUTS + " inputs, not " + inputs.size());
     }
     EmbedResult.Builder result = EmbedResult.newBuilder();
     long tokens = 0;
     for (int i = 0; i < inputs.size(); i++) {
       String text = inputs.get(i);
       if (text.isBlank()) {
-        throw new IllegalArgumentException("input " + i + " is empty");
+        throw new InvalidInputException("input " + i + " is empty");
       }
       tokens += encoding.countTokens(text);
       Vector.Builder v = Vector.newBuilder();

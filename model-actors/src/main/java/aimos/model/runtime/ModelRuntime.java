@@ -3,7 +3,11 @@ package aimos.model.runtime;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.SandboxRequest;
 
-/** A model implementation, run inside a sandbox process. Throws IllegalArgumentException for bad input. */
+/**
+ * A model implementation, run inside a sandbox process. Throws {@link InvalidInputException} for input it refuses
+ * (its message goes to the caller) and {@link ModelFailedException} for a failure it explains itself; anything else
+ * it throws is logged and the caller only learns that the model failed.
+ */
 public interface ModelRuntime {
   String name();
 

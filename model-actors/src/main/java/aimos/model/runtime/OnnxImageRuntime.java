@@ -78,6 +78,10 @@ public final class OnnxImageRuntime implements ModelRuntime {
       std = floats(meta.get("std"), new float[] {0.229f, 0.224f, 0.225f});
       scale = (float) meta.path("scale").asDouble(255);
       bgr = meta.path("channels").asText("RGB").equalsIgnoreCase("BGR");
+      if (width < 1 || height < 1 || width > ImageTensors.MAX_SIDE || height > ImageTensors.MAX_SIDE) {
+        throw new IllegalArgumentException("the input of " + file + " is " + width + "x" + height + " pixels; it must "
+            + "be 1 to " + ImageTensors.MAX_SIDE + " each way (set width and height in " + file + ".json)");
+      }
       List<String> names = new ArrayList<>();
       meta.path("labels").forEach(l -> names.add(l.asText()));
       labels = names;
@@ -103,16 +107,16 @@ public final class OnnxImageRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasImage()) {
-      throw new IllegalArgumentException("runtime " + name + " classifies images: send an image");
+      throw new InvalidInputException("runtime " + name + " classifies images: send an image");
     }
-    BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray());
+    BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray()).pixels();
     float[] scores;
     try (OnnxTensor input = tensor(image);
          OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {
       Object value = result.get(0).getValue();
       scores = value instanceof float[][] rows ? rows[0] : (float[]) value;
     } catch (OrtException e) {
-      throw new IllegalStateException("the model failed: " + e.getMessage(), e);
+      throw new IllegalStateException("the model failed", e);
     }
     float[] probs = softmaxIfNeeded(scores);
     ImageResult.Builder out = ImageResult.newBuilder();

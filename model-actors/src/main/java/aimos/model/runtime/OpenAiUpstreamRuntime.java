@@ -136,11 +136,11 @@ public final class OpenAiUpstreamRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply, Consumer<String> chunks) {
     if (!request.hasText()) {
-      throw new IllegalArgumentException("runtime " + name + " takes text input");
+      throw new InvalidInputException("runtime " + name + " takes text input");
     }
     String prompt = request.getText().getPrompt();
     if (prompt.isBlank()) {
-      throw new IllegalArgumentException("prompt is empty");
+      throw new InvalidInputException("prompt is empty");
     }
     ObjectNode body = JSON.createObjectNode().put("model", model);
     body.putArray("messages").addObject().put("role", "user").put("content", prompt);
@@ -189,7 +189,7 @@ public final class OpenAiUpstreamRuntime implements ModelRuntime {
     try {
       return JSON.readTree(body);
     } catch (IOException e) {
-      throw new IllegalStateException("the upstream server answered with something that is not JSON");
+      throw new ModelFailedException("the upstream server answered with something that is not JSON");
     }
   }
 
@@ -228,17 +228,19 @@ public final class OpenAiUpstreamRuntime implements ModelRuntime {
       }
       String message = errorMessage(response);
       if (status == 400 || status == 404 || status == 422) {
-        throw new IllegalArgumentException("the upstream server refused the request (HTTP " + status + "): " + message);
+        throw new InvalidInputException("the upstream server refused the request (HTTP " + status + "): " + message);
       }
       if (status == 401 || status == 403) {
-        throw new IllegalStateException("the upstream server refused the platform's credentials for provider "
-            + providerOf(name) + " (HTTP " + status + "); an operator must fix aimos.upstream.providers."
-            + providerOf(name) + ".api-key");
+        System.err.println("the upstream server refused the credentials of provider " + providerOf(name) + " (HTTP "
+            + status + "): fix aimos.upstream.providers." + providerOf(name) + ".api-key");
+        throw new ModelFailedException("the upstream server refused the platform's credentials (HTTP " + status
+            + "); an operator must fix them");
       }
-      last = "HTTP " + status + ": " + message;
+      System.err.println("the upstream server of " + name + " answered HTTP " + status + ": " + message);
+      last = "HTTP " + status;
     }
-    throw new IllegalStateException("the upstream server of " + name + " failed " + (retries + 1) + " times; last: "
-        + last);
+    // the upstream's own error text stays in the sandbox log
+    throw new ModelFailedException("the upstream server failed " + (retries + 1) + " times; last: " + last);
   }
 
   private static String errorMessage(HttpResponse<Stream<String>> response) {

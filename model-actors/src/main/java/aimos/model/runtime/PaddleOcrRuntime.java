@@ -30,6 +30,11 @@ public final class PaddleOcrRuntime implements ModelRuntime {
   private static final String MODELS = "aimos/models/paddleocr/";
   private static final int HEIGHT = 48;
   private static final int CLS_WIDTH = 192;
+  /**
+   * The widest line the recogniser takes once scaled to 48 pixels high (a line 33 times as wide as high, some 60
+   * characters): its memory grows with the width, and a sandbox runs several at once.
+   */
+  static final int MAX_LINE_WIDTH = 1600;
 
   private final String name;
   private final OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -78,20 +83,20 @@ public final class PaddleOcrRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply) {
     if (!request.hasImage()) {
-      throw new IllegalArgumentException("runtime " + name + " reads images: send an image, not "
+      throw new InvalidInputException("runtime " + name + " reads images: send an image, not "
           + request.getBodyCase().name().toLowerCase());
     }
-    BufferedImage image = ImageTensors.decode(request.getImage().getData().toByteArray());
+    ImageTensors.Decoded image = ImageTensors.decode(request.getImage().getData().toByteArray());
     try {
       reply.setImage(name.equals(TEXT) ? recognise(image) : classify(image));
     } catch (OrtException e) {
-      throw new IllegalStateException("the model failed: " + e.getMessage(), e);
+      throw new IllegalStateException("the model failed", e);
     }
   }
 
-  private ImageResult.Builder classify(BufferedImage image) throws OrtException {
-    int width = Math.min(CLS_WIDTH, (int) Math.ceil(HEIGHT * image.getWidth() / (double) image.getHeight()));
-    float[][] out = infer(tensor(image, width, CLS_WIDTH));
+  private ImageResult.Builder classify(ImageTensors.Decoded image) throws OrtException {
+    int width = (int) Math.max(1, Math.min(CLS_WIDTH, Math.ceil(HEIGHT * (double) image.width() / image.height())));
+    float[][] out = infer(tensor(image.pixels(), width, CLS_WIDTH));
     float[] probs = out[0];
     int best = probs[1] > probs[0] ? 1 : 0;
     ImageResult.Builder r = ImageResult.newBuilder();
@@ -100,10 +105,17 @@ public final class PaddleOcrRuntime implements ModelRuntime {
     return r;
   }
 
-  private ImageResult.Builder recognise(BufferedImage image) throws OrtException {
-    int width = Math.max(8, (int) Math.ceil(HEIGHT * image.getWidth() / (double) image.getHeight()));
+  private ImageResult.Builder recognise(ImageTensors.Decoded image) throws OrtException {
+    // from the declared size, before anything of that width is allocated
+    double scaled = Math.ceil(HEIGHT * (double) image.width() / image.height());
+    if (scaled > MAX_LINE_WIDTH) {
+      throw new InvalidInputException("the image is " + image.width() + "x" + image.height() + " pixels: scaled to "
+          + HEIGHT + " pixels high a text line may be at most " + MAX_LINE_WIDTH + " pixels wide (" + MAX_LINE_WIDTH
+          / HEIGHT + " times as wide as high), this one would be " + (long) scaled + "; send one line of text");
+    }
+    int width = Math.max(8, (int) scaled);
     int padded = Math.max(width, 320);
-    float[][] steps = infer(tensor(image, width, padded));
+    float[][] steps = infer(tensor(image.pixels(), width, padded));
     StringBuilder text = new StringBuilder();
     double confidence = 0;
     int kept = 0;

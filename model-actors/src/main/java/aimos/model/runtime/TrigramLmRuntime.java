@@ -100,15 +100,15 @@ public final class TrigramLmRuntime implements ModelRuntime {
   @Override
   public void run(SandboxRequest request, SandboxReply.Builder reply, Consumer<String> chunks) {
     if (!request.hasText()) {
-      throw new IllegalArgumentException("runtime " + NAME + " takes text input");
+      throw new InvalidInputException("runtime " + NAME + " takes text input");
     }
     String prompt = request.getText().getPrompt();
     if (prompt.isBlank()) {
-      throw new IllegalArgumentException("prompt is empty");
+      throw new InvalidInputException("prompt is empty");
     }
     int maxTokens = request.getText().getMaxTokens() == 0 ? DEFAULT_MAX_TOKENS : request.getText().getMaxTokens();
     if (maxTokens < 1 || maxTokens > EchoTextRuntime.MAX_TOKENS_LIMIT) {
-      throw new IllegalArgumentException("max_tokens must be between 1 and " + EchoTextRuntime.MAX_TOKENS_LIMIT);
+      throw new InvalidInputException("max_tokens must be between 1 and " + EchoTextRuntime.MAX_TOKENS_LIMIT);
     }
     StringBuilder completion = new StringBuilder();
     generate(prompt, maxTokens, piece -> {

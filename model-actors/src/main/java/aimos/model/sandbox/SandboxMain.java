@@ -6,6 +6,8 @@ import aimos.internal.sandbox.SandboxError;
 import aimos.internal.sandbox.SandboxReply;
 import aimos.internal.sandbox.TextChunk;
 import aimos.internal.sandbox.SandboxRequest;
+import aimos.model.runtime.InvalidInputException;
+import aimos.model.runtime.ModelFailedException;
 import aimos.model.runtime.ModelRuntime;
 import aimos.model.runtime.ModelRuntimes;
 import java.io.BufferedInputStream;
@@ -16,14 +18,20 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * Entry point of a sandbox worker process. It reads requests from stdin, runs them on a few threads and writes
- * replies to stdout; anything the model prints goes to stderr. It exits when its parent closes stdin.
+ * replies to stdout; anything the model prints goes to stderr. Health pings are answered by a thread of their own.
+ * It exits when its parent closes stdin.
  */
 public final class SandboxMain {
+  /** What the caller learns of a model failure the runtime did not explain itself. */
+  static final String MODEL_FAILED = "the model failed on this input";
+
   private SandboxMain() {}
 
   public static void main(String[] args) throws IOException {
@@ -35,13 +43,21 @@ public final class SandboxMain {
     System.setOut(System.err);
     ModelRuntime runtime = ModelRuntimes.create(args[0]);
     int threads = Integer.parseInt(args[1]);
+    // model threads yield to the reader and the ping thread (the JVM maps priorities to nice values with
+    // -XX:ThreadPriorityPolicy=1, which the node passes), so a sandbox busy on every model thread still answers
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "model");
       t.setDaemon(true);
+      t.setPriority(Thread.MIN_PRIORITY);
       return t;
     });
+    Thread.currentThread().setPriority(Thread.MAX_PRIORITY);
+    BlockingQueue<Long> pings = new LinkedBlockingQueue<>();
+    Thread pinger = new Thread(() -> answerPings(pings, out, runtime.name()), "ping");
+    pinger.setDaemon(true);
+    pinger.setPriority(Thread.MAX_PRIORITY);
+    pinger.start();
     InputStream in = new BufferedInputStream(new FileInputStream(FileDescriptor.in), 64 * 1024);
-    long pid = ProcessHandle.current().pid();
     while (true) {
       SandboxRequest req = SandboxRequest.parseDelimitedFrom(in);
       if (req == null) {
@@ -50,13 +66,39 @@ public final class SandboxMain {
       if (req.getFault() != Fault.FAULT_NONE) {
         misbehave(req, out, pool, runtime);
       } else if (req.hasPing()) {
-        write(out, SandboxReply.newBuilder().setId(req.getId())
-            .setPong(Pong.newBuilder().setRuntime(runtime.name()).setPid(pid)).build());
+        pings.add(req.getId());
       } else {
         pool.execute(() -> write(out, handle(runtime, req, out)));
       }
     }
     System.exit(0);
+  }
+
+  /** Answers health pings on a thread of their own: never behind a request, whatever the model threads do. */
+  private static void answerPings(BlockingQueue<Long> pings, OutputStream out, String runtime) {
+    long pid = ProcessHandle.current().pid();
+    while (true) {
+      long id;
+      try {
+        id = pings.take();
+      } catch (InterruptedException e) {
+        return;
+      }
+      write(out, SandboxReply.newBuilder().setId(id).setPong(Pong.newBuilder().setRuntime(runtime).setPid(pid))
+          .build());
+    }
+  }
+
+  /** Keeps a model thread computing until {@code millis} have passed, as a long decode does. */
+  private static double compute(long millis) {
+    long end = System.nanoTime() + millis * 1_000_000;
+    double acc = 0;
+    while (System.nanoTime() - end < 0) {
+      for (int i = 1; i < 10_000; i++) {
+        acc += Math.sqrt(i * acc + i);
+      }
+    }
+    return acc;
   }
 
   /** Leaked memory is kept here so that nothing can collect it. */
@@ -96,6 +138,10 @@ public final class SandboxMain {
         }
         write(out, handle(runtime, req, out));
       });
+      case CPU_BUSY -> pool.execute(() -> {
+        compute(req.getFaultDelayMs());
+        write(out, handle(runtime, req, out));
+      });
       case OVERSIZED -> write(out, SandboxReply.newBuilder().setId(req.getId())
           .setText(aimos.internal.sandbox.TextResult.newBuilder().setCompletion("x".repeat(4 * 1024 * 1024)))
           .build());
@@ -103,7 +149,7 @@ public final class SandboxMain {
     }
   }
 
-  private static SandboxReply handle(ModelRuntime runtime, SandboxRequest req, OutputStream out) {
+  static SandboxReply handle(ModelRuntime runtime, SandboxRequest req, OutputStream out) {
     SandboxReply.Builder reply = SandboxReply.newBuilder().setId(req.getId());
     try {
       if (req.hasText() && req.getText().getStream()) {
@@ -112,10 +158,15 @@ public final class SandboxMain {
       } else {
         runtime.run(req, reply);
       }
-    } catch (IllegalArgumentException e) {
+    } catch (InvalidInputException e) {
       reply.setError(SandboxError.newBuilder().setKind("INVALID_INPUT").setMessage(e.getMessage()));
-    } catch (RuntimeException e) {
-      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(String.valueOf(e)));
+    } catch (ModelFailedException e) {
+      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(e.getMessage()));
+    } catch (RuntimeException | StackOverflowError e) {
+      // library text may describe internals or echo the input: it stays in this sandbox's log
+      System.err.println("request " + req.getId() + " failed in the model:");
+      e.printStackTrace();
+      reply.setError(SandboxError.newBuilder().setKind("FAILED").setMessage(MODEL_FAILED));
     }
     return reply.build();
   }

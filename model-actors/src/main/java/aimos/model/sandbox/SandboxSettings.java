@@ -9,7 +9,9 @@ import java.util.List;
  * How this node runs sandboxes: the launch command, the slots (concurrent requests) of each worker, the OS caps,
  * deadlines and health pings, restart backoff, and when a failing sandbox is quarantined.
  *
- * @param missedPings     consecutive unanswered health pings after which the process is killed as hung
+ * @param pingTimeout     with {@code missedPings}, how long a sandbox may leave its health pings unanswered
+ * @param missedPings     the process is killed as hung when no ping has been answered for {@code pingTimeout} times
+ *                        this (a late answer still shows it alive)
  * @param quarantineAfter failures within {@code failureWindow} that put a sandbox in quarantine
  * @param probeInterval   how often a quarantined sandbox is started again and probed
  */
@@ -21,12 +23,21 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
                               java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> upstreams,
                               java.util.Map<String, String> environment) {
 
-  /** The full JVM command line options: the configured ones plus the heap cap derived from the memory cap. */
+  /**
+   * The full JVM command line options: the configured ones, the heap cap derived from the memory cap, and thread
+   * priorities that the OS honours (the ping thread answers ahead of busy model threads).
+   */
   public List<String> jvmOptionsWithHeap() {
     List<String> opts = new ArrayList<>(jvmOptions);
     opts.add("-Xmx" + isolation.heapMb() + "m");
     opts.add("-XX:+ExitOnOutOfMemoryError");
+    opts.add("-XX:ThreadPriorityPolicy=1");
     return opts;
+  }
+
+  /** How long a sandbox may leave every health ping unanswered before it is killed as hung. */
+  public Duration hangAfter() {
+    return pingTimeout.multipliedBy(missedPings);
   }
 
   public SandboxProcess.LaunchSpec launchSpec(Path dir) {

@@ -26,7 +26,10 @@ import org.apache.pekko.cluster.typed.Cluster;
  * Owns one sandbox process serving one model version on this node, and contains its misbehaviour:
  * <ul>
  *   <li>crash, or killed by its memory cap: restarted with exponential backoff;</li>
- *   <li>hang (a request past its deadline, or health pings unanswered): killed and restarted;</li>
+ *   <li>hang (a request past its deadline, or no health ping answered for {@link SandboxSettings#hangAfter}): killed
+ *       and restarted. Pings are answered by a thread of the sandbox that no request holds up, and a late answer
+ *       still counts: a sandbox busy on every model thread, or paused by its CPU cap or its garbage collector, is
+ *       alive;</li>
  *   <li>garbage or oversized output: that request fails with the reason, the process is recycled;</li>
  *   <li>{@code quarantineAfter} failures within {@code failureWindow}: quarantined (no worker announced, so no new
  *       leases), then probed every {@code probeInterval} until a probe request succeeds.</li>
@@ -76,7 +79,9 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   private State state = State.STARTING;
   private Duration backoff;
   private long readySinceNanos;
-  private int missedPings;
+  /** When the current process last answered a health ping (or became ready). */
+  private long lastPongNanos;
+  private boolean pingInFlight;
   private int restarts;
   private Fault pendingFault = Fault.FAULT_NONE;
   private int pendingFaultCount;
@@ -152,7 +157,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
   private void startProcess(State starting) {
     int gen = ++generation;
     transition(starting);
-    missedPings = 0;
+    pingInFlight = false;
     try {
       var isolation = settings.isolation().prepare(sandboxId);
       process = SandboxProcess.start(settings.launchSpec(settings.workDir().resolve(model).resolve(version.version())),
@@ -189,6 +194,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
 
   private void serve(long pid) {
     readySinceNanos = System.nanoTime();
+    lastPongNanos = readySinceNanos;
     transition(State.READY);
     getContext().getLog().info("Sandbox {} {} is ready (pid {})", model, version.version(), pid);
     announce();
@@ -294,24 +300,37 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
 
   // ---- health ----
 
+  /**
+   * Sends a health ping unless one is still out (a stalled process is not sent a pile of them), and judges liveness
+   * by the last answer, however late it came.
+   */
   private Behavior<Worker.Command> ping() {
     if (state != State.READY || process == null) {
       return this;
     }
+    Duration silent = Duration.ofNanos(System.nanoTime() - lastPongNanos);
+    if (silent.compareTo(settings.hangAfter()) > 0) {
+      getContext().getSelf().tell(new Misbehaved(generation, "hung: no health ping answered for "
+          + silent.toMillis() + " ms"));
+      return this;
+    }
+    if (pingInFlight) {
+      return this;
+    }
+    pingInFlight = true;
     int gen = generation;
-    process.ping(settings.pingTimeout()).whenComplete((pong, err) ->
+    process.ping(settings.hangAfter()).whenComplete((pong, err) ->
         getContext().getSelf().tell(new PingAnswered(gen, err == null)));
     return this;
   }
 
   private Behavior<Worker.Command> onPing(PingAnswered p) {
-    if (p.generation() != generation || state != State.READY) {
+    if (p.generation() != generation) {
       return this;
     }
-    missedPings = p.ok() ? 0 : missedPings + 1;
-    if (missedPings >= settings.missedPings()) {
-      getContext().getSelf().tell(new Misbehaved(generation, "hung: " + missedPings + " health pings unanswered"));
-      missedPings = 0;
+    pingInFlight = false;
+    if (p.ok()) {
+      lastPongNanos = System.nanoTime();
     }
     return this;
   }

@@ -38,9 +38,9 @@ class EchoTextRuntimeTest {
 
   @Test
   void refusesEmptyPromptsAndAbsurdLimits() {
-    var e = assertThrows(IllegalArgumentException.class, () -> run("   ", 0));
+    var e = assertThrows(InvalidInputException.class, () -> run("   ", 0));
     assertTrue(e.getMessage().contains("empty"));
-    assertThrows(IllegalArgumentException.class, () -> run("hi", 100_000));
-    assertThrows(IllegalArgumentException.class, () -> run("hi", -1));
+    assertThrows(InvalidInputException.class, () -> run("hi", 100_000));
+    assertThrows(InvalidInputException.class, () -> run("hi", -1));
   }
 }

@@ -58,9 +58,9 @@ class MiniLmEmbeddingRuntimeTest {
 
   @Test
   void refusesBadInput() {
-    assertThrows(IllegalArgumentException.class, () -> embed());
-    assertThrows(IllegalArgumentException.class, () -> embed("fine", "  "));
-    assertThrows(IllegalArgumentException.class, () -> runtime.run(SandboxRequest.newBuilder()
+    assertThrows(InvalidInputException.class, () -> embed());
+    assertThrows(InvalidInputException.class, () -> embed("fine", "  "));
+    assertThrows(InvalidInputException.class, () -> runtime.run(SandboxRequest.newBuilder()
         .setText(TextJob.newBuilder().setPrompt("x")).build(), SandboxReply.newBuilder()));
   }
 }

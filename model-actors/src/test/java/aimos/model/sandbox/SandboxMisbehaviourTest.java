@@ -5,13 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import aimos.api.v1.BillingUnit;
 import aimos.internal.sandbox.Fault;
 import aimos.model.ModelEntity;
 import aimos.model.TestConfig;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import javax.imageio.ImageIO;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -177,5 +182,31 @@ class SandboxMisbehaviourTest {
   private static String cgroupName(String procCgroup) {
     return procCgroup.lines().filter(l -> l.contains("/aimos/")).findFirst().orElseThrow()
         .replaceAll(".*/aimos/", "");
+  }
+  private static byte[] png(int width, int height) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY), "png", out);
+    return out.toByteArray();
+  }
+
+  @Test
+  void anImageThatWouldExhaustTheSandboxIsRefusedAndTheSandboxStaysUp() throws Exception {
+    SandboxTestModels.register(testKit, "ocr", "ocr-text", BillingUnit.IMAGES);
+    TestProbe<Object> probe = testKit.createTestProbe();
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      assertEquals("READY", status("ocr").state());
+      return null;
+    });
+    long pid = status("ocr").pid();
+    // 92 bytes: a 4096x1 line, 196,608 pixels wide once scaled to the recogniser's 48 pixels of height
+    var refused = assertInstanceOf(Worker.Failed.class,
+        SandboxTestModels.run(testKit, "ocr", new Worker.ImageJob(png(4096, 1))));
+    assertEquals(Worker.FailureKind.INVALID_INPUT, refused.kind(), refused.toString());
+    assertTrue(refused.message().contains("at most 1600 pixels wide"), refused.message());
+    var white = SandboxTestModels.run(testKit, "ocr", new Worker.ImageJob(png(320, 48)));
+    assertInstanceOf(Worker.Seen.class, white, white.toString());
+    var after = status("ocr");
+    assertEquals(pid, after.pid(), "the same process: " + after);
+    assertEquals(0, after.restarts(), after.toString());
   }
 }
