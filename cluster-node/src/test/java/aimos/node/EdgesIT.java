@@ -102,18 +102,12 @@ class EdgesIT {
     assertEquals("two one", first.getText().getCompletion());
     assertFalse(first.getReplayed());
 
-    // the same id and input: answered from the recording without running the model (which is armed to answer
-    // garbage to the next request it runs), with the output this node kept; nothing billed
-    var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-text/v1/faults",
-        TestCluster.SECOPS_TOKEN, "{\"fault\": \"GARBAGE\", \"count\": 1}");
-    assertEquals(202, armed.status(), armed.toString());
+    // the same id and input: answered from the recording without running the model, with the output this node
+    // kept; nothing billed
     InferResponse again = infer(text("free-1", "one two"));
     assertTrue(again.getReplayed());
     assertEquals(first.getUsage(), again.getUsage());
     assertEquals("two one", again.getText().getCompletion());
-    String otherKey = Http.tenantWithKey(cluster, "edge-other", 1000, 16);
-    InferenceIT.failsWith(Status.Code.INTERNAL, () -> client.infer().addHeader("authorization", "Bearer " + otherKey)
-        .invoke(text("takes-the-fault", "x")).toCompletableFuture().join());
 
     // the same id with a 1,500-word prompt: refused, nothing run or billed
     var reused = InferenceIT.failsWith(Status.Code.ALREADY_EXISTS, () -> infer(text("free-1", LONG_PROMPT)));
@@ -389,5 +383,61 @@ class EdgesIT {
         .header("Authorization", "Bearer " + apiKey).header("Content-Type", "application/json")
         .header("Idempotency-Key", idempotencyKey)
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aTenantWhoseRequestsMakeAModelFailIsStoppedBeforeItGetsTheModelQuarantinedForAll() {
+    Http.textModel(cluster, "edge-fragile");
+    cluster.awaitWorkerReady("edge-fragile", "v1");
+    String crasher = Http.tenantWithKey(cluster, "edge-crasher", 1000, 16);
+    String bystander = Http.tenantWithKey(cluster, "edge-bystander", 1000, 16);
+    var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-fragile/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"GARBAGE\", \"count\": 2}");
+    assertEquals(202, armed.status(), armed.toString());
+    InferRequest.Builder req = InferRequest.newBuilder().setModel("edge-fragile")
+        .setText(TextInput.newBuilder().setPrompt("one two"));
+    // each garbage answer gets the sandbox restarted: a request sent meanwhile is UNAVAILABLE (not the tenant's
+    // failure, and not run) and is sent again
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    for (int i = 0; i < 2; i++) {
+      String id = "fails-" + i;
+      probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+        InferenceIT.failsWith(Status.Code.INTERNAL, () -> client.infer()
+            .addHeader("authorization", "Bearer " + crasher).invoke(req.setRequestId(id).build())
+            .toCompletableFuture().join());
+        return null;
+      });
+    }
+    var stopped = InferenceIT.failsWith(Status.Code.RESOURCE_EXHAUSTED, () -> client.infer()
+        .addHeader("authorization", "Bearer " + crasher).invoke(req.setRequestId("fails-2").build())
+        .toCompletableFuture().join());
+    assertTrue(stopped.getStatus().getDescription().startsWith("model_failures"), stopped.getStatus().toString());
+    // the model is not quarantined: another tenant is served (once the sandbox is back), and so is the same tenant
+    // on another model
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      assertEquals("two one", client.infer().addHeader("authorization", "Bearer " + bystander)
+          .invoke(req.setRequestId("fine-1").build()).toCompletableFuture().join().getText().getCompletion());
+      return null;
+    });
+    assertEquals("two one", client.infer().addHeader("authorization", "Bearer " + crasher)
+        .invoke(text("other-model-1", "one two")).toCompletableFuture().join().getText().getCompletion());
+  }
+
+  @Test
+  void aRetryIsAnsweredWithoutRunningTheModel() {
+    Http.textModel(cluster, "edge-replay");
+    cluster.awaitWorkerReady("edge-replay", "v1");
+    InferRequest req = InferRequest.newBuilder().setModel("edge-replay").setRequestId("run-once")
+        .setText(TextInput.newBuilder().setPrompt("one two")).build();
+    InferResponse first = infer(req);
+    // armed to answer garbage to the next request it runs: the retry is not run, so it does not meet the fault
+    var armed = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/edge-replay/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"GARBAGE\", \"count\": 1}");
+    assertEquals(202, armed.status(), armed.toString());
+    InferResponse again = infer(req);
+    assertTrue(again.getReplayed());
+    assertEquals(first.getUsage(), again.getUsage());
+    // the fault is still armed: the next request that runs meets it
+    InferenceIT.failsWith(Status.Code.INTERNAL, () -> infer(req.toBuilder().setRequestId("runs").build()));
   }
 }

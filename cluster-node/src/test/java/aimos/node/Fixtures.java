@@ -9,6 +9,13 @@ import java.nio.file.Path;
 final class Fixtures {
   private static final Path ROOT = Path.of("..", "model-actors", "src", "test", "resources", "fixtures");
 
+  /** A JSGF grammar of the spoken commands in the audio fixtures ("open the door", ...). */
+  static final String COMMANDS = """
+      #JSGF V1.0;
+      grammar commands;
+      public <command> = (open | close) the (door | window) | turn (on | off) the light;
+      """;
+
   private Fixtures() {}
 
   static byte[] image(String name) {

@@ -30,11 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class LargeInputsIT {
   private static final int MIB = 1024 * 1024;
-  private static final String COMMANDS = """
-      #JSGF V1.0;
-      grammar commands;
-      public <command> = (open | close) the (door | window) | turn (on | off) the light;
-      """;
+  private static final String COMMANDS = Fixtures.COMMANDS;
   private static TestCluster cluster;
   private static String key;
 

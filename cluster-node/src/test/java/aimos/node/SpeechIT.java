@@ -35,11 +35,7 @@ import org.junit.jupiter.api.Test;
  * synthesised speech transcribed with grammars, billed by the second rounded up, bad audio refused and not billed.
  */
 class SpeechIT {
-  private static final String COMMANDS = """
-      #JSGF V1.0;
-      grammar commands;
-      public <command> = (open | close) the (door | window) | turn (on | off) the light;
-      """;
+  private static final String COMMANDS = Fixtures.COMMANDS;
   private static TestCluster cluster;
   private static String key;
 
@@ -141,6 +137,24 @@ class SpeechIT {
       assertEquals(3333, first.chargeMicros());
       return null;
     });
+  }
+
+  @Test
+  void aTranscriptionsIdempotencyKeyBuysOneTranscriptOfOneFile() throws Exception {
+    HttpResponse<String> first = transcribe("once-1", "open-the-door-16k.wav",
+        fields("model", "it-speech", "grammar", COMMANDS));
+    assertEquals(200, first.statusCode(), first.body());
+    HttpResponse<String> again = transcribe("once-1", "open-the-door-16k.wav",
+        fields("model", "it-speech", "grammar", COMMANDS));
+    assertEquals(200, again.statusCode(), again.body());
+    JsonNode replay = new ObjectMapper().readTree(again.body());
+    assertTrue(replay.get("usage").get("replayed").asBoolean(), again.body());
+    assertEquals("open the door", replay.get("text").asText());
+    // the same key with another recording (a longer one): refused, not transcribed for free
+    HttpResponse<String> other = transcribe("once-1", "cards-three-cards.wav",
+        fields("model", "it-speech", "grammar", new String(fixture("cards.gram"), StandardCharsets.UTF_8)));
+    assertEquals(409, other.statusCode(), other.body());
+    assertEquals("idempotency_key_reused", new ObjectMapper().readTree(other.body()).get("error").get("code").asText());
   }
 
   @Test

@@ -98,9 +98,12 @@ class VisionIT {
     assertEquals("label", flipped.json().get("outputs").get(0).get("name").asText());
     assertEquals("180", flipped.json().get("outputs").get(0).get("data").get(0).asText());
     assertTrue(flipped.json().get("outputs").get(1).get("data").get(0).asDouble() > 0.5);
-    // the same id again is a replay: answered, not billed twice
-    assertTrue(oip("/v2/models/it-orientation/infer", key, imageRequest("v-oip-2", "line-invoice-upside-down.png"))
-        .json().get("parameters").get("replayed").asBoolean());
+    // the same id and request again is a replay: answered, not billed twice; with another version asked for it is
+    // another request (409)
+    assertTrue(oip("/v2/models/it-orientation/versions/v1/infer", key, imageRequest("v-oip-2",
+        "line-invoice-upside-down.png")).json().get("parameters").get("replayed").asBoolean());
+    assertEquals(409, oip("/v2/models/it-orientation/infer", key, imageRequest("v-oip-2",
+        "line-invoice-upside-down.png")).status());
 
     OpenAiRestIT.Reply text = oip("/v2/models/it-oip-text/infer", key, """
         {"id": "v-oip-3", "inputs": [{"name": "text_input", "shape": [1], "datatype": "BYTES",

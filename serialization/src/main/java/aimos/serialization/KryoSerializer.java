@@ -32,17 +32,48 @@ public final class KryoSerializer extends SerializerWithStringManifest {
 
   private final ActorRefResolver resolver;
   private final List<Map.Entry<Class<?>, Integer>> registrations;
+  private final Map<Class<?>, Class<? extends Record>> evolved;
   private final Pool<Kryo> pool;
 
   public KryoSerializer(ExtendedActorSystem system) {
     this.resolver = ActorRefResolver.get(Adapter.toTyped(system));
     this.registrations = loadRegistrations(system.settings().config(), system.dynamicAccess().classLoader());
+    this.evolved = loadEvolved(system.settings().config(), system.dynamicAccess().classLoader());
     this.pool = new Pool<>(true, false, 64) {
       @Override
       protected Kryo create() {
         return newKryo();
       }
     };
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Serializer<?> evolvedSerializer(Class<?> type, Class<? extends Record> earlier) {
+    return new EvolvedRecordSerializer(type, earlier);
+  }
+
+  /**
+   * Message records that gained components, each with a record of its earlier shape
+   * ({@code aimos.serialization.kryo.evolved}: class name to earlier class name).
+   */
+  @SuppressWarnings("unchecked")
+  static Map<Class<?>, Class<? extends Record>> loadEvolved(Config config, ClassLoader loader) {
+    Map<Class<?>, Class<? extends Record>> out = new java.util.HashMap<>();
+    if (!config.hasPath("aimos.serialization.kryo.evolved")) {
+      return out;
+    }
+    Config evolved = config.getConfig("aimos.serialization.kryo.evolved");
+    for (var entry : evolved.root().entrySet()) {
+      String now = entry.getKey();
+      String before = evolved.getString("\"" + now + "\"");
+      try {
+        out.put(Class.forName(now, false, loader), (Class<? extends Record>) Class.forName(before, false, loader));
+      } catch (ClassNotFoundException e) {
+        throw new IllegalArgumentException("aimos.serialization.kryo.evolved names a missing class: " + e.getMessage(),
+            e);
+      }
+    }
+    return out;
   }
 
   static List<Map.Entry<Class<?>, Integer>> loadRegistrations(Config config, ClassLoader loader) {
@@ -87,8 +118,15 @@ public final class KryoSerializer extends SerializerWithStringManifest {
     ImmutableCollectionsSerializers.addDefaultSerializers(kryo);
     ImmutableCollectionsSerializers.registerSerializers(kryo);
     for (Map.Entry<Class<?>, Integer> r : registrations) {
-      kryo.register(r.getKey(), r.getValue());
+      Class<? extends Record> earlier = evolved.get(r.getKey());
+      if (earlier == null) {
+        kryo.register(r.getKey(), r.getValue());
+      } else {
+        kryo.register(r.getKey(), evolvedSerializer(r.getKey(), earlier), r.getValue());
+      }
     }
+    // the earlier shapes are written inside their successors' bytes, never on their own: their ids are not sent
+    evolved.values().forEach(kryo::register);
     return kryo;
   }
 

@@ -138,9 +138,14 @@ public final class TenantEntity
    * that made the model fail ({@code modelFailed}: it crashed, hung or errored on this input) keeps its rate token and
    * spends one of the tenant's failure budget for that model.
    */
-  public record Release(String admissionId, boolean modelFailed) implements Command {
+  public record Release(String admissionId, boolean modelFailed, String incident) implements Command {
     public Release(String admissionId) {
-      this(admissionId, false);
+      this(admissionId, false, "");
+    }
+
+    /** {@code incident}: what failed the request, when it failed others too; one incident spends one failure. */
+    public static Release modelFailed(String admissionId, String incident) {
+      return new Release(admissionId, true, incident);
     }
   }
 
@@ -386,7 +391,7 @@ public final class TenantEntity
         .onCommand(FlushUsage.class, this::flushUsage)
         .onCommand(Release.class, (s, c) -> {
           if (c.modelFailed()) {
-            limiter.modelFailed(c.admissionId());
+            limiter.modelFailed(c.admissionId(), c.incident());
           }
           if (limiter.release(c.admissionId()) && !c.modelFailed()) {
             limiter.refundRequest();
@@ -755,16 +760,28 @@ public final class TenantEntity
       return null;
     }
 
-    /** Spends one of the failure budget of the admission's model; call before the admission is released. */
-    void modelFailed(String admissionId) {
+    /**
+     * Spends one of the failure budget of the admission's model, once per incident (a sandbox that died with several
+     * of the tenant's requests in it is one failure); call before the admission is released.
+     */
+    void modelFailed(String admissionId, String incident) {
       String model = modelOf.get(admissionId);
-      if (model == null) {
+      if (model == null || !incident.isEmpty() && !recentIncidents.add(incident)) {
         return;
       }
       TokenBucket failures = modelFailures.computeIfAbsent(model, m -> new TokenBucket());
       failures.configure(settings.modelFailuresPerMinute(), System.nanoTime());
       failures.take(1);
     }
+
+    /** The incidents already counted, the latest few. */
+    private final java.util.Set<String> recentIncidents = java.util.Collections.newSetFromMap(
+        new LinkedHashMap<>(16, 0.75f, false) {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 64;
+          }
+        });
 
     void refundRequest() {
       requests.take(-1);

@@ -256,7 +256,7 @@ class TenantEntityTest {
     String key = issueKey();
     for (int i = 0; i < TenantEntity.DEFAULT_MODEL_FAILURES_PER_MINUTE; i++) {
       var a = assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "crash-" + i, "ocr"));
-      kit.runCommand(new TenantEntity.Release(a.admissionId(), true));
+      kit.runCommand(TenantEntity.Release.modelFailed(a.admissionId(), "sandbox-gen-" + i));
     }
     var refused = assertInstanceOf(TenantEntity.Rejected.class, admitFor(key, "crash-next", "ocr"));
     assertEquals(TenantEntity.Reason.MODEL_FAILURES, refused.reason());
@@ -267,6 +267,17 @@ class TenantEntityTest {
     assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "text-2", "demo-text"));
     assertEquals(TenantEntity.Reason.REQUESTS_PER_MINUTE,
         assertInstanceOf(TenantEntity.Rejected.class, admitFor(key, "text-3", "demo-text")).reason());
+  }
+
+  @Test
+  void aSandboxThatDiedWithSeveralOfTheTenantsRequestsInItIsOneFailure() {
+    create(plan(100, 100_000, 10_000_000, 8));
+    String key = issueKey();
+    for (int i = 0; i < 5; i++) {
+      var a = assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "in-crash-" + i, "ocr"));
+      kit.runCommand(TenantEntity.Release.modelFailed(a.admissionId(), "node-1/ocr/v1#3"));
+    }
+    assertInstanceOf(TenantEntity.Admitted.class, admitFor(key, "after-crash", "ocr"));
   }
 
   @Test
@@ -403,5 +414,14 @@ class TenantEntityTest {
         rt -> new TenantEntity.Create("  ", plan(1, 1, 1, 1), rt));
     assertTrue(blank.reply().isError());
     assertTrue(blank.hasNoEvents());
+  }
+
+  @Test
+  void messagesCarryingASecretDoNotShowItInLogs() {
+    String secret = "s3cr3t-value-that-must-not-leak";
+    for (Object m : java.util.List.of(new TenantEntity.Admit(secret, "r", 1, null),
+        new TenantEntity.Authenticate(secret, null), new TenantEntity.IssuedKey("k", "aimos_t_" + secret))) {
+      assertFalse(m.toString().contains(secret), m.toString());
+    }
   }
 }

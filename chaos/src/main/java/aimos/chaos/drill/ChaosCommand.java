@@ -19,8 +19,8 @@ public final class ChaosCommand {
         --target HOST:PORT       a gateway of the cluster (default: node 1 of the local cluster, else
                                  127.0.0.1:8080); with a local cluster, load goes to every node
         --management HOST:PORT   its management HTTP (default: node 1's, else 127.0.0.1:8558)
-        --admin-token T          admin token (default $AIMOS_ADMIN_TOKEN)
-        --secops-token T         secops token (default $AIMOS_SECOPS_TOKEN)
+        --admin-token-file F     file holding the admin token (default $AIMOS_ADMIN_TOKEN)
+        --secops-token-file F    file holding the secops token (default $AIMOS_SECOPS_TOKEN)
         --duration D             load duration, e.g. 30s (default 30s)
         --rate N                 requests per second (default 50)
         --seed N                 seed of the traffic mix (default 1)
@@ -65,11 +65,12 @@ public final class ChaosCommand {
       }
       o.put(args[i].substring(2), args[i + 1]);
     }
-    String admin = o.getOrDefault("admin-token", System.getenv().getOrDefault("AIMOS_ADMIN_TOKEN", ""));
-    String secops = o.getOrDefault("secops-token", System.getenv().getOrDefault("AIMOS_SECOPS_TOKEN", ""));
+    String admin = aimos.chaos.cli.Secrets.of(o, "admin-token", "AIMOS_ADMIN_TOKEN");
+    String secops = aimos.chaos.cli.Secrets.of(o, "secops-token", "AIMOS_SECOPS_TOKEN");
     if (admin.isEmpty() || secops.isEmpty()) {
-      throw new IllegalArgumentException("drills need the admin and the secops token: --admin-token and "
-          + "--secops-token, or AIMOS_ADMIN_TOKEN and AIMOS_SECOPS_TOKEN (the node needs AIMOS_SECOPS_TOKEN set too)");
+      throw new IllegalArgumentException("drills need the admin and the secops token: AIMOS_ADMIN_TOKEN and "
+          + "AIMOS_SECOPS_TOKEN, or --admin-token-file and --secops-token-file (the node needs AIMOS_SECOPS_TOKEN set "
+          + "too)");
     }
     LocalCluster cluster = LocalCluster.open(Path.of(System.getenv().getOrDefault("AIMOS_CLUSTER_DIR",
         ".aimos/cluster")), line -> System.out.println("  " + line)).filter(c -> c.isAlive(1) || c.isAlive(2))

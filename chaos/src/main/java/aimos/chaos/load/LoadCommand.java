@@ -23,11 +23,11 @@ public final class LoadCommand {
   private LoadCommand() {}
 
   static final String HELP = """
-      Usage: bin/aimos load (--api-key KEY | --admin-token TOKEN) [options]
+      Usage: bin/aimos load [options]
+        with AIMOS_API_KEY (or --api-key-file F): the key of a tenant whose plan allows the load, or
+        with AIMOS_ADMIN_TOKEN (or --admin-token-file F): create a tenant with limits far above the load and use its key
         --target HOST:PORT     gateway to load (default 127.0.0.1:8080)
-        --api-key KEY          key of a tenant whose plan allows the load
-        --admin-token TOKEN    instead of a key: create a tenant with limits far above the load and use its key
-        --management HOST:PORT management HTTP for --admin-token (default 127.0.0.1:8558)
+        --management HOST:PORT management HTTP for the admin token (default 127.0.0.1:8558)
         --model NAME           model to call (default demo-text)
         --concurrency N        requests in flight (default 64)
         --duration D           measured time, e.g. 20s (default 20s)
@@ -38,13 +38,16 @@ public final class LoadCommand {
 
   public static void main(String[] args) {
     Map<String, String> opts = parse(args);
-    if (opts.containsKey("help") || !(opts.containsKey("api-key") || opts.containsKey("admin-token"))) {
+    String apiKey = aimos.chaos.cli.Secrets.of(opts, "api-key", "AIMOS_API_KEY");
+    String adminToken = aimos.chaos.cli.Secrets.of(opts, "admin-token", "AIMOS_ADMIN_TOKEN");
+    if (opts.containsKey("help") || apiKey.isEmpty() && adminToken.isEmpty()) {
       System.out.print(HELP);
       System.exit(opts.containsKey("help") ? 0 : 2);
     }
-    if (!opts.containsKey("api-key")) {
-      opts.put("api-key", LoadTenant.create(opts.getOrDefault("management", "127.0.0.1:8558"), opts.get("admin-token")));
+    if (apiKey.isEmpty()) {
+      apiKey = LoadTenant.create(opts.getOrDefault("management", "127.0.0.1:8558"), adminToken);
     }
+    opts.put("api-key", apiKey);
     String[] target = opts.getOrDefault("target", "127.0.0.1:8080").split(":");
     int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "64"));
     Duration duration = duration(opts.getOrDefault("duration", "20s"));

@@ -128,6 +128,15 @@ public final class DevLauncher {
     System.out.println("Management HTTP: http://" + mgmt);
     System.out.println("API key: " + apiKey);
     System.out.println("Admin token: " + adminToken);
+    Path credentials = home.resolve("credentials.env");
+    try {
+      aimos.chaos.cli.Secrets.writePrivate(credentials, "AIMOS_API_KEY=" + apiKey + "\nAIMOS_ADMIN_TOKEN=" + adminToken
+          + "\n");
+      System.out.println("Both are in " + credentials + " (readable by you only): 'set -a; . " + credentials
+          + "; set +a' puts them in your shell's environment");
+    } catch (java.io.IOException | UnsupportedOperationException e) {
+      System.err.println("Could not write " + credentials + ": " + e.getMessage());
+    }
     System.out.println();
     System.out.println("Try:");
     System.out.println("  grpcurl -plaintext -H 'authorization: Bearer " + apiKey + "' -d '{\"model\":\"" + DEMO_MODEL

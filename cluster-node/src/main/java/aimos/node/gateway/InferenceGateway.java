@@ -462,7 +462,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
           if (err != null) {
             // nothing was answered: the request's slot is free; its rate token is given back unless its input made
             // the model fail
-            tenant.tell(new TenantEntity.Release(admitted.admissionId(), madeTheModelFail(err)));
+            String incident = modelFailureOf(err, requestId);
+            tenant.tell(incident == null ? new TenantEntity.Release(admitted.admissionId())
+                : TenantEntity.Release.modelFailed(admitted.admissionId(), incident));
           }
         })
         .thenCompose(ran -> {
@@ -501,10 +503,28 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   /** How much of the caller's deadline must be left to record usage: about one journal write. */
   private static final Duration RECORD_MARGIN = Duration.ofMillis(50);
 
-  /** Whether a run failed because the model failed on the input (crashed, hung, errored), not the platform. */
-  private static boolean madeTheModelFail(Throwable err) {
-    Status.Code code = statusOf(err).getCode();
-    return code == Status.Code.INTERNAL || code == Status.Code.DEADLINE_EXCEEDED;
+  /**
+   * When the model failed on the request (crashed, hung, errored; not the platform or the caller's bad input), the
+   * incident to count it under: the sandbox incident it shared with other requests, else the request itself; null
+   * otherwise.
+   */
+  private static String modelFailureOf(Throwable err, String requestId) {
+    Throwable t = unwrap(err);
+    Status.Code code = statusOf(t).getCode();
+    if (!(t instanceof ModelFailed f) || code != Status.Code.INTERNAL && code != Status.Code.DEADLINE_EXCEEDED) {
+      return null;
+    }
+    return f.incident.isEmpty() ? "request " + requestId : f.incident;
+  }
+
+  /** A model's failure to answer, with what failed it (never sent to the caller: only the status is). */
+  private static final class ModelFailed extends GrpcServiceException {
+    final String incident;
+
+    ModelFailed(Status status, String incident) {
+      super(status);
+      this.incident = incident;
+    }
   }
 
   /** What a model answered, on which lease, for which request (the fallback's, if the fallback answered). */
@@ -639,7 +659,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
       case UNAVAILABLE -> Status.UNAVAILABLE;
       case MODEL_ERROR -> Status.INTERNAL;
     };
-    return new GrpcServiceException(status.withDescription(f.message()));
+    return new ModelFailed(status.withDescription(f.message()), f.incident());
   }
 
   // ---- ListModels and GetUsage ----

@@ -392,7 +392,7 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
         // a failed run leaves the stream open: a fallback model may go on with it (the gateway ends it otherwise)
         r.stream().tell(new Worker.StreamEnd());
       }
-      Worker.Result result = err == null ? toResult(reply) : toFailure(err);
+      Worker.Result result = err == null ? toResult(reply) : toFailure(err, gen);
       if (err != null && unwrap(err) instanceof TimeoutException) {
         getContext().getSelf().tell(new Misbehaved(gen, "hung: a request passed its "
             + settings.requestTimeout().toMillis() + " ms deadline"));
@@ -457,13 +457,21 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     return err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
   }
 
-  private Worker.Result toFailure(Throwable err) {
+  /** A request lost with its sandbox process (hung or died): one incident for all the requests of that process. */
+  private static final org.slf4j.Logger FAILURES = org.slf4j.LoggerFactory.getLogger(SandboxSupervisor.class);
+
+  private Worker.Result toFailure(Throwable err, int gen) {
     Throwable cause = unwrap(err);
+    String incident = workerId + "#" + gen;
     if (cause instanceof TimeoutException) {
       return new Worker.Failed(Worker.FailureKind.DEADLINE, "model " + model + " did not answer within "
-          + settings.requestTimeout().toMillis() + " ms; its sandbox is restarted");
+          + settings.requestTimeout().toMillis() + " ms; its sandbox is restarted", incident);
     }
+    // the reason (a pid, an exit code, a parse error) is the node's business: logged, not sent to the caller (this
+    // runs on the process's reply thread, not the actor's: no ActorContext here)
+    FAILURES.info("Sandbox {} {}: a request failed with its process: {}", model, version.version(),
+        String.valueOf(cause.getMessage()));
     return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "the sandbox of model " + model
-        + " failed while running the request: " + cause.getMessage());
+        + " failed while running the request; it is restarted", incident);
   }
 }

@@ -58,7 +58,16 @@ public final class Worker {
   /** The text heard in the audio, and the audio's decoded duration. */
   public record Transcribed(String text, long audioMillis) implements Result {}
 
-  public record Failed(FailureKind kind, String message) implements Result {}
+  /**
+   * A request the model did not answer. {@code incident} names the event that failed it when that event failed
+   * other requests too (a sandbox process that died or hung: every request in it fails with the same incident), so
+   * that the failure is counted once; empty for a failure of this request alone.
+   */
+  public record Failed(FailureKind kind, String message, String incident) implements Result {
+    public Failed(FailureKind kind, String message) {
+      this(kind, message, "");
+    }
+  }
 
   public enum FailureKind {
     /** The model refused this input: the caller should fix it. */

@@ -1,0 +1,87 @@
+package aimos.tenant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import aimos.api.v1.BillingUnit;
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import com.typesafe.config.ConfigFactory;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * During a rolling upgrade, nodes of the version before request fingerprints exchange tenant messages with nodes of
+ * this one: each reads the other's bytes. The earlier node is played by a Kryo that registers the earlier shapes under
+ * the same ids, as that version did.
+ */
+class TenantMessagesCompatibilityTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.load());
+  private static final SerializerWithStringManifest serializer = (SerializerWithStringManifest)
+      SerializationExtension.get(testKit.system()).findSerializerFor(new TenantEntity.Release("any"));
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private static Kryo earlierNode() {
+    Kryo kryo = new Kryo();
+    kryo.setRegistrationRequired(true);
+    kryo.register(aimos.api.v1.BillingUnit.class, 117);
+    kryo.register(Units.class, 101);
+    kryo.register(TenantMessagesV1.Admit.class, 107);
+    kryo.register(TenantMessagesV1.RecordUsage.class, 108);
+    kryo.register(TenantMessagesV1.Release.class, 109);
+    kryo.register(TenantMessagesV1.Recorded.class, 113);
+    return kryo;
+  }
+
+  private static <T> T earlierReads(Object now, Class<T> earlierType) {
+    return earlierNode().readObject(new Input(serializer.toBinary(now)), earlierType);
+  }
+
+  private static Object laterReads(Object earlier, Class<?> nowType) throws Exception {
+    Output out = new Output(256, -1);
+    earlierNode().writeObject(out, earlier);
+    return serializer.fromBinary(out.toBytes(), nowType.getName());
+  }
+
+  @Test
+  void admitAndReleaseCrossVersions() throws Exception {
+    var admit = new TenantEntity.Admit("secret-1234567890", "r-1", "fp", "demo-text", 12, 99, null);
+    assertEquals(new TenantMessagesV1.Admit("secret-1234567890", "r-1", 12, 99, null),
+        earlierReads(admit, TenantMessagesV1.Admit.class));
+    assertEquals(admit, serializer.fromBinary(serializer.toBinary(admit), serializer.manifest(admit)));
+    assertEquals(new TenantEntity.Admit("secret-1234567890", "r-2", "", "", 3, 4, null),
+        laterReads(new TenantMessagesV1.Admit("secret-1234567890", "r-2", 3, 4, null), TenantEntity.Admit.class));
+
+    assertEquals(new TenantMessagesV1.Release("adm-1"),
+        earlierReads(TenantEntity.Release.modelFailed("adm-1", "w#1"), TenantMessagesV1.Release.class));
+    var failed = TenantEntity.Release.modelFailed("adm-3", "w#2");
+    assertEquals(failed, serializer.fromBinary(serializer.toBinary(failed), serializer.manifest(failed)));
+    assertEquals(new TenantEntity.Release("adm-2"),
+        laterReads(new TenantMessagesV1.Release("adm-2"), TenantEntity.Release.class));
+  }
+
+  @Test
+  void usageAndItsRecordingCrossVersions() throws Exception {
+    var usage = new TenantEntity.RecordUsage("adm", "r-1", "fp", "m", "v1", BillingUnit.TOKENS, 20_000,
+        Units.tokens(3, 4), 1500, null);
+    assertEquals(new TenantMessagesV1.RecordUsage("adm", "r-1", "m", "v1", BillingUnit.TOKENS, 20_000,
+        Units.tokens(3, 4), 1500, null), earlierReads(usage, TenantMessagesV1.RecordUsage.class));
+    assertEquals(new TenantEntity.RecordUsage("adm", "r-2", "", "m", "v1", BillingUnit.TOKENS, 1, Units.tokens(1, 1),
+        2, null), laterReads(new TenantMessagesV1.RecordUsage("adm", "r-2", "m", "v1", BillingUnit.TOKENS, 1,
+        Units.tokens(1, 1), 2, null), TenantEntity.RecordUsage.class));
+
+    var recorded = new TenantEntity.Recorded("r-1", "m", "v1", Units.image(), 10_000, true, "fp");
+    assertEquals(new TenantMessagesV1.Recorded("r-1", "m", "v1", Units.image(), 10_000, true),
+        earlierReads(recorded, TenantMessagesV1.Recorded.class));
+    assertEquals(new TenantEntity.Recorded("r-1", "m", "v1", Units.image(), 10_000, false, ""),
+        laterReads(new TenantMessagesV1.Recorded("r-1", "m", "v1", Units.image(), 10_000, false),
+            TenantEntity.Recorded.class));
+  }
+}
