@@ -36,6 +36,9 @@ public final class SandboxProcess implements AutoCloseable {
     }
   }
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SandboxProcess.class);
+
+  /** The process died or was killed with the request in it; the message is fit for the caller (no pid, no detail). */
   public static final class SandboxDied extends RuntimeException {
     public SandboxDied(String message) {
       super(message);
@@ -142,7 +145,7 @@ public final class SandboxProcess implements AutoCloseable {
     }
     CompletableFuture<SandboxReply> f = new CompletableFuture<>();
     if (closed || !process.isAlive()) {
-      f.completeExceptionally(new SandboxDied("sandbox process " + process.pid() + " is not running"));
+      f.completeExceptionally(new SandboxDied("the sandbox process is not running"));
       return f;
     }
     pending.put(id, f);
@@ -155,8 +158,8 @@ public final class SandboxProcess implements AutoCloseable {
     } catch (IOException e) {
       pending.remove(id);
       streams.remove(id);
-      f.completeExceptionally(new SandboxDied("cannot write to sandbox process " + process.pid() + ": "
-          + e.getMessage()));
+      LOG.info("Cannot write to sandbox process {}: {}", process.pid(), e.toString());
+      f.completeExceptionally(new SandboxDied("the sandbox process stopped taking requests"));
       return f;
     }
     f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
@@ -210,14 +213,15 @@ public final class SandboxProcess implements AutoCloseable {
         }
       }
     } catch (InvalidProtocolBufferException e) {
-      kill("the sandbox wrote output that is not a reply (" + e.getMessage() + "); it is recycled");
+      LOG.info("Sandbox process {} wrote output that is not a reply: {}", process.pid(), e.getMessage());
+      kill("the sandbox wrote output that is not a reply; it is recycled");
     } catch (IOException e) {
       // the stream broke: the process is gone or going
     }
     if (!closed) {
       process.destroyForcibly();
     }
-    failAll(fault.isEmpty() ? "sandbox process " + process.pid() + " closed its output" : fault);
+    failAll(fault.isEmpty() ? "the sandbox process closed its output" : fault);
   }
 
   /** The id of a reply from the first bytes of its frame (field 1 comes first), or -1. */

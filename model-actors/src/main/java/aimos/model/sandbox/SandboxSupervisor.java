@@ -467,11 +467,13 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
       return new Worker.Failed(Worker.FailureKind.DEADLINE, "model " + model + " did not answer within "
           + settings.requestTimeout().toMillis() + " ms; its sandbox is restarted", incident);
     }
-    // the reason (a pid, an exit code, a parse error) is the node's business: logged, not sent to the caller (this
-    // runs on the process's reply thread, not the actor's: no ActorContext here)
-    FAILURES.info("Sandbox {} {}: a request failed with its process: {}", model, version.version(),
-        String.valueOf(cause.getMessage()));
+    // the process's own reasons are worded for callers (no pid, no library text; those go to the node's log); an
+    // unexpected one is not (this runs on the process's reply thread, not the actor's: no ActorContext here)
+    boolean worded = cause instanceof SandboxProcess.SandboxDied || cause instanceof SandboxProcess.OversizedReply;
+    if (!worded) {
+      FAILURES.warn("Sandbox {} {}: a request failed with its process", model, version.version(), cause);
+    }
     return new Worker.Failed(Worker.FailureKind.MODEL_ERROR, "the sandbox of model " + model
-        + " failed while running the request; it is restarted", incident);
+        + " failed while running the request: " + (worded ? cause.getMessage() : "it is restarted"), incident);
   }
 }
