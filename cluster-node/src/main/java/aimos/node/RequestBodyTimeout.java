@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -23,7 +22,6 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.server.RouteResult;
 import org.apache.pekko.http.javadsl.server.RouteResults;
 import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.util.ByteString;
@@ -75,7 +73,6 @@ public final class RequestBodyTimeout {
   /** One request's deadline: its body as its handler reads it, and the answer, whichever comes first. */
   private static final class Guard<T> {
     final HttpRequest watched;
-    private final AtomicReference<UniqueKillSwitch> reading = new AtomicReference<>();
     private final CompletableFuture<Void> received = new CompletableFuture<>();
     private final CompletableFuture<T> answer = new CompletableFuture<>();
 
@@ -87,7 +84,15 @@ public final class RequestBodyTimeout {
           })
           .viaMat(KillSwitches.single(), Keep.right())
           .mapMaterializedValue(k -> {
-            reading.set(k);
+            // the time starts when the handler starts reading: a body nobody reads is not the client's delay, and
+            // one read after a check (of the key, say) gets its whole time
+            Cancellable timer = system.classicSystem().scheduler().scheduleOnce(timeout, () -> {
+              // one already in is not late
+              if (!received.isDone() && answer.complete(result.apply(timedOut(request, timeout)))) {
+                k.abort(new TimeoutException("request body not received within " + timeout.toMillis() + " ms"));
+              }
+            }, system.executionContext());
+            answer.whenComplete((r, e) -> timer.cancel());
             return (Object) k;
           });
       var entity = (org.apache.pekko.http.scaladsl.model.RequestEntity) request.entity();
@@ -95,14 +100,6 @@ public final class RequestBodyTimeout {
       watched = request.withEntity(entity instanceof org.apache.pekko.http.scaladsl.model.HttpEntity.Default known
           ? (RequestEntity) known.transformDataBytes(known.contentLength(), watch.asScala())
           : entity.transformDataBytes(watch.asScala()));
-      Cancellable timer = system.classicSystem().scheduler().scheduleOnce(timeout, () -> {
-        UniqueKillSwitch k = reading.get();
-        // a body nobody reads is not the client's delay; one already in is not late
-        if (k != null && !received.isDone() && answer.complete(result.apply(timedOut(request, timeout)))) {
-          k.abort(new TimeoutException("request body not received within " + timeout.toMillis() + " ms"));
-        }
-      }, system.executionContext());
-      answer.whenComplete((r, e) -> timer.cancel());
     }
 
     CompletionStage<T> first(CompletionStage<T> handled) {

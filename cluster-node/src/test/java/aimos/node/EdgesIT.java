@@ -396,17 +396,23 @@ class EdgesIT {
     assertEquals(202, armed.status(), armed.toString());
     InferRequest.Builder req = InferRequest.newBuilder().setModel("edge-fragile")
         .setText(TextInput.newBuilder().setPrompt("one two"));
-    // each garbage answer gets the sandbox restarted: a request sent meanwhile is UNAVAILABLE (not the tenant's
-    // failure, and not run) and is sent again
+    // each garbage answer gets the sandbox restarted: each failing request goes to a fresh process, so that each is
+    // an incident of its own
     TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
     for (int i = 0; i < 2; i++) {
-      String id = "fails-" + i;
+      int restarts = i;
       probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
-        InferenceIT.failsWith(Status.Code.INTERNAL, () -> client.infer()
-            .addHeader("authorization", "Bearer " + crasher).invoke(req.setRequestId(id).build())
-            .toCompletableFuture().join());
+        var fragile = java.util.stream.StreamSupport.stream(Http.admin(cluster, "GET", "/admin/sandboxes", null)
+            .json().spliterator(), false).filter(n -> n.path("model").asText().equals("edge-fragile")).findFirst()
+            .orElseThrow();
+        assertEquals("READY", fragile.path("state").asText(), fragile.toString());
+        assertEquals(restarts, fragile.path("restarts").asInt(), fragile.toString());
         return null;
       });
+      String id = "fails-" + i;
+      InferenceIT.failsWith(Status.Code.INTERNAL, () -> client.infer()
+          .addHeader("authorization", "Bearer " + crasher).invoke(req.setRequestId(id).build())
+          .toCompletableFuture().join());
     }
     var stopped = InferenceIT.failsWith(Status.Code.RESOURCE_EXHAUSTED, () -> client.infer()
         .addHeader("authorization", "Bearer " + crasher).invoke(req.setRequestId("fails-2").build())

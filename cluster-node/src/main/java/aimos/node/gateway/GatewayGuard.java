@@ -106,7 +106,9 @@ public final class GatewayGuard {
   /** Reads the gRPC request whole and bounded, inflates its messages bounded, and hands it on uncompressed. */
   private CompletionStage<HttpResponse> grpc(HttpRequest request) {
     String encoding = request.getHeader("grpc-encoding").map(HttpHeader::value).orElse("identity");
-    return request.entity().withSizeLimit(maxGrpcBytes).toStrict(readTimeout.toMillis(), maxGrpcBytes, materializer)
+    // the body timeout in front of this answers a stalled body first; this bound only keeps a read from hanging
+    return request.entity().withSizeLimit(maxGrpcBytes)
+        .toStrict(readTimeout.plusSeconds(5).toMillis(), maxGrpcBytes, materializer)
         .handle((strict, err) -> {
           if (err != null) {
             Throwable t = err;
