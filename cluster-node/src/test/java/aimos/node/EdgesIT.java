@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import aimos.api.v1.EmbeddingInput;
 import aimos.api.v1.InferRequest;
 import aimos.api.v1.InferResponse;
 import aimos.api.v1.InferStreamResponse;
