@@ -141,7 +141,7 @@ public final class Main {
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
         ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
-        new RestRoutes(system, models, directories.models(), keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
+        new RestRoutes(models, directories.models(), keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
                 settings.serverRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),

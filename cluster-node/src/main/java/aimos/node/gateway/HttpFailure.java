@@ -49,7 +49,8 @@ record HttpFailure(StatusCode status, String message, String openAiType, String 
     };
     String code = switch (status.getCode()) {
       case UNAUTHENTICATED -> "invalid_api_key";
-      case NOT_FOUND -> message.startsWith("model ") ? "model_not_found" : "not_found";
+      // the gateway's only NOT_FOUND is a model or version that does not exist
+      case NOT_FOUND -> "model_not_found";
       case RESOURCE_EXHAUSTED -> budget ? "insufficient_quota" : "rate_limit_exceeded";
       case ALREADY_EXISTS -> "idempotency_key_reused";
       case ABORTED -> "idempotency_key_in_use";

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -24,15 +23,13 @@ import org.apache.pekko.http.javadsl.server.Route;
 public final class RestRoutes extends AllDirectives {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final ActorSystem<?> system;
   private final ModelCatalog models;
   private final Route inference;
   private final KeyCheck keys;
 
   private final KnownNames directory;
 
-  public RestRoutes(ActorSystem<?> system, ModelCatalog models, KnownNames directory, KeyCheck keys, Route inference) {
-    this.system = system;
+  public RestRoutes(ModelCatalog models, KnownNames directory, KeyCheck keys, Route inference) {
     this.models = models;
     this.directory = directory;
     this.inference = inference;

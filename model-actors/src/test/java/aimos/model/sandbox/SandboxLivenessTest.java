@@ -6,18 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.internal.sandbox.Fault;
-import aimos.model.ModelEntity;
 import aimos.model.TestConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,10 +33,7 @@ class SandboxLivenessTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Cluster cluster = Cluster.get(testKit.system());
-    cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    ModelEntity.init(testKit.system(), new ModelEntity.Settings(Duration.ofSeconds(30), Duration.ofSeconds(8), 64,
-        Duration.ofSeconds(6), Duration.ofMillis(100)));
+    SandboxTestModels.joinAndServeModels(testKit);
     SandboxSettings base = SandboxSettings.forCurrentJvm(Files.createTempDirectory("liveness"));
     settings = new SandboxSettings(base.javaCommand(), base.jvmOptions(), base.classpath(), base.workDir(),
         base.slots(), Duration.ofSeconds(20), base.startTimeout(), base.heartbeat(), base.backoffMin(),
@@ -84,11 +80,22 @@ class SandboxLivenessTest {
     assertTrue(pause.plusSeconds(1).compareTo(settings.hangAfter()) < 0, "the pause fits the window");
     for (int i = 0; i < 2; i++) {
       signal("STOP", pid);
+      // the pause is the stimulus: the process is continued by a timer, and the test waits for that
+      CompletableFuture<Void> continued = new CompletableFuture<>();
+      testKit.system().scheduler().scheduleOnce(pause, () -> {
+        try {
+          signal("CONT", pid);
+          continued.complete(null);
+        } catch (Exception e) {
+          continued.completeExceptionally(e);
+        }
+      }, testKit.system().executionContext());
       try {
-        // the pause is the stimulus: nothing can be awaited while the process is stopped
-        Thread.sleep(pause.toMillis());
+        continued.get(pause.plusSeconds(10).toMillis(), TimeUnit.MILLISECONDS);
       } finally {
-        signal("CONT", pid);
+        if (!continued.isDone()) {
+          signal("CONT", pid);
+        }
       }
       assertInstanceOf(Worker.Completed.class, SandboxTestModels.infer(testKit, "paused", "after pause " + i));
     }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.api.v1.BillingUnit;
 import aimos.internal.sandbox.Fault;
-import aimos.model.ModelEntity;
 import aimos.model.TestConfig;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -20,8 +19,6 @@ import javax.imageio.ImageIO;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,10 +31,7 @@ class SandboxMisbehaviourTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Cluster cluster = Cluster.get(testKit.system());
-    cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    ModelEntity.init(testKit.system(), new ModelEntity.Settings(Duration.ofSeconds(30), Duration.ofSeconds(8), 64,
-        Duration.ofSeconds(6), Duration.ofMillis(100)));
+    SandboxTestModels.joinAndServeModels(testKit);
     settings = SandboxSettings.forCurrentJvm(Files.createTempDirectory("misbehaving"))
         .withSupervision(Duration.ofSeconds(3), Duration.ofMillis(300), Duration.ofSeconds(60), 3,
             Duration.ofSeconds(1));

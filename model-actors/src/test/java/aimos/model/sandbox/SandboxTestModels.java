@@ -14,6 +14,14 @@ import org.apache.pekko.pattern.StatusReply;
 final class SandboxTestModels {
   private SandboxTestModels() {}
 
+  /** A one-node cluster serving model entities with short lease and heartbeat times, for sandbox tests. */
+  static void joinAndServeModels(ActorTestKit testKit) {
+    var cluster = org.apache.pekko.cluster.typed.Cluster.get(testKit.system());
+    cluster.manager().tell(org.apache.pekko.cluster.typed.Join.create(cluster.selfMember().address()));
+    ModelEntity.init(testKit.system(), new ModelEntity.Settings(Duration.ofSeconds(30), Duration.ofSeconds(8), 64,
+        Duration.ofSeconds(6), Duration.ofMillis(100)));
+  }
+
   static void register(ActorTestKit testKit, String model) {
     register(testKit, model, "echo-text", BillingUnit.TOKENS);
   }
