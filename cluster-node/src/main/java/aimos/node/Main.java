@@ -117,7 +117,8 @@ public final class Main {
     LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
 
     TenantEntity.init(system, new TenantEntity.Settings(config.getDuration("aimos.tenant.admission-timeout"),
-        config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC()), catalog);
+        config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC())
+        .withSnapshotEvery(config.getInt("aimos.tenant.snapshot-every")), catalog);
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     TenantDirectory.init(system);

@@ -4,13 +4,8 @@ import aimos.api.v1.BillingUnit;
 import aimos.serialization.KryoSerializable;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.YearMonth;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -27,7 +22,9 @@ import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
  * One tenant: its plan, API keys and metered usage. It is the single owner of the tenant's quotas cluster-wide
@@ -38,7 +35,7 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
  * to one extra bucket of requests but never bills anything twice.
  */
 public final class TenantEntity
-    extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Tenant");
   /** Usage events are spread over a fixed set of tags, one per event, about ten per node of the largest cluster. */
@@ -47,10 +44,12 @@ public final class TenantEntity
   public static final List<String> TAGS =
       IntStream.range(0, TAG_COUNT).mapToObj(i -> TAG_PREFIX + i).toList();
   /**
-   * How many recent request ids a tenant remembers: a retry of one of them is answered from its recorded usage
-   * without running the model, and the same id with another input is refused.
+   * How many recent request ids a tenant remembers at most (for at most {@link #DEDUP_HORIZON}): a retry of one of
+   * them is answered from its recorded usage without running the model, and the same id with another input is
+   * refused.
    */
-  public static final int DEDUP_WINDOW = 10_000;
+  public static final int DEDUP_WINDOW = RecentRequests.MAX_IDS;
+  public static final Duration DEDUP_HORIZON = RecentRequests.HORIZON;
   public static final int MAX_ACTIVE_KEYS = 20;
 
   public static String tagFor(String tenantId) {
@@ -64,18 +63,36 @@ public final class TenantEntity
   /**
    * Runtime settings: how long an admission may stay unreleased, how long a request may wait for one of its tenant's
    * worker leases to be freed, how many of the tenant's requests may make a model fail per minute before its
-   * requests are refused for a while (so that one tenant's inputs cannot get a model quarantined for everyone), and
-   * the clock months are read from.
+   * requests are refused for a while (so that one tenant's inputs cannot get a model quarantined for everyone), the
+   * clock months are read from, and how many events apart snapshots are taken.
    */
-  public record Settings(Duration admissionTimeout, Duration leaseWait, int modelFailuresPerMinute, Clock clock) {
+  public record Settings(Duration admissionTimeout, Duration leaseWait, int modelFailuresPerMinute, Clock clock,
+                         int snapshotEvery) {
+    public Settings {
+      if (snapshotEvery < 1) {
+        throw new IllegalArgumentException("snapshot-every must be at least 1, was " + snapshotEvery);
+      }
+    }
+
     public Settings(Duration admissionTimeout, Duration leaseWait, Clock clock) {
-      this(admissionTimeout, leaseWait, DEFAULT_MODEL_FAILURES_PER_MINUTE, clock);
+      this(admissionTimeout, leaseWait, DEFAULT_MODEL_FAILURES_PER_MINUTE, clock, DEFAULT_SNAPSHOT_EVERY);
+    }
+
+    public Settings withSnapshotEvery(int events) {
+      return new Settings(admissionTimeout, leaseWait, modelFailuresPerMinute, clock, events);
     }
 
     public static Settings defaults() {
       return new Settings(Duration.ofMinutes(2), Duration.ofSeconds(2), Clock.systemUTC());
     }
   }
+
+  /**
+   * Snapshots 1,000 events apart: recovery replays at most that many events after the snapshot (about 0.1-0.2 s
+   * here), while a snapshot (up to about 1 MB with a full dedup window) costs a few milliseconds per 1,000 events.
+   */
+  public static final int DEFAULT_SNAPSHOT_EVERY = 1000;
+  public static final int SNAPSHOTS_KEPT = 2;
 
   /** Below the sandboxes' quarantine threshold (3 failures a minute), so one tenant alone cannot reach it. */
   public static final int DEFAULT_MODEL_FAILURES_PER_MINUTE = 2;
@@ -156,7 +173,7 @@ public final class TenantEntity
   public record LeaseReleased(String admissionId) implements Command {}
 
   /** Refuses requests that waited too long for a worker lease of their tenant's quota. */
-  private record ExpireWaiting() implements Command {}
+  record ExpireWaiting() implements Command {}
 
   /** Checks a key's secret without touching any limit: for calls that are not metered. */
   public record Authenticate(String secret, ActorRef<Admission> replyTo) implements Command {
@@ -237,67 +254,6 @@ public final class TenantEntity
     }
   }
 
-  // ---- state ----
-
-  record KeyRecord(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, boolean revoked) {}
-
-  private static final byte[] NO_SALT = new byte[16];
-  private static final byte[] NO_HASH = new byte[32];
-
-  /** Rebuilt from events only. */
-  public static final class State {
-    boolean created;
-    String displayName = "";
-    Plan plan;
-    final Map<String, KeyRecord> keys = new LinkedHashMap<>();
-    String month = "";
-    long monthRequests;
-    long monthTokens;
-    long monthSpendMicros;
-    final LinkedHashMap<String, Recorded> recent = new LinkedHashMap<>(16, 0.75f, false) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Recorded> eldest) {
-        return size() > DEDUP_WINDOW;
-      }
-    };
-
-    public boolean isCreated() {
-      return created;
-    }
-
-    public long monthSpendMicros() {
-      return monthSpendMicros;
-    }
-
-    boolean keyMatches(String secret) {
-      KeyRecord k = keys.get(ApiKeys.keyIdOf(secret));
-      if (k == null) {
-        // hash anyway, so an unknown key id takes as long as a wrong secret
-        ApiKeys.matches(NO_SALT, NO_HASH, secret);
-        return false;
-      }
-      return ApiKeys.matches(k.salt(), k.hash(), secret) && !k.revoked();
-    }
-
-    long activeKeys() {
-      return keys.values().stream().filter(k -> !k.revoked()).count();
-    }
-
-    long tokensBefore(String forMonth) {
-      return month.equals(forMonth) ? monthTokens : 0;
-    }
-
-    long spendIn(String forMonth) {
-      return month.equals(forMonth) ? monthSpendMicros : 0;
-    }
-
-    Summary summary(String tenantId) {
-      List<KeyInfo> k = new ArrayList<>();
-      keys.values().forEach(r -> k.add(new KeyInfo(r.keyId(), r.issuedAtMillis(), r.revoked())));
-      return new Summary(tenantId, displayName, plan, k, month, monthRequests, monthTokens, monthSpendMicros);
-    }
-  }
-
   // ---- behaviour ----
 
   public static void init(ActorSystem<?> system, Settings settings, UsagePricer pricer) {
@@ -319,15 +275,12 @@ public final class TenantEntity
   private final String tenantId;
   private final Settings settings;
   private final UsagePricer pricer;
-  private final Limiter limiter = new Limiter();
+  private final AdmissionLimiter limiter;
   private final ActorRef<Command> self;
   private final TimerScheduler<Command> timers;
   /** Asks sharding to stop this entity; null outside sharding, where it stops by itself. */
   private final java.util.function.Consumer<ActorRef<Command>> passivate;
-  /** Usage accepted but not yet written, in arrival order, with who waits for each request id. */
-  private final LinkedHashMap<String, PendingUsage> unwritten = new LinkedHashMap<>();
-
-  private record PendingUsage(UsageRecorded event, List<ActorRef<StatusReply<Recorded>>> waiting) {}
+  private final UsageBatch unwritten = new UsageBatch();
 
   private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self,
                        TimerScheduler<Command> timers, java.util.function.Consumer<ActorRef<Command>> passivate) {
@@ -340,11 +293,22 @@ public final class TenantEntity
     this.self = self;
     this.timers = timers;
     this.passivate = passivate;
+    this.limiter = new AdmissionLimiter(tenantId, settings, timers);
   }
 
   @Override
-  public State emptyState() {
-    return new State();
+  public TenantState emptyState() {
+    return new TenantState();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), SNAPSHOTS_KEPT);
+  }
+
+  @Override
+  public SnapshotAdapter<TenantState> snapshotAdapter() {
+    return TenantSnapshots.INSTANCE;
   }
 
   @Override
@@ -357,12 +321,12 @@ public final class TenantEntity
   }
 
   private String currentMonth() {
-    return YearMonth.now(settings.clock().withZone(ZoneOffset.UTC)).toString();
+    return limiter.currentMonth();
   }
 
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+  public CommandHandlerWithReply<Command, Event, TenantState> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, TenantState> b = newCommandHandlerWithReplyBuilder();
     // a tenant that does not exist answers and goes away at once: made-up tenant ids must not keep entities alive
     b.forState(s -> !s.created)
         .onCommand(Create.class, this::create)
@@ -386,7 +350,7 @@ public final class TenantEntity
         .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId))))
         .onCommand(Admit.class, this::admit)
         .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(),
-            c.secret() != null && s.keyMatches(c.secret()) ? new Admitted(tenantId, "") : unauthenticated()))
+            c.secret() != null && s.keys.matches(c.secret()) ? new Admitted(tenantId, "") : unauthenticated()))
         .onCommand(RecordUsage.class, this::recordUsage)
         .onCommand(FlushUsage.class, this::flushUsage)
         .onCommand(Release.class, (s, c) -> {
@@ -411,7 +375,7 @@ public final class TenantEntity
     return b.build();
   }
 
-  private <R> ReplyEffect<Event, State> refuseAndStop(ActorRef<R> replyTo, R reply) {
+  private <R> ReplyEffect<Event, TenantState> refuseAndStop(ActorRef<R> replyTo, R reply) {
     if (passivate != null) {
       passivate.accept(self);
       return Effect().reply(replyTo, reply);
@@ -419,7 +383,7 @@ public final class TenantEntity
     return Effect().stop().thenReply(replyTo, st -> reply);
   }
 
-  private ReplyEffect<Event, State> stopWithoutReply() {
+  private ReplyEffect<Event, TenantState> stopWithoutReply() {
     if (passivate != null) {
       passivate.accept(self);
       return Effect().noReply();
@@ -435,7 +399,7 @@ public final class TenantEntity
     return new Rejected(Reason.UNAUTHENTICATED, "invalid or revoked API key", 0);
   }
 
-  private ReplyEffect<Event, State> create(State s, Create c) {
+  private ReplyEffect<Event, TenantState> create(TenantState s, Create c) {
     String name = c.displayName() == null ? "" : c.displayName().strip();
     if (name.isEmpty() || name.length() > 200) {
       return Effect().reply(c.replyTo(), StatusReply.error("displayName must be 1-200 characters"));
@@ -444,13 +408,13 @@ public final class TenantEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
   }
 
-  private ReplyEffect<Event, State> changePlan(State s, ChangePlan c) {
+  private ReplyEffect<Event, TenantState> changePlan(TenantState s, ChangePlan c) {
     return Effect().persist(new PlanChanged(c.plan()))
         .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
   }
 
-  private ReplyEffect<Event, State> issueKey(State s, IssueKey c) {
-    if (s.activeKeys() >= MAX_ACTIVE_KEYS) {
+  private ReplyEffect<Event, TenantState> issueKey(TenantState s, IssueKey c) {
+    if (s.keys.active() >= MAX_ACTIVE_KEYS) {
       return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already has " + MAX_ACTIVE_KEYS
           + " active keys; revoke one first"));
     }
@@ -461,8 +425,8 @@ public final class TenantEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(new IssuedKey(keyId, ApiKeys.format(tenantId, secret))));
   }
 
-  private ReplyEffect<Event, State> revokeKey(State s, RevokeKey c) {
-    KeyRecord k = s.keys.get(c.keyId());
+  private ReplyEffect<Event, TenantState> revokeKey(TenantState s, RevokeKey c) {
+    KeyRing.Key k = s.keys.get(c.keyId());
     if (k == null) {
       return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " has no key " + c.keyId()));
     }
@@ -473,21 +437,21 @@ public final class TenantEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
   }
 
-  private ReplyEffect<Event, State> admit(State s, Admit c) {
+  private ReplyEffect<Event, TenantState> admit(TenantState s, Admit c) {
     if (c.deadlineEpochMillis() != 0 && settings.clock().millis() > c.deadlineEpochMillis()) {
       return Effect().noReply();
     }
-    if (c.secret() == null || !s.keyMatches(c.secret())) {
+    if (c.secret() == null || !s.keys.matches(c.secret())) {
       return Effect().reply(c.replyTo(), unauthenticated());
     }
     // a request id is looked up before anything runs: a retry never runs the model again, another input never
     // gets an answer under an id that was already paid for
-    Recorded earlier = s.recent.get(c.requestId());
+    Recorded earlier = s.recent.get(c.requestId(), now());
     if (earlier != null) {
       return Effect().reply(c.replyTo(), earlier.sameInput(c.fingerprint())
           ? new Replayed(tenantId, earlier.asReplay()) : reused(c.requestId()));
     }
-    PendingUsage pending = unwritten.get(c.requestId());
+    UsageBatch.Pending pending = unwritten.get(c.requestId());
     String inFlight = pending != null ? pending.event().inputFingerprint() : limiter.fingerprintOf(c.requestId());
     if (inFlight != null) {
       return Effect().reply(c.replyTo(), inFlight.equals(c.fingerprint())
@@ -518,50 +482,42 @@ public final class TenantEntity
    * form the next batch, so one tenant's throughput is not bounded by one write's latency. Callers get their answer
    * only after the write that holds their event succeeded.
    */
-  private ReplyEffect<Event, State> recordUsage(State s, RecordUsage c) {
+  private ReplyEffect<Event, TenantState> recordUsage(TenantState s, RecordUsage c) {
     limiter.release(c.admissionId());
     limiter.serveWaiting(s);
     limiter.debitTokens(c.units().tokens());
     // a replay carries the first recording's fingerprint: the gateway gives out no output whose input differs
-    Recorded earlier = s.recent.get(c.requestId());
+    Recorded earlier = s.recent.get(c.requestId(), now());
     if (earlier != null) {
       return Effect().reply(c.replyTo(), StatusReply.success(earlier.asReplay()));
     }
-    PendingUsage same = unwritten.get(c.requestId());
+    UsageBatch.Pending same = unwritten.get(c.requestId());
     if (same != null) {
       // a retry of a request whose first attempt is in this batch: it gets the replay answer once written
       same.waiting().add(c.replyTo());
       return Effect().noReply();
     }
     String month = currentMonth();
-    long before = s.tokensBefore(month);
-    for (PendingUsage p : unwritten.values()) {
-      if (p.event().month().equals(month)) {
-        before += p.event().units().tokens();
-      }
-    }
+    long before = s.month.tokensBefore(month) + unwritten.tokensIn(month);
     long charge = pricer.chargeMicros(c.unit(), c.unitPriceMicros(), c.units(), before);
     UsageRecorded e = new UsageRecorded(tenantId, c.requestId(), c.model(), c.version(), c.unit(),
         c.unitPriceMicros(), c.units(), before, charge, c.latencyMicros(), now(), month, c.fingerprint());
     if (unwritten.isEmpty()) {
       self.tell(new FlushUsage());
     }
-    List<ActorRef<StatusReply<Recorded>>> waiting = new ArrayList<>(1);
-    waiting.add(c.replyTo());
-    unwritten.put(c.requestId(), new PendingUsage(e, waiting));
+    unwritten.add(e, c.replyTo());
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, State> flushUsage(State s, FlushUsage f) {
+  private ReplyEffect<Event, TenantState> flushUsage(TenantState s, FlushUsage f) {
     if (unwritten.isEmpty()) {
       return Effect().noReply();
     }
-    List<PendingUsage> batch = new ArrayList<>(unwritten.values());
-    unwritten.clear();
+    List<UsageBatch.Pending> batch = unwritten.drain();
     List<Event> events = new ArrayList<>(batch.size());
     batch.forEach(p -> events.add(p.event()));
     return Effect().persist(events).thenRun(st -> batch.forEach(p -> {
-      Recorded recorded = st.recent.get(p.event().requestId());
+      Recorded recorded = st.recent.recorded(p.event().requestId());
       for (int i = 0; i < p.waiting().size(); i++) {
         p.waiting().get(i).tell(StatusReply.success(i == 0 ? recorded : recorded.asReplay()));
       }
@@ -569,232 +525,7 @@ public final class TenantEntity
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState()
-        .onEvent(TenantCreated.class, (s, e) -> {
-          s.created = true;
-          s.displayName = e.displayName();
-          s.plan = e.plan();
-          return s;
-        })
-        .onEvent(PlanChanged.class, (s, e) -> {
-          s.plan = e.plan();
-          return s;
-        })
-        .onEvent(ApiKeyIssued.class, (s, e) -> {
-          s.keys.put(e.keyId(), new KeyRecord(e.keyId(), e.salt(), e.hash(), e.issuedAtMillis(), false));
-          return s;
-        })
-        .onEvent(ApiKeyRevoked.class, (s, e) -> {
-          KeyRecord k = s.keys.get(e.keyId());
-          if (k != null) {
-            s.keys.put(e.keyId(), new KeyRecord(k.keyId(), k.salt(), k.hash(), k.issuedAtMillis(), true));
-          }
-          return s;
-        })
-        .onEvent(UsageRecorded.class, (s, e) -> {
-          if (!s.month.equals(e.month())) {
-            s.month = e.month();
-            s.monthRequests = 0;
-            s.monthTokens = 0;
-            s.monthSpendMicros = 0;
-          }
-          s.monthRequests++;
-          s.monthTokens += e.units().tokens();
-          s.monthSpendMicros += e.chargeMicros();
-          s.recent.put(e.requestId(), new Recorded(e.requestId(), e.model(), e.version(), e.units(),
-              e.chargeMicros(), false, e.inputFingerprint()));
-          return s;
-        })
-        .build();
-  }
-
-  /**
-   * In-memory rate buckets, in-flight admissions and worker-lease quota of one entity incarnation. An admission
-   * holds one unit of the tenant's worker-lease quota from admission until its lease is given back (or it ends).
-   */
-  private final class Limiter {
-    private final TokenBucket requests = new TokenBucket();
-    private final TokenBucket tokens = new TokenBucket();
-    private final Map<String, Long> inFlight = new HashMap<>();
-    /** The request id and input fingerprint of each admission in flight, by admission id and by request id. */
-    private final Map<String, String> requestOf = new HashMap<>();
-    private final Map<String, String> fingerprintByRequest = new HashMap<>();
-    /** Per model the tenant's requests made fail: a budget of failures a minute. */
-    private final Map<String, TokenBucket> modelFailures = new HashMap<>();
-    private final Map<String, String> modelOf = new HashMap<>();
-    private final java.util.Set<String> leasing = new java.util.HashSet<>();
-    private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
-
-    private record Waiting(Admit admit, long deadlineNanos) {}
-
-    boolean leaseAvailable(State s) {
-      return leasing.size() < s.plan.maxWorkerLeases();
-    }
-
-    /** Queues an admission until a worker lease of this tenant is freed; a rejection when the queue is full. */
-    Rejected enqueue(State s, Admit c) {
-      if (waiting.size() >= s.plan.maxConcurrentRequests()) {
-        return new Rejected(Reason.WORKER_LEASES, "tenant " + tenantId + " holds all " + s.plan.maxWorkerLeases()
-            + " worker leases of its quota and " + waiting.size() + " requests already wait for one", 100);
-      }
-      if (waiting.isEmpty()) {
-        timers.startTimerWithFixedDelay("lease-wait", new ExpireWaiting(), Duration.ofMillis(50));
-      }
-      waiting.add(new Waiting(c, System.nanoTime() + settings.leaseWait().toNanos()));
-      return null;
-    }
-
-    void freeLease(String admissionId) {
-      leasing.remove(admissionId);
-    }
-
-    /** Admits waiting requests while the quota allows, each checked again against the other limits. */
-    void serveWaiting(State s) {
-      while (!waiting.isEmpty() && leaseAvailable(s)) {
-        Admit c = waiting.poll().admit();
-        Rejected r = check(s, c, currentMonth());
-        c.replyTo().tell(r != null ? r : new Admitted(tenantId, admit(c)));
-      }
-      if (waiting.isEmpty()) {
-        timers.cancel("lease-wait");
-      }
-    }
-
-    void expireWaiting(State s) {
-      long now = System.nanoTime();
-      while (!waiting.isEmpty() && waiting.peek().deadlineNanos() - now < 0) {
-        waiting.poll().admit().replyTo().tell(new Rejected(Reason.WORKER_LEASES, "tenant " + tenantId
-            + " holds all " + s.plan.maxWorkerLeases() + " worker leases of its quota and none was given back within "
-            + settings.leaseWait().toMillis() + " ms", settings.leaseWait().toMillis()));
-      }
-      serveWaiting(s);
-    }
-
-    /** Checks every limit without taking anything; null when the request may go ahead. */
-    Rejected check(State s, Admit c, String month) {
-      Plan plan = s.plan;
-      long nowNanos = System.nanoTime();
-      inFlight.entrySet().removeIf(e -> {
-        boolean expired = e.getValue() - nowNanos < 0;
-        if (expired) {
-          leasing.remove(e.getKey());
-          forget(e.getKey());
-        }
-        return expired;
-      });
-      TokenBucket failures = modelFailures.get(c.model());
-      if (failures != null) {
-        failures.configure(settings.modelFailuresPerMinute(), nowNanos);
-        if (failures.available() < 1) {
-          return new Rejected(Reason.MODEL_FAILURES, "tenant " + tenantId + "'s requests made model " + c.model()
-              + " fail " + settings.modelFailuresPerMinute() + " times within a minute; check the inputs you send "
-              + "(each such request counts against the requests-per-minute limit)", failures.millisUntil(1));
-        }
-        if (failures.available() >= settings.modelFailuresPerMinute()) {
-          modelFailures.remove(c.model());
-        }
-      }
-      requests.configure(plan.requestsPerMinute(), nowNanos);
-      tokens.configure(plan.tokensPerMinute(), nowNanos);
-      if (requests.available() < 1) {
-        return new Rejected(Reason.REQUESTS_PER_MINUTE, "tenant " + tenantId + " is over its limit of "
-            + plan.requestsPerMinute() + " requests per minute", requests.millisUntil(1));
-      }
-      long want = Math.max(1, Math.min(c.estimatedTokens(), plan.tokensPerMinute()));
-      if (tokens.available() < want) {
-        return new Rejected(Reason.TOKENS_PER_MINUTE, "tenant " + tenantId + " is over its limit of "
-            + plan.tokensPerMinute() + " tokens per minute", tokens.millisUntil(want));
-      }
-      if (inFlight.size() >= plan.maxConcurrentRequests()) {
-        return new Rejected(Reason.CONCURRENT_REQUESTS, "tenant " + tenantId + " already has "
-            + plan.maxConcurrentRequests() + " requests in flight, its plan's maximum", 100);
-      }
-      if (s.spendIn(month) >= plan.monthlyBudgetMicros()) {
-        return new Rejected(Reason.MONTHLY_BUDGET, "tenant " + tenantId + " has used its monthly budget of $"
-            + Money.format(plan.monthlyBudgetMicros()) + " for " + month, millisToNextMonth());
-      }
-      return null;
-    }
-
-    /** Admission ids only need to be unique within this incarnation of the entity: a counter, no random source. */
-    private final String incarnation = Long.toHexString(System.nanoTime());
-    private long admissions;
-
-    String admit(Admit c) {
-      requests.take(1);
-      String id = incarnation + "-" + (++admissions);
-      inFlight.put(id, System.nanoTime() + settings.admissionTimeout().toNanos());
-      leasing.add(id);
-      requestOf.put(id, c.requestId());
-      fingerprintByRequest.put(c.requestId(), c.fingerprint());
-      modelOf.put(id, c.model());
-      return id;
-    }
-
-    boolean release(String admissionId) {
-      leasing.remove(admissionId);
-      forget(admissionId);
-      return inFlight.remove(admissionId) != null;
-    }
-
-    private void forget(String admissionId) {
-      modelOf.remove(admissionId);
-      String requestId = requestOf.remove(admissionId);
-      if (requestId != null) {
-        fingerprintByRequest.remove(requestId);
-      }
-    }
-
-    /** The input fingerprint of the request id if it is admitted or waiting for a lease now, else null. */
-    String fingerprintOf(String requestId) {
-      String admitted = fingerprintByRequest.get(requestId);
-      if (admitted != null) {
-        return admitted;
-      }
-      for (Waiting w : waiting) {
-        if (w.admit().requestId().equals(requestId)) {
-          return w.admit().fingerprint();
-        }
-      }
-      return null;
-    }
-
-    /**
-     * Spends one of the failure budget of the admission's model, once per incident (a sandbox that died with several
-     * of the tenant's requests in it is one failure); call before the admission is released.
-     */
-    void modelFailed(String admissionId, String incident) {
-      String model = modelOf.get(admissionId);
-      if (model == null || !incident.isEmpty() && !recentIncidents.add(incident)) {
-        return;
-      }
-      TokenBucket failures = modelFailures.computeIfAbsent(model, m -> new TokenBucket());
-      failures.configure(settings.modelFailuresPerMinute(), System.nanoTime());
-      failures.take(1);
-    }
-
-    /** The incidents already counted, the latest few. */
-    private final java.util.Set<String> recentIncidents = java.util.Collections.newSetFromMap(
-        new LinkedHashMap<>(16, 0.75f, false) {
-          @Override
-          protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-            return size() > 64;
-          }
-        });
-
-    void refundRequest() {
-      requests.take(-1);
-    }
-
-    void debitTokens(long n) {
-      tokens.take(n);
-    }
-
-    private long millisToNextMonth() {
-      var now = java.time.ZonedDateTime.now(settings.clock().withZone(ZoneOffset.UTC));
-      var next = now.toLocalDate().withDayOfMonth(1).plusMonths(1).atStartOfDay(ZoneOffset.UTC);
-      return Duration.between(now, next).toMillis();
-    }
+  public EventHandler<TenantState, Event> eventHandler() {
+    return (state, event) -> state.apply(event);
   }
 }

@@ -7,6 +7,7 @@ import aimos.internal.events.TenantCreated;
 import aimos.internal.events.TenantDirectoryEntryAdded;
 import aimos.internal.events.TenantDirectorySeeded;
 import aimos.internal.events.UsageRecorded;
+import aimos.internal.snapshots.TenantSnapshot;
 import aimos.tenant.directory.TenantDirectory;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -15,7 +16,7 @@ import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 /**
- * Writes {@link TenantEntity.Event}s as the protobuf messages of {@code aimos/internal/events.proto}. The manifest
+ * Writes {@link TenantEntity.Event}s and tenant snapshots as the protobuf messages of {@code aimos/internal/events.proto}. The manifest
  * names the event and its schema version, so events written by earlier versions stay readable.
  */
 public final class TenantEventSerializer extends SerializerWithStringManifest {
@@ -26,6 +27,7 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
   static final String USAGE = "UsageRecorded.v1";
   static final String DIRECTORY_ADD = "TenantDirectoryEntryAdded.v1";
   static final String DIRECTORY_SEEDED = "TenantDirectorySeeded.v1";
+  static final String SNAPSHOT = "TenantSnapshot.v1";
 
   public TenantEventSerializer(ExtendedActorSystem system) {}
 
@@ -45,6 +47,7 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantEntity.UsageRecorded) return USAGE;
     if (o instanceof TenantDirectory.TenantListed) return DIRECTORY_ADD;
     if (o instanceof TenantDirectory.DirectorySeeded) return DIRECTORY_SEEDED;
+    if (o instanceof TenantSnapshot) return SNAPSHOT;
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -80,6 +83,9 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantDirectory.DirectorySeeded) {
       return TenantDirectorySeeded.getDefaultInstance().toByteArray();
     }
+    if (o instanceof TenantSnapshot snapshot) {
+      return snapshot.toByteArray();
+    }
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -114,6 +120,9 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
           TenantDirectorySeeded.parseFrom(bytes);
           return new TenantDirectory.DirectorySeeded();
         }
+        case SNAPSHOT -> {
+          return TenantSnapshot.parseFrom(bytes);
+        }
         default -> throw new NotSerializableException("Unknown tenant event manifest " + manifest);
       }
     } catch (InvalidProtocolBufferException e) {
@@ -129,13 +138,13 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
         p.getInputFingerprint());
   }
 
-  private static aimos.internal.events.Plan toProto(Plan p) {
+  static aimos.internal.events.Plan toProto(Plan p) {
     return aimos.internal.events.Plan.newBuilder().setRequestsPerMinute(p.requestsPerMinute())
         .setTokensPerMinute(p.tokensPerMinute()).setMonthlyBudgetMicros(p.monthlyBudgetMicros())
         .setMaxConcurrentRequests(p.maxConcurrentRequests()).setMaxWorkerLeases(p.maxWorkerLeases()).build();
   }
 
-  private static Plan fromProto(aimos.internal.events.Plan p) {
+  static Plan fromProto(aimos.internal.events.Plan p) {
     int leases = p.getMaxWorkerLeases() == 0 ? p.getMaxConcurrentRequests() : p.getMaxWorkerLeases();
     return new Plan(p.getRequestsPerMinute(), p.getTokensPerMinute(), p.getMonthlyBudgetMicros(),
         p.getMaxConcurrentRequests(), leases);

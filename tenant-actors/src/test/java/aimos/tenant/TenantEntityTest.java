@@ -31,7 +31,7 @@ class TenantEntityTest {
   private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
   private static final AtomicInteger ids = new AtomicInteger();
 
-  private EventSourcedBehaviorTestKit<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> kit;
+  private EventSourcedBehaviorTestKit<TenantEntity.Command, TenantEntity.Event, TenantState> kit;
   private String tenantId;
 
   @AfterAll
