@@ -7,11 +7,8 @@ import aimos.model.sandbox.WorkerHost;
 import aimos.serialization.KryoSerializable;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,7 +32,9 @@ import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
@@ -46,7 +45,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * length and time, and is then refused as unavailable.
  */
 public final class ModelEntity
-    extends EventSourcedBehaviorWithEnforcedReplies<ModelEntity.Command, ModelEntity.Event, ModelEntity.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<ModelEntity.Command, ModelEntity.Event, ModelState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Model");
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -59,6 +58,9 @@ public final class ModelEntity
   public static String nameRule() {
     return "1-63 characters of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit";
   }
+
+  /** Model events are rare (a registration, a version now and then): a snapshot every 100 keeps recovery short. */
+  public static final int SNAPSHOT_EVERY = 100;
 
   public record Settings(Duration leaseTtl, Duration queueTimeout, int queueLimit, Duration heartbeatTimeout,
                          Duration tick) {
@@ -105,7 +107,7 @@ public final class ModelEntity
 
   private record HostsChanged(Set<ActorRef<WorkerHost.Command>> hosts) implements Command {}
 
-  private record HostingAnswered(String version, ActorRef<WorkerHost.Command> host, WorkerHost.HostingReply reply)
+  record HostingAnswered(String version, ActorRef<WorkerHost.Command> host, WorkerHost.HostingReply reply)
       implements Command {}
 
   // ---- replies ----
@@ -150,19 +152,6 @@ public final class ModelEntity
 
   public record VersionRegistered(VersionInfo info) implements Event {}
 
-  // ---- state ----
-
-  public static final class State {
-    boolean registered;
-    String description = "";
-    final LinkedHashMap<String, VersionInfo> versions = new LinkedHashMap<>();
-    String defaultVersion = "";
-
-    ModelView view(String name, int liveWorkers) {
-      return new ModelView(name, description, new ArrayList<>(versions.values()), defaultVersion, liveWorkers);
-    }
-  }
-
   // ---- behaviour ----
 
   public static void init(ActorSystem<?> system, Settings settings) {
@@ -181,27 +170,16 @@ public final class ModelEntity
         new ModelEntity(name, settings, ctx, timers, passivate)));
   }
 
-  private record WorkerEntry(String workerId, String version, ActorRef<Worker.Command> ref, int slots, String node,
-                             long lastSeenNanos) {}
-
-  private record Lease(String workerId, String tenantId, long expiresNanos) {}
-
-  private record Waiting(AcquireLease request, long deadlineNanos) {}
-
   private final String name;
   private final Settings settings;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
-  private final Map<String, WorkerEntry> workers = new HashMap<>();
-  private final Map<String, Lease> leases = new HashMap<>();
-  private final Map<String, Integer> load = new HashMap<>();
-  private final Map<String, Integer> tenantLeases = new HashMap<>();
-  private final Map<String, Integer> peakTenantLeases = new HashMap<>();
+  private final WorkerRegistry workers = new WorkerRegistry();
+  private final LeaseTable leases = new LeaseTable();
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
-  private final Placement placement = new Placement();
-  /** Lease ids are unique within this incarnation: a counter, no random source on the hot path. */
-  private final String incarnation = Long.toHexString(System.nanoTime());
-  private long leaseCounter;
+  private final Placement placement;
+
+  private record Waiting(AcquireLease request, long deadlineNanos) {}
 
   private ModelEntity(String name, Settings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers,
                       java.util.function.Consumer<ActorRef<Command>> passivate) {
@@ -211,18 +189,19 @@ public final class ModelEntity
     this.ctx = ctx;
     this.timers = timers;
     this.passivate = passivate;
+    this.placement = new Placement(name, ctx);
   }
 
   /** Asks sharding to stop this entity; null outside sharding, where it stops by itself. */
   private final java.util.function.Consumer<ActorRef<Command>> passivate;
 
   @Override
-  public State emptyState() {
-    return new State();
+  public ModelState emptyState() {
+    return new ModelState();
   }
 
   @Override
-  public SignalHandler<State> signalHandler() {
+  public SignalHandler<ModelState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
       if (state.registered) {
         startServing();
@@ -239,7 +218,7 @@ public final class ModelEntity
   }
 
   /** A model that is not registered answers and goes away at once: made-up names must not keep entities alive. */
-  private <R> ReplyEffect<Event, State> refuseAndStop(ActorRef<R> replyTo, R reply) {
+  private <R> ReplyEffect<Event, ModelState> refuseAndStop(ActorRef<R> replyTo, R reply) {
     if (passivate != null) {
       passivate.accept(ctx.getSelf());
       return Effect().reply(replyTo, reply);
@@ -248,8 +227,8 @@ public final class ModelEntity
   }
 
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+  public CommandHandlerWithReply<Command, Event, ModelState> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, ModelState> b = newCommandHandlerWithReplyBuilder();
     b.forState(s -> !s.registered)
         .onCommand(Register.class, this::register)
         .onCommand(AddVersion.class, (s, c) -> refuseAndStop(c.replyTo(), unknownModel()))
@@ -272,18 +251,17 @@ public final class ModelEntity
           return Effect().noReply();
         })
         .onCommand(ReleaseLease.class, (s, c) -> {
-          release(c.leaseId());
+          leases.release(c.leaseId());
           serveQueue(s);
           return Effect().noReply();
         })
         .onCommand(RenewLease.class, (s, c) -> {
-          leases.computeIfPresent(c.leaseId(), (id, l) ->
-              new Lease(l.workerId(), l.tenantId(), System.nanoTime() + settings.leaseTtl().toNanos()));
+          leases.renew(c.leaseId(), System.nanoTime() + settings.leaseTtl().toNanos());
           return Effect().noReply();
         })
         .onCommand(GetLeases.class, (s, c) -> Effect().reply(c.replyTo(),
-            new LeaseReport(name, workers.size(), leases.size(), queue.size(), leasesByWorker(),
-                new HashMap<>(tenantLeases), new HashMap<>(peakTenantLeases))))
+            new LeaseReport(name, workers.size(), leases.size(), queue.size(), leases.byWorker(workers),
+                leases.byTenant(), leases.peakByTenant())))
         .onCommand(Tick.class, (s, c) -> {
           tick(s);
           return Effect().noReply();
@@ -305,7 +283,7 @@ public final class ModelEntity
     return StatusReply.error("model " + name + " does not exist");
   }
 
-  private ReplyEffect<Event, State> register(State s, Register c) {
+  private ReplyEffect<Event, ModelState> register(ModelState s, Register c) {
     String description = c.description() == null ? "" : c.description().strip();
     if (description.length() > 500) {
       return Effect().reply(c.replyTo(), StatusReply.error("description must be at most 500 characters"));
@@ -315,7 +293,7 @@ public final class ModelEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
   }
 
-  private ReplyEffect<Event, State> addVersion(State s, AddVersion c) {
+  private ReplyEffect<Event, ModelState> addVersion(ModelState s, AddVersion c) {
     String problem = versionProblem(s, c);
     if (problem != null) {
       return Effect().reply(c.replyTo(), StatusReply.error(problem));
@@ -327,7 +305,7 @@ public final class ModelEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
   }
 
-  private String versionProblem(State s, AddVersion c) {
+  private String versionProblem(ModelState s, AddVersion c) {
     if (c.version() == null || !VERSION.matcher(c.version()).matches()) {
       return "version must be 1-32 characters of letters, digits, '.', '_' and '-'";
     }
@@ -365,7 +343,7 @@ public final class ModelEntity
     return null;
   }
 
-  private ReplyEffect<Event, State> acquire(State s, AcquireLease c) {
+  private ReplyEffect<Event, ModelState> acquire(ModelState s, AcquireLease c) {
     String version = c.version() == null || c.version().isEmpty() ? s.defaultVersion : c.version();
     if (!s.versions.containsKey(version)) {
       String known = String.join(", ", s.versions.keySet());
@@ -386,48 +364,17 @@ public final class ModelEntity
     return Effect().noReply();
   }
 
-  private Granted tryGrant(State s, String version, String tenantId) {
-    WorkerEntry best = null;
-    int bestLoad = Integer.MAX_VALUE;
-    for (WorkerEntry w : workers.values()) {
-      if (!w.version().equals(version)) {
-        continue;
-      }
-      int l = load.getOrDefault(w.workerId(), 0);
-      if (l < w.slots() && l < bestLoad) {
-        best = w;
-        bestLoad = l;
-      }
-    }
+  private Granted tryGrant(ModelState s, String version, String tenantId) {
+    WorkerRegistry.Entry best = leases.leastLoaded(workers, version);
     if (best == null) {
       return null;
     }
-    String leaseId = incarnation + "-" + (++leaseCounter);
-    leases.put(leaseId, new Lease(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos()));
-    load.merge(best.workerId(), 1, Integer::sum);
-    int held = tenantLeases.merge(tenantId, 1, Integer::sum);
-    peakTenantLeases.merge(tenantId, held, Math::max);
+    String leaseId = leases.grant(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos());
     return new Granted(leaseId, best.workerId(), best.ref(), s.versions.get(version));
   }
 
-  private Map<String, Integer> leasesByWorker() {
-    Map<String, Integer> byWorker = new HashMap<>();
-    workers.keySet().forEach(w -> byWorker.put(w, load.getOrDefault(w, 0)));
-    return byWorker;
-  }
-
-  private void release(String leaseId) {
-    Lease l = leases.remove(leaseId);
-    if (l != null) {
-      load.computeIfPresent(l.workerId(), (k, v) -> v <= 1 ? null : v - 1);
-      tenantLeases.computeIfPresent(l.tenantId(), (k, v) -> v <= 1 ? null : v - 1);
-    }
-  }
-
-  private void registerWorker(State s, RegisterWorker c) {
-    WorkerEntry previous = workers.put(c.workerId(), new WorkerEntry(c.workerId(), c.version(), c.worker(),
-        c.slots(), c.node(), System.nanoTime()));
-    if (previous == null) {
+  private void registerWorker(ModelState s, RegisterWorker c) {
+    if (workers.heartbeat(c, System.nanoTime())) {
       ctx.getLog().info("Model {}: worker {} for version {} joined ({} slots)", name, c.workerId(), c.version(),
           c.slots());
       serveQueue(s);
@@ -435,16 +382,13 @@ public final class ModelEntity
   }
 
   private void dropWorker(String workerId) {
-    if (workers.remove(workerId) != null) {
+    if (workers.remove(workerId)) {
       ctx.getLog().info("Model {}: worker {} dropped", name, workerId);
     }
-    List<String> ofWorker = leases.entrySet().stream().filter(e -> e.getValue().workerId().equals(workerId))
-        .map(Map.Entry::getKey).toList();
-    ofWorker.forEach(this::release);
-    load.remove(workerId);
+    leases.releaseAllOf(workerId);
   }
 
-  private void serveQueue(State s) {
+  private void serveQueue(ModelState s) {
     Iterator<Waiting> it = queue.iterator();
     while (it.hasNext()) {
       Waiting w = it.next();
@@ -456,28 +400,17 @@ public final class ModelEntity
     }
   }
 
-  private void tick(State s) {
+  private void tick(ModelState s) {
     long now = System.nanoTime();
-    List<String> expired = new ArrayList<>();
-    leases.forEach((id, l) -> {
-      if (l.expiresNanos() - now < 0) {
-        expired.add(id);
-      }
-    });
-    expired.forEach(this::release);
-    Set<String> up = upMembers();
-    List<String> gone = workers.values().stream()
-        .filter(w -> now - w.lastSeenNanos() > settings.heartbeatTimeout().toNanos() || !up.contains(w.node()))
-        .map(WorkerEntry::workerId)
-        .toList();
+    boolean expired = leases.expire(now);
+    List<String> gone = workers.gone(now, settings.heartbeatTimeout().toNanos(), upMembers());
     gone.forEach(this::dropWorker);
-    if (!expired.isEmpty() || !gone.isEmpty()) {
+    if (expired || !gone.isEmpty()) {
       serveQueue(s);
     }
     while (!queue.isEmpty() && queue.peek().deadlineNanos() - now < 0) {
       Waiting w = queue.poll();
-      boolean anyWorker = workers.values().stream().anyMatch(x -> x.version().equals(w.request().version()));
-      w.request().replyTo().tell(new NoCapacity(anyWorker
+      w.request().replyTo().tell(new NoCapacity(workers.serves(w.request().version())
           ? "every worker of model " + name + " version " + w.request().version() + " stayed busy for "
               + settings.queueTimeout().toMillis() + " ms"
           : "no worker of model " + name + " version " + w.request().version() + " is running"));
@@ -494,73 +427,18 @@ public final class ModelEntity
     return up;
   }
 
-  /**
-   * Which worker hosts run each version: {@code replicas} of them, chosen by rendezvous hashing of (version, host)
-   * among the hosts that accept it (enough declared device memory), so versions spread over the nodes and a change
-   * of membership moves only what it must. A placement sticks while its host is alive; a host that leaves is
-   * replaced. In memory: after a restart the entity asks again, and hosts already running a version just say so.
-   */
-  private final class Placement {
-    private Set<ActorRef<WorkerHost.Command>> hosts = Set.of();
-    private final Map<String, Set<ActorRef<WorkerHost.Command>>> placed = new HashMap<>();
-    private final Map<String, Set<ActorRef<WorkerHost.Command>>> refused = new HashMap<>();
-
-    void hostsChanged(Set<ActorRef<WorkerHost.Command>> now) {
-      hosts = now;
-      placed.values().forEach(set -> set.retainAll(now));
-      // a new host may accept what others refused
-      refused.clear();
-    }
-
-    void answered(String version, ActorRef<WorkerHost.Command> host, WorkerHost.HostingReply reply) {
-      if (reply instanceof WorkerHost.Refused r) {
-        ctx.getLog().info("Model {} version {}: host {} refused it: {}", name, version, host.path().address(),
-            r.reason());
-        placed.getOrDefault(version, new HashSet<>()).remove(host);
-        refused.computeIfAbsent(version, k -> new HashSet<>()).add(host);
-      }
-    }
-
-    void place(State s) {
-      for (VersionInfo v : s.versions.values()) {
-        Set<ActorRef<WorkerHost.Command>> on = placed.computeIfAbsent(v.version(), k -> new HashSet<>());
-        Set<ActorRef<WorkerHost.Command>> no = refused.getOrDefault(v.version(), Set.of());
-        List<ActorRef<WorkerHost.Command>> candidates = hosts.stream()
-            .filter(h -> !on.contains(h) && !no.contains(h))
-            .sorted(java.util.Comparator.comparingLong(h -> -score(v.version(), h)))
-            .toList();
-        for (ActorRef<WorkerHost.Command> h : candidates) {
-          if (on.size() >= v.replicas()) {
-            break;
-          }
-          on.add(h);
-          ActorRef<WorkerHost.HostingReply> answer = ctx.messageAdapter(WorkerHost.HostingReply.class,
-              r -> new HostingAnswered(v.version(), h, r));
-          h.tell(new WorkerHost.EnsureHosted(name, v, answer));
-        }
-      }
-    }
-
-    private long score(String version, ActorRef<WorkerHost.Command> host) {
-      long x = (name + "/" + version + "@" + host.path().address()).hashCode() * 0x9E3779B97F4A7C15L;
-      x ^= x >>> 29;
-      return x * 0xBF58476D1CE4E5B9L;
-    }
+  @Override
+  public EventHandler<ModelState, Event> eventHandler() {
+    return (state, event) -> state.apply(event);
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState()
-        .onEvent(ModelRegistered.class, (s, e) -> {
-          s.registered = true;
-          s.description = e.description();
-          return s;
-        })
-        .onEvent(VersionRegistered.class, (s, e) -> {
-          s.versions.put(e.info().version(), e.info());
-          s.defaultVersion = e.info().version();
-          return s;
-        })
-        .build();
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(SNAPSHOT_EVERY, 2);
+  }
+
+  @Override
+  public SnapshotAdapter<ModelState> snapshotAdapter() {
+    return ModelSnapshots.INSTANCE;
   }
 }

@@ -4,17 +4,19 @@ import aimos.api.v1.BillingUnit;
 import aimos.internal.events.ModelDirectoryEntryAdded;
 import aimos.internal.events.ModelRegistered;
 import aimos.internal.events.VersionRegistered;
+import aimos.internal.snapshots.ModelSnapshot;
 import aimos.model.directory.ModelDirectory;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.NotSerializableException;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
-/** Writes model and model-directory events as the protobuf messages of {@code aimos/internal/events.proto}. */
+/** Writes model and model-directory events and model snapshots as the protobuf messages of {@code aimos/internal/events.proto}. */
 public final class ModelEventSerializer extends SerializerWithStringManifest {
   static final String REGISTERED = "ModelRegistered.v1";
   static final String VERSION = "VersionRegistered.v1";
   static final String DIRECTORY_ADD = "ModelDirectoryEntryAdded.v1";
+  static final String SNAPSHOT = "ModelSnapshot.v1";
 
   public ModelEventSerializer(ExtendedActorSystem system) {}
 
@@ -30,6 +32,7 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
     if (o instanceof ModelEntity.ModelRegistered) return REGISTERED;
     if (o instanceof ModelEntity.VersionRegistered) return VERSION;
     if (o instanceof ModelDirectory.NameAdded) return DIRECTORY_ADD;
+    if (o instanceof ModelSnapshot) return SNAPSHOT;
     throw new IllegalArgumentException("Not a model event: " + o.getClass());
   }
 
@@ -40,11 +43,10 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
           .setRegisteredAtMillis(e.registeredAtMillis()).build().toByteArray();
     }
     if (o instanceof ModelEntity.VersionRegistered e) {
-      var i = e.info();
-      return VersionRegistered.newBuilder().setVersion(i.version()).setRuntime(i.runtime())
-          .setBillingUnit(i.unit().name()).setUnitPriceMicros(i.unitPriceMicros()).setReplicas(i.replicas())
-          .setRegisteredAtMillis(i.registeredAtMillis()).setDeviceMemoryMb(i.deviceMemoryMb())
-          .setFallback(i.fallback()).build().toByteArray();
+      return toProto(e.info()).toByteArray();
+    }
+    if (o instanceof ModelSnapshot snapshot) {
+      return snapshot.toByteArray();
     }
     if (o instanceof ModelDirectory.NameAdded e) {
       return ModelDirectoryEntryAdded.newBuilder().setName(e.name()).build().toByteArray();
@@ -61,18 +63,31 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
           return new ModelEntity.ModelRegistered(p.getName(), p.getDescription(), p.getRegisteredAtMillis());
         }
         case VERSION -> {
-          var p = VersionRegistered.parseFrom(bytes);
-          return new ModelEntity.VersionRegistered(new ModelEntity.VersionInfo(p.getVersion(), p.getRuntime(),
-              BillingUnit.valueOf(p.getBillingUnit()), p.getUnitPriceMicros(), Math.max(1, p.getReplicas()),
-              p.getDeviceMemoryMb(), p.getRegisteredAtMillis(), p.getFallback()));
+          return new ModelEntity.VersionRegistered(fromProto(VersionRegistered.parseFrom(bytes)));
         }
         case DIRECTORY_ADD -> {
           return new ModelDirectory.NameAdded(ModelDirectoryEntryAdded.parseFrom(bytes).getName());
+        }
+        case SNAPSHOT -> {
+          return ModelSnapshot.parseFrom(bytes);
         }
         default -> throw new NotSerializableException("Unknown model event manifest " + manifest);
       }
     } catch (InvalidProtocolBufferException e) {
       throw new NotSerializableException("Corrupt " + manifest + ": " + e.getMessage());
     }
+  }
+
+  static VersionRegistered toProto(ModelEntity.VersionInfo i) {
+    return VersionRegistered.newBuilder().setVersion(i.version()).setRuntime(i.runtime())
+        .setBillingUnit(i.unit().name()).setUnitPriceMicros(i.unitPriceMicros()).setReplicas(i.replicas())
+        .setRegisteredAtMillis(i.registeredAtMillis()).setDeviceMemoryMb(i.deviceMemoryMb())
+        .setFallback(i.fallback()).build();
+  }
+
+  static ModelEntity.VersionInfo fromProto(VersionRegistered p) {
+    return new ModelEntity.VersionInfo(p.getVersion(), p.getRuntime(), BillingUnit.valueOf(p.getBillingUnit()),
+        p.getUnitPriceMicros(), Math.max(1, p.getReplicas()), p.getDeviceMemoryMb(), p.getRegisteredAtMillis(),
+        p.getFallback());
   }
 }

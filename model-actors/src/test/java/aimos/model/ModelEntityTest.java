@@ -26,7 +26,7 @@ class ModelEntityTest {
   private static final ModelEntity.Settings SETTINGS = new ModelEntity.Settings(Duration.ofSeconds(2),
       Duration.ofMillis(600), 2, Duration.ofSeconds(30), Duration.ofMillis(100));
 
-  private EventSourcedBehaviorTestKit<ModelEntity.Command, ModelEntity.Event, ModelEntity.State> kit;
+  private EventSourcedBehaviorTestKit<ModelEntity.Command, ModelEntity.Event, ModelState> kit;
   private String name;
   private String self;
 
