@@ -23,6 +23,8 @@ import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.Recovery;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
@@ -64,13 +66,15 @@ public final class TenantEntity
    * Runtime settings: how long an admission may stay unreleased, how long a request may wait for one of its tenant's
    * worker leases to be freed, how many of the tenant's requests may make a model fail per minute before its
    * requests are refused for a while (so that one tenant's inputs cannot get a model quarantined for everyone), the
-   * clock months are read from, and how many events apart snapshots are taken.
+   * clock months are read from, and how many events apart snapshots are taken (0: none taken nor read, which
+   * makes recovery replay the whole journal; for measuring what snapshots save).
    */
   public record Settings(Duration admissionTimeout, Duration leaseWait, int modelFailuresPerMinute, Clock clock,
                          int snapshotEvery) {
     public Settings {
-      if (snapshotEvery < 1) {
-        throw new IllegalArgumentException("snapshot-every must be at least 1, was " + snapshotEvery);
+      if (snapshotEvery < 0) {
+        throw new IllegalArgumentException("snapshot-every must be at least 1 (0: no snapshots), was "
+            + snapshotEvery);
       }
     }
 
@@ -303,7 +307,14 @@ public final class TenantEntity
 
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), SNAPSHOTS_KEPT);
+    return settings.snapshotEvery() == 0 ? RetentionCriteria.disabled()
+        : RetentionCriteria.snapshotEvery(settings.snapshotEvery(), SNAPSHOTS_KEPT);
+  }
+
+  @Override
+  public Recovery recovery() {
+    return settings.snapshotEvery() == 0 ? Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none())
+        : super.recovery();
   }
 
   @Override
