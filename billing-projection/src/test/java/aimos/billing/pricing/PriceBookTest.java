@@ -115,4 +115,15 @@ class PriceBookTest {
     assertThrows(IllegalArgumentException.class, () -> new PriceListDraft(1, SEED, many));
     assertThrows(IllegalArgumentException.class, () -> new PriceList(0, 0, SEED, Map.of(), 0));
   }
+
+  @Test
+  void settingsReadTheConfiguredListAndRefuseALeadShorterThanThreeRefreshes() {
+    var settings = PricingSettings.from(com.typesafe.config.ConfigFactory.load().getConfig("aimos.billing"));
+    assertEquals(SEED, settings.configured());
+    assertEquals(Duration.ofSeconds(60), settings.lead());
+    var tooShort = assertThrows(IllegalArgumentException.class,
+        () -> new PricingSettings(SEED, Duration.ofSeconds(10), Duration.ofSeconds(5)));
+    assertTrue(tooShort.getMessage().contains("price-change-lead"), tooShort.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new PricingSettings(SEED, Duration.ofSeconds(10), Duration.ZERO));
+  }
 }
