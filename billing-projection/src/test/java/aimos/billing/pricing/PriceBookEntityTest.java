@@ -128,4 +128,14 @@ class PriceBookEntityTest {
     var next = kit.<PriceBookEntity.Lists>runCommand(rt -> new PriceBookEntity.Since(2, rt)).reply();
     assertEquals(List.of(3L), next.lists().stream().map(PriceList::id).toList());
   }
+
+  @Test
+  void repliesCrossNodesThroughKryo() {
+    var list = new PriceList(2, NOW, DEARER, Map.of("demo-text", 50_000L, "demo-vision", 1L), NOW);
+    var serialization = new org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit(testKit.system());
+    for (Object reply : List.of(new PriceBookEntity.Lists(List.of(list, new PriceList(1, 0, CONFIGURED, Map.of(), 0)), 2),
+        new PriceBookEntity.Added(list), new PriceBookEntity.Refused("too soon"))) {
+      assertEquals(reply, serialization.verifySerialization(reply, true));
+    }
+  }
 }
