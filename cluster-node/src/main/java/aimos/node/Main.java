@@ -5,7 +5,10 @@ import aimos.api.v1.InferenceService;
 import aimos.api.v1.InferenceServicePowerApiHandlerFactory;
 import aimos.billing.ledger.CassandraLedgerRepository;
 import aimos.billing.ledger.LedgerRepository;
+import aimos.billing.pricing.PriceBookEntity;
+import aimos.billing.pricing.PriceBookReplica;
 import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.pricing.PricingSettings;
 import aimos.billing.projection.BillingProjection;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
@@ -20,6 +23,7 @@ import aimos.node.admin.AdminRoutes;
 import aimos.node.admin.DrillRuns;
 import aimos.node.admin.ModelCatalog;
 import aimos.node.admin.NodeState;
+import aimos.node.admin.PriceAdmin;
 import aimos.node.admin.Reconciliation;
 import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
@@ -106,7 +110,8 @@ public final class Main {
     NodeSettings settings = NodeSettings.from(config);
     WorkerTransport.check(config);
     AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
-    PriceCatalog catalog = PriceCatalog.fromConfig(config.getConfig("aimos.billing.prices"));
+    PricingSettings pricing = PricingSettings.from(config.getConfig("aimos.billing"));
+    PriceCatalog catalog = pricing.configured();
 
     CassandraSession session = CassandraSessionRegistry.get(system)
         .sessionFor(CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
@@ -116,9 +121,13 @@ public final class Main {
     }
     LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
 
+    PriceBookEntity.init(system, pricing.configured(), pricing.lead());
+    // tenant entities price with this node's copy of the price book: no remote call on the request path
+    PriceBookReplica prices = PriceBookReplica.start(system, pricing, settings.askTimeout());
+    NodeState.get(system).priceBook(prices::loaded);
     TenantEntity.init(system, new TenantEntity.Settings(config.getDuration("aimos.tenant.admission-timeout"),
         config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC())
-        .withSnapshotEvery(config.getInt("aimos.tenant.snapshot-every")), catalog);
+        .withSnapshotEvery(config.getInt("aimos.tenant.snapshot-every")), prices);
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     TenantDirectory.init(system);
@@ -128,7 +137,8 @@ public final class Main {
         "worker-host", Props.empty());
 
     TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger, session);
-    ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), catalog, OpenAiUpstreamRuntime.providers(config));
+    ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), () -> prices.inForceNow().prices(),
+        OpenAiUpstreamRuntime.providers(config));
 
     Config health = config.getConfig("aimos.store-health");
     StoreHealth store = new StoreHealth(session, health.getDuration("timeout"), health.getInt("failures-to-down"),
@@ -179,8 +189,9 @@ public final class Main {
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
         settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
-        system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation, drills,
-            metrics, settings.adminToken(), settings.secopsToken()).route()));
+        system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation,
+            new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
+            settings.adminToken(), settings.secopsToken()).route()));
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",

@@ -245,11 +245,23 @@ public final class TenantEntity
 
   public record ApiKeyRevoked(String keyId, long revokedAtMillis) implements Event {}
 
-  /** {@code inputFingerprint} is empty in events written before request inputs were fingerprinted. */
+  /**
+   * {@code inputFingerprint} is empty in events written before request inputs were fingerprinted. {@code chargeMicros}
+   * was decided here, by the price list {@code priceListId} (0 in events written before price lists) in force at
+   * {@code recordedAtMillis}, with {@code unitPriceMicros} the unit price it applied; everything downstream copies it.
+   */
   public record UsageRecorded(String tenantId, String requestId, String model, String version, BillingUnit unit,
                               long unitPriceMicros, Units units, long monthTokensBefore, long chargeMicros,
-                              long latencyMicros, long recordedAtMillis, String month, String inputFingerprint)
+                              long latencyMicros, long recordedAtMillis, String month, String inputFingerprint,
+                              long priceListId)
       implements Event {
+    public UsageRecorded(String tenantId, String requestId, String model, String version, BillingUnit unit,
+                         long unitPriceMicros, Units units, long monthTokensBefore, long chargeMicros,
+                         long latencyMicros, long recordedAtMillis, String month, String inputFingerprint) {
+      this(tenantId, requestId, model, version, unit, unitPriceMicros, units, monthTokensBefore, chargeMicros,
+          latencyMicros, recordedAtMillis, month, inputFingerprint, 0);
+    }
+
     public UsageRecorded(String tenantId, String requestId, String model, String version, BillingUnit unit,
                          long unitPriceMicros, Units units, long monthTokensBefore, long chargeMicros,
                          long latencyMicros, long recordedAtMillis, String month) {
@@ -510,9 +522,12 @@ public final class TenantEntity
     }
     String month = currentMonth();
     long before = s.month.tokensBefore(month) + unwritten.tokensIn(month);
-    long charge = pricer.chargeMicros(c.unit(), c.unitPriceMicros(), c.units(), before);
+    // the price list in force at the recording instant decides the charge, once
+    long recordedAt = now();
+    UsagePricer.Charge charge = pricer.charge(c.model(), c.unit(), c.unitPriceMicros(), c.units(), before, recordedAt);
     UsageRecorded e = new UsageRecorded(tenantId, c.requestId(), c.model(), c.version(), c.unit(),
-        c.unitPriceMicros(), c.units(), before, charge, c.latencyMicros(), now(), month, c.fingerprint());
+        charge.unitPriceMicros(), c.units(), before, charge.chargeMicros(), c.latencyMicros(), recordedAt, month,
+        c.fingerprint(), charge.priceListId());
     if (unwritten.isEmpty()) {
       self.tell(new FlushUsage());
     }

@@ -75,7 +75,7 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
           .setImages(e.units().images()).setAudioMillis(e.units().audioMillis())
           .setMonthTokensBefore(e.monthTokensBefore()).setChargeMicros(e.chargeMicros())
           .setLatencyMicros(e.latencyMicros()).setRecordedAtMillis(e.recordedAtMillis()).setMonth(e.month())
-          .setInputFingerprint(e.inputFingerprint()).build().toByteArray();
+          .setInputFingerprint(e.inputFingerprint()).setPriceListId(e.priceListId()).build().toByteArray();
     }
     if (o instanceof TenantDirectory.TenantListed e) {
       return TenantDirectoryEntryAdded.newBuilder().setTenantId(e.tenantId()).build().toByteArray();
@@ -135,7 +135,7 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
         aimos.api.v1.BillingUnit.valueOf(p.getBillingUnit()), p.getUnitPriceMicros(),
         new Units(p.getPromptTokens(), p.getCompletionTokens(), p.getImages(), p.getAudioMillis()),
         p.getMonthTokensBefore(), p.getChargeMicros(), p.getLatencyMicros(), p.getRecordedAtMillis(), p.getMonth(),
-        p.getInputFingerprint());
+        p.getInputFingerprint(), p.getPriceListId());
   }
 
   static aimos.internal.events.Plan toProto(Plan p) {

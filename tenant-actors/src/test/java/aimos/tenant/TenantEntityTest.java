@@ -24,9 +24,9 @@ class TenantEntityTest {
   private static final ActorTestKit testKit = ActorTestKit.create(
       EventSourcedBehaviorTestKit.config().withFallback(ConfigFactory.load()));
   /** 20 micro-dollars a token, 10% off past 1,000 tokens in a month: enough to see the entity pass the inputs. */
-  static final UsagePricer PRICER = (unit, price, units, before) -> {
+  static final UsagePricer PRICER = (model, unit, price, units, before, at) -> {
     long full = Math.max(0, Math.min(units.tokens(), 1000 - before));
-    return full * 20 + (units.tokens() - full) * 18;
+    return new UsagePricer.Charge(price, full * 20 + (units.tokens() - full) * 18, 0);
   };
   private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
   private static final AtomicInteger ids = new AtomicInteger();

@@ -74,6 +74,26 @@ class TenantEventSerializerTest {
   }
 
   @Test
+  void decodesCommittedBytesOfUsageWithThePriceListThatPricedIt() throws Exception {
+    // written with price_list_id (field 17): list 2 priced it, at the model's price in that list
+    assertEquals(new TenantEntity.UsageRecorded("acme", "req-3", "demo-text", "v1", BillingUnit.TOKENS, 50000,
+            Units.tokens(7, 5), 12, 600, 1500, 1797292800000L, "2026-12", "9f86d081884c7d659a2feaa0c55ad015", 2),
+        decode("UsageRecorded.v1", "CgRhY21lEgVyZXEtMxoJZGVtby10ZXh0IgJ2MSoGVE9LRU5TMNCGAzgHQAVYDGDcC2iA8P63pzRyBzIw"
+            + "MjYtMTJ42ASCASA5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBjNTVhZDAxNYgBAg=="));
+    var usage = new TenantEntity.UsageRecorded("t", "r", "m", "v", BillingUnit.TOKENS, 50000, Units.tokens(1, 2), 3,
+        150, 9, 1, "2026-12", "", 7);
+    assertEquals(usage, serializer.fromBinary(serializer.toBinary(usage), serializer.manifest(usage)));
+  }
+
+  @Test
+  void usageWrittenBeforePriceListsNamesNone() throws Exception {
+    var old = (TenantEntity.UsageRecorded) decode("UsageRecorded.v1",
+        "CgRhY21lEgVyZXEtMRoJZGVtby10ZXh0IgJ2MSoGVE9LRU5TMKCcATgHQAVYu4Q9YNwLaLjn37SrM3IHMjAyNi0xMXjqAQ==");
+    assertEquals(0, old.priceListId());
+    assertEquals(234, old.chargeMicros());
+  }
+
+  @Test
   void usageWrittenBeforeFingerprintsHasNoneAndMatchesAnyRetry() throws Exception {
     var old = (TenantEntity.UsageRecorded) decode("UsageRecorded.v1",
         "CgRhY21lEgVyZXEtMRoJZGVtby10ZXh0IgJ2MSoGVE9LRU5TMKCcATgHQAVYu4Q9YNwLaLjn37SrM3IHMjAyNi0xMXjqAQ==");

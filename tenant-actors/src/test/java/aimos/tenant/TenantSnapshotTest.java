@@ -130,7 +130,8 @@ class TenantSnapshotTest {
     assertInstanceOf(TenantEntity.Rejected.class, t.admit(revoked, "r9", "fp9"));
     var replayed = assertInstanceOf(TenantEntity.Replayed.class, t.admit(secret, "r3", "fp3")).recorded();
     assertEquals(Units.tokens(300, 10), replayed.units());
-    assertEquals(TenantEntityTest.PRICER.chargeMicros(BillingUnit.TOKENS, 20_000, Units.tokens(300, 10), 330),
+    assertEquals(TenantEntityTest.PRICER.charge("demo-text", BillingUnit.TOKENS, 20_000, Units.tokens(300, 10), 330, 0)
+        .chargeMicros(),
         replayed.chargeMicros());
     var reused = assertInstanceOf(TenantEntity.Rejected.class, t.admit(secret, "r3", "another-input"));
     assertEquals(TenantEntity.Reason.REQUEST_ID_REUSED, reused.reason());

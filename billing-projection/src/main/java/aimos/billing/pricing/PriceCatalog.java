@@ -1,41 +1,47 @@
 package aimos.billing.pricing;
 
 import aimos.api.v1.BillingUnit;
+import aimos.serialization.KryoSerializable;
 import aimos.tenant.Money;
 import aimos.tenant.Units;
-import aimos.tenant.UsagePricer;
 import com.typesafe.config.Config;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 
 /**
- * Prices usage exactly, in integer micro-dollars. Seed prices: $0.02 per 1,000 tokens, $0.01 per image, $0.10 per
- * audio minute; tokens beyond 1M in a tenant's calendar month cost 10% less. A model version may carry its own unit
- * price; the catalog's prices are the defaults for new versions.
+ * The amounts of one price list, and the exact arithmetic of a charge in integer micro-dollars. Seed prices: $0.02
+ * per 1,000 tokens, $0.01 per image, $0.10 per audio minute; tokens beyond 1M in a tenant's calendar month cost 10%
+ * less. The unit prices are the defaults for model versions registered while the list is in force; a version carries
+ * its own unit price, which a price list may replace per model ({@link PriceList}).
  *
  * <p>Rounding: each request's charge is computed exactly and then rounded half-even to the micro-dollar once.
  */
-public final class PriceCatalog implements UsagePricer {
+public record PriceCatalog(long tokensPer1kMicros, long imageMicros, long audioMinuteMicros,
+                           long discountThresholdTokens, int discountPercent) implements KryoSerializable {
   private static final BigDecimal THOUSAND = BigDecimal.valueOf(1000);
   private static final BigDecimal MILLIS_PER_MINUTE = BigDecimal.valueOf(60_000);
   private static final BigDecimal HUNDRED = BigDecimal.valueOf(100);
+  /** No unit price above $1,000: keeps every charge of a plausible request far inside a long. */
+  public static final long MAX_UNIT_PRICE_MICROS = 1_000_000_000L;
 
-  private final long tokensPer1kMicros;
-  private final long imageMicros;
-  private final long audioMinuteMicros;
-  private final long discountThresholdTokens;
-  private final BigDecimal discountedShare;
-
-  public PriceCatalog(long tokensPer1kMicros, long imageMicros, long audioMinuteMicros, long discountThresholdTokens,
-                      int discountPercent) {
+  public PriceCatalog {
     if (discountPercent < 0 || discountPercent > 100) {
       throw new IllegalArgumentException("volume discount must be 0-100 percent, was " + discountPercent);
     }
-    this.tokensPer1kMicros = tokensPer1kMicros;
-    this.imageMicros = imageMicros;
-    this.audioMinuteMicros = audioMinuteMicros;
-    this.discountThresholdTokens = discountThresholdTokens;
-    this.discountedShare = HUNDRED.subtract(BigDecimal.valueOf(discountPercent)).divide(HUNDRED);
+    if (discountThresholdTokens < 0) {
+      throw new IllegalArgumentException("volume discount threshold cannot be negative, was " + discountThresholdTokens);
+    }
+    checkUnitPrice("tokensPer1kUsd", tokensPer1kMicros);
+    checkUnitPrice("imageUsd", imageMicros);
+    checkUnitPrice("audioMinuteUsd", audioMinuteMicros);
+  }
+
+  /** Refuses a negative unit price or one above {@link #MAX_UNIT_PRICE_MICROS}, naming the field. */
+  public static void checkUnitPrice(String field, long micros) {
+    if (micros < 0 || micros > MAX_UNIT_PRICE_MICROS) {
+      throw new IllegalArgumentException(field + " must be between 0 and " + Money.format(MAX_UNIT_PRICE_MICROS)
+          + " dollars, was " + Money.format(micros));
+    }
   }
 
   /** The seed price list. */
@@ -59,7 +65,7 @@ public final class PriceCatalog implements UsagePricer {
     };
   }
 
-  @Override
+  /** The charge of {@code units} at {@code unitPriceMicros} per billing unit, with this list's volume discount. */
   public long chargeMicros(BillingUnit unit, long unitPriceMicros, Units units, long monthTokensBefore) {
     BigDecimal price = BigDecimal.valueOf(unitPriceMicros);
     BigDecimal exact = switch (unit) {
@@ -67,6 +73,7 @@ public final class PriceCatalog implements UsagePricer {
         long total = units.tokens();
         long fullPrice = Math.max(0, Math.min(total, discountThresholdTokens - monthTokensBefore));
         long discounted = total - fullPrice;
+        BigDecimal discountedShare = HUNDRED.subtract(BigDecimal.valueOf(discountPercent)).divide(HUNDRED);
         yield price.multiply(BigDecimal.valueOf(fullPrice))
             .add(price.multiply(BigDecimal.valueOf(discounted)).multiply(discountedShare))
             .divide(THOUSAND);

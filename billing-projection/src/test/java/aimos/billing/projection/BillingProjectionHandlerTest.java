@@ -40,7 +40,10 @@ class BillingProjectionHandlerTest {
   private static TenantEntity.UsageRecorded usage(String tenant, String requestId, long prompt, long completion,
                                                   long before) {
     return new TenantEntity.UsageRecorded(tenant, requestId, "demo-text", "v1", BillingUnit.TOKENS, 20_000,
-        Units.tokens(prompt, completion), before, -1, 1000, 1_700_000_000_000L, "2026-11");
+        Units.tokens(prompt, completion), before,
+        // the charge is decided when usage is recorded; the projection copies it
+        PriceCatalog.seed().chargeMicros(BillingUnit.TOKENS, 20_000, Units.tokens(prompt, completion), before),
+        1000, 1_700_000_000_000L, "2026-11");
   }
 
   @Test

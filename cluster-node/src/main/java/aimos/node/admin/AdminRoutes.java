@@ -53,17 +53,20 @@ public final class AdminRoutes extends AllDirectives {
   private final ModelCatalog models;
   private final SandboxFleet sandboxes;
   private final Reconciliation reconciliation;
+  private final PriceAdmin prices;
   private final DrillRuns drills;
   private final AimosMetrics metrics;
   private final byte[] adminToken;
   private final byte[] secopsToken;
 
   public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
-                     DrillRuns drills, AimosMetrics metrics, String adminToken, String secopsToken) {
+                     PriceAdmin prices, DrillRuns drills, AimosMetrics metrics, String adminToken,
+                     String secopsToken) {
     this.tenants = tenants;
     this.models = models;
     this.sandboxes = sandboxes;
     this.reconciliation = reconciliation;
+    this.prices = prices;
     this.drills = drills;
     this.metrics = metrics;
     this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
@@ -96,6 +99,10 @@ public final class AdminRoutes extends AllDirectives {
                     pathPrefix("tenants", this::tenantRoutes),
                     pathPrefix("models", this::modelRoutes),
                     path("sandboxes", () -> get(() -> respond(StatusCodes.OK, sandboxes::statuses))),
+                    path("prices", () -> concat(
+                        get(() -> respond(StatusCodes.OK, prices::list)),
+                        post(() -> jsonBody(body -> respond(StatusCodes.CREATED,
+                            () -> prices.add(PriceListRequest.parse(body))))))),
                     path("reconciliation", () -> post(() -> parameterOptional("tenant", tenant ->
                         parameterOptional("repair", repair -> respond(StatusCodes.OK, () -> reconciliation.run(
                             tenant.map(TenantAdmin::validTenantId).orElse(null), repair(repair))))))),

@@ -18,10 +18,11 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 public final class ModelCatalog {
   private final ActorSystem<?> system;
   private final Duration timeout;
-  private final PriceCatalog prices;
+  /** The prices in force now: their unit prices are the defaults of versions registered now. */
+  private final java.util.function.Supplier<PriceCatalog> prices;
   private final java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> upstreams;
 
-  public ModelCatalog(ActorSystem<?> system, Duration timeout, PriceCatalog prices,
+  public ModelCatalog(ActorSystem<?> system, Duration timeout, java.util.function.Supplier<PriceCatalog> prices,
                       java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> upstreams) {
     this.system = system;
     this.timeout = timeout;
@@ -50,7 +51,7 @@ public final class ModelCatalog {
   }
 
   /**
-   * Adds a version; a negative price means the catalog's price for the billing unit. An upstream runtime must name a
+   * Adds a version; a negative price means the default price for the billing unit in the price list in force now. An upstream runtime must name a
    * configured provider.
    */
   public CompletionStage<ModelEntity.ModelView> addVersion(String name, String version, String runtime,
@@ -69,7 +70,7 @@ public final class ModelCatalog {
     }
     long price = unitPriceMicros >= 0 || unit == BillingUnit.BILLING_UNIT_UNSPECIFIED || unit == BillingUnit.UNRECOGNIZED
         ? unitPriceMicros
-        : prices.defaultUnitPriceMicros(unit);
+        : prices.get().defaultUnitPriceMicros(unit);
     return model(name).askWithStatus(rt -> new ModelEntity.AddVersion(version, runtime, unit, price, replicas,
             deviceMemoryMb, fallback, rt),
         timeout);

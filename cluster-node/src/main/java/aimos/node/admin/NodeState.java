@@ -10,7 +10,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * What the management server needs from this node, per actor system: the AIMOS routes it serves beside Pekko
- * Management's own, whether the gateway is accepting requests and whether the store answers (for /ready).
+ * Management's own, whether the gateway is accepting requests, whether the store answers and whether this node has
+ * its copy of the price book (for /ready).
  */
 public final class NodeState implements Extension {
   public static final Id ID = new Id();
@@ -34,6 +35,7 @@ public final class NodeState implements Extension {
   private volatile Route routes = Directives.reject();
   private volatile boolean gatewayBound;
   private volatile java.util.function.BooleanSupplier storeAvailable = () -> true;
+  private volatile java.util.function.BooleanSupplier priceBookLoaded = () -> true;
 
   public Route routes() {
     return routes;
@@ -52,7 +54,12 @@ public final class NodeState implements Extension {
   }
 
   public boolean ready() {
-    return gatewayBound && storeAvailable.getAsBoolean();
+    return gatewayBound && storeAvailable.getAsBoolean() && priceBookLoaded.getAsBoolean();
+  }
+
+  /** Until this node has its copy of the price book it would price with its configured prices only: not ready. */
+  public void priceBook(java.util.function.BooleanSupplier loaded) {
+    this.priceBookLoaded = loaded;
   }
 
   public void store(java.util.function.BooleanSupplier available) {

@@ -5,7 +5,10 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.ActorSystem;
 
-/** /ready answers 200 only while this node's gateway accepts requests and Cassandra answers. */
+/**
+ * /ready answers 200 only while this node's gateway accepts requests and Cassandra answers, once it has its copy of
+ * the price book.
+ */
 public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> {
   private final ActorSystem system;
 

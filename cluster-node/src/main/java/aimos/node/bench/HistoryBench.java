@@ -36,6 +36,10 @@ import org.apache.pekko.pattern.StatusReply;
 public final class HistoryBench {
   private HistoryBench() {}
 
+  /** The seed prices as the only list in force. */
+  private static final aimos.billing.pricing.PriceList PRICES =
+      new aimos.billing.pricing.PriceList(1, 0, PriceCatalog.seed(), java.util.Map.of(), 0);
+
   record Options(List<Integer> sizes, List<Integer> snapshotEvery, int baselineUpTo, int recoveries, String cassandra) {
     static Options parse(String[] args) {
       List<Integer> sizes = List.of(10_000, 100_000, 1_000_000);
@@ -261,7 +265,8 @@ public final class HistoryBench {
                                                       TenantEntity.Settings settings, Duration timeout)
       throws Exception {
     return AskPattern.<Bench.Command, ActorRef<TenantEntity.Command>>ask(system,
-        rt -> new Bench.Spawn(TenantEntity.create(tenantId, settings, PriceCatalog.seed()), rt), timeout,
+        rt -> new Bench.Spawn(TenantEntity.create(tenantId, settings,
+            (model, unit, price, units, before, at) -> PRICES.charge(model, unit, price, units, before)), rt), timeout,
         system.scheduler()).toCompletableFuture().get();
   }
 
