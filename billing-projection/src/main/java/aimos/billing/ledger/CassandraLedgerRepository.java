@@ -100,6 +100,13 @@ public final class CassandraLedgerRepository implements LedgerRepository {
   }
 
   @Override
+  public SequenceRange wholePartitions(SequenceRange range) {
+    long last = bucketOf(range.last()) >= Long.MAX_VALUE / bucketSize - 1
+        ? Long.MAX_VALUE : (bucketOf(range.last()) + 1) * bucketSize - 1;
+    return new SequenceRange(Math.max(1, bucketOf(range.first()) * bucketSize), last);
+  }
+
+  @Override
   public CompletionStage<Done> upsert(LedgerRow r) {
     return insert.thenCompose(ps -> session.executeWrite(bind(ps, r)));
   }

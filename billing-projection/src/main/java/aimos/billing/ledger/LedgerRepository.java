@@ -22,5 +22,13 @@ public interface LedgerRepository {
    * Up to {@code limit} (1 to {@value #MAX_PAGE}) of the tenant's rows of the month with sequence numbers from
    * {@code fromSequenceNr} within {@code range}, in sequence order.
    */
+  /**
+   * The range widened to the whole storage units (partitions) it touches: a check that must also find rows no event
+   * explains reads these, since such rows may lie outside the events' range.
+   */
+  default SequenceRange wholePartitions(SequenceRange range) {
+    return range;
+  }
+
   CompletionStage<LedgerPage> page(String tenantId, String month, SequenceRange range, long fromSequenceNr, int limit);
 }

@@ -145,13 +145,13 @@ public final class Reconciler {
   }
 
   /**
-   * Walks the month's ledger page by page: the buckets of the journal's range for the month and of the rollups'
-   * (rows the journal cannot explain may lie beyond the journal's range).
+   * Walks the month's ledger page by page: the whole partitions that hold the journal's range for the month and the
+   * rollups' (rows the journal cannot explain may lie beyond the journal's range).
    */
   private CompletionStage<Void> compareMonth(String tenantId, String month, SequenceRange journalRange,
                                              LedgerComparison check) {
     return usage.sequenceRange(tenantId, month).thenCompose(rollupRange -> {
-      SequenceRange range = rollupRange.map(journalRange::union).orElse(journalRange);
+      SequenceRange range = ledger.wholePartitions(rollupRange.map(journalRange::union).orElse(journalRange));
       return walk(tenantId, month, range, range.first(), check);
     });
   }

@@ -48,8 +48,8 @@ public final class Reconciliation {
       long repaired = 0;
       long flagged = 0;
       for (Reconciler.Report r : list) {
-        missing += r.missingCount() + r.mispricedCount() + r.rollupsWrong();
-        repaired += r.repaired() + r.rollupsRepaired();
+        missing += r.missingCount() + r.mispricedCount();
+        repaired += r.repaired();
         flagged += r.withoutEventCount() + r.billedTwiceCount();
       }
       metrics.reconciled(repair, missing, repaired, flagged);
