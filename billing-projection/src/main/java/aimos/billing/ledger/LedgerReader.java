@@ -66,6 +66,7 @@ public final class LedgerReader {
   /** Every row of the month, at most {@code maxRows} of them (more fail the stage): for checks and tests. */
   public CompletionStage<List<LedgerRow>> collect(String tenantId, String month, int maxRows,
                                                   org.apache.pekko.actor.ClassicActorSystemProvider system) {
-    return rows(tenantId, month, EXPORT_PAGE).limit(maxRows).runWith(org.apache.pekko.stream.javadsl.Sink.seq(), system);
+    return rows(tenantId, month, EXPORT_PAGE).limit(maxRows)
+        .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), system);
   }
 }
