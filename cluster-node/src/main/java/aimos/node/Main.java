@@ -4,9 +4,13 @@ import aimos.api.v1.EchoService;
 import aimos.api.v1.InferenceService;
 import aimos.api.v1.InferenceServicePowerApiHandlerFactory;
 import aimos.billing.ledger.CassandraLedgerRepository;
+import aimos.billing.ledger.LedgerReader;
 import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.pricing.PriceBookEntity;
 import aimos.billing.pricing.PriceBookReplica;
+import aimos.billing.rollup.CassandraRollupRepository;
+import aimos.billing.rollup.RollupRepository;
+import aimos.billing.rollup.UsageQueries;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.pricing.PricingSettings;
 import aimos.billing.projection.BillingProjection;
@@ -27,6 +31,8 @@ import aimos.node.admin.PriceAdmin;
 import aimos.node.admin.Reconciliation;
 import aimos.node.admin.SandboxFleet;
 import aimos.node.admin.TenantAdmin;
+import aimos.node.admin.TenantUsage;
+import aimos.node.gateway.TenantUsageRoutes;
 import aimos.model.runtime.OpenAiUpstreamRuntime;
 import aimos.node.gateway.InferenceGateway;
 import aimos.node.gateway.KeyCheck;
@@ -89,7 +95,8 @@ public final class Main {
 
   /** What a started node exposes to its launcher and to tests. */
   public record Node(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, TenantAdmin tenants,
-                     ModelCatalog models, LedgerRepository ledger, CompletionStage<ServerBinding> gatewayBinding) {
+                     ModelCatalog models, LedgerReader ledger, UsageQueries usage,
+                     CompletionStage<ServerBinding> gatewayBinding) {
 
     public int gatewayPort() {
       return gatewayBinding.toCompletableFuture().join().localAddress().getPort();
@@ -120,6 +127,10 @@ public final class Main {
       CassandraProjection.createTablesIfNotExists(system).toCompletableFuture().join();
     }
     LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
+    RollupRepository rollups = new CassandraRollupRepository(session, settings.billingKeyspace());
+    UsageQueries usage = new UsageQueries(rollups);
+    LedgerReader ledgerReader = new LedgerReader(ledger, usage::sequenceRange);
+    TenantUsage tenantUsage = new TenantUsage(usage, ledgerReader);
 
     PriceBookEntity.init(system, pricing.configured(), pricing.lead());
     // tenant entities price with this node's copy of the price book: no remote call on the request path
@@ -131,12 +142,12 @@ public final class Main {
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     TenantDirectory.init(system);
-    BillingProjection.init(system, ledger, catalog, metrics::projectionLagMillis);
+    BillingProjection.init(system, ledger, rollups, metrics::projectionLagMillis);
     system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics, new WorkerHost.Capacity(
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
         "worker-host", Props.empty());
 
-    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), ledger, session);
+    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), tenantUsage, session);
     ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), () -> prices.inForceNow().prices(),
         OpenAiUpstreamRuntime.providers(config));
 
@@ -147,7 +158,7 @@ public final class Main {
     NodeState.get(system).store(store::available);
     Directories directories = Directories.start(system, settings.askTimeout());
     KeyCheck keyCheck = new KeyCheck(system, settings.askTimeout(), directories.tenants());
-    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, ledger, models, store, directories);
+    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, usage, models, store, directories);
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
@@ -156,7 +167,7 @@ public final class Main {
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
                 settings.serverRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
-                keyCheck).route())).route()
+                keyCheck).route()), new TenantUsageRoutes(tenantUsage)).route()
             .handler(system));
     GatewayGuard guard = new GatewayGuard(system, request -> {
           try {
@@ -180,7 +191,7 @@ public final class Main {
           }
         });
 
-    Reconciliation reconciliation = new Reconciliation(system, new Reconciler(system, ledger, catalog,
+    Reconciliation reconciliation = new Reconciliation(system, new Reconciler(system, ledger, rollups,
         config.getDuration("aimos.billing.reconcile-grace")), metrics);
     reconciliation.schedule(config.getDuration("aimos.billing.reconcile-interval"));
     String gatewayHost = settings.gatewayHost().equals("0.0.0.0") ? "127.0.0.1" : settings.gatewayHost();
@@ -207,7 +218,7 @@ public final class Main {
       Cluster cluster = Cluster.get(system);
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
-    return new Node(system, settings, metrics, tenants, models, ledger, binding);
+    return new Node(system, settings, metrics, tenants, models, ledgerReader, usage, binding);
   }
 
   /** pekko.http.server's settings (HTTP/2, the reset throttle) with the gateway's own idle timeout. */

@@ -157,7 +157,7 @@ class ClusterIT {
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
       Set<String> billed = new HashSet<>();
-      cluster.nodes.get(0).ledger().rows("leaver", month).toCompletableFuture().join()
+      cluster.ledgerRows("leaver", month)
           .forEach(r -> billed.add(r.requestId()));
       assertEquals(answered, billed);
       return null;

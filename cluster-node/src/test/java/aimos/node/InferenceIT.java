@@ -127,16 +127,16 @@ class InferenceIT {
     long expected = expectedMicros;
     TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
     probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("acme", month).toCompletableFuture().join();
+      List<LedgerRow> rows = cluster.ledgerRows("acme", month);
       assertEquals(prompts.keySet(), rows.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       assertEquals(5, rows.size());
       assertEquals(expected, rows.stream().mapToLong(LedgerRow::chargeMicros).sum());
-      assertEquals(Set.of("t-1"), cluster.nodes.get(0).ledger().rows("tiny", month).toCompletableFuture().join()
+      assertEquals(Set.of("t-1"), cluster.ledgerRows("tiny", month)
           .stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       return null;
     });
 
-    // the caller's own usage over gRPC and any tenant's over the admin API read the same ledger
+    // the caller's own usage over gRPC and any tenant's over the admin API read the same rollups
     var usage = client.getUsage().addHeader("authorization", "Bearer " + acmeKey)
         .invoke(GetUsageRequest.newBuilder().setMonth(month).build()).toCompletableFuture().join();
     assertEquals(5, usage.getRequests());

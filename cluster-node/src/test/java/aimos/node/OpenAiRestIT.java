@@ -137,7 +137,7 @@ class OpenAiRestIT {
         "rest-chat-2", cut.json().get("usage").get("charge_usd").asText());
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("openai-co", month).toCompletableFuture().join();
+      List<LedgerRow> rows = cluster.ledgerRows("openai-co", month);
       assertEquals(charged.keySet(), rows.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       assertEquals(3, rows.size());
       for (LedgerRow row : rows) {
@@ -237,7 +237,7 @@ class OpenAiRestIT {
 
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("openai-embed", month).toCompletableFuture().join();
+      List<LedgerRow> rows = cluster.ledgerRows("openai-embed", month);
       assertEquals(Set.of("emb-1", "emb-2", "emb-3"), rows.stream().map(LedgerRow::requestId)
           .collect(Collectors.toSet()));
       assertEquals(tokens, rows.stream().filter(row -> row.requestId().equals("emb-1")).findFirst().orElseThrow()
@@ -329,11 +329,11 @@ class OpenAiRestIT {
 
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      assertEquals(Set.of("slow-1"), cluster.nodes.get(0).ledger().rows("openai-slow", month).toCompletableFuture()
-          .join().stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
+      assertEquals(Set.of("slow-1"), cluster.ledgerRows("openai-slow", month).stream()
+          .map(LedgerRow::requestId).collect(Collectors.toSet()));
       return null;
     });
-    assertFalse(cluster.nodes.get(0).ledger().rows("openai-co", month).toCompletableFuture().join().stream()
+    assertFalse(cluster.ledgerRows("openai-co", month).stream()
         .anyMatch(r -> r.requestId().startsWith("bad-")));
   }
 

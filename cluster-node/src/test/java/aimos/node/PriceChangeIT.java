@@ -49,7 +49,7 @@ class PriceChangeIT {
   }
 
   private static List<LedgerRow> rows(String tenant) {
-    return cluster.nodes.get(0).ledger().rows(tenant, MONTH).toCompletableFuture().join().stream()
+    return cluster.ledgerRows(tenant, MONTH).stream()
         .sorted(Comparator.comparingLong(LedgerRow::sequenceNr)).toList();
   }
 
@@ -148,15 +148,15 @@ class PriceChangeIT {
     var session = org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry
         .get(cluster.nodes.get(0).system()).sessionFor(org.apache.pekko.stream.connectors.cassandra
             .CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
-    session.executeWrite("DELETE FROM " + cluster.nodes.get(0).settings().billingKeyspace() + ".ledger WHERE "
-            + "tenant_id = ? AND month = ? AND persistence_id = ? AND sequence_nr = ?", tenant, MONTH,
-        lost.persistenceId(), lost.sequenceNr()).toCompletableFuture().join();
+    session.executeWrite("DELETE FROM " + cluster.nodes.get(0).settings().billingKeyspace() + ".ledger_rows WHERE "
+            + "tenant_id = ? AND month = ? AND bucket = ? AND persistence_id = ? AND sequence_nr = ?", tenant, MONTH,
+        lost.sequenceNr() / 100_000, lost.persistenceId(), lost.sequenceNr()).toCompletableFuture().join();
     var repair = Http.admin(cluster, "POST", "/admin/reconciliation?tenant=" + tenant + "&repair=true", null).json();
     assertEquals(1, repair.get("repaired").asInt(), repair.toString());
     assertEquals(all, rows(tenant), "the repaired row has its original charge");
 
     long total = all.stream().mapToLong(LedgerRow::chargeMicros).sum();
-    assertEquals(total, cluster.nodes.get(0).ledger().usage(tenant, MONTH).toCompletableFuture().join()
+    assertEquals(total, cluster.nodes.get(0).usage().report(tenant, MONTH).toCompletableFuture().join()
         .chargeMicros());
     var summary = Http.admin(cluster, "GET", "/admin/tenants/" + tenant, null).json();
     assertEquals(Money.format(total), summary.get("monthSpendUsd").asText());

@@ -151,7 +151,7 @@ class SandboxIsolationIT {
     }
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      Set<String> billed = cluster.nodes.get(0).ledger().rows("isolation", month).toCompletableFuture().join()
+      Set<String> billed = cluster.ledgerRows("isolation", month)
           .stream().map(LedgerRow::requestId).collect(Collectors.toSet());
       Set<String> missing = new java.util.TreeSet<>(answered);
       missing.removeAll(billed);

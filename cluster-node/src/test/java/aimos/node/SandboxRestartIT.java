@@ -106,7 +106,7 @@ class SandboxRestartIT {
     answered.add("warm");
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      Set<String> billed = cluster.nodes.get(0).ledger().rows("fragile", month).toCompletableFuture().join()
+      Set<String> billed = cluster.ledgerRows("fragile", month)
           .stream().map(LedgerRow::requestId).collect(Collectors.toSet());
       assertEquals(answered, billed);
       return null;

@@ -129,7 +129,7 @@ class SpeechIT {
 
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("speech-co", month).toCompletableFuture().join();
+      List<LedgerRow> rows = cluster.ledgerRows("speech-co", month);
       assertEquals(Set.of("s-1", "s-2", "s-3", "s-4", "s-5"), rows.stream().map(LedgerRow::requestId)
           .collect(Collectors.toSet()));
       LedgerRow first = rows.stream().filter(row -> row.requestId().equals("s-1")).findFirst().orElseThrow();
@@ -179,7 +179,7 @@ class SpeechIT {
             .setRequestId("sb-8").setAudio(AudioInput.getDefaultInstance()).build()).toCompletableFuture().join());
     assertTrue(empty.getStatus().getDescription().contains("audio.data is empty"), empty.getStatus().toString());
     String month = YearMonth.now(ZoneOffset.UTC).toString();
-    assertTrue(cluster.nodes.get(0).ledger().rows("speech-co", month).toCompletableFuture().join().stream()
+    assertTrue(cluster.ledgerRows("speech-co", month).stream()
         .noneMatch(r -> r.requestId().startsWith("sb-")));
   }
 

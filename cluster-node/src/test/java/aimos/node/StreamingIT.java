@@ -138,7 +138,7 @@ class StreamingIT {
   private static void awaitLedger(Set<String> ids, String prefix) {
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("streamer", month).toCompletableFuture().join()
+      List<LedgerRow> rows = cluster.ledgerRows("streamer", month)
           .stream().filter(row -> row.requestId().startsWith(prefix)).toList();
       assertEquals(ids, rows.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       assertEquals(ids.size(), rows.size());

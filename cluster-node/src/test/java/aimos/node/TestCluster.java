@@ -157,6 +157,14 @@ public final class TestCluster implements AutoCloseable {
     return ready;
   }
 
+  /**
+   * A tenant's ledger rows of a month, read page by page through node 0 (the month's range comes from the rollups,
+   * so rows appear once the projection has written both).
+   */
+  public List<aimos.billing.ledger.LedgerRow> ledgerRows(String tenant, String month) {
+    return nodes.get(0).ledger().collect(tenant, month, 100_000, nodes.get(0).system()).toCompletableFuture().join();
+  }
+
   /** The index of the node that runs a worker (worker ids start with their node's address). */
   public int nodeOf(String workerId) {
     for (int i = 0; i < nodes.size(); i++) {

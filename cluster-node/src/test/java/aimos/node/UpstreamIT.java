@@ -174,7 +174,7 @@ class UpstreamIT {
     assertEquals(3, calls.get("slow").get(), "three attempts of 1 s each timed out");
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("upstream-co", month).toCompletableFuture().join()
+      List<LedgerRow> rows = cluster.ledgerRows("upstream-co", month)
           .stream().filter(row -> row.requestId().equals("u-4")).toList();
       assertEquals(1, rows.size());
       assertEquals("up-echo", rows.get(0).model());
@@ -210,8 +210,8 @@ class UpstreamIT {
         "{\"version\": \"v9\", \"runtime\": \"openai:nobody/gpt\", \"billingUnit\": \"TOKENS\"}");
     assertEquals(400, unknown.status(), unknown.body());
     assertTrue(unknown.body().contains("not configured"), unknown.body());
-    assertTrue(cluster.nodes.get(0).ledger().rows("upstream-co", YearMonth.now(ZoneOffset.UTC).toString())
-        .toCompletableFuture().join().stream().noneMatch(r -> r.requestId().equals("u-5")
+    assertTrue(cluster.ledgerRows("upstream-co", YearMonth.now(ZoneOffset.UTC).toString()).stream()
+        .noneMatch(r -> r.requestId().equals("u-5")
             || r.requestId().equals("u-6")));
   }
 }

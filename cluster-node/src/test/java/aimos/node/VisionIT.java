@@ -178,7 +178,7 @@ class VisionIT {
   private static void awaitLedger(String prefix, Set<String> ids) {
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      List<LedgerRow> rows = cluster.nodes.get(0).ledger().rows("vision-co", month).toCompletableFuture().join();
+      List<LedgerRow> rows = cluster.ledgerRows("vision-co", month);
       List<LedgerRow> mine = rows.stream().filter(r -> r.requestId().startsWith(prefix)).toList();
       assertEquals(ids, mine.stream().map(LedgerRow::requestId).collect(Collectors.toSet()));
       assertEquals(ids.size(), mine.size(), "one row per request");

@@ -85,7 +85,7 @@ class WorkerQuotaIT {
         .map(Map.Entry::getKey).collect(Collectors.toSet());
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
-      Set<String> billed = cluster.nodes.get(0).ledger().rows(tenant, month).toCompletableFuture().join().stream()
+      Set<String> billed = cluster.ledgerRows(tenant, month).stream()
           .map(LedgerRow::requestId).collect(Collectors.toSet());
       assertEquals(answered, billed);
       return null;

@@ -1,6 +1,7 @@
 package aimos.billing.ledger;
 
 import aimos.api.v1.BillingUnit;
+import aimos.tenant.TenantEntity;
 import aimos.tenant.Units;
 import com.datastax.oss.driver.api.core.cql.BatchStatement;
 import com.datastax.oss.driver.api.core.cql.BatchStatementBuilder;
@@ -13,46 +14,66 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /**
- * The ledger table in Cassandra: one partition per (tenant, month), one row per usage event keyed by
- * (persistence_id, sequence_nr). The DDL is in {@code aimos/billing/ledger.cql}.
+ * The ledger table {@code ledger_rows} in Cassandra: one row per usage event, in partitions of (tenant, month,
+ * bucket) with bucket = sequence_nr / bucketSize, so no partition grows past bucketSize rows (100,000 rows of about
+ * 250 bytes: some 25 MB), and clustered by (persistence_id, sequence_nr) so a partition reads in sequence order.
+ * The DDL is in {@code aimos/billing/ledger.cql}.
  */
 public final class CassandraLedgerRepository implements LedgerRepository {
   private static final Pattern KEYSPACE = Pattern.compile("[a-z][a-z0-9_]{0,47}");
+  public static final long DEFAULT_BUCKET_SIZE = 100_000;
+  private static final int BATCH = 50;
 
   private final CassandraSession session;
   private final String keyspace;
+  private final long bucketSize;
   private final CompletionStage<PreparedStatement> insert;
-  private final CompletionStage<PreparedStatement> select;
+  private final CompletionStage<PreparedStatement> selectPage;
 
   public CassandraLedgerRepository(CassandraSession session, String keyspace) {
+    this(session, keyspace, DEFAULT_BUCKET_SIZE);
+  }
+
+  /** {@code bucketSize} cannot change once rows are written: rows would be looked for in other partitions. */
+  public CassandraLedgerRepository(CassandraSession session, String keyspace, long bucketSize) {
     if (!KEYSPACE.matcher(keyspace).matches()) {
       throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
     }
+    if (bucketSize < 1 || bucketSize > DEFAULT_BUCKET_SIZE) {
+      throw new IllegalArgumentException("ledger bucket size must be 1-" + DEFAULT_BUCKET_SIZE + ", was " + bucketSize);
+    }
     this.session = session;
     this.keyspace = keyspace;
-    this.insert = session.prepare("INSERT INTO " + keyspace + ".ledger (tenant_id, month, persistence_id, "
-        + "sequence_nr, request_id, model, version, billing_unit, unit_price_micros, prompt_tokens, "
+    this.bucketSize = bucketSize;
+    this.insert = session.prepare("INSERT INTO " + keyspace + ".ledger_rows (tenant_id, month, bucket, "
+        + "persistence_id, sequence_nr, request_id, model, version, billing_unit, unit_price_micros, prompt_tokens, "
         + "completion_tokens, images, audio_millis, month_tokens_before, charge_micros, recorded_at) "
-        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    this.select = session.prepare("SELECT * FROM " + keyspace + ".ledger WHERE tenant_id = ? AND month = ?");
+        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    this.selectPage = session.prepare("SELECT * FROM " + keyspace + ".ledger_rows WHERE tenant_id = ? AND month = ? "
+        + "AND bucket = ? AND persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ? LIMIT ?");
   }
 
-  /** Creates the keyspace (replication factor 1) and the table: for development and tests only. */
+  /** Creates the keyspace (replication factor 1) and the tables: for development and tests only. */
   public static CompletionStage<Done> createTables(CassandraSession session, String keyspace) {
     if (!KEYSPACE.matcher(keyspace).matches()) {
       throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
     }
     List<String> statements = Arrays.stream(ddl().replace("${keyspace}", keyspace).split(";"))
         .map(String::strip).filter(s -> !s.isEmpty() && !s.startsWith("--")).toList();
-    CompletionStage<Done> chain = java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+    CompletionStage<Done> chain = CompletableFuture.completedFuture(Done.getInstance());
     for (String stmt : statements) {
       chain = chain.thenCompose(d -> session.executeDDL(stmt));
     }
@@ -74,22 +95,33 @@ public final class CassandraLedgerRepository implements LedgerRepository {
     }
   }
 
+  public long bucketOf(long sequenceNr) {
+    return sequenceNr / bucketSize;
+  }
+
+  @Override
+  public SequenceRange wholePartitions(SequenceRange range) {
+    long last = bucketOf(range.last()) >= Long.MAX_VALUE / bucketSize - 1
+        ? Long.MAX_VALUE : (bucketOf(range.last()) + 1) * bucketSize - 1;
+    return new SequenceRange(Math.max(1, bucketOf(range.first()) * bucketSize), last);
+  }
+
   @Override
   public CompletionStage<Done> upsert(LedgerRow r) {
     return insert.thenCompose(ps -> session.executeWrite(bind(ps, r)));
   }
 
   /**
-   * Rows of one (tenant, month) partition go in unlogged batches of up to {@value #BATCH} (one partition, so the
-   * batch is a single mutation); batches of different partitions are written concurrently.
+   * Rows of one partition go in unlogged batches of up to {@value #BATCH} (one partition, so the batch is a single
+   * mutation); batches of different partitions are written concurrently.
    */
   @Override
   public CompletionStage<Done> upsertAll(List<LedgerRow> rows) {
     return insert.thenCompose(ps -> {
-      java.util.Map<String, List<LedgerRow>> byPartition = new java.util.LinkedHashMap<>();
-      rows.forEach(r -> byPartition.computeIfAbsent(r.tenantId() + "\u0000" + r.month(), k -> new java.util.ArrayList<>())
-          .add(r));
-      List<java.util.concurrent.CompletableFuture<Done>> writes = new java.util.ArrayList<>();
+      Map<String, List<LedgerRow>> byPartition = new LinkedHashMap<>();
+      rows.forEach(r -> byPartition.computeIfAbsent(r.tenantId() + "\u0000" + r.month() + "\u0000"
+          + bucketOf(r.sequenceNr()), k -> new ArrayList<>()).add(r));
+      List<CompletableFuture<Done>> writes = new ArrayList<>();
       for (List<LedgerRow> partition : byPartition.values()) {
         for (int i = 0; i < partition.size(); i += BATCH) {
           BatchStatementBuilder batch = BatchStatement.builder(DefaultBatchType.UNLOGGED);
@@ -97,23 +129,49 @@ public final class CassandraLedgerRepository implements LedgerRepository {
           writes.add(session.executeWriteBatch(batch.build()).toCompletableFuture());
         }
       }
-      return java.util.concurrent.CompletableFuture.allOf(writes.toArray(java.util.concurrent.CompletableFuture[]::new))
-          .thenApply(v -> Done.getInstance());
+      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
     });
   }
 
-  private static final int BATCH = 50;
-
-  private static BoundStatement bind(PreparedStatement ps, LedgerRow r) {
-    return ps.bind(r.tenantId(), r.month(), r.persistenceId(), r.sequenceNr(), r.requestId(), r.model(), r.version(),
-        r.unit().name(), r.unitPriceMicros(), r.units().promptTokens(), r.units().completionTokens(), r.units().images(),
-        r.units().audioMillis(), r.monthTokensBefore(), r.chargeMicros(), Instant.ofEpochMilli(r.recordedAtMillis()));
+  private BoundStatement bind(PreparedStatement ps, LedgerRow r) {
+    return ps.bind(r.tenantId(), r.month(), bucketOf(r.sequenceNr()), r.persistenceId(), r.sequenceNr(),
+        r.requestId(), r.model(), r.version(), r.unit().name(), r.unitPriceMicros(), r.units().promptTokens(),
+        r.units().completionTokens(), r.units().images(), r.units().audioMillis(), r.monthTokensBefore(),
+        r.chargeMicros(), Instant.ofEpochMilli(r.recordedAtMillis()));
   }
 
+  /** Reads bucket after bucket from the page's start until it has one row more than the page (or the range ends). */
   @Override
-  public CompletionStage<List<LedgerRow>> rows(String tenantId, String month) {
-    return select.thenCompose(ps -> session.selectAll(ps.bind(tenantId, month)))
-        .thenApply(rows -> rows.stream().map(CassandraLedgerRepository::toRow).toList());
+  public CompletionStage<LedgerPage> page(String tenantId, String month, SequenceRange range, long fromSequenceNr,
+                                          int limit) {
+    if (limit < 1 || limit > MAX_PAGE) {
+      throw new IllegalArgumentException("a ledger page holds 1-" + MAX_PAGE + " rows, asked for " + limit);
+    }
+    long start = Math.max(fromSequenceNr, range.first());
+    List<LedgerRow> rows = new ArrayList<>(limit + 1);
+    if (start > range.last()) {
+      return CompletableFuture.completedFuture(new LedgerPage(rows, OptionalLong.empty()));
+    }
+    String pid = TenantEntity.persistenceIdOf(tenantId);
+    return collect(tenantId, month, pid, start, range.last(), limit + 1, rows).thenApply(all -> all.size() > limit
+        ? new LedgerPage(List.copyOf(all.subList(0, limit)), OptionalLong.of(all.get(limit).sequenceNr()))
+        : new LedgerPage(List.copyOf(all), OptionalLong.empty()));
+  }
+
+  private CompletionStage<List<LedgerRow>> collect(String tenantId, String month, String pid, long from, long last,
+                                                   int want, List<LedgerRow> into) {
+    long bucket = bucketOf(from);
+    long bucketLast = Math.min(last, (bucket + 1) * bucketSize - 1);
+    return selectPage
+        .thenCompose(ps -> session.selectAll(ps.bind(tenantId, month, bucket, pid, from, bucketLast,
+            want - into.size())))
+        .thenCompose(found -> {
+          found.forEach(r -> into.add(toRow(r)));
+          if (into.size() >= want || bucketLast >= last) {
+            return CompletableFuture.completedFuture(into);
+          }
+          return collect(tenantId, month, pid, bucketLast + 1, last, want, into);
+        });
   }
 
   private static LedgerRow toRow(Row row) {

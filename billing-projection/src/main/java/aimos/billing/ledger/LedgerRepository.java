@@ -4,8 +4,11 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 
-/** Where priced usage lives. Writes are idempotent by (persistenceId, sequenceNr). */
+/** Where billed usage lives, one row per usage event. Writes are idempotent by (persistenceId, sequenceNr). */
 public interface LedgerRepository {
+  /** The most rows one page may hold. */
+  int MAX_PAGE = 1000;
+
   CompletionStage<Done> upsert(LedgerRow row);
 
   /** Writes many rows; each is still idempotent on its own, so a partial failure is repaired by writing again. */
@@ -15,9 +18,17 @@ public interface LedgerRepository {
     return java.util.concurrent.CompletableFuture.allOf(writes).thenApply(v -> Done.getInstance());
   }
 
-  CompletionStage<List<LedgerRow>> rows(String tenantId, String month);
-
-  default CompletionStage<UsageReport> usage(String tenantId, String month) {
-    return rows(tenantId, month).thenApply(rows -> UsageReport.of(tenantId, month, rows));
+  /**
+   * Up to {@code limit} (1 to {@value #MAX_PAGE}) of the tenant's rows of the month with sequence numbers from
+   * {@code fromSequenceNr} within {@code range}, in sequence order.
+   */
+  /**
+   * The range widened to the whole storage units (partitions) it touches: a check that must also find rows no event
+   * explains reads these, since such rows may lie outside the events' range.
+   */
+  default SequenceRange wholePartitions(SequenceRange range) {
+    return range;
   }
+
+  CompletionStage<LedgerPage> page(String tenantId, String month, SequenceRange range, long fromSequenceNr, int limit);
 }

@@ -1,7 +1,8 @@
 package aimos.billing.projection;
 
 import aimos.billing.ledger.LedgerRepository;
-import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.rollup.RollupRepository;
+import aimos.billing.rollup.RollupWriter;
 import aimos.tenant.TenantEntity;
 import java.time.Duration;
 import java.util.Optional;
@@ -21,27 +22,31 @@ import org.apache.pekko.projection.javadsl.SourceProvider;
 
 /**
  * Runs one billing projection per usage tag, spread over the cluster by a sharded daemon process. Envelopes are
- * handled in groups (up to 500, or what arrived within 200 ms); the offset is saved after each group is written, so
- * rows written again after a restart are the same rows.
+ * handled in groups (up to 500, or what arrived within 200 ms); the offset is saved after each group's ledger rows and
+ * rollups are written, so a restart writes the same rows again and skips what the rollups already hold.
  */
 public final class BillingProjection {
   public static final String NAME = "billing-ledger";
 
   private BillingProjection() {}
 
-  public static void init(ActorSystem<?> system, LedgerRepository ledger, PriceCatalog catalog, LongConsumer lagMillis) {
+  public static void init(ActorSystem<?> system, LedgerRepository ledger, RollupRepository rollups,
+                          LongConsumer lagMillis) {
     ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, TenantEntity.TAGS.size(),
-        i -> ProjectionBehavior.create(projection(system, TenantEntity.TAGS.get(i), ledger, catalog, lagMillis)),
+        i -> ProjectionBehavior.create(projection(system, TenantEntity.TAGS.get(i), ledger, rollups, lagMillis)),
         ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
   }
 
   static GroupedProjection<Offset, EventEnvelope<TenantEntity.Event>> projection(
-      ActorSystem<?> system, String tag, LedgerRepository ledger, PriceCatalog catalog, LongConsumer lagMillis) {
+      ActorSystem<?> system, String tag, LedgerRepository ledger, RollupRepository rollups, LongConsumer lagMillis) {
     SourceProvider<Offset, EventEnvelope<TenantEntity.Event>> source =
         EventSourcedProvider.eventsByTag(system, CassandraReadJournal.Identifier(), tag);
-    // a group is written, then its offset saved: at least once, and rows are idempotent
+    // a group's ledger rows and rollups are written, then its offset saved: at least once, and both are idempotent.
+    // Every usage event of a tenant carries the same tag, so this projection is the only writer of the tenant's
+    // rollups and sees its events in sequence order; each start gets a fresh (cold) rollup cache.
     return CassandraProjection.groupedWithin(ProjectionId.of(NAME, tag), source,
-            () -> new BillingProjectionHandler(ledger, catalog, lagMillis))
+            () -> new BillingProjectionHandler(ledger, new RollupWriter(rollups, RollupWriter.DEFAULT_CACHE_ROWS),
+                lagMillis))
         .withGroup(500, Duration.ofMillis(200));
   }
 }

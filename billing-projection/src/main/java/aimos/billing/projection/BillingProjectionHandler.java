@@ -2,7 +2,8 @@ package aimos.billing.projection;
 
 import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.ledger.LedgerRow;
-import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.rollup.RollupWriter;
+import aimos.billing.rollup.SequencedUsage;
 import aimos.tenant.TenantEntity;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,27 +15,31 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.javadsl.Handler;
 
 /**
- * Turns each {@link TenantEntity.UsageRecorded} into a priced ledger row, a group of envelopes at a time. Delivery is
- * at least once; the row's key (persistenceId, sequenceNr) makes a redelivery overwrite the same row.
+ * Turns each {@link TenantEntity.UsageRecorded} into a ledger row (with the charge the event recorded) and folds it
+ * into the usage rollups, a group of envelopes at a time. Both are stored before the group's offset is saved.
+ * Delivery is at least once: a redelivered row overwrites itself (same key), and the rollups skip events they have
+ * already folded in.
  */
 public final class BillingProjectionHandler extends Handler<List<EventEnvelope<TenantEntity.Event>>> {
   private final LedgerRepository ledger;
-  private final PriceCatalog catalog;
+  private final RollupWriter rollups;
   private final LongConsumer lagMillis;
 
-  public BillingProjectionHandler(LedgerRepository ledger, PriceCatalog catalog, LongConsumer lagMillis) {
+  public BillingProjectionHandler(LedgerRepository ledger, RollupWriter rollups, LongConsumer lagMillis) {
     this.ledger = ledger;
-    this.catalog = catalog;
+    this.rollups = rollups;
     this.lagMillis = lagMillis;
   }
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<TenantEntity.Event>> envelopes) {
     List<LedgerRow> rows = new ArrayList<>(envelopes.size());
+    List<SequencedUsage> usage = new ArrayList<>(envelopes.size());
     long newest = -1;
     for (EventEnvelope<TenantEntity.Event> envelope : envelopes) {
       if (envelope.event() instanceof TenantEntity.UsageRecorded e) {
-        rows.add(row(envelope, e));
+        rows.add(LedgerRow.recorded(envelope.persistenceId(), envelope.sequenceNr(), e));
+        usage.add(new SequencedUsage(envelope.sequenceNr(), e));
         newest = Math.max(newest, e.recordedAtMillis());
       }
     }
@@ -42,13 +47,9 @@ public final class BillingProjectionHandler extends Handler<List<EventEnvelope<T
       return CompletableFuture.completedFuture(Done.getInstance());
     }
     long recordedAt = newest;
-    return ledger.upsertAll(rows).thenApply(done -> {
+    return ledger.upsertAll(rows).thenCompose(written -> rollups.apply(usage)).thenApply(done -> {
       lagMillis.accept(Math.max(0, System.currentTimeMillis() - recordedAt));
       return done;
     });
-  }
-
-  private LedgerRow row(EventEnvelope<TenantEntity.Event> envelope, TenantEntity.UsageRecorded e) {
-    return LedgerRow.priced(envelope.persistenceId(), envelope.sequenceNr(), e, catalog);
   }
 }

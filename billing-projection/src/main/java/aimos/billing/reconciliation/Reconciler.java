@@ -1,14 +1,20 @@
 package aimos.billing.reconciliation;
 
+import aimos.billing.ledger.LedgerPage;
 import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.ledger.LedgerRow;
-import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.ledger.SequenceRange;
+import aimos.billing.rollup.RollupCheck;
+import aimos.billing.rollup.RollupRepository;
+import aimos.billing.rollup.SequencedUsage;
+import aimos.billing.rollup.UsageQueries;
 import aimos.tenant.TenantEntity;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -19,22 +25,28 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * Compares each tenant's journal (the truth: every acknowledged usage event) with the billing ledger, which the
- * projection fills from eventsByTag and which can therefore miss an event delayed past the query's consistency
- * delay. Missing or wrongly priced rows are repaired by writing the row the event must produce (idempotent); rows
- * without an event, and request ids billed twice, are flagged, never deleted.
+ * Compares each tenant's journal (the truth: every acknowledged usage event) with the billing ledger and the usage
+ * rollups, which the projection fills from eventsByTag and which can therefore miss an event delayed past the
+ * query's consistency delay. Missing or wrong ledger rows are repaired by writing the row the event must produce
+ * (idempotent; its charge is the event's); rows without an event, and request ids billed twice, are flagged, never
+ * deleted. Wrong rollup rows are rewritten with the sums the journal implies (see {@link RollupCheck}). The ledger is
+ * read a page at a time.
  */
 public final class Reconciler {
+  private static final int PAGE = LedgerRepository.MAX_PAGE;
+
   private final ActorSystem<?> system;
   private final LedgerRepository ledger;
-  private final PriceCatalog catalog;
+  private final UsageQueries usage;
+  private final RollupCheck rollupCheck;
   private final Duration grace;
 
-  /** @param grace events younger than this are not yet expected in the ledger */
-  public Reconciler(ActorSystem<?> system, LedgerRepository ledger, PriceCatalog catalog, Duration grace) {
+  /** @param grace events younger than this are not yet expected in the ledger and the rollups */
+  public Reconciler(ActorSystem<?> system, LedgerRepository ledger, RollupRepository rollups, Duration grace) {
     this.system = system;
     this.ledger = ledger;
-    this.catalog = catalog;
+    this.usage = new UsageQueries(rollups);
+    this.rollupCheck = new RollupCheck(rollups);
     this.grace = grace;
   }
 
@@ -43,13 +55,15 @@ public final class Reconciler {
 
   /**
    * What one tenant's check found, and how many rows it wrote: counts, with up to {@value #EXAMPLES} sequence
-   * numbers or request ids of each kind.
+   * numbers, request ids or rollup rows of each kind. {@code mispriced} rows differ from their event in any field.
    */
   public record Report(String tenantId, long usageEvents, long ledgerRows, int missingCount, int mispricedCount,
                        int withoutEventCount, int billedTwiceCount, List<Long> missing, List<Long> mispriced,
-                       List<Long> withoutEvent, List<String> billedTwice, int repaired) {
+                       List<Long> withoutEvent, List<String> billedTwice, int repaired, int rollupsChecked,
+                       int rollupsWrong, int rollupsRepaired, List<String> wrongRollups) {
     public boolean clean() {
-      return missingCount == 0 && mispricedCount == 0 && withoutEventCount == 0 && billedTwiceCount == 0;
+      return missingCount == 0 && mispricedCount == 0 && withoutEventCount == 0 && billedTwiceCount == 0
+          && rollupsWrong == 0;
     }
   }
 
@@ -84,71 +98,130 @@ public final class Reconciler {
     });
   }
 
-  public CompletionStage<Report> reconcile(String tenantId, boolean repair) {
-    String pid = TenantEntity.persistenceIdOf(tenantId);
-    long newest = System.currentTimeMillis() - grace.toMillis();
+  /** What the journal says: its usage events, the highest sequence number read, and each month's range. */
+  private record JournalView(List<SequencedUsage> usage, long highestSequenceNr, Map<String, SequenceRange> months) {}
+
+  private CompletionStage<JournalView> readJournal(String pid) {
     return journal().currentEventsByPersistenceId(pid, 0L, Long.MAX_VALUE)
-        .filter(env -> env.event() instanceof TenantEntity.UsageRecorded)
         .runWith(Sink.seq(), system)
-        .thenCompose(envelopes -> {
-          Map<Long, LedgerRow> expected = new HashMap<>();
-          TreeSet<String> months = new TreeSet<>();
+        .thenApply(envelopes -> {
+          List<SequencedUsage> usage = new ArrayList<>();
+          Map<String, SequenceRange> months = new TreeMap<>();
+          long highest = 0;
           for (EventEnvelope env : envelopes) {
-            var e = (TenantEntity.UsageRecorded) env.event();
-            if (e.recordedAtMillis() <= newest) {
-              expected.put(env.sequenceNr(), LedgerRow.priced(pid, env.sequenceNr(), e, catalog));
+            highest = Math.max(highest, env.sequenceNr());
+            if (env.event() instanceof TenantEntity.UsageRecorded e) {
+              usage.add(new SequencedUsage(env.sequenceNr(), e));
+              months.merge(e.month(), new SequenceRange(env.sequenceNr(), env.sequenceNr()), SequenceRange::union);
             }
-            months.add(e.month());
           }
-          List<CompletableFuture<List<LedgerRow>>> reads = months.stream()
-              .map(m -> ledger.rows(tenantId, m).toCompletableFuture()).toList();
-          return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenCompose(v -> {
-            List<LedgerRow> rows = new ArrayList<>();
-            reads.forEach(r -> rows.addAll(r.join()));
-            return compare(tenantId, pid, envelopes.size(), expected, rows, repair);
-          });
+          return new JournalView(usage, highest, months);
         });
   }
 
-  private CompletionStage<Report> compare(String tenantId, String pid, long events, Map<Long, LedgerRow> expected,
-                                          List<LedgerRow> rows, boolean repair) {
-    Map<Long, LedgerRow> actual = new HashMap<>();
-    Map<String, Integer> perRequest = new HashMap<>();
-    List<Long> withoutEvent = new ArrayList<>();
-    for (LedgerRow r : rows) {
-      if (!r.persistenceId().equals(pid)) {
-        continue;
+  public CompletionStage<Report> reconcile(String tenantId, boolean repair) {
+    String pid = TenantEntity.persistenceIdOf(tenantId);
+    long cutoff = System.currentTimeMillis() - grace.toMillis();
+    return readJournal(pid).thenCompose(view -> {
+      Map<Long, LedgerRow> expected = new HashMap<>();
+      for (SequencedUsage u : view.usage()) {
+        if (u.event().recordedAtMillis() <= cutoff) {
+          expected.put(u.sequenceNr(), LedgerRow.recorded(pid, u.sequenceNr(), u.event()));
+        }
       }
-      actual.put(r.sequenceNr(), r);
-      perRequest.merge(r.requestId(), 1, Integer::sum);
-      if (!expected.containsKey(r.sequenceNr()) && r.recordedAtMillis() <= System.currentTimeMillis() - grace.toMillis()) {
-        withoutEvent.add(r.sequenceNr());
+      LedgerComparison ledgerCheck = new LedgerComparison(pid, expected, cutoff);
+      CompletionStage<Void> months = CompletableFuture.completedFuture(null);
+      for (Map.Entry<String, SequenceRange> month : view.months().entrySet()) {
+        months = months.thenCompose(v -> compareMonth(tenantId, month.getKey(), month.getValue(), ledgerCheck));
       }
-    }
-    List<Long> missing = new ArrayList<>();
-    List<Long> mispriced = new ArrayList<>();
-    List<LedgerRow> toWrite = new ArrayList<>();
-    expected.forEach((seq, row) -> {
-      LedgerRow have = actual.get(seq);
-      if (have == null) {
-        missing.add(seq);
-        toWrite.add(row);
-      } else if (!have.equals(row)) {
-        mispriced.add(seq);
-        toWrite.add(row);
-      }
+      return months
+          .thenCompose(v -> rollupCheck.check(tenantId, view.usage(), view.highestSequenceNr(), cutoff, repair))
+          .thenCompose(rollups -> ledgerCheck.finish(repair).thenApply(found -> new Report(tenantId,
+              view.usage().size(), found.rows, found.missing.size(), found.mispriced.size(),
+              found.withoutEvent.size(), found.billedTwice.size(), examples(found.missing),
+              examples(found.mispriced), examples(found.withoutEvent), examples(found.billedTwice), found.repaired,
+              rollups.checked(), rollups.wrong(), rollups.repaired(), rollups.examples())));
     });
-    List<String> billedTwice = perRequest.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey)
-        .sorted().toList();
-    missing.sort(null);
-    mispriced.sort(null);
-    withoutEvent.sort(null);
-    Report report = new Report(tenantId, events, actual.size(), missing.size(), mispriced.size(), withoutEvent.size(),
-        billedTwice.size(), examples(missing), examples(mispriced), examples(withoutEvent), examples(billedTwice),
-        repair ? toWrite.size() : 0);
-    if (!repair || toWrite.isEmpty()) {
-      return CompletableFuture.completedFuture(report);
+  }
+
+  /**
+   * Walks the month's ledger page by page: the whole partitions that hold the journal's range for the month and the
+   * rollups' (rows the journal cannot explain may lie beyond the journal's range).
+   */
+  private CompletionStage<Void> compareMonth(String tenantId, String month, SequenceRange journalRange,
+                                             LedgerComparison check) {
+    return usage.sequenceRange(tenantId, month).thenCompose(rollupRange -> {
+      SequenceRange range = ledger.wholePartitions(rollupRange.map(journalRange::union).orElse(journalRange));
+      return walk(tenantId, month, range, range.first(), check);
+    });
+  }
+
+  private CompletionStage<Void> walk(String tenantId, String month, SequenceRange range, long from,
+                                     LedgerComparison check) {
+    return ledger.page(tenantId, month, range, from, PAGE).thenCompose((LedgerPage page) -> {
+      page.rows().forEach(check::see);
+      return page.nextSequenceNr().isPresent()
+          ? walk(tenantId, month, range, page.nextSequenceNr().getAsLong(), check)
+          : CompletableFuture.completedFuture(null);
+    });
+  }
+
+  /** The ledger side of one tenant's check, fed a page at a time. */
+  private final class LedgerComparison {
+    private final String pid;
+    private final Map<Long, LedgerRow> expected;
+    private final long cutoff;
+    private final Map<Long, Boolean> seen = new HashMap<>();
+    private final Map<String, Integer> perRequest = new HashMap<>();
+    private final List<Long> withoutEvent = new ArrayList<>();
+    private final List<Long> mispriced = new ArrayList<>();
+    private final List<LedgerRow> toWrite = new ArrayList<>();
+    private long rows;
+
+    LedgerComparison(String pid, Map<Long, LedgerRow> expected, long cutoff) {
+      this.pid = pid;
+      this.expected = expected;
+      this.cutoff = cutoff;
     }
-    return ledger.upsertAll(toWrite).thenApply(done -> report);
+
+    void see(LedgerRow r) {
+      if (!r.persistenceId().equals(pid) || seen.put(r.sequenceNr(), Boolean.TRUE) != null) {
+        return;
+      }
+      rows++;
+      perRequest.merge(r.requestId(), 1, Integer::sum);
+      LedgerRow want = expected.get(r.sequenceNr());
+      if (want == null) {
+        if (r.recordedAtMillis() <= cutoff) {
+          withoutEvent.add(r.sequenceNr());
+        }
+      } else if (!want.equals(r)) {
+        mispriced.add(r.sequenceNr());
+        toWrite.add(want);
+      }
+    }
+
+    record Found(long rows, List<Long> missing, List<Long> mispriced, List<Long> withoutEvent,
+                 List<String> billedTwice, int repaired) {}
+
+    CompletionStage<Found> finish(boolean repair) {
+      List<Long> missing = new ArrayList<>();
+      expected.forEach((seq, row) -> {
+        if (!seen.containsKey(seq)) {
+          missing.add(seq);
+          toWrite.add(row);
+        }
+      });
+      List<String> billedTwice = perRequest.entrySet().stream().filter(e -> e.getValue() > 1)
+          .map(Map.Entry::getKey).sorted().toList();
+      missing.sort(null);
+      mispriced.sort(null);
+      withoutEvent.sort(null);
+      Found found = new Found(rows, missing, mispriced, withoutEvent, billedTwice, repair ? toWrite.size() : 0);
+      if (!repair || toWrite.isEmpty()) {
+        return CompletableFuture.completedFuture(found);
+      }
+      return ledger.upsertAll(toWrite).thenApply(done -> found);
+    }
   }
 }

@@ -1,48 +1,49 @@
 package aimos.billing.ledger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.api.v1.BillingUnit;
-import aimos.cassandra.SharedCassandra;
+import aimos.billing.BillingStore;
+import aimos.tenant.TenantEntity;
 import aimos.tenant.Units;
-import com.typesafe.config.ConfigFactory;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings;
-import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
-import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The ledger table on a real Cassandra. */
+/** The bucketed ledger table on a real Cassandra, read in pages across bucket boundaries. */
 class CassandraLedgerRepositoryTest {
-  private static ActorTestKit testKit;
+  private static BillingStore store;
+  /** Three rows per bucket, so a few rows cross several partitions. */
   private static CassandraLedgerRepository ledger;
-  private static final String KEYSPACE = "ledger_test_" + System.currentTimeMillis();
 
   @BeforeAll
   static void start() {
-    String contact = SharedCassandra.contactPoint();
-    testKit = ActorTestKit.create(ConfigFactory.parseString("""
-        datastax-java-driver.basic.contact-points = ["%s"]
-        datastax-java-driver.basic.load-balancing-policy.local-datacenter = "datacenter1"
-        datastax-java-driver.basic.request.timeout = 10s
-        """.formatted(contact)).withFallback(ConfigFactory.load()));
-    CassandraSession session = CassandraSessionRegistry.get(testKit.system())
-        .sessionFor(CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
-    CassandraLedgerRepository.createTables(session, KEYSPACE).toCompletableFuture().join();
-    ledger = new CassandraLedgerRepository(session, KEYSPACE);
+    store = new BillingStore("ledger_test");
+    ledger = store.ledger(3);
   }
 
   @AfterAll
   static void stop() {
-    testKit.shutdownTestKit();
+    store.close();
   }
 
   private static LedgerRow row(String tenant, long seq, long charge) {
-    return new LedgerRow(tenant, "2026-11", "Tenant|" + tenant, seq, "r" + seq, "demo-text", "v1", BillingUnit.TOKENS,
-        20_000, Units.tokens(3, 4), 0, charge, 1_764_000_000_000L);
+    return new LedgerRow(tenant, "2026-11", TenantEntity.persistenceIdOf(tenant), seq, "r" + seq, "demo-text", "v1",
+        BillingUnit.TOKENS, 20_000, Units.tokens(3, 4), 0, charge, 1_764_000_000_000L);
+  }
+
+  private static LedgerReader reader(long first, long last) {
+    return new LedgerReader(ledger, (t, m) -> CompletableFuture.completedFuture(
+        m.equals("2026-11") ? Optional.of(new SequenceRange(first, last)) : Optional.empty()));
   }
 
   @Test
@@ -51,31 +52,78 @@ class CassandraLedgerRepositoryTest {
     ledger.upsert(row("t1", 1, 140)).toCompletableFuture().join();
     ledger.upsert(row("t1", 2, 60)).toCompletableFuture().join();
     ledger.upsert(row("t2", 1, 999)).toCompletableFuture().join();
-
-    var rows = ledger.rows("t1", "2026-11").toCompletableFuture().join();
-    assertEquals(2, rows.size());
-    assertEquals(row("t1", 1, 140), rows.get(0));
-    var report = ledger.usage("t1", "2026-11").toCompletableFuture().join();
-    assertEquals(200, report.chargeMicros());
-    assertEquals(2, report.requests());
-    assertEquals(0, ledger.rows("t1", "2026-10").toCompletableFuture().join().size());
+    var page = ledger.page("t1", "2026-11", new SequenceRange(1, 2), 1, 10).toCompletableFuture().join();
+    assertEquals(List.of(row("t1", 1, 140), row("t1", 2, 60)), page.rows());
+    assertTrue(page.nextSequenceNr().isEmpty());
+    assertEquals(0, ledger.page("t1", "2026-10", new SequenceRange(1, 2), 1, 10).toCompletableFuture().join()
+        .rows().size());
   }
 
   @Test
-  void writesManyRowsOverSeveralPartitionsInBatches() {
-    java.util.List<LedgerRow> rows = new java.util.ArrayList<>();
-    for (int i = 1; i <= 120; i++) {
-      rows.add(row("batch-a", i, i));
-      if (i <= 7) {
-        rows.add(row("batch-b", i, 1000));
+  void aCursorWalksEveryRowOnceInOrderAcrossBuckets() {
+    // rows 5..21 with gaps (other events of the tenant), over buckets 1..7 of three sequence numbers each
+    List<LedgerRow> written = new ArrayList<>();
+    for (long seq = 5; seq <= 21; seq++) {
+      if (seq % 4 != 0) {
+        written.add(row("pager", seq, seq));
       }
     }
-    ledger.upsertAll(rows).toCompletableFuture().join();
-    ledger.upsertAll(rows.subList(0, 30)).toCompletableFuture().join();
-    var a = ledger.usage("batch-a", "2026-11").toCompletableFuture().join();
-    assertEquals(120, a.requests());
-    assertEquals(120 * 121 / 2, a.chargeMicros());
-    assertEquals(7000, ledger.usage("batch-b", "2026-11").toCompletableFuture().join().chargeMicros());
+    ledger.upsertAll(written).toCompletableFuture().join();
+    ledger.upsertAll(written.subList(0, 4)).toCompletableFuture().join();
+    LedgerReader reader = reader(5, 21);
+    for (int limit : new int[] {1, 2, 3, 5, 1000}) {
+      List<LedgerRow> seen = new ArrayList<>();
+      Optional<String> cursor = Optional.empty();
+      int pages = 0;
+      do {
+        var page = reader.page("pager", "2026-11", cursor, limit).toCompletableFuture().join();
+        assertTrue(page.rows().size() <= limit);
+        seen.addAll(page.rows());
+        cursor = Optional.ofNullable(page.nextCursor());
+        pages++;
+      } while (cursor.isPresent() && pages < 100);
+      assertEquals(written, seen, "limit " + limit);
+    }
+  }
+
+  @Test
+  void exportsEveryRowAsAStreamOfPages() {
+    List<LedgerRow> written = new ArrayList<>();
+    for (long seq = 1; seq <= 40; seq++) {
+      written.add(row("exporter", seq, 1));
+    }
+    ledger.upsertAll(written).toCompletableFuture().join();
+    var rows = reader(1, 40).rows("exporter", "2026-11", 7).runWith(Sink.seq(), store.testKit.system())
+        .toCompletableFuture().join();
+    assertEquals(written, rows);
+    assertEquals(written, reader(1, 40).collect("exporter", "2026-11", 40, store.testKit.system())
+        .toCompletableFuture().join());
+    assertThrows(CompletionException.class, () -> reader(1, 40).collect("exporter", "2026-11", 39,
+        store.testKit.system()).toCompletableFuture().join(), "more rows than allowed fail instead of growing");
+    assertEquals(List.of(), reader(1, 40).rows("exporter", "2026-10", 7).runWith(Sink.seq(), store.testKit.system())
+        .toCompletableFuture().join());
+  }
+
+  @Test
+  void refusesBadPagesAndCursors() {
+    LedgerReader reader = reader(1, 10);
+    assertThrows(IllegalArgumentException.class, () -> reader.page("t1", "2026-11", Optional.empty(), 0));
+    assertThrows(IllegalArgumentException.class, () -> reader.page("t1", "2026-11", Optional.empty(), 1001));
+    assertThrows(IllegalArgumentException.class, () -> reader.page("t1", "2026-11", Optional.of("garbage"), 10));
+    assertThrows(IllegalArgumentException.class,
+        () -> reader.page("t1", "2026-11", Optional.of(LedgerCursor.encode("2026-10", 3)), 10));
+    assertThrows(IllegalArgumentException.class, () -> ledger.page("t1", "2026-11", new SequenceRange(1, 2), 1, 0));
+    assertThrows(IllegalArgumentException.class, () -> reader.rows("t1", "2026-11", 1001));
+    assertThrows(IllegalArgumentException.class, () -> store.ledger(0));
+    var empty = reader.page("nobody", "2026-11", Optional.empty(), 10).toCompletableFuture().join();
+    assertEquals(0, empty.rows().size());
+    assertNull(empty.nextCursor());
+  }
+
+  @Test
+  void wholePartitionsCoverTheBucketsOfARange() {
+    assertEquals(new SequenceRange(1, 8), ledger.wholePartitions(new SequenceRange(2, 7)));
+    assertEquals(new SequenceRange(3, 5), ledger.wholePartitions(new SequenceRange(4, 4)));
   }
 
   @Test

@@ -1,104 +1,206 @@
 package aimos.billing.projection;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.api.v1.BillingUnit;
-import aimos.billing.ledger.InMemoryLedger;
+import aimos.billing.BillingStore;
+import aimos.billing.ledger.CassandraLedgerRepository;
+import aimos.billing.ledger.LedgerReader;
+import aimos.billing.ledger.LedgerRow;
 import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.rollup.CassandraRollupRepository;
+import aimos.billing.rollup.Grain;
+import aimos.billing.rollup.RollupKey;
+import aimos.billing.rollup.RollupRow;
+import aimos.billing.rollup.RollupWriter;
+import aimos.billing.rollup.UsagePoint;
+import aimos.billing.rollup.UsageQueries;
+import aimos.billing.rollup.UsageTotals;
 import aimos.tenant.Plan;
 import aimos.tenant.TenantEntity;
 import aimos.tenant.Units;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.persistence.query.Sequence;
-import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.ProjectionId;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.javadsl.Handler;
 import org.apache.pekko.projection.testkit.javadsl.ProjectionTestKit;
 import org.apache.pekko.projection.testkit.javadsl.TestProjection;
 import org.apache.pekko.projection.testkit.javadsl.TestSourceProvider;
 import org.apache.pekko.stream.javadsl.Source;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+/** The projection handler on a real Cassandra: ledger rows as recorded, rollups exact under replays and repairs. */
 class BillingProjectionHandlerTest {
-  private static final ActorTestKit testKit = ActorTestKit.create();
-  private final ProjectionTestKit projections = ProjectionTestKit.create(testKit.system());
+  /** 2026-11-05T10:00:00Z */
+  private static final long TEN_AM = 1_793_872_800_000L;
+  private static final long HOUR = 3_600_000L;
+  private static BillingStore store;
+  private static CassandraLedgerRepository ledger;
+  private static CassandraRollupRepository rollups;
+  private static UsageQueries usage;
+
+  @BeforeAll
+  static void start() {
+    store = new BillingStore("handler_test");
+    ledger = store.ledger(CassandraLedgerRepository.DEFAULT_BUCKET_SIZE);
+    rollups = store.rollups();
+    usage = new UsageQueries(rollups);
+  }
 
   @AfterAll
-  static void shutdown() {
-    testKit.shutdownTestKit();
+  static void stop() {
+    store.close();
   }
 
-  private static EventEnvelope<TenantEntity.Event> envelope(long offset, String tenant, long seq, TenantEntity.Event e) {
-    return EventEnvelope.create(Sequence.apply(offset), TenantEntity.persistenceIdOf(tenant), seq, e,
-        1_700_000_000_000L + seq);
+  private static EventEnvelope<TenantEntity.Event> envelope(String tenant, long seq, TenantEntity.Event e) {
+    return EventEnvelope.create(Sequence.apply(seq), TenantEntity.persistenceIdOf(tenant), seq, e, TEN_AM + seq);
   }
 
-  private static TenantEntity.UsageRecorded usage(String tenant, String requestId, long prompt, long completion,
-                                                  long before) {
-    return new TenantEntity.UsageRecorded(tenant, requestId, "demo-text", "v1", BillingUnit.TOKENS, 20_000,
-        Units.tokens(prompt, completion), before,
-        // the charge is decided when usage is recorded; the projection copies it
-        PriceCatalog.seed().chargeMicros(BillingUnit.TOKENS, 20_000, Units.tokens(prompt, completion), before),
-        1000, 1_700_000_000_000L, "2026-11");
+  /** A usage event: {@code tokens} prompt tokens, charged {@code charge}, {@code latencyMicros}, at {@code at}. */
+  private static EventEnvelope<TenantEntity.Event> used(String tenant, long seq, long tokens, long charge,
+                                                         long latencyMicros, long at) {
+    return envelope(tenant, seq, new TenantEntity.UsageRecorded(tenant, "r" + seq, "demo-text", "v1",
+        BillingUnit.TOKENS, 20_000, Units.tokens(tokens, 1), 0, charge, latencyMicros, at, "2026-11"));
+  }
+
+  private static BillingProjectionHandler handler() {
+    return new BillingProjectionHandler(ledger, new RollupWriter(rollups, 100), x -> { });
+  }
+
+  private static void run(BillingProjectionHandler h, List<EventEnvelope<TenantEntity.Event>> group) {
+    h.process(group).toCompletableFuture().join();
+  }
+
+  private static List<LedgerRow> ledgerRows(String tenant) {
+    return new LedgerReader(ledger, usage::sequenceRange).collect(tenant, "2026-11", 1000, store.testKit.system())
+        .toCompletableFuture().join();
+  }
+
+  private static RollupRow day(String tenant) {
+    return rollups.read(new RollupKey(Grain.DAY, tenant, "2026-11", "2026-11-05", "demo-text", "v1"))
+        .toCompletableFuture().join().orElseThrow();
   }
 
   @Test
-  void writesOnePricedRowPerUsageEventAndIgnoresOtherEvents() {
-    InMemoryLedger ledger = new InMemoryLedger();
+  void aRowKeepsTheChargeItsEventRecordedNotTodaysCatalogPrice() {
+    // today's catalog would charge 20 micro-dollars per token: (7 + 1) tokens = 160; the event recorded 12,345
+    var e = used("priced", 1, 7, 12_345, 1000, TEN_AM);
+    var recorded = (TenantEntity.UsageRecorded) e.event();
+    long catalog = PriceCatalog.seed().chargeMicros(recorded.unit(), recorded.unitPriceMicros(), recorded.units(), 0);
+    assertNotEquals(12_345, catalog);
     AtomicLong lag = new AtomicLong(-1);
-    List<EventEnvelope<TenantEntity.Event>> events = List.of(
-        envelope(1, "acme", 1, new TenantEntity.TenantCreated("acme", "Acme", new Plan(1, 1, 1, 1), 0)),
-        envelope(2, "acme", 2, usage("acme", "r1", 400, 600, 0)),
-        envelope(3, "acme", 3, usage("acme", "r2", 1000, 0, 999_500)),
-        // redelivery of the same event (at-least-once): the same row again
-        envelope(3, "acme", 3, usage("acme", "r2", 1000, 0, 999_500)),
-        envelope(4, "beta", 1, usage("beta", "r1", 1, 0, 0)));
-    Source<EventEnvelope<TenantEntity.Event>, NotUsed> source = Source.from(events);
-    var provider = TestSourceProvider.create(source, EventEnvelope::offset);
-    var handler = new BillingProjectionHandler(ledger, PriceCatalog.seed(), lag::set);
+    var provider = TestSourceProvider.create(Source.<EventEnvelope<TenantEntity.Event>>from(List.of(
+        envelope("priced", 1, new TenantEntity.TenantCreated("priced", "P", new Plan(1, 1, 1, 1), 0)), e)),
+        EventEnvelope::offset);
+    var h = new BillingProjectionHandler(ledger, new RollupWriter(rollups, 100), lag::set);
     // the test projection hands envelopes over one at a time; the real one in groups
     var projection = TestProjection.<Offset, EventEnvelope<TenantEntity.Event>>create(
-        ProjectionId.of("billing-test", "tag"), provider,
-        () -> new org.apache.pekko.projection.javadsl.Handler<EventEnvelope<TenantEntity.Event>>() {
+        ProjectionId.of("billing-test", "tag"), provider, () -> new Handler<EventEnvelope<TenantEntity.Event>>() {
           @Override
-          public java.util.concurrent.CompletionStage<org.apache.pekko.Done> process(
-              EventEnvelope<TenantEntity.Event> envelope) {
-            return handler.process(List.of(envelope));
+          public java.util.concurrent.CompletionStage<Done> process(EventEnvelope<TenantEntity.Event> envelope) {
+            return h.process(List.of(envelope));
           }
         });
-
-    projections.run(projection, () -> {
-      assertEquals(3, ledger.rows.size());
-      var acme = ledger.rows(("acme"), "2026-11").toCompletableFuture().join();
-      assertEquals(2, acme.size());
-      long total = acme.stream().mapToLong(r -> r.chargeMicros()).sum();
-      // r1: 1,000 tokens at full price; r2: 500 full + 500 discounted
-      assertEquals(20_000 + 500 * 20 + 500 * 18, total);
-      var report = ledger.usage("acme", "2026-11").toCompletableFuture().join();
-      assertEquals(2, report.requests());
-      assertEquals(1400, report.promptTokens());
-      assertEquals(1, report.byModel().size());
-      assertEquals(2000, report.byModel().get(0).tokens());
+    ProjectionTestKit.create(store.testKit.system()).run(projection, () -> {
+      List<LedgerRow> rows = ledgerRows("priced");
+      assertEquals(1, rows.size());
+      assertEquals(12_345, rows.get(0).chargeMicros());
+      assertEquals(LedgerRow.recorded(TenantEntity.persistenceIdOf("priced"), 1, recorded), rows.get(0));
+      assertEquals(12_345, usage.report("priced", "2026-11").toCompletableFuture().join().chargeMicros());
     });
-    assertEquals(true, lag.get() >= 0);
+    assertTrue(lag.get() >= 0);
   }
 
   @Test
-  void handlesAGroupInOneLedgerWriteAndSkipsGroupsWithoutUsage() {
-    InMemoryLedger ledger = new InMemoryLedger();
-    var handler = new BillingProjectionHandler(ledger, PriceCatalog.seed(), x -> { });
-    handler.process(List.of(
-        envelope(1, "acme", 1, usage("acme", "r1", 1, 1, 0)),
-        envelope(2, "acme", 2, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1))),
-        envelope(3, "acme", 3, usage("acme", "r2", 2, 2, 2)))).toCompletableFuture().join();
-    assertEquals(2, ledger.rows.size());
-    assertEquals(40 + 80, ledger.rows.values().stream().mapToLong(r -> r.chargeMicros()).sum());
-    handler.process(List.of(envelope(4, "acme", 4, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1)))))
-        .toCompletableFuture().join();
-    assertEquals(2, ledger.rows.size());
+  void rollupsEqualTheSumOfTheEventsPerDayAndHour() {
+    var h = handler();
+    run(h, List.of(
+        used("summer", 3, 100, 2_000, 50_000, TEN_AM),
+        envelope("summer", 4, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1))),
+        used("summer", 5, 200, 4_000, 150_000, TEN_AM + 10),
+        used("summer", 6, 300, 6_000, 100_000, TEN_AM + HOUR)));
+    var report = usage.report("summer", "2026-11").toCompletableFuture().join();
+    assertEquals(3, report.requests());
+    assertEquals(600, report.promptTokens());
+    assertEquals(3, report.completionTokens());
+    assertEquals(12_000, report.chargeMicros());
+    assertEquals(1, report.requestsOver100ms(), "100 ms exactly is not over");
+    assertEquals(1, report.byModel().size());
+    assertEquals(603, report.byModel().get(0).tokens());
+    RollupRow day = day("summer");
+    assertEquals(3, day.firstSequenceNr());
+    assertEquals(6, day.lastSequenceNr());
+    List<UsagePoint> hours = usage.hourly("summer", "2026-11-05").toCompletableFuture().join();
+    assertEquals(List.of("2026-11-05T10:00:00Z", "2026-11-05T11:00:00Z"), hours.stream().map(UsagePoint::period)
+        .toList());
+    assertEquals(List.of(2L, 1L), hours.stream().map(UsagePoint::requests).toList());
+    assertEquals(List.of(6_000L, 6_000L), hours.stream().map(UsagePoint::chargeMicros).toList());
+    assertEquals(1, usage.daily("summer", "2026-11").toCompletableFuture().join().size());
+    assertEquals(List.of(3L, 5L, 6L), ledgerRows("summer").stream().map(LedgerRow::sequenceNr).toList());
+  }
+
+  @Test
+  void theSameGroupTwiceAndAReplayAfterARestartCountOnce() {
+    List<EventEnvelope<TenantEntity.Event>> events = new ArrayList<>();
+    long charges = 0;
+    for (long seq = 1; seq <= 30; seq++) {
+      events.add(used("replayed", seq, seq, seq * 10, seq * 10_000, TEN_AM + seq * 60_000));
+      charges += seq * 10;
+    }
+    var h = handler();
+    run(h, events.subList(0, 10));
+    run(h, events.subList(0, 10));
+    run(h, events.subList(5, 20));
+    // a restart: a fresh handler (cold cache) replays from an earlier offset, overlapping what was written
+    var restarted = handler();
+    run(restarted, events.subList(12, 25));
+    run(restarted, events.subList(20, 30));
+    run(restarted, events.subList(29, 30));
+    var report = usage.report("replayed", "2026-11").toCompletableFuture().join();
+    assertEquals(30, report.requests());
+    assertEquals(30 * 31 / 2, report.promptTokens());
+    assertEquals(charges, report.chargeMicros());
+    assertEquals(20, report.requestsOver100ms(), "requests 11..30 took over 100 ms");
+    long hourly = usage.hourly("replayed", "2026-11-05").toCompletableFuture().join().stream()
+        .mapToLong(UsagePoint::chargeMicros).sum();
+    assertEquals(charges, hourly);
+    assertEquals(30, ledgerRows("replayed").size());
+    assertEquals(new UsageTotals(30, 465, 30, 0, 0, charges, 20), day("replayed").totals());
+  }
+
+  @Test
+  void aConcurrentRepairIsNotOverwrittenByACachedRow() {
+    var h = handler();
+    run(h, List.of(used("repaired", 1, 10, 100, 0, TEN_AM), used("repaired", 2, 10, 100, 0, TEN_AM)));
+    RollupRow cached = day("repaired");
+    // a repair (say, the reconciliation adding an event the projection missed) rewrites the row behind the
+    // handler's back, keeping its last sequence number
+    RollupRow repaired = new RollupRow(cached.key(), cached.totals().plus(
+        (TenantEntity.UsageRecorded) used("repaired", 1, 5, 50, 0, TEN_AM).event()), 1, 2, cached.revision());
+    assertTrue(rollups.write(repaired, cached.revision()).toCompletableFuture().join());
+    run(h, List.of(used("repaired", 3, 10, 100, 0, TEN_AM)));
+    RollupRow after = day("repaired");
+    assertEquals(350, after.totals().chargeMicros(), "the repair's 250 plus the new event's 100");
+    assertEquals(4, after.totals().requests());
+    assertEquals(3, after.lastSequenceNr());
+    assertEquals(cached.revision() + 2, after.revision());
+  }
+
+  @Test
+  void aGroupWithoutUsageWritesNothing() {
+    var h = handler();
+    run(h, List.of(envelope("quiet", 1, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1)))));
+    assertEquals(0, usage.report("quiet", "2026-11").toCompletableFuture().join().requests());
+    assertTrue(rollups.days("quiet", "2026-11").toCompletableFuture().join().isEmpty());
   }
 }

@@ -360,9 +360,16 @@ public final class DrillRun {
     Map<String, Integer> billed = new HashMap<>();
     while (System.nanoTime() < deadline) {
       billed.clear();
-      for (JsonNode row : admin.admin("GET", "/admin/tenants/" + tenant + "/ledger?month=" + month, null)) {
-        billed.merge(row.get("requestId").asText(), 1, Integer::sum);
-      }
+      // the ledger comes a page at a time; each page names the next
+      String cursor = null;
+      do {
+        JsonNode page = admin.admin("GET", "/admin/tenants/" + tenant + "/ledger?month=" + month + "&limit=1000"
+            + (cursor == null ? "" : "&cursor=" + cursor), null);
+        for (JsonNode row : page.get("rows")) {
+          billed.merge(row.get("requestId").asText(), 1, Integer::sum);
+        }
+        cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+      } while (cursor != null);
       long ackedBilled = sent.values().stream().filter(s -> s.acknowledged() && billed.containsKey(s.id())).count();
       if (ackedBilled >= acked) {
         break;

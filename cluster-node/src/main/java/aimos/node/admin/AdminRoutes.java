@@ -13,9 +13,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.prometheus.client.exporter.common.TextFormat;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.YearMonth;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -159,10 +156,20 @@ public final class AdminRoutes extends AllDirectives {
                 })))),
                 path(PathMatchers.segment(), keyId -> delete(() -> respond(StatusCodes.OK,
                     () -> tenants.revokeKey(id, keyId).thenApply(AdminRoutes::tenantJson)))))),
-            path("usage", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
-                () -> tenants.usage(id, month(month)))))),
-            path("ledger", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
-                () -> tenants.ledger(id, month(month)))))),
+            pathPrefix("usage", () -> concat(
+                pathEnd(() -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
+                    () -> tenants.usage(id, month))))),
+                path("daily", () -> get(() -> parameterOptional("month", month -> respond(StatusCodes.OK,
+                    () -> tenants.daily(id, month))))),
+                path("hourly", () -> get(() -> parameterOptional("day", day -> respond(StatusCodes.OK,
+                    () -> tenants.hourly(id, day))))))),
+            pathPrefix("ledger", () -> concat(
+                pathEnd(() -> get(() -> parameterOptional("month", month -> parameterOptional("cursor", cursor ->
+                    parameterOptional("limit", limit -> respond(StatusCodes.OK,
+                        () -> tenants.ledger(id, month, cursor, limit))))))),
+                path("export", () -> get(() -> parameterOptional("month", month -> parameterOptional("format",
+                    format -> encodeResponse(() -> completeWithFuture(exportResponse(
+                        () -> tenants.ledgerExport(id, month, format)))))))))),
             path("location", () -> get(() -> respond(StatusCodes.OK, () -> tenants.location(id)))),
             path("journal-writers", () -> get(() -> respond(StatusCodes.OK, () -> tenants.journalWriters(id))))
         )));
@@ -316,14 +323,6 @@ public final class AdminRoutes extends AllDirectives {
     return Boolean.parseBoolean(v);
   }
 
-  private static String month(Optional<String> month) {
-    try {
-      return month.map(YearMonth::parse).orElse(YearMonth.now(ZoneOffset.UTC)).toString();
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("month must look like 2026-11, was '" + month.orElse("") + "'");
-    }
-  }
-
   static Map<String, Object> tenantJson(TenantEntity.Summary s) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", s.tenantId());
@@ -356,6 +355,17 @@ public final class AdminRoutes extends AllDirectives {
         ? json(success, value)
         : failure(err));
     return completeWithFuture(response);
+  }
+
+  /** A streamed response, or the error JSON when its parameters or the tenant are refused. */
+  private static CompletionStage<HttpResponse> exportResponse(Supplier<CompletionStage<HttpResponse>> action) {
+    CompletionStage<HttpResponse> stage;
+    try {
+      stage = action.get();
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    return stage.handle((response, err) -> err == null ? response : failure(err));
   }
 
   private static HttpResponse json(StatusCode status, Object value) {

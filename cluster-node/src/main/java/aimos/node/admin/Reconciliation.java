@@ -14,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the journal-versus-ledger reconciliation: on demand (admin API, {@code bin/aimos reconcile}) and periodically
+ * Runs the reconciliation of the journal with the ledger and the usage rollups: on demand (admin API, {@code bin/aimos reconcile}) and periodically
  * on the cluster's oldest node. A repairing run checks again afterwards, so its report says what is left.
  */
 public final class Reconciliation {
@@ -67,6 +67,10 @@ public final class Reconciliation {
     m.put("remainingMissing", last.stream().mapToLong(r -> r.missingCount() + r.mispricedCount()).sum());
     m.put("withoutEvent", last.stream().mapToLong(Reconciler.Report::withoutEventCount).sum());
     m.put("billedTwice", last.stream().mapToLong(Reconciler.Report::billedTwiceCount).sum());
+    m.put("rollupsChecked", found.stream().mapToLong(Reconciler.Report::rollupsChecked).sum());
+    m.put("rollupsWrong", found.stream().mapToLong(Reconciler.Report::rollupsWrong).sum());
+    m.put("rollupsRepaired", found.stream().mapToLong(Reconciler.Report::rollupsRepaired).sum());
+    m.put("remainingRollupsWrong", last.stream().mapToLong(Reconciler.Report::rollupsWrong).sum());
     m.put("found", found.stream().filter(r -> !r.clean()).toList());
     if (after != null) {
       m.put("after", after.stream().filter(r -> !r.clean()).toList());
@@ -88,8 +92,9 @@ public final class Reconciliation {
           log.warn("Reconciliation failed: {}", err.toString());
         } else {
           log.info("Reconciliation: {} tenants, {} missing and {} mispriced rows repaired; {} rows without event, {} "
-              + "request ids billed twice", summary.get("tenants"), summary.get("missing"), summary.get("mispriced"),
-              summary.get("withoutEvent"), summary.get("billedTwice"));
+              + "request ids billed twice; {} wrong rollup rows, {} repaired", summary.get("tenants"),
+              summary.get("missing"), summary.get("mispriced"), summary.get("withoutEvent"),
+              summary.get("billedTwice"), summary.get("rollupsWrong"), summary.get("rollupsRepaired"));
         }
       });
     }, system.executionContext());

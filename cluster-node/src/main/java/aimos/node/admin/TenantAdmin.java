@@ -1,7 +1,10 @@
 package aimos.node.admin;
 
-import aimos.billing.ledger.LedgerRepository;
+import aimos.billing.ledger.LedgerReader;
 import aimos.billing.ledger.UsageReport;
+import aimos.billing.rollup.UsagePoint;
+import java.util.Optional;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import aimos.tenant.ApiKeys;
 import aimos.tenant.Plan;
 import aimos.tenant.TenantEntity;
@@ -21,19 +24,19 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
-/** Tenant administration: create, change plan, issue and revoke keys, read usage from the ledger. */
+/** Tenant administration: create, change plan, issue and revoke keys, read usage (rollups) and the ledger (pages). */
 public final class TenantAdmin {
   private final ActorSystem<?> system;
   private final Duration timeout;
-  private final LedgerRepository ledger;
+  private final TenantUsage usage;
 
   private final CassandraSession session;
   private final String journalKeyspace;
 
-  public TenantAdmin(ActorSystem<?> system, Duration timeout, LedgerRepository ledger, CassandraSession session) {
+  public TenantAdmin(ActorSystem<?> system, Duration timeout, TenantUsage usage, CassandraSession session) {
     this.system = system;
     this.timeout = timeout;
-    this.ledger = ledger;
+    this.usage = usage;
     this.session = session;
     this.journalKeyspace = system.settings().config().getString("pekko.persistence.cassandra.journal.keyspace");
   }
@@ -75,13 +78,32 @@ public final class TenantAdmin {
     return tenant(id).askWithStatus(rt -> new TenantEntity.RevokeKey(keyId, rt), timeout);
   }
 
-  /** The tenant's ledger rows of a month, one per metered request. */
-  public CompletionStage<java.util.List<aimos.billing.ledger.LedgerRow>> ledger(String id, String month) {
-    return get(id).thenCompose(s -> ledger.rows(id, month));
+  /** A page of the tenant's ledger rows of a month, one per metered request, in sequence order. */
+  public CompletionStage<LedgerReader.Page> ledger(String id, Optional<String> month, Optional<String> cursor,
+                                                   Optional<String> limit) {
+    TenantUsage.checkPaging(month, cursor, limit);
+    return get(id).thenCompose(s -> usage.ledgerPage(id, month, cursor, limit));
   }
 
-  public CompletionStage<UsageReport> usage(String id, String month) {
-    return get(id).thenCompose(s -> ledger.usage(id, month));
+  /** The tenant's ledger of a month as a streamed response (NDJSON or CSV); parameters are checked first. */
+  public CompletionStage<HttpResponse> ledgerExport(String id, Optional<String> month, Optional<String> format) {
+    HttpResponse export = usage.export(validTenantId(id), month, format);
+    return get(id).thenApply(s -> export);
+  }
+
+  public CompletionStage<UsageReport> usage(String id, Optional<String> month) {
+    TenantUsage.month(month);
+    return get(id).thenCompose(s -> usage.report(id, month));
+  }
+
+  public CompletionStage<List<UsagePoint>> daily(String id, Optional<String> month) {
+    TenantUsage.month(month);
+    return get(id).thenCompose(s -> usage.daily(id, month));
+  }
+
+  public CompletionStage<List<UsagePoint>> hourly(String id, Optional<String> day) {
+    TenantUsage.day(day);
+    return get(id).thenCompose(s -> usage.hourly(id, day));
   }
 
   /** Which shard holds the tenant's entity and which node hosts that shard now (null while it is not allocated). */

@@ -12,8 +12,8 @@ import aimos.api.v1.ModelUsage;
 import aimos.api.v1.ModelVersionInfo;
 import aimos.api.v1.TextOutput;
 import aimos.api.v1.Usage;
-import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.ledger.UsageReport;
+import aimos.billing.rollup.UsageQueries;
 import aimos.model.ModelEntity;
 import aimos.model.sandbox.Worker;
 import aimos.node.BearerToken;
@@ -67,18 +67,18 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   private final ClusterSharding sharding;
   private final NodeSettings settings;
   private final AimosMetrics metrics;
-  private final LedgerRepository ledger;
+  private final UsageQueries usage;
   private final ModelCatalog models;
   private final aimos.node.health.StoreHealth store;
   private final Directories directories;
 
-  public InferenceGateway(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, LedgerRepository ledger,
+  public InferenceGateway(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, UsageQueries usage,
                           ModelCatalog models, aimos.node.health.StoreHealth store, Directories directories) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.settings = settings;
     this.metrics = metrics;
-    this.ledger = ledger;
+    this.usage = usage;
     this.models = models;
     this.store = store;
     this.directories = directories;
@@ -687,9 +687,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     } catch (DateTimeParseException e) {
       return CompletableFuture.failedFuture(invalid("month must look like 2026-11, was \"" + in.getMonth() + "\""));
     }
-    return grpcErrors(authenticated(metadata).thenCompose(tenantId -> ledger.usage(tenantId, month)
+    return grpcErrors(authenticated(metadata).thenCompose(tenantId -> usage.report(tenantId, month)
         .exceptionally(e -> {
-          throw unavailable("the billing ledger cannot be read right now", e);
+          throw unavailable("the usage rollups cannot be read right now", e);
         }))
         .thenApply(InferenceGateway::toProto));
   }

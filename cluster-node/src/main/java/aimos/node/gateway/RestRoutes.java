@@ -18,7 +18,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The REST side of the gateway port, beside gRPC: OpenAI-compatible {@code /v1/models}, the inference routes
- * ({@link OpenAiRoutes}) and the KServe Open Inference Protocol health endpoints. Errors use OpenAI's error object.
+ * ({@link OpenAiRoutes}), the caller's own usage and ledger ({@link TenantUsageRoutes}) and the KServe Open
+ * Inference Protocol health endpoints. Errors use OpenAI's error object.
  */
 public final class RestRoutes extends AllDirectives {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,9 +29,12 @@ public final class RestRoutes extends AllDirectives {
   private final KeyCheck keys;
 
   private final KnownNames directory;
+  private final TenantUsageRoutes usage;
 
-  public RestRoutes(ModelCatalog models, KnownNames directory, KeyCheck keys, Route inference) {
+  public RestRoutes(ModelCatalog models, KnownNames directory, KeyCheck keys, Route inference,
+                    TenantUsageRoutes usage) {
     this.models = models;
+    this.usage = usage;
     this.directory = directory;
     this.inference = inference;
     this.keys = keys;
@@ -47,9 +51,12 @@ public final class RestRoutes extends AllDirectives {
                 : response(StatusCodes.OK, modelList(views))))))),
         path(PathMatchers.segment("v1").slash("models").slash(PathMatchers.segment()), id -> get(() ->
             authenticated(tenantId -> completeWithFuture(retrieve(id))))),
+        // the tenant comes from the key only
+        pathPrefix(PathMatchers.segment("v1").slash("usage"), () -> authenticated(usage::route)),
         extractUnmatchedPath(p -> complete(error(StatusCodes.NOT_FOUND,
             "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models[/{id}], "
-                + "POST /v1/completions, POST /v1/chat/completions, POST /v1/embeddings, GET /v2/health/live and "
+                + "GET /v1/usage[/daily|/hourly|/ledger|/ledger/export], POST /v1/completions, "
+                + "POST /v1/chat/completions, POST /v1/embeddings, GET /v2/health/live and "
                 + "/v2/health/ready",
             "invalid_request_error"))));
   }

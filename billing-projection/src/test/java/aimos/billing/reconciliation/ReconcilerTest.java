@@ -1,0 +1,123 @@
+package aimos.billing.reconciliation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.api.v1.BillingUnit;
+import aimos.billing.BillingStore;
+import aimos.billing.ledger.CassandraLedgerRepository;
+import aimos.billing.pricing.PriceCatalog;
+import aimos.billing.projection.BillingProjectionHandler;
+import aimos.billing.rollup.CassandraRollupRepository;
+import aimos.billing.rollup.RollupWriter;
+import aimos.tenant.TenantEntity;
+import aimos.tenant.Units;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.persistence.query.Sequence;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The reconciler against a real journal: charges are compared with what each event recorded, never with today's
+ * catalog; the ledger is read in pages over several buckets.
+ */
+class ReconcilerTest {
+  private static BillingStore store;
+  private static CassandraLedgerRepository ledger;
+  private static CassandraRollupRepository rollups;
+
+  @BeforeAll
+  static void start() {
+    store = new BillingStore("reconciler_test");
+    ledger = store.ledger(4);
+    rollups = store.rollups();
+  }
+
+  @AfterAll
+  static void stop() {
+    store.close();
+  }
+
+  /** Writes given events to a tenant's journal, as its entity would. */
+  record Write(List<TenantEntity.Event> events, ActorRef<Done> replyTo) {}
+
+  static Behavior<Write> journal(String tenant) {
+    return new EventSourcedBehavior<Write, TenantEntity.Event, Integer>(
+        PersistenceId.ofUniqueId(TenantEntity.persistenceIdOf(tenant))) {
+      @Override
+      public Integer emptyState() {
+        return 0;
+      }
+
+      @Override
+      public CommandHandler<Write, TenantEntity.Event, Integer> commandHandler() {
+        return newCommandHandlerBuilder().forAnyState().onCommand(Write.class,
+            w -> Effect().persist(w.events()).thenRun(s -> w.replyTo().tell(Done.getInstance()))).build();
+      }
+
+      @Override
+      public EventHandler<Integer, TenantEntity.Event> eventHandler() {
+        return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> s + 1);
+      }
+    };
+  }
+
+  @Test
+  void aChargeThatDiffersFromTodaysCatalogIsClean() {
+    String tenant = "repriced";
+    long now = System.currentTimeMillis();
+    String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
+    List<TenantEntity.Event> events = new ArrayList<>();
+    for (int i = 1; i <= 10; i++) {
+      // recorded at 7 micro-dollars a request; today's catalog would charge 20 per token
+      events.add(new TenantEntity.UsageRecorded(tenant, "r" + i, "m", "v1", BillingUnit.TOKENS, 20_000,
+          Units.tokens(100, 0), 0, 7, 0, now - 60_000, month));
+    }
+    var e = (TenantEntity.UsageRecorded) events.get(0);
+    assertTrue(PriceCatalog.seed().chargeMicros(e.unit(), e.unitPriceMicros(), e.units(), 0) != 7);
+    var writer = store.testKit.spawn(journal(tenant));
+    var probe = store.testKit.<Done>createTestProbe();
+    writer.tell(new Write(events, probe.getRef()));
+    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
+
+    List<EventEnvelope<TenantEntity.Event>> envelopes = new ArrayList<>();
+    for (int i = 0; i < events.size(); i++) {
+      envelopes.add(EventEnvelope.create(Sequence.apply(i + 1), TenantEntity.persistenceIdOf(tenant), i + 1,
+          events.get(i), now));
+    }
+    new BillingProjectionHandler(ledger, new RollupWriter(rollups, 10), x -> { }).process(envelopes)
+        .toCompletableFuture().join();
+
+    var reconciler = new Reconciler(store.testKit.system(), ledger, rollups, Duration.ZERO);
+    var report = reconciler.reconcile(tenant, false).toCompletableFuture().join();
+    assertTrue(report.clean(), report.toString());
+    assertEquals(10, report.ledgerRows(), "every bucket of the month was read");
+    assertTrue(report.rollupsChecked() >= 2, report.toString());
+
+    // a ledger row and a rollup row lost: found, repaired, clean again
+    store.session.executeWrite("DELETE FROM " + store.keyspace + ".ledger_rows WHERE tenant_id = ? AND month = ? "
+        + "AND bucket = 1 AND persistence_id = ? AND sequence_nr = 6", tenant, month,
+        TenantEntity.persistenceIdOf(tenant)).toCompletableFuture().join();
+    store.session.executeWrite("DELETE FROM " + store.keyspace + ".usage_daily WHERE tenant_id = ? AND month = ?",
+        tenant, month).toCompletableFuture().join();
+    var found = reconciler.reconcile(tenant, true).toCompletableFuture().join();
+    assertEquals(List.of(6L), found.missing());
+    assertEquals(1, found.rollupsWrong(), found.toString());
+    assertEquals(1, found.rollupsRepaired());
+    var after = reconciler.reconcile(tenant, false).toCompletableFuture().join();
+    assertTrue(after.clean(), after.toString());
+    assertEquals(70, new aimos.billing.rollup.UsageQueries(rollups).report(tenant, month).toCompletableFuture().join()
+        .chargeMicros());
+  }
+}
