@@ -13,12 +13,9 @@ import com.typesafe.config.ConfigFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -38,30 +35,6 @@ class TenantSnapshotTest {
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
-  }
-
-  /** A clock the test moves forward. */
-  static final class ManualClock extends Clock {
-    final AtomicLong millis = new AtomicLong(Instant.parse("2026-11-26T10:00:00Z").toEpochMilli());
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis.get());
-    }
-
-    void advance(Duration d) {
-      millis.addAndGet(d.toMillis());
-    }
   }
 
   private record Tenant(String id, EventSourcedBehaviorTestKit<TenantEntity.Command, TenantEntity.Event, TenantState> kit) {
@@ -103,7 +76,7 @@ class TenantSnapshotTest {
 
   @Test
   void recoveryFromTheSnapshotAloneKeepsPlanKeysMonthAndDedupWindow() {
-    Tenant t = tenant(8, new ManualClock());
+    Tenant t = tenant(8, new ManualClock(Instant.parse("2026-11-26T10:00:00Z")));
     var created = t.kit().<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Create("Acme",
         new Plan(100, 100_000, 10_000_000, 4, 2), rt));
     assertTrue(created.reply().isSuccess());
@@ -146,7 +119,7 @@ class TenantSnapshotTest {
 
   @Test
   void snapshotsAreTakenEveryNEventsAndTheLastTwoKept() {
-    Tenant t = tenant(5, new ManualClock());
+    Tenant t = tenant(5, new ManualClock(Instant.parse("2026-11-26T10:00:00Z")));
     t.kit().<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Create("Acme",
         new Plan(1000, 1_000_000, 10_000_000, 4), rt));
     String secret = t.issueKey();
@@ -164,7 +137,7 @@ class TenantSnapshotTest {
 
   @Test
   void aRequestIdIsRecognisedFor24HoursAndThenServedAsANewRequest() {
-    ManualClock clock = new ManualClock();
+    ManualClock clock = new ManualClock(Instant.parse("2026-11-26T10:00:00Z"));
     Tenant t = tenant(1000, clock);
     t.kit().<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Create("Acme",
         new Plan(1000, 1_000_000, 10_000_000, 4), rt));

@@ -5,12 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.api.v1.BillingUnit;
 import com.typesafe.config.ConfigFactory;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -31,26 +27,6 @@ class UsagePricingTest {
     testKit.shutdownTestKit();
   }
 
-  /** A clock the test moves. */
-  private static final class TestClock extends Clock {
-    final AtomicLong millis = new AtomicLong();
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis.get());
-    }
-  }
-
   /**
    * List 1 before CHANGE prices at the version's price; list 2 from CHANGE on prices "special" at 50 micro-dollars a
    * token and every other model at its version's price plus one.
@@ -65,7 +41,7 @@ class UsagePricingTest {
 
   @Test
   void chargesWithTheListInForceAtTheRecordingInstantAndRecordsIt() {
-    TestClock clock = new TestClock();
+    ManualClock clock = new ManualClock(Instant.EPOCH);
     clock.millis.set(CHANGE - 1);
     var kit = EventSourcedBehaviorTestKit.<TenantEntity.Command, TenantEntity.Event, TenantState>create(
         testKit.system(), TenantEntity.create("pricing-1", new TenantEntity.Settings(Duration.ofMinutes(1),

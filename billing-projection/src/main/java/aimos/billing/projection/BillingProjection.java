@@ -37,7 +37,7 @@ public final class BillingProjection {
         ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
   }
 
-  static GroupedProjection<Offset, EventEnvelope<TenantEntity.Event>> projection(
+  public static GroupedProjection<Offset, EventEnvelope<TenantEntity.Event>> projection(
       ActorSystem<?> system, String tag, LedgerRepository ledger, RollupRepository rollups, LongConsumer lagMillis) {
     SourceProvider<Offset, EventEnvelope<TenantEntity.Event>> source =
         EventSourcedProvider.eventsByTag(system, CassandraReadJournal.Identifier(), tag);

@@ -36,16 +36,56 @@ import org.apache.pekko.pattern.StatusReply;
 public final class HistoryBench {
   private HistoryBench() {}
 
+  /** Models the bench's usage is spread over: a month's usage is days x models x versions rollup rows. */
+  static final int MODELS = 4;
+
+  /**
+   * A clock that moves through the current month (UTC) as the history is written, so that the usage spreads over 27
+   * days as a real month's does: {@code progress} of {@code total} events written so far.
+   */
+  static final class SpreadClock extends Clock {
+    private final long start = java.time.YearMonth.now(ZoneOffset.UTC).atDay(1).atStartOfDay(ZoneOffset.UTC)
+        .toInstant().toEpochMilli();
+    final AtomicLong progress = new AtomicLong();
+    private final long total;
+
+    SpreadClock(long total) {
+      this.total = Math.max(1, total);
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return java.time.Instant.ofEpochMilli(millis());
+    }
+
+    @Override
+    public long millis() {
+      return start + Math.min(progress.get(), total) * Duration.ofDays(27).toMillis() / total;
+    }
+  }
+
   /** The seed prices as the only list in force. */
   private static final aimos.billing.pricing.PriceList PRICES =
       new aimos.billing.pricing.PriceList(1, 0, PriceCatalog.seed(), java.util.Map.of(), 0);
 
-  record Options(List<Integer> sizes, List<Integer> snapshotEvery, int baselineUpTo, int recoveries, String cassandra) {
+  record Options(List<Integer> sizes, List<Integer> snapshotEvery, int baselineUpTo, int recoveries, int reads,
+                 String cassandra) {
     static Options parse(String[] args) {
       List<Integer> sizes = List.of(10_000, 100_000, 1_000_000);
       List<Integer> every = List.of(TenantEntity.DEFAULT_SNAPSHOT_EVERY);
       int baseline = 100_000;
       int recoveries = 5;
+      int reads = 1000;
       String cassandra = null;
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -57,14 +97,18 @@ public final class HistoryBench {
               .map(s -> positive(a, s)).toList();
           case "--baseline-up-to" -> baseline = Integer.parseInt(require(a, v));
           case "--recoveries" -> recoveries = positive(a, require(a, v));
+          case "--reads" -> reads = Integer.parseInt(require(a, v));
           case "--cassandra" -> cassandra = require(a, v);
           case "-h", "--help" -> {
             System.out.println("""
                 Usage: bin/aimos bench history [--sizes 10000,100000,1000000] [--snapshot-every N,M]
-                                               [--baseline-up-to N] [--recoveries N] [--cassandra host:port]
+                                               [--baseline-up-to N] [--recoveries N] [--reads N]
+                                               [--cassandra host:port]
                   Writes each size of usage history into a fresh tenant, then times the tenant's recovery from its
                   snapshot (and, up to --baseline-up-to events, by replaying every event); several --snapshot-every
-                  values compare snapshot intervals on the same sizes. Without --cassandra it
+                  values compare snapshot intervals on the same sizes. Then the billing projection turns the history
+                  into ledger rows and rollups, and the month's usage is read --reads times (0: skip). Without
+                  --cassandra it
                   starts its own Cassandra under .aimos/bench.""");
             System.exit(0);
           }
@@ -72,7 +116,7 @@ public final class HistoryBench {
         }
         i++;
       }
-      return new Options(sizes, every, baseline, recoveries, cassandra);
+      return new Options(sizes, every, baseline, recoveries, reads, cassandra);
     }
 
     private static String require(String option, String value) {
@@ -144,16 +188,19 @@ public final class HistoryBench {
   private static void run(ActorSystem<Bench.Command> system, Options o) throws Exception {
     Duration timeout = Duration.ofMinutes(5);
     List<String> lines = new ArrayList<>();
-    lines.add(String.format("%-10s %12s %14s %14s %14s %14s", "events", "write ev/s", "recovery p50",
-        "recovery max", "full replay", "snapshot"));
+    lines.add(String.format("%-10s %12s %14s %14s %14s %14s  %s", "events", "write ev/s", "recovery p50",
+        "recovery max", "full replay", "snapshot", "usage read (rollups) / month scan (ledger)"));
+    Billing billing = Billing.start(system);
+    String month = java.time.YearMonth.now(ZoneOffset.UTC).toString();
     for (int every : o.snapshotEvery()) {
       for (int size : o.sizes()) {
         String tenantId = "bench-" + size + "-" + Long.toString(System.currentTimeMillis(), 36);
-        TenantEntity.Settings settings = new TenantEntity.Settings(Duration.ofMinutes(2), Duration.ofSeconds(2),
-            Clock.systemUTC()).withSnapshotEvery(every);
         // the worst case: the newest snapshot is every-1 events behind (the creation event is the first of all)
         int events = size + Math.floorMod(every - 1 - (size + 1) % every, every);
-        long writeRate = write(system, tenantId, events, settings, timeout);
+        SpreadClock clock = new SpreadClock(events);
+        TenantEntity.Settings settings = new TenantEntity.Settings(Duration.ofMinutes(2), Duration.ofSeconds(2),
+            clock).withSnapshotEvery(every);
+        long writeRate = write(system, tenantId, events, settings, clock, timeout);
         awaitTagScanning(system, tenantId, events + 1);
         List<Long> times = new ArrayList<>();
         for (int i = 0; i < o.recoveries(); i++) {
@@ -164,15 +211,21 @@ public final class HistoryBench {
         if (size <= o.baselineUpTo()) {
           replay = ms(recover(system, tenantId, settings.withSnapshotEvery(0), timeout));
         }
-        lines.add(String.format("%-10d %12d %14s %14s %14s %14s", events, writeRate, ms(times.get(times.size() / 2)),
-            ms(times.get(times.size() - 1)), replay, "every " + every));
+        String reads = "-";
+        if (o.reads() > 0) {
+          reads = usageReads(system, billing, tenantId, month, events, o.reads(), size <= o.baselineUpTo());
+        }
+        lines.add(String.format("%-10d %12d %14s %14s %14s %14s  %s", events, writeRate,
+            ms(times.get(times.size() / 2)), ms(times.get(times.size() - 1)), replay, "every " + every, reads));
         System.out.println(lines.get(lines.size() - 1));
       }
     }
     System.out.println();
     System.out.println("Recovery of a tenant: from spawning its entity to its first answer (GetSummary), "
         + o.recoveries() + " times each, with every-1 events after the newest snapshot (the most it replays); "
-        + "'full replay' reads every event without snapshots.");
+        + "'full replay' reads every event without snapshots. Usage read: the month's usage report from the rollups, "
+        + o.reads() + " times (p50/p99, rows read); month scan: every ledger row of the month, as a read that grows "
+        + "with the requests would.");
     lines.forEach(System.out::println);
   }
 
@@ -204,7 +257,7 @@ public final class HistoryBench {
 
   /** Writes {@code size} usage events through the entity, at most 4,000 in flight; the rate in events/s. */
   private static long write(ActorSystem<Bench.Command> system, String tenantId, int size,
-                            TenantEntity.Settings settings, Duration timeout) throws Exception {
+                            TenantEntity.Settings settings, SpreadClock clock, Duration timeout) throws Exception {
     ActorRef<TenantEntity.Command> tenant = spawn(system, tenantId, settings, timeout);
     AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Summary>>ask(tenant,
         rt -> new TenantEntity.Create("Bench " + size, new Plan(1_000_000, 1_000_000_000L, Long.MAX_VALUE / 4, 64), rt),
@@ -216,12 +269,14 @@ public final class HistoryBench {
     List<CompletableFuture<?>> last = new ArrayList<>();
     for (int i = 1; i <= size; i++) {
       inFlight.acquire();
+      clock.progress.set(i);
       String requestId = "req-" + i;
+      String model = "bench-model-" + i % MODELS;
       // latencies of 25-225 ms: some over the 100 ms the SLA counts
       long latencyMicros = 25_000L + i % 200_000;
       CompletableFuture<StatusReply<TenantEntity.Recorded>> f = AskPattern.<TenantEntity.Command,
           StatusReply<TenantEntity.Recorded>>ask(tenant, rt -> new TenantEntity.RecordUsage("bench", requestId,
-              "fp-" + requestId, "bench-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(12, 30), latencyMicros,
+              "fp-" + requestId, model, "v1", BillingUnit.TOKENS, 20_000, Units.tokens(12, 30), latencyMicros,
               rt), timeout, system.scheduler()).toCompletableFuture();
       f.whenComplete((r, e) -> {
         if (e != null || !r.isSuccess()) {
@@ -276,6 +331,82 @@ public final class HistoryBench {
         .toCompletableFuture().get();
   }
 
+  /** The billing side: the ledger and rollup tables, and one billing projection per usage tag once needed. */
+  record Billing(ActorSystem<Bench.Command> system, aimos.billing.ledger.LedgerRepository ledger,
+                 aimos.billing.rollup.RollupRepository rollups, aimos.billing.rollup.UsageQueries usage,
+                 aimos.billing.ledger.LedgerReader reader, java.util.Set<String> running) {
+    static Billing start(ActorSystem<Bench.Command> system) {
+      var session = org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry.get(system)
+          .sessionFor(org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings.create(
+              "pekko.projection.cassandra.session-config"));
+      String keyspace = system.settings().config().getString("aimos.billing.keyspace");
+      aimos.billing.ledger.CassandraLedgerRepository.createTables(session, keyspace).toCompletableFuture().join();
+      org.apache.pekko.projection.cassandra.javadsl.CassandraProjection.createTablesIfNotExists(system)
+          .toCompletableFuture().join();
+      var ledger = new aimos.billing.ledger.CassandraLedgerRepository(session, keyspace);
+      var rollups = new aimos.billing.rollup.CassandraRollupRepository(session, keyspace);
+      var usage = new aimos.billing.rollup.UsageQueries(rollups);
+      return new Billing(system, ledger, rollups, usage, new aimos.billing.ledger.LedgerReader(ledger,
+          usage::sequenceRange), java.util.concurrent.ConcurrentHashMap.newKeySet());
+    }
+
+    void ensureProjection(String tag) {
+      if (running.add(tag)) {
+        system.tell(new Bench.StartProjection(org.apache.pekko.projection.ProjectionBehavior.create(
+            aimos.billing.projection.BillingProjection.projection(system, tag, ledger, rollups, lag -> { }))));
+      }
+    }
+  }
+
+  /**
+   * Projects the tenant's history into the ledger and the rollups, then times the month's usage report read from
+   * the rollups {@code reads} times, and (with {@code scan}) one read of every ledger row of the month.
+   */
+  private static String usageReads(ActorSystem<Bench.Command> system, Billing billing, String tenantId, String month,
+                                   long events, int reads, boolean scan) throws Exception {
+    billing.ensureProjection(TenantEntity.tagFor(tenantId));
+    long start = System.nanoTime();
+    long lastPrint = start;
+    while (true) {
+      long projected = billing.usage().report(tenantId, month).toCompletableFuture().get().requests();
+      if (projected >= events) {
+        break;
+      }
+      if (System.nanoTime() - start > TimeUnit.MINUTES.toNanos(60)) {
+        throw new IllegalStateException("the billing projection did not catch up within an hour");
+      }
+      if (System.nanoTime() - lastPrint > TimeUnit.SECONDS.toNanos(10)) {
+        lastPrint = System.nanoTime();
+        System.out.printf("  billing projection: %,d of %,d events in the rollups%n", projected, events);
+      }
+      // the projection writes in groups; look again shortly
+      Thread.sleep(200);
+    }
+    System.out.printf("  billing projection: %,d events projected in %.1f s%n", events,
+        (System.nanoTime() - start) / 1e9);
+    var dayRows = billing.rollups().days(tenantId, month).toCompletableFuture().get();
+    int rows = dayRows.size();
+    long days = dayRows.stream().map(r -> r.key().slot()).distinct().count();
+    long[] took = new long[reads];
+    for (int i = 0; i < reads; i++) {
+      long t0 = System.nanoTime();
+      var report = billing.usage().report(tenantId, month).toCompletableFuture().get();
+      took[i] = System.nanoTime() - t0;
+      if (report.requests() != events) {
+        throw new IllegalStateException("usage report of " + report.requests() + " requests, expected " + events);
+      }
+    }
+    Arrays.sort(took);
+    String result = String.format("p50 %s, p99 %s (%d rows: %d days x models)", ms(took[reads / 2]),
+        ms(took[Math.min(reads - 1, (int) Math.ceil(reads * 0.99) - 1)]), rows, days);
+    if (scan) {
+      long t0 = System.nanoTime();
+      int scanned = billing.reader().collect(tenantId, month, (int) events, system).toCompletableFuture().get().size();
+      result += String.format(" / scan %s (%d rows)", ms(System.nanoTime() - t0), scanned);
+    }
+    return result;
+  }
+
   /** The guardian: spawns entities and stops them, answering once they have terminated. */
   static final class Bench {
     interface Command {}
@@ -284,6 +415,9 @@ public final class HistoryBench {
         implements Command {}
 
     record Stop(ActorRef<TenantEntity.Command> entity, ActorRef<Boolean> replyTo) implements Command {}
+
+    record StartProjection(Behavior<org.apache.pekko.projection.ProjectionBehavior.Command> projection)
+        implements Command {}
 
     private record Stopped(ActorRef<Boolean> replyTo) implements Command {}
 
@@ -297,6 +431,10 @@ public final class HistoryBench {
           .onMessage(Stop.class, s -> {
             ctx.watchWith(s.entity(), new Stopped(s.replyTo()));
             ctx.stop(s.entity());
+            return Behaviors.same();
+          })
+          .onMessage(StartProjection.class, s -> {
+            ctx.spawn(s.projection(), "projection-" + names.incrementAndGet());
             return Behaviors.same();
           })
           .onMessage(Stopped.class, s -> {
