@@ -135,7 +135,6 @@ public final class Main {
     PriceBookEntity.init(system, pricing.configured(), pricing.lead());
     // tenant entities price with this node's copy of the price book: no remote call on the request path
     PriceBookReplica prices = PriceBookReplica.start(system, pricing, settings.askTimeout());
-    NodeState.get(system).priceBook(prices::loaded);
     TenantEntity.init(system, new TenantEntity.Settings(config.getDuration("aimos.tenant.admission-timeout"),
         config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC())
         .withSnapshotEvery(config.getInt("aimos.tenant.snapshot-every")), prices);
@@ -249,7 +248,8 @@ public final class Main {
   static ModelEntity.Settings modelSettings(Config config) {
     Config m = config.getConfig("aimos.model");
     return new ModelEntity.Settings(m.getDuration("lease-ttl"), m.getDuration("lease-queue-timeout"),
-        m.getInt("lease-queue-limit"), m.getDuration("worker-heartbeat-timeout"), java.time.Duration.ofMillis(250));
+        m.getInt("lease-queue-limit"), m.getDuration("worker-heartbeat-timeout"), java.time.Duration.ofMillis(250),
+        m.getInt("snapshot-every"));
   }
 
   static SandboxSettings sandboxSettings(Config config) {

@@ -33,6 +33,8 @@ import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.Recovery;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
@@ -62,8 +64,21 @@ public final class ModelEntity
   /** Model events are rare (a registration, a version now and then): a snapshot every 100 keeps recovery short. */
   public static final int SNAPSHOT_EVERY = 100;
 
+  /** {@code snapshotEvery}: events between snapshots; 0 takes and reads none (for rolling upgrades). */
   public record Settings(Duration leaseTtl, Duration queueTimeout, int queueLimit, Duration heartbeatTimeout,
-                         Duration tick) {
+                         Duration tick, int snapshotEvery) {
+    public Settings {
+      if (snapshotEvery < 0) {
+        throw new IllegalArgumentException("snapshot-every must be at least 1 (0: no snapshots), was "
+            + snapshotEvery);
+      }
+    }
+
+    public Settings(Duration leaseTtl, Duration queueTimeout, int queueLimit, Duration heartbeatTimeout,
+                    Duration tick) {
+      this(leaseTtl, queueTimeout, queueLimit, heartbeatTimeout, tick, SNAPSHOT_EVERY);
+    }
+
     public static Settings defaults() {
       return new Settings(Duration.ofSeconds(60), Duration.ofSeconds(5), 256, Duration.ofSeconds(6),
           Duration.ofMillis(250));
@@ -434,7 +449,14 @@ public final class ModelEntity
 
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(SNAPSHOT_EVERY, 2);
+    return settings.snapshotEvery() == 0 ? RetentionCriteria.disabled()
+        : RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+  }
+
+  @Override
+  public Recovery recovery() {
+    return settings.snapshotEvery() == 0 ? Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none())
+        : super.recovery();
   }
 
   @Override

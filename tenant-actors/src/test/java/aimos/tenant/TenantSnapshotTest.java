@@ -136,6 +136,22 @@ class TenantSnapshotTest {
   }
 
   @Test
+  void withSnapshotsOffNoneIsWrittenAndRecoveryReplaysTheJournal() {
+    Tenant t = tenant(0, new ManualClock(Instant.parse("2026-11-26T10:00:00Z")));
+    t.kit().<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Create("Acme",
+        new Plan(1000, 1_000_000, 10_000_000, 4), rt));
+    String secret = t.issueKey();
+    for (int i = 1; i <= 12; i++) {
+      t.serve(secret, "r" + i, "fp" + i, 1, 1);
+    }
+    assertEquals(List.of(), t.kit().snapshotTestKit().orElseThrow().persistedInStorage(t.pid()));
+    var before = t.summary();
+    t.kit().restart();
+    assertEquals(before, t.summary());
+    assertInstanceOf(TenantEntity.Replayed.class, t.admit(secret, "r7", "fp7"));
+  }
+
+  @Test
   void aRequestIdIsRecognisedFor24HoursAndThenServedAsANewRequest() {
     ManualClock clock = new ManualClock(Instant.parse("2026-11-26T10:00:00Z"));
     Tenant t = tenant(1000, clock);

@@ -35,7 +35,6 @@ public final class NodeState implements Extension {
   private volatile Route routes = Directives.reject();
   private volatile boolean gatewayBound;
   private volatile java.util.function.BooleanSupplier storeAvailable = () -> true;
-  private volatile java.util.function.BooleanSupplier priceBookLoaded = () -> true;
 
   public Route routes() {
     return routes;
@@ -54,12 +53,7 @@ public final class NodeState implements Extension {
   }
 
   public boolean ready() {
-    return gatewayBound && storeAvailable.getAsBoolean() && priceBookLoaded.getAsBoolean();
-  }
-
-  /** Until this node has its copy of the price book it would price with its configured prices only: not ready. */
-  public void priceBook(java.util.function.BooleanSupplier loaded) {
-    this.priceBookLoaded = loaded;
+    return gatewayBound && storeAvailable.getAsBoolean();
   }
 
   public void store(java.util.function.BooleanSupplier available) {

@@ -192,6 +192,7 @@ public final class HistoryBench {
         "recovery max", "full replay", "snapshot", "usage read (rollups) / month scan (ledger)"));
     Billing billing = Billing.start(system);
     String month = java.time.YearMonth.now(ZoneOffset.UTC).toString();
+    warmUp(system, timeout);
     for (int every : o.snapshotEvery()) {
       for (int size : o.sizes()) {
         String tenantId = "bench-" + size + "-" + Long.toString(System.currentTimeMillis(), 36);
@@ -227,6 +228,22 @@ public final class HistoryBench {
         + o.reads() + " times (p50/p99, rows read); month scan: every ledger row of the month, as a read that grows "
         + "with the requests would.");
     lines.forEach(System.out::println);
+  }
+
+  /**
+   * Writes and recovers a small tenant a few times, unmeasured, so that the first measured size does not pay for the
+   * JIT compiling the recovery and write paths.
+   */
+  private static void warmUp(ActorSystem<Bench.Command> system, Duration timeout) throws Exception {
+    System.out.println("Warming up (a tenant of 20,000 events, recovered 20 times)...");
+    String tenantId = "warmup-" + Long.toString(System.currentTimeMillis(), 36);
+    SpreadClock clock = new SpreadClock(20_000);
+    TenantEntity.Settings settings = new TenantEntity.Settings(Duration.ofMinutes(2), Duration.ofSeconds(2), clock)
+        .withSnapshotEvery(TenantEntity.DEFAULT_SNAPSHOT_EVERY);
+    write(system, tenantId, 20_000, settings, clock, timeout);
+    for (int i = 0; i < 20; i++) {
+      recover(system, tenantId, i % 2 == 0 ? settings : settings.withSnapshotEvery(0), timeout);
+    }
   }
 
   /**
