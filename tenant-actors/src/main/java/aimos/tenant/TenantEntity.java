@@ -32,9 +32,10 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * One tenant: its plan, API keys and metered usage. It is the single owner of the tenant's quotas cluster-wide
  * (sharding gives it one writer), so limits are exact however many nodes serve the tenant.
  *
- * <p>Durable state (plan, keys, the month's usage, recent request ids) comes from events. Rate buckets and in-flight
- * admissions are in memory only: if the entity moves to another node they start afresh, which can briefly admit up
- * to one extra bucket of requests but never bills anything twice.
+ * <p>Durable state ({@link TenantState}: plan, keys, the month's usage, the dedup window) comes from the newest
+ * snapshot and the events after it. Rate buckets and in-flight admissions are in memory only: if the entity moves to
+ * another node they start afresh, which can briefly admit up to one extra bucket of requests but never bills anything
+ * twice.
  */
 public final class TenantEntity
     extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantState> {
