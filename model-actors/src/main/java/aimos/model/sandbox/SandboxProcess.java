@@ -27,8 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class SandboxProcess implements AutoCloseable {
 
-  /** How to launch a sandbox: the java binary, JVM flags, classpath and working directory. */
-  /** How to start a sandbox JVM; {@code environment} is added to the node's (provider settings, never arguments). */
+  /**
+   * How to start a sandbox JVM: the java binary, JVM flags, classpath, working directory, and what its runtime needs
+   * in its environment (provider settings, never arguments); the node's own environment is not passed on.
+   */
   public record LaunchSpec(String javaCommand, List<String> jvmOptions, String classpath, Path workDir,
                            java.util.Map<String, String> environment) {
     public LaunchSpec(String javaCommand, List<String> jvmOptions, String classpath, Path workDir) {
@@ -87,7 +89,9 @@ public final class SandboxProcess implements AutoCloseable {
     cmd.add(runtime);
     cmd.add(Integer.toString(threads));
     ProcessBuilder builder = new ProcessBuilder(cmd);
-    builder.environment().putAll(spec.environment());
+    Map<String, String> env = builder.environment();
+    env.clear();
+    env.putAll(SandboxEnvironment.of(System.getenv(), spec.workDir(), spec.environment()));
     Process p = builder
         .directory(spec.workDir().toFile())
         .redirectError(ProcessBuilder.Redirect.appendTo(spec.workDir().resolve("sandbox.log").toFile()))
