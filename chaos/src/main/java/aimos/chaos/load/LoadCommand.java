@@ -7,7 +7,9 @@ import aimos.api.v1.InferenceServiceClient;
 import aimos.api.v1.TextInput;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -16,8 +18,9 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
- * {@code bin/aimos load}: drives Infer against a node, then the same load against a bare gRPC echo service in this
- * process, and prints both with the ratio of their throughputs.
+ * {@code bin/aimos load}: drives Infer against a node (one tenant or many), then the same load against a bare gRPC
+ * echo service in this process, and prints both with the ratio of their throughputs; {@code --sweep} does so at
+ * several concurrencies and prints one table.
  */
 public final class LoadCommand {
   private LoadCommand() {}
@@ -34,24 +37,43 @@ public final class LoadCommand {
         --warmup D             unmeasured warm-up before each phase (default 5s)
         --seed N               seed for the prompts (default 1)
         --skip-echo            measure only the metered path
+        --tenants N            spread the load over N tenants (1-1000, default 1; N > 1 needs the admin token)
+        --sweep                measure at 1, 8, 64 and 256 in flight (each against the echo) and print one table
       """;
 
+  /** The concurrencies of {@code --sweep}. */
+  static final int[] SWEEP = {1, 8, 64, 256};
+
   public static void main(String[] args) {
-    Map<String, String> opts = parse(args);
+    Map<String, String> opts;
+    Settings settings;
+    try {
+      opts = parse(args);
+      settings = Settings.of(opts);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage() + " (see bin/aimos load --help)");
+      System.exit(2);
+      return;
+    }
     String apiKey = aimos.chaos.cli.Secrets.of(opts, "api-key", "AIMOS_API_KEY");
     String adminToken = aimos.chaos.cli.Secrets.of(opts, "admin-token", "AIMOS_ADMIN_TOKEN");
     if (opts.containsKey("help") || apiKey.isEmpty() && adminToken.isEmpty()) {
       System.out.print(HELP);
       System.exit(opts.containsKey("help") ? 0 : 2);
     }
-    if (apiKey.isEmpty()) {
-      apiKey = LoadTenant.create(opts.getOrDefault("management", "127.0.0.1:8558"), adminToken);
+    List<String> keys;
+    if (settings.tenants() > 1 || apiKey.isEmpty()) {
+      if (adminToken.isEmpty()) {
+        System.err.println("--tenants " + settings.tenants() + " creates tenants: it needs AIMOS_ADMIN_TOKEN (or "
+            + "--admin-token-file)");
+        System.exit(2);
+        return;
+      }
+      keys = LoadTenant.create(opts.getOrDefault("management", "127.0.0.1:8558"), adminToken, settings.tenants());
+    } else {
+      keys = List.of(apiKey);
     }
-    opts.put("api-key", apiKey);
     String[] target = opts.getOrDefault("target", "127.0.0.1:8080").split(":");
-    int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "64"));
-    Duration duration = duration(opts.getOrDefault("duration", "20s"));
-    Duration warmup = duration(opts.getOrDefault("warmup", "5s"));
     String model = opts.getOrDefault("model", "demo-text");
     long seed = Long.parseLong(opts.getOrDefault("seed", "1"));
 
@@ -61,33 +83,99 @@ public final class LoadCommand {
           Integer.parseInt(target[1]), system).withTls(false), system);
       String[] prompts = prompts(seed);
       String runId = Long.toString(System.currentTimeMillis(), 36);
-      System.out.printf("Metered Infer on %s:%s, model %s, %d in flight, %s (warm-up %s)%n", target[0], target[1],
-          model, concurrency, duration, warmup);
-      LoadResult metered = LoadRun.run("aimos Infer (metered)", concurrency, warmup, duration, i ->
-          infer.infer().addHeader("authorization", "Bearer " + opts.get("api-key"))
-              .invoke(InferRequest.newBuilder().setModel(model).setRequestId("load-" + runId + "-" + i)
-                  .setText(TextInput.newBuilder().setPrompt(prompts[i % prompts.length])).build()),
-          n -> System.out.printf("  ... %d ok%n", n));
-      System.out.println(metered.line());
-      if (!metered.failures().isEmpty()) {
-        System.out.println("  failures: " + metered.failures());
-      }
-      if (!opts.containsKey("skip-echo")) {
+      LoadRun.Call metered = i -> infer.infer().addHeader("authorization", "Bearer " + keys.get(i % keys.size()))
+          .invoke(InferRequest.newBuilder().setModel(model).setRequestId("load-" + runId + "-" + i)
+              .setText(TextInput.newBuilder().setPrompt(prompts[i % prompts.length])).build());
+      LoadRun.Call bare = null;
+      if (!settings.skipEcho()) {
         ServerBinding binding = EchoServer.bind(system, "127.0.0.1", 0).toCompletableFuture().join();
         var echo = EchoServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
             binding.localAddress().getPort(), system).withTls(false), system);
-        System.out.printf("Bare gRPC echo (same process as this client), %d in flight, %s%n", concurrency, duration);
-        LoadResult bare = LoadRun.run("bare gRPC echo", concurrency, warmup, duration, i ->
-            echo.echo(EchoMessage.newBuilder().setPayload(prompts[i % prompts.length]).build()),
+        bare = i -> echo.echo(EchoMessage.newBuilder().setPayload(prompts[i % prompts.length]).build());
+      }
+      List<String> rows = new ArrayList<>();
+      for (int concurrency : settings.concurrencies()) {
+        System.out.printf("Metered Infer on %s:%s, model %s, %d tenant(s), %d in flight, %s (warm-up %s)%n",
+            target[0], target[1], model, keys.size(), concurrency, settings.duration(), settings.warmup());
+        LoadResult m = LoadRun.run("aimos Infer (metered)", concurrency, settings.warmup(), settings.duration(),
+            metered, n -> System.out.printf("  ... %d ok%n", n));
+        System.out.println(m.line());
+        if (!m.failures().isEmpty()) {
+          System.out.println("  failures: " + m.failures());
+        }
+        if (bare == null) {
+          rows.add(SweepRow.of(concurrency, m, null));
+          continue;
+        }
+        System.out.printf("Bare gRPC echo (same process as this client), %d in flight, %s%n", concurrency,
+            settings.duration());
+        LoadResult b = LoadRun.run("bare gRPC echo", concurrency, settings.warmup(), settings.duration(), bare,
             n -> System.out.printf("  ... %d ok%n", n));
-        System.out.println(bare.line());
+        System.out.println(b.line());
+        if (settings.concurrencies().length == 1) {
+          System.out.println();
+          System.out.println(m.line());
+          System.out.println(b.line());
+          System.out.printf("metered/echo throughput ratio: %.3f%n", m.throughput() / b.throughput());
+        }
+        rows.add(SweepRow.of(concurrency, m, b));
+      }
+      if (settings.concurrencies().length > 1) {
         System.out.println();
-        System.out.println(metered.line());
-        System.out.println(bare.line());
-        System.out.printf("metered/echo throughput ratio: %.3f%n", metered.throughput() / bare.throughput());
+        System.out.println(SweepRow.HEADER);
+        rows.forEach(System.out::println);
       }
     } finally {
       system.terminate();
+    }
+  }
+
+  /** What the options ask for, checked before anything runs. */
+  record Settings(int[] concurrencies, int tenants, Duration duration, Duration warmup, boolean skipEcho) {
+    static Settings of(Map<String, String> opts) {
+      int tenants = bounded(opts, "tenants", 1, 1, 1000);
+      int concurrency = bounded(opts, "concurrency", 64, 1, 10_000);
+      if (opts.containsKey("sweep") && opts.containsKey("concurrency")) {
+        throw new IllegalArgumentException("--sweep measures at 1, 8, 64 and 256 in flight: leave out --concurrency");
+      }
+      return new Settings(opts.containsKey("sweep") ? SWEEP : new int[] {concurrency}, tenants,
+          LoadCommand.duration(opts.getOrDefault("duration", "20s")),
+          LoadCommand.duration(opts.getOrDefault("warmup", "5s")), opts.containsKey("skip-echo"));
+    }
+
+    private static int bounded(Map<String, String> opts, String name, int dflt, int min, int max) {
+      String v = opts.get(name);
+      if (v == null) {
+        return dflt;
+      }
+      try {
+        int n = Integer.parseInt(v.strip());
+        if (n >= min && n <= max) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException("--" + name + " takes a whole number from " + min + " to " + max
+          + ", was '" + v + "'");
+    }
+  }
+
+  /** One line of the sweep's table: the metered path against the echo at one concurrency. */
+  static final class SweepRow {
+    static final String HEADER = String.format("%11s %12s %9s %9s %12s %9s %7s %13s", "in flight", "metered/s",
+        "p50 ms", "p99 ms", "echo/s", "p50 ms", "ratio", "p50 added ms");
+
+    private SweepRow() {}
+
+    static String of(int concurrency, LoadResult metered, LoadResult echo) {
+      if (echo == null) {
+        return String.format("%11d %12.1f %9.2f %9.2f %12s %9s %7s %13s", concurrency, metered.throughput(),
+            metered.percentileMillis(50), metered.percentileMillis(99), "-", "-", "-", "-");
+      }
+      return String.format("%11d %12.1f %9.2f %9.2f %12.1f %9.2f %7.3f %13.2f", concurrency, metered.throughput(),
+          metered.percentileMillis(50), metered.percentileMillis(99), echo.throughput(), echo.percentileMillis(50),
+          metered.throughput() / echo.throughput(), metered.percentileMillis(50) - echo.percentileMillis(50));
     }
   }
 
@@ -127,7 +215,7 @@ public final class LoadCommand {
         throw new IllegalArgumentException("unexpected argument '" + a + "'; options start with --");
       }
       String key = a.substring(2);
-      if (key.equals("skip-echo") || key.equals("help")) {
+      if (key.equals("skip-echo") || key.equals("help") || key.equals("sweep")) {
         m.put(key, "true");
       } else if (i + 1 < args.length) {
         m.put(key, args[++i]);
