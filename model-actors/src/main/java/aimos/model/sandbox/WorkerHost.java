@@ -7,7 +7,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.time.Duration;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
@@ -50,6 +56,13 @@ public final class WorkerHost {
   public record InjectFault(String model, String version, aimos.internal.sandbox.Fault fault, int count,
                             int delayMillis, ActorRef<Statuses> replyTo) implements Command {}
 
+  /**
+   * Stops every sandbox of this host; sent by the node's coordinated shutdown before cluster sharding shuts down, so
+   * that no sandbox keeps announcing itself to model entities whose shards are being handed off (a region waits for
+   * the messages it buffers for such shards, and would not finish its shutdown).
+   */
+  private record StopSandboxes(ActorRef<Done> replyTo) implements Command {}
+
   private WorkerHost() {}
 
   public static Behavior<Command> create(SandboxSettings settings, SandboxMonitor monitor) {
@@ -61,6 +74,12 @@ public final class WorkerHost {
       String node = ctx.getSystem().address().hostPort();
       int[] deviceMemoryUsed = {0};
       ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
+      ActorRef<Command> self = ctx.getSelf();
+      var system = ctx.getSystem();
+      Cancellable stopTask = CoordinatedShutdown.get(system).addCancellableTask(
+          CoordinatedShutdown.PhaseBeforeClusterShutdown(), "stop-sandboxes", () -> AskPattern.<Command, Done>ask(
+              self, StopSandboxes::new, Duration.ofSeconds(5), system.scheduler())
+              .exceptionally(e -> Done.getInstance()));
       Map<String, ActorRef<Worker.Command>> sandboxes = new HashMap<>();
       Map<String, SandboxStatus> statuses = new TreeMap<>();
       return Behaviors.receive(Command.class)
@@ -100,6 +119,16 @@ public final class WorkerHost {
               }
             }
             m.replyTo().tell(new Statuses(affected));
+            return Behaviors.same();
+          })
+          .onMessage(StopSandboxes.class, m -> {
+            sandboxes.values().forEach(ctx::stop);
+            sandboxes.clear();
+            m.replyTo().tell(Done.getInstance());
+            return Behaviors.same();
+          })
+          .onSignal(PostStop.class, signal -> {
+            stopTask.cancel();
             return Behaviors.same();
           })
           .build();
