@@ -23,6 +23,11 @@ import aimos.tenant.directory.TenantDirectory;
 import aimos.model.sandbox.SandboxIsolation;
 import aimos.model.sandbox.SandboxSettings;
 import aimos.model.sandbox.WorkerHost;
+import aimos.access.token.AdminTokenEntity;
+import aimos.access.token.LoginThrottle;
+import aimos.node.access.AccessPolicy;
+import aimos.node.access.Authenticator;
+import aimos.node.access.TokenAdmin;
 import aimos.node.admin.AdminRoutes;
 import aimos.node.admin.DrillRuns;
 import aimos.node.admin.ModelCatalog;
@@ -198,10 +203,17 @@ public final class Main {
         () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
         settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
+    AdminTokenEntity.init(system, config.getDuration("aimos.access.rotation-overlap"));
+    Authenticator authenticator = new Authenticator(settings.adminToken(), settings.secopsToken(),
+        id -> TokenAdmin.lookup(system, settings.askTimeout(), id),
+        new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
+            config.getDuration("aimos.access.failed-logins.refill-interval"), System::nanoTime),
+        config.getDuration("aimos.access.token-cache-ttl"), Clock.systemUTC(), System::nanoTime);
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
         system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation,
             new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
-            settings.adminToken(), settings.secopsToken()).route()));
+            authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator))
+            .route()));
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",

@@ -31,6 +31,8 @@ public record NodeSettings(String gatewayHost, int gatewayPort, Duration request
     if (!formation.equals("seed-nodes") && !formation.equals("kubernetes")) {
       throw new IllegalArgumentException("aimos.cluster-formation must be seed-nodes or kubernetes, was " + formation);
     }
+    aimos.access.token.ConfiguredTokens.check("aimos.admin.token (AIMOS_ADMIN_TOKEN)", a.getString("admin.token"));
+    aimos.access.token.ConfiguredTokens.check("aimos.secops.token (AIMOS_SECOPS_TOKEN)", a.getString("secops.token"));
     return new NodeSettings(
         a.getString("gateway.host"),
         a.getInt("gateway.port"),

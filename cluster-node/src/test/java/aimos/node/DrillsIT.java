@@ -76,7 +76,7 @@ class DrillsIT {
   @Test
   void theNodeRunsADrillOnItself() {
     int port = cluster.managementPort(0);
-    assertEquals(401, Http.call("POST", port, "/admin/chaos/drills/slow-model", TestCluster.ADMIN_TOKEN, null).status());
+    assertEquals(403, Http.call("POST", port, "/admin/chaos/drills/slow-model", TestCluster.ADMIN_TOKEN, null).status());
     var unknown = Http.call("POST", port, "/admin/chaos/drills/earthquake", TestCluster.SECOPS_TOKEN, null);
     assertEquals(400, unknown.status());
     assertTrue(unknown.body().contains("sandbox-crash-storm"), unknown.body());

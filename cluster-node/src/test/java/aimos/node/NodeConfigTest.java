@@ -22,6 +22,21 @@ class NodeConfigTest {
   }
 
   @Test
+  void aWeakConfiguredTokenStopsTheNodeWithAMessageThatSaysHowToMakeOne() {
+    for (String weak : List.of("change-me", "local-admin-token", "adm_0123456789")) {
+      var c = NodeConfig.load(ConfigFactory.parseMap(Map.of("aimos.admin.token", weak)), Map.of());
+      var e = assertThrows(IllegalArgumentException.class, () -> NodeSettings.from(c));
+      assertTrue(e.getMessage().startsWith("aimos.admin.token (AIMOS_ADMIN_TOKEN)"), e.getMessage());
+      assertTrue(e.getMessage().contains("openssl rand -base64 32"), e.getMessage());
+    }
+    var secops = NodeConfig.load(ConfigFactory.parseMap(Map.of("aimos.secops.token", "change-me")), Map.of());
+    assertThrows(IllegalArgumentException.class, () -> NodeSettings.from(secops));
+    var strong = NodeConfig.load(ConfigFactory.parseMap(Map.of("aimos.admin.token",
+        "k3J9x2Qv7LmP0aZt5WcR8yHn1BdF6gUe4SoXiV")), Map.of());
+    assertEquals("k3J9x2Qv7LmP0aZt5WcR8yHn1BdF6gUe4SoXiV", NodeSettings.from(strong).adminToken());
+  }
+
+  @Test
   void defaultsToOneLocalNode() {
     var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
     assertEquals(List.of("127.0.0.1:9042"), c.getStringList("datastax-java-driver.basic.contact-points"));

@@ -86,8 +86,8 @@ class NodeDrillsIT {
   @ParameterizedTest
   @ValueSource(strings = {"network-partition", "node-kill", "node-restart"})
   void drillPasses(String name) throws Exception {
-    var settings = new DrillRun.Settings(cluster.gateway(1), cluster.management(1), "local-admin-token",
-        "local-secops-token", Duration.ofSeconds(24), 10, 5, reports, 0, cluster);
+    var settings = new DrillRun.Settings(cluster.gateway(1), cluster.management(1), cluster.adminToken(),
+        cluster.secopsToken(), Duration.ofSeconds(24), 10, 5, reports, 0, cluster);
     Map<String, Object> report = new DrillRun(client, settings, line -> log.info("{}: {}", name, line))
         .run(Drill.named(name));
     assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));

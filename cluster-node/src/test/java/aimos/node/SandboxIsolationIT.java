@@ -166,7 +166,7 @@ class SandboxIsolationIT {
   @Test
   void faultInjectionNeedsTheSecopsTokenAndValidInput() {
     assertEquals(401, fault(null, "victim", "{\"fault\": \"CRASH\"}").status());
-    assertEquals(401, fault(TestCluster.ADMIN_TOKEN, "victim", "{\"fault\": \"CRASH\"}").status());
+    assertEquals(403, fault(TestCluster.ADMIN_TOKEN, "victim", "{\"fault\": \"CRASH\"}").status());
     var badFault = fault(TestCluster.SECOPS_TOKEN, "victim", "{\"fault\": \"EXPLODE\"}");
     assertEquals(400, badFault.status());
     assertTrue(badFault.body().contains("CRASH, HANG, LEAK_MEMORY, GARBAGE, OVERSIZED, SLOW, SILENT_WORKER"), badFault.body());

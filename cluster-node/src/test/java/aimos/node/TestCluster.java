@@ -25,8 +25,8 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  * the JVM's shared Cassandra, in keyspaces of their own.
  */
 public final class TestCluster implements AutoCloseable {
-  public static final String ADMIN_TOKEN = "test-admin-token";
-  public static final String SECOPS_TOKEN = "test-secops-token";
+  public static final String ADMIN_TOKEN = "test-admin-token-9f3c1a7e5b2d4c6e8a0b1d3f5e7a9c2b";
+  public static final String SECOPS_TOKEN = "test-secops-token-4d6f8b0a2c4e6a8c0e2b4d6f8a0c2e4d";
   private static final AtomicInteger clusters = new AtomicInteger();
 
   public final List<Main.Node> nodes = new ArrayList<>();

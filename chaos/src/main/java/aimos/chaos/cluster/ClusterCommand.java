@@ -86,8 +86,9 @@ public final class ClusterCommand {
         + ")...");
     cluster.startCassandra(cql, storage);
     cluster.startAll(Duration.ofMinutes(3));
-    System.out.println("Local cluster of " + nodes + " nodes is up. Admin token: "
-        + System.getenv().getOrDefault("AIMOS_ADMIN_TOKEN", "local-admin-token"));
+    System.out.println("Local cluster of " + nodes + " nodes is up. Its admin and secops tokens: "
+        + (System.getenv("AIMOS_ADMIN_TOKEN") != null ? "from your environment" : "in " + cluster.tokensFile()
+        + " (load them with: set -a; . " + cluster.tokensFile() + "; set +a)"));
     status(dir);
   }
 

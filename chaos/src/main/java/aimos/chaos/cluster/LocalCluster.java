@@ -101,6 +101,51 @@ public final class LocalCluster {
     return Optional.empty();
   }
 
+  /** The cluster's bootstrap admin token: AIMOS_ADMIN_TOKEN, else the one made on first start ({@link #tokensFile}). */
+  public String adminToken() {
+    return token("AIMOS_ADMIN_TOKEN");
+  }
+
+  /** The cluster's secops token: AIMOS_SECOPS_TOKEN, else the one made on first start. */
+  public String secopsToken() {
+    return token("AIMOS_SECOPS_TOKEN");
+  }
+
+  /** Where the tokens made on first start are kept (owner-only), in the form {@code NAME=value} a shell can source. */
+  public Path tokensFile() {
+    return layout.dir().resolve("tokens.env");
+  }
+
+  private synchronized String token(String name) {
+    String fromEnv = System.getenv(name);
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return fromEnv;
+    }
+    try {
+      java.util.Properties p = new java.util.Properties();
+      if (Files.exists(tokensFile())) {
+        try (var in = Files.newBufferedReader(tokensFile())) {
+          p.load(in);
+        }
+      }
+      if (p.getProperty("AIMOS_ADMIN_TOKEN") == null || p.getProperty("AIMOS_SECOPS_TOKEN") == null) {
+        p.setProperty("AIMOS_ADMIN_TOKEN", randomToken());
+        p.setProperty("AIMOS_SECOPS_TOKEN", randomToken());
+        aimos.chaos.cli.Secrets.writePrivate(tokensFile(), "AIMOS_ADMIN_TOKEN=" + p.getProperty("AIMOS_ADMIN_TOKEN")
+            + "\nAIMOS_SECOPS_TOKEN=" + p.getProperty("AIMOS_SECOPS_TOKEN") + "\n");
+      }
+      return p.getProperty(name);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read or write " + tokensFile() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String randomToken() {
+    byte[] b = new byte[32];
+    new java.security.SecureRandom().nextBytes(b);
+    return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
   public Path log(int node) {
     return layout.dir().resolve("node" + node + ".log");
   }
@@ -276,6 +321,8 @@ public final class LocalCluster {
     Map<String, String> env = pb.environment();
     env.put("AIMOS_SANDBOX_DIR", layout.dir().resolve("node" + node).resolve("sandboxes").toString());
     env.put("AIMOS_CASSANDRA_CONTACT_POINTS", layout.cassandra());
+    env.put("AIMOS_ADMIN_TOKEN", adminToken());
+    env.put("AIMOS_SECOPS_TOKEN", secopsToken());
     if (layout.netns()) {
       String host = layout.host(node);
       env.put("AIMOS_CLUSTER_HOST", host);

@@ -2,7 +2,11 @@ package aimos.node.admin;
 
 import aimos.api.v1.BillingUnit;
 import aimos.internal.sandbox.Fault;
+import aimos.access.token.Principal;
 import aimos.node.BearerToken;
+import aimos.node.access.AccessPolicy;
+import aimos.node.access.Authenticator;
+import aimos.node.access.TokenAdmin;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
@@ -12,7 +16,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.prometheus.client.exporter.common.TextFormat;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -38,7 +41,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin API (behind the admin bearer token) and Prometheus {@code /metrics}, served on the management port.
+ * The admin API (bearer tokens with roles; see {@link AccessPolicy}) and Prometheus {@code /metrics}, served on the management port.
  * Errors are JSON {@code {"error": {"code": ..., "message": ...}}} with the matching HTTP status.
  */
 public final class AdminRoutes extends AllDirectives {
@@ -53,12 +56,13 @@ public final class AdminRoutes extends AllDirectives {
   private final PriceAdmin prices;
   private final DrillRuns drills;
   private final AimosMetrics metrics;
-  private final byte[] adminToken;
-  private final byte[] secopsToken;
+  private final Authenticator authenticator;
+  private final AccessPolicy policy;
+  private final TokenAdmin tokens;
 
   public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
-                     PriceAdmin prices, DrillRuns drills, AimosMetrics metrics, String adminToken,
-                     String secopsToken) {
+                     PriceAdmin prices, DrillRuns drills, AimosMetrics metrics, Authenticator authenticator,
+                     AccessPolicy policy, TokenAdmin tokens) {
     this.tenants = tenants;
     this.models = models;
     this.sandboxes = sandboxes;
@@ -66,18 +70,20 @@ public final class AdminRoutes extends AllDirectives {
     this.prices = prices;
     this.drills = drills;
     this.metrics = metrics;
-    this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
-    this.secopsToken = secopsToken.getBytes(StandardCharsets.UTF_8);
+    this.authenticator = authenticator;
+    this.policy = policy;
+    this.tokens = tokens;
   }
 
   public Route route() {
     return concat(
         path("metrics", () -> get(() -> complete(HttpResponse.create()
             .withEntity(HttpEntities.create(PROMETHEUS, metrics.scrape().getBytes(StandardCharsets.UTF_8)))))),
-        pathPrefix("admin", () -> concat(
-            pathPrefix("chaos", () -> authorized(secopsToken, "secops",
-                "drills are disabled on this node: set AIMOS_SECOPS_TOKEN (aimos.secops.token) to enable them",
-                () -> concat(
+        pathPrefix("admin", () -> authenticated(principal -> authorized(principal, () -> concat(
+            path("whoami", () -> get(() -> respond(StatusCodes.OK, () -> CompletableFuture.completedFuture(
+                whoami(principal))))),
+            pathPrefix("tokens", () -> tokenRoutes(principal)),
+            pathPrefix("chaos", () -> concat(
                     path(PathMatchers.segment("drills").slash(PathMatchers.segment()), drill -> post(() ->
                         parameterOptional("duration", duration -> parameterOptional("rate", rate ->
                             parameterOptional("seed", seed -> respond(StatusCodes.ACCEPTED, () ->
@@ -85,14 +91,10 @@ public final class AdminRoutes extends AllDirectives {
                                     aimos.chaos.load.LoadCommand.duration(duration.orElse("30s")),
                                     number(rate.orElse("50"), "rate"), number(seed.orElse("1"), "seed"))))))))),
                     path(PathMatchers.segment("runs").slash(PathMatchers.segment()), id -> get(() ->
-                        respond(StatusCodes.OK, () -> CompletableFuture.completedFuture(drills.get(id)))))))),
+                        respond(StatusCodes.OK, () -> CompletableFuture.completedFuture(drills.get(id))))))),
             path(PathMatchers.segment("sandboxes").slash(PathMatchers.segment()).slash(PathMatchers.segment())
-                .slash("faults"), (model, version) -> post(() -> authorized(secopsToken, "secops",
-                    "fault injection is disabled on this node: set AIMOS_SECOPS_TOKEN (aimos.secops.token) to enable it",
-                    () -> jsonBody(body -> respond(StatusCodes.ACCEPTED, () -> injectFault(model, version, body)))))),
-            authorized(adminToken, "admin",
-                "the admin API is disabled on this node: set AIMOS_ADMIN_TOKEN (aimos.admin.token) to enable it",
-                () -> concat(
+                .slash("faults"), (model, version) -> post(() ->
+                    jsonBody(body -> respond(StatusCodes.ACCEPTED, () -> injectFault(model, version, body))))),
                     pathPrefix("tenants", this::tenantRoutes),
                     pathPrefix("models", this::modelRoutes),
                     path("sandboxes", () -> get(() -> respond(StatusCodes.OK, sandboxes::statuses))),
@@ -104,6 +106,25 @@ public final class AdminRoutes extends AllDirectives {
                         parameterOptional("repair", repair -> respond(StatusCodes.OK, () -> reconciliation.run(
                             tenant.map(TenantAdmin::validTenantId).orElse(null), repair(repair))))))),
                     complete(error(StatusCodes.NOT_FOUND, "no such admin route; see the README's admin API table")))))));
+  }
+
+  private Route tokenRoutes(Principal principal) {
+    return concat(
+        pathEnd(() -> concat(
+            get(() -> respond(StatusCodes.OK, tokens::list)),
+            post(() -> jsonBody(body -> respond(StatusCodes.CREATED,
+                () -> tokens.issue(text(body, "name"), text(body, "role"), principal)))))),
+        path(PathMatchers.segment().slash("rotate"), id -> post(() -> respond(StatusCodes.OK,
+            () -> tokens.rotate(id, principal)))),
+        path(PathMatchers.segment(), id -> delete(() -> respond(StatusCodes.OK, () -> tokens.revoke(id, principal)))));
+  }
+
+  private static Map<String, Object> whoami(Principal p) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", p.name());
+    m.put("role", p.role().label());
+    m.put("tokenId", p.tokenId().isEmpty() ? null : p.tokenId());
+    return m;
   }
 
   private CompletionStage<Map<String, Object>> injectFault(String model, String version, JsonNode body) {
@@ -196,19 +217,40 @@ public final class AdminRoutes extends AllDirectives {
 
   // ---- auth ----
 
-  private Route authorized(byte[] token, String role, String disabled, Supplier<Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> {
-      if (token.length == 0) {
-        return complete(error(StatusCodes.SERVICE_UNAVAILABLE, disabled));
-      }
-      byte[] presented = BearerToken.of(header.orElse("")).getBytes(StandardCharsets.UTF_8);
-      if (!MessageDigest.isEqual(presented, token)) {
-        return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"aimos-" + role + "\""),
-            () -> complete(error(StatusCodes.UNAUTHORIZED,
-                "missing or wrong " + role + " token: send 'Authorization: Bearer <" + role + " token>'")));
+  /** The caller's principal from its bearer token; 401 for none or a wrong one, 429 after too many failures. */
+  private Route authenticated(Function<Principal, Route> inner) {
+    // the connection's own address, never X-Forwarded-For, which a guesser could vary to dodge the throttle
+    return extractRequest(request -> optionalHeaderValueByName("Authorization", header -> onSuccess(
+        authenticator.authenticate(BearerToken.of(header.orElse("")), request
+            .getAttribute(org.apache.pekko.http.javadsl.model.AttributeKeys.remoteAddress)
+            .flatMap(org.apache.pekko.http.javadsl.model.RemoteAddress::getAddress)
+            .map(java.net.InetAddress::getHostAddress).orElse("unknown")),
+        outcome -> {
+          if (outcome instanceof Authenticator.Authenticated a) {
+            return inner.apply(a.principal());
+          }
+          if (outcome instanceof Authenticator.Throttled t) {
+            long seconds = Math.max(1, (t.retryAfter().toMillis() + 999) / 1000);
+            return respondWithHeader(RawHeader.create("Retry-After", Long.toString(seconds)),
+                () -> complete(error(StatusCodes.TOO_MANY_REQUESTS, "too many failed logins from this address; "
+                    + "retry after " + seconds + " s with a valid token")));
+          }
+          return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"aimos-admin\""),
+              () -> complete(error(StatusCodes.UNAUTHORIZED, ((Authenticator.Refused) outcome).message())));
+        })));
+  }
+
+  /** Deny by default: the route must admit the principal's role ({@link AccessPolicy}). */
+  private Route authorized(Principal principal, Supplier<Route> inner) {
+    return extractMethod(method -> extractUri(uri -> {
+      String m = method.name().equals("HEAD") ? "GET" : method.name();
+      String path = uri.path();
+      if (!policy.allows(principal.role(), m, path)) {
+        return complete(error(StatusCodes.FORBIDDEN, "role '" + principal.role().label() + "' may not call "
+            + m + " " + path + "; roles that may: " + policy.describe(m, path)));
       }
       return inner.get();
-    });
+    }));
   }
 
   // ---- request parsing: every problem is an IllegalArgumentException with a message that says what to fix ----
