@@ -23,7 +23,13 @@ import aimos.tenant.directory.TenantDirectory;
 import aimos.model.sandbox.SandboxIsolation;
 import aimos.model.sandbox.SandboxSettings;
 import aimos.model.sandbox.WorkerHost;
+import aimos.access.audit.AuditChain;
+import aimos.access.audit.AuditLog;
+import aimos.access.audit.AuditStore;
 import aimos.access.token.AdminTokenEntity;
+import aimos.node.access.AuditTrail;
+import java.security.PrivateKey;
+import java.util.Optional;
 import aimos.access.token.LoginThrottle;
 import aimos.node.access.AccessPolicy;
 import aimos.node.access.Authenticator;
@@ -204,6 +210,14 @@ public final class Main {
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
         settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
     AdminTokenEntity.init(system, config.getDuration("aimos.access.rotation-overlap"));
+    if (settings.createTables()) {
+      AuditStore.createTables(session, settings.billingKeyspace()).toCompletableFuture().join();
+    }
+    AuditStore auditStore = new AuditStore(session, settings.billingKeyspace());
+    Optional<PrivateKey> auditKey = auditSigningKey(config.getString("aimos.audit.signing-key-file"));
+    AuditLog.init(system, auditStore, auditKey);
+    AuditTrail audit = new AuditTrail(system, settings.askTimeout(), auditStore, auditKey
+        .map(k -> AuditChain.pem("PUBLIC KEY", AuditChain.publicKeyOf(k).getEncoded())));
     Authenticator authenticator = new Authenticator(settings.adminToken(), settings.secopsToken(),
         id -> TokenAdmin.lookup(system, settings.askTimeout(), id),
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
@@ -212,8 +226,8 @@ public final class Main {
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
         system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation,
             new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
-            authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator))
-            .route()));
+            authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator),
+            audit).route()));
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",
@@ -280,4 +294,18 @@ public final class Main {
         s.getInt("max-reply-bytes"), isolation, OpenAiUpstreamRuntime.providers(config), Map.of());
   }
 
+
+  /** The audit signing key, or none (records then carry no signature, which start-up warns about). */
+  static Optional<PrivateKey> auditSigningKey(String file) {
+    if (file.isBlank()) {
+      log.warn("Audit records are hash-chained but not signed: set AIMOS_AUDIT_SIGNING_KEY_FILE "
+          + "(aimos.audit.signing-key-file) to an Ed25519 key (openssl genpkey -algorithm ed25519) on every node");
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(AuditChain.privateKey(java.nio.file.Files.readString(Path.of(file))));
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot read the audit signing key " + file + ": " + e.getMessage(), e);
+    }
+  }
 }

@@ -96,6 +96,9 @@ class AccessIT {
       c("POST", "/admin/tokens", "/admin/tokens", "{}", ""),
       c("POST", "/admin/tokens/{id}/rotate", "/admin/tokens/00000000000000ff/rotate", null, ""),
       c("DELETE", "/admin/tokens/{id}", "/admin/tokens/00000000000000ff", null, ""),
+      c("GET", "/admin/audit", "/admin/audit?limit=1", null, "secops"),
+      c("GET", "/admin/audit/public-key", "/admin/audit/public-key", null, "secops viewer"),
+      c("GET", "/admin/audit/verify", "/admin/audit/verify", null, "secops"),
       c("GET", "/admin/no-such-route", "/admin/no-such-route", null, ""));
 
   private static Case c(String method, String template, String path, String body, String roles) {
@@ -178,8 +181,154 @@ class AccessIT {
     assertEquals(404, call("DELETE", "/admin/tokens/00000000000000ff", TestCluster.ADMIN_TOKEN, null).status());
   }
 
+  private static Http.Reply withRequestId(String method, String path, String requestId, String body) {
+    try {
+      var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+          .method(method, java.net.http.HttpRequest.BodyPublishers.ofString(body))
+          .header("Authorization", "Bearer " + TestCluster.ADMIN_TOKEN).header("Content-Type", "application/json")
+          .header("X-Request-Id", requestId).build();
+      var r = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()
+          .send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(requestId, r.headers().firstValue("X-Request-Id").orElse(""), "the request id comes back");
+      return new Http.Reply(r.statusCode(), r.body());
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Every record, read page by page as {@code aimos audit verify} reads them, checked with the public key. */
+  private static aimos.access.audit.AuditVerifier verifyPages(List<com.fasterxml.jackson.databind.JsonNode> into) {
+    var v = new aimos.access.audit.AuditVerifier(java.util.Optional.of(TestCluster.AUDIT_KEYS.getPublic()));
+    long from = 1;
+    while (true) {
+      Http.Reply page = call("GET", "/admin/audit?from=" + from + "&limit=7", TestCluster.SECOPS_TOKEN, null);
+      assertEquals(200, page.status(), page.body());
+      for (var r : page.json().get("records")) {
+        into.add(r);
+        v.accept(new aimos.access.audit.AuditRecord(r.get("seq").asLong(), r.get("atMillis").asLong(),
+            r.get("actor").asText(), r.get("role").asText(), r.get("action").asText(), r.get("target").asText(),
+            r.get("requestId").asText(), r.get("summary").asText(), r.get("prevHash").asText(),
+            r.get("hash").asText(), r.get("signature").asText()));
+      }
+      if (page.json().get("next").isNull()) {
+        return v;
+      }
+      from = page.json().get("next").asLong();
+    }
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode serverVerify() {
+    Http.Reply r = call("GET", "/admin/audit/verify", TestCluster.SECOPS_TOKEN, null);
+    assertEquals(200, r.status(), r.body());
+    return r.json();
+  }
+
   @Test
   @Order(3)
+  void everyMutationLeavesOneSignedChainedRecordAndTamperingIsFound() throws Exception {
+    Http.Reply created = withRequestId("POST", "/admin/tenants", "audit-create-1", """
+        {"id": "audited", "name": "Audited", "plan": {"requestsPerMinute": 60, "tokensPerMinute": 1000,
+         "monthlyBudgetUsd": "10.00", "maxConcurrentRequests": 2}}""");
+    assertEquals(201, created.status(), created.body());
+    Http.Reply key = withRequestId("POST", "/admin/tenants/audited/keys", "audit-key-1", "");
+    assertEquals(201, key.status(), key.body());
+    String apiKey = key.json().get("apiKey").asText();
+    Http.Reply plan = withRequestId("PUT", "/admin/tenants/audited/plan", "audit-plan-1", """
+        {"requestsPerMinute": 120, "tokensPerMinute": 1000, "monthlyBudgetUsd": "20.00", "maxConcurrentRequests": 2}""");
+    assertEquals(200, plan.status(), plan.body());
+    Http.Reply refused = withRequestId("PUT", "/admin/tenants/audited/plan", "audit-plan-2", "{}");
+    assertEquals(400, refused.status());
+    // a reused request id with another change is still recorded
+    Http.Reply reused = withRequestId("PUT", "/admin/tenants/audited/plan", "audit-plan-1", """
+        {"requestsPerMinute": 180, "tokensPerMinute": 1000, "monthlyBudgetUsd": "20.00", "maxConcurrentRequests": 2}""");
+    assertEquals(200, reused.status(), reused.body());
+
+    List<com.fasterxml.jackson.databind.JsonNode> records = new ArrayList<>();
+    var v = verifyPages(records);
+    assertEquals(java.util.Optional.empty(), v.problem());
+    assertTrue(records.size() > 7, "several pages: " + records.size());
+    String all = records.toString();
+    assertFalse(all.contains(apiKey.substring(apiKey.lastIndexOf('_') + 1)), "no key in the audit log");
+    assertFalse(all.contains(TestCluster.ADMIN_TOKEN), "no token in the audit log");
+    var planRecords = records.stream().filter(r -> r.get("requestId").asText().equals("audit-plan-1")).toList();
+    assertEquals(2, planRecords.size(), "one record per change, even with a reused request id");
+    var first = planRecords.get(0);
+    assertEquals("config:admin-token", first.get("actor").asText());
+    assertEquals("admin", first.get("role").asText());
+    assertEquals("PUT /admin/tenants/{id}/plan", first.get("action").asText());
+    assertEquals("/admin/tenants/audited/plan", first.get("target").asText());
+    var summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(first.get("summary").asText());
+    assertEquals(200, summary.get("status").asInt());
+    assertEquals("10.000000", summary.get("before").get("plan").get("monthlyBudgetUsd").asText());
+    assertEquals("20.000000", summary.get("result").get("plan").get("monthlyBudgetUsd").asText());
+    assertEquals(1, records.stream().filter(r -> r.get("requestId").asText().equals("audit-plan-2")).count(),
+        "a refused change is recorded with its status");
+    assertEquals(1, records.stream().filter(r -> r.get("requestId").asText().equals("audit-key-1")).count());
+    assertTrue(serverVerify().get("ok").asBoolean(), serverVerify().toString());
+
+    // tamper through CQL, as someone with database access would
+    String table = cluster.billingKeyspace() + ".audit_log";
+    try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
+        .addContactPoint(new java.net.InetSocketAddress("127.0.0.1", aimos.cassandra.SharedCassandra.port()))
+        .withLocalDatacenter("datacenter1").build()) {
+      var row = cql.execute("SELECT summary FROM " + table + " WHERE bucket = 0 AND seq = 2").one();
+      String original = row.getString("summary");
+      cql.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance(
+          "UPDATE " + table + " SET summary = ? WHERE bucket = 0 AND seq = 2", original + " "));
+      assertEquals("record 2 was changed: its fields do not give its hash", serverVerify().get("problem").asText());
+      List<com.fasterxml.jackson.databind.JsonNode> ignored = new ArrayList<>();
+      assertEquals("record 2 was changed: its fields do not give its hash", verifyPages(ignored).problem().orElse(""));
+      cql.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance(
+          "UPDATE " + table + " SET summary = ? WHERE bucket = 0 AND seq = 2", original));
+      assertTrue(serverVerify().get("ok").asBoolean());
+
+      // removed from the middle
+      var third = cql.execute("SELECT * FROM " + table + " WHERE bucket = 0 AND seq = 3").one();
+      cql.execute("DELETE FROM " + table + " WHERE bucket = 0 AND seq = 3");
+      assertTrue(serverVerify().get("problem").asText().startsWith("record 3 is missing"));
+      cql.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance("INSERT INTO " + table
+          + " (bucket, seq, at_millis, actor, role, action, target, request_id, summary, prev_hash, hash, signature)"
+          + " VALUES (0, 3, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", third.getLong("at_millis"), third.getString("actor"),
+          third.getString("role"), third.getString("action"), third.getString("target"),
+          third.getString("request_id"), third.getString("summary"), third.getString("prev_hash"),
+          third.getString("hash"), third.getString("signature")));
+      assertTrue(serverVerify().get("ok").asBoolean(), "restored");
+
+      // reordered: records 4 and 5 swap places
+      var four = cql.execute("SELECT * FROM " + table + " WHERE bucket = 0 AND seq = 4").one();
+      var five = cql.execute("SELECT * FROM " + table + " WHERE bucket = 0 AND seq = 5").one();
+      for (var pair : List.of(List.of(four, 5L), List.of(five, 4L))) {
+        var r = (com.datastax.oss.driver.api.core.cql.Row) pair.get(0);
+        cql.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance("UPDATE " + table
+            + " SET at_millis = ?, actor = ?, role = ?, action = ?, target = ?, request_id = ?, summary = ?,"
+            + " prev_hash = ?, hash = ?, signature = ? WHERE bucket = 0 AND seq = ?", r.getLong("at_millis"),
+            r.getString("actor"), r.getString("role"), r.getString("action"), r.getString("target"),
+            r.getString("request_id"), r.getString("summary"), r.getString("prev_hash"), r.getString("hash"),
+            r.getString("signature"), pair.get(1)));
+      }
+      assertTrue(serverVerify().get("problem").asText().startsWith("record 4 does not follow record 3"),
+          serverVerify().toString());
+      for (var pair : List.of(List.of(four, 4L), List.of(five, 5L))) {
+        var r = (com.datastax.oss.driver.api.core.cql.Row) pair.get(0);
+        cql.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance("UPDATE " + table
+            + " SET at_millis = ?, actor = ?, role = ?, action = ?, target = ?, request_id = ?, summary = ?,"
+            + " prev_hash = ?, hash = ?, signature = ? WHERE bucket = 0 AND seq = ?", r.getLong("at_millis"),
+            r.getString("actor"), r.getString("role"), r.getString("action"), r.getString("target"),
+            r.getString("request_id"), r.getString("summary"), r.getString("prev_hash"), r.getString("hash"),
+            r.getString("signature"), pair.get(1)));
+      }
+      assertTrue(serverVerify().get("ok").asBoolean(), "restored");
+
+      // cut from the end: the writer knows how far it wrote
+      long head = serverVerify().get("head").get("seq").asLong();
+      cql.execute("DELETE FROM " + table + " WHERE bucket = 0 AND seq = " + head);
+      assertTrue(serverVerify().get("problem").asText().contains("records were removed from its end"),
+          serverVerify().toString());
+    }
+  }
+
+  @Test
+  @Order(4)
   void failedLoginsAreThrottledPerAddress() {
     // the burst is 5 failures; the revoked tokens above already used some of it
     int failures = 0;

@@ -28,6 +28,21 @@ public final class TestCluster implements AutoCloseable {
   public static final String ADMIN_TOKEN = "test-admin-token-9f3c1a7e5b2d4c6e8a0b1d3f5e7a9c2b";
   public static final String SECOPS_TOKEN = "test-secops-token-4d6f8b0a2c4e6a8c0e2b4d6f8a0c2e4d";
   private static final AtomicInteger clusters = new AtomicInteger();
+  /** The Ed25519 key that signs audit records in test clusters: made once per test JVM. */
+  public static final java.security.KeyPair AUDIT_KEYS;
+  static final java.nio.file.Path AUDIT_KEY_FILE;
+
+  static {
+    try {
+      AUDIT_KEYS = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+      AUDIT_KEY_FILE = java.nio.file.Files.createTempFile("aimos-audit", ".pem");
+      AUDIT_KEY_FILE.toFile().deleteOnExit();
+      java.nio.file.Files.writeString(AUDIT_KEY_FILE,
+          aimos.access.audit.AuditChain.pem("PRIVATE KEY", AUDIT_KEYS.getPrivate().getEncoded()));
+    } catch (Exception e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   public final List<Main.Node> nodes = new ArrayList<>();
   private final List<ActorSystem<?>> clients = new ArrayList<>();
@@ -111,6 +126,7 @@ public final class TestCluster implements AutoCloseable {
         aimos.gateway.port = 0
         aimos.metrics.jvm = off
         aimos.sandbox.work-dir = "%s"
+        aimos.audit.signing-key-file = "%s"
         aimos.billing.keyspace = "%s_billing"
         pekko.persistence.cassandra.journal.keyspace = "%s_journal"
         pekko.persistence.cassandra.snapshot.keyspace = "%s_snapshot"
@@ -122,7 +138,7 @@ public final class TestCluster implements AutoCloseable {
         pekko.cluster.seed-nodes = %s
         pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
         datastax-java-driver.basic.contact-points = ["%s"]
-        """.formatted(ADMIN_TOKEN, SECOPS_TOKEN, sandboxes.resolve("node" + i), keyspacePrefix, keyspacePrefix, keyspacePrefix,
+        """.formatted(ADMIN_TOKEN, SECOPS_TOKEN, sandboxes.resolve("node" + i), AUDIT_KEY_FILE, keyspacePrefix, keyspacePrefix, keyspacePrefix,
         keyspacePrefix, hour, management.get(i), artery.get(i), seeds, contact);
   }
 
@@ -173,6 +189,11 @@ public final class TestCluster implements AutoCloseable {
       }
     }
     throw new AssertionError("no node of this cluster runs worker " + workerId);
+  }
+
+  /** The keyspace of this cluster's billing tables (ledger, rollups, audit log). */
+  public String billingKeyspace() {
+    return keyspacePrefix + "_billing";
   }
 
   public int managementPort(int node) {

@@ -67,8 +67,15 @@ public final class AccessPolicy {
       // security operations: breaking things on purpose is kept apart from administering them
       Rule.only("POST", "/admin/sandboxes/{model}/{version}/faults", SECOPS),
       Rule.only("POST", "/admin/chaos/drills/{drill}", SECOPS),
-      Rule.of("GET", "/admin/chaos/runs/{id}", VIEWER, SECOPS)
-      // admin tokens (/admin/tokens...) are for ADMIN alone, so no rule names them
+      Rule.of("GET", "/admin/chaos/runs/{id}", VIEWER, SECOPS),
+      Rule.of("GET", "/admin/audit", SECOPS),
+      Rule.of("GET", "/admin/audit/public-key", SECOPS, VIEWER),
+      Rule.of("GET", "/admin/audit/verify", SECOPS),
+      // admin tokens: rules name them so that audit records show their templates; ADMIN alone
+      Rule.of("GET", "/admin/tokens"),
+      Rule.of("POST", "/admin/tokens"),
+      Rule.of("POST", "/admin/tokens/{id}/rotate"),
+      Rule.of("DELETE", "/admin/tokens/{id}")
   );
 
   private final List<Rule> rules;
@@ -89,6 +96,16 @@ public final class AccessPolicy {
       }
     }
     return Set.of(Role.ADMIN);
+  }
+
+  /** The template of the rule that matches ({@code /admin/tenants/{id}/plan}), or the path itself. */
+  public String templateFor(String method, String path) {
+    for (Rule r : rules) {
+      if (r.matches(method, path)) {
+        return r.template();
+      }
+    }
+    return path;
   }
 
   public boolean allows(Role role, String method, String path) {

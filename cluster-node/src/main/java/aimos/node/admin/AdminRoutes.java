@@ -5,6 +5,7 @@ import aimos.internal.sandbox.Fault;
 import aimos.access.token.Principal;
 import aimos.node.BearerToken;
 import aimos.node.access.AccessPolicy;
+import aimos.node.access.AuditTrail;
 import aimos.node.access.Authenticator;
 import aimos.node.access.TokenAdmin;
 import aimos.node.metrics.AimosMetrics;
@@ -59,10 +60,11 @@ public final class AdminRoutes extends AllDirectives {
   private final Authenticator authenticator;
   private final AccessPolicy policy;
   private final TokenAdmin tokens;
+  private final AuditTrail audit;
 
   public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
                      PriceAdmin prices, DrillRuns drills, AimosMetrics metrics, Authenticator authenticator,
-                     AccessPolicy policy, TokenAdmin tokens) {
+                     AccessPolicy policy, TokenAdmin tokens, AuditTrail audit) {
     this.tenants = tenants;
     this.models = models;
     this.sandboxes = sandboxes;
@@ -73,6 +75,7 @@ public final class AdminRoutes extends AllDirectives {
     this.authenticator = authenticator;
     this.policy = policy;
     this.tokens = tokens;
+    this.audit = audit;
   }
 
   public Route route() {
@@ -83,6 +86,7 @@ public final class AdminRoutes extends AllDirectives {
             path("whoami", () -> get(() -> respond(StatusCodes.OK, () -> CompletableFuture.completedFuture(
                 whoami(principal))))),
             pathPrefix("tokens", () -> tokenRoutes(principal)),
+            pathPrefix("audit", this::auditRoutes),
             pathPrefix("chaos", () -> concat(
                     path(PathMatchers.segment("drills").slash(PathMatchers.segment()), drill -> post(() ->
                         parameterOptional("duration", duration -> parameterOptional("rate", rate ->
@@ -240,7 +244,10 @@ public final class AdminRoutes extends AllDirectives {
         })));
   }
 
-  /** Deny by default: the route must admit the principal's role ({@link AccessPolicy}). */
+  /**
+   * Deny by default: the route must admit the principal's role ({@link AccessPolicy}). Every call that may change
+   * something (any method but GET and HEAD) leaves one audit record before its answer is sent.
+   */
   private Route authorized(Principal principal, Supplier<Route> inner) {
     return extractMethod(method -> extractUri(uri -> {
       String m = method.name().equals("HEAD") ? "GET" : method.name();
@@ -249,8 +256,82 @@ public final class AdminRoutes extends AllDirectives {
         return complete(error(StatusCodes.FORBIDDEN, "role '" + principal.role().label() + "' may not call "
             + m + " " + path + "; roles that may: " + policy.describe(m, path)));
       }
-      return inner.get();
+      return m.equals("GET") ? inner.get() : audited(principal, m + " " + policy.templateFor(m, path), path, inner);
     }));
+  }
+
+  private static final java.util.regex.Pattern REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,100}");
+
+  private Route audited(Principal principal, String action, String path, Supplier<Route> inner) {
+    return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
+            .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
+                StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
+            .build(),
+        () -> optionalHeaderValueByName("X-Request-Id", given -> {
+          String requestId = given.filter(id -> REQUEST_ID.matcher(id).matches())
+              .orElseGet(() -> java.util.UUID.randomUUID().toString());
+          return extractStrictEntity(java.time.Duration.ofSeconds(10), MAX_BODY_BYTES, body -> onSuccess(
+              before(path).exceptionally(err -> null), before -> respondWithHeader(
+                  RawHeader.create("X-Request-Id", requestId), () -> mapRouteResultFuture(result -> result
+                      .thenCompose(r -> {
+                        if (!(r instanceof org.apache.pekko.http.javadsl.server.Complete c)) {
+                          return CompletableFuture.completedFuture(r);
+                        }
+                        HttpResponse response = c.getResponse();
+                        String out = response.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict s
+                            ? s.getData().utf8String() : "";
+                        return audit.record(principal, action, path, requestId, body.getData().utf8String(), before,
+                                response.status().intValue(), out)
+                            .handle((rec, err) -> {
+                              if (err == null) {
+                                return r;
+                              }
+                              log.error("Audit record for {} {} by {} could not be written", action, requestId,
+                                  principal.name(), err);
+                              return (org.apache.pekko.http.javadsl.server.RouteResult)
+                                  org.apache.pekko.http.javadsl.server.RouteResults.complete(error(
+                                      StatusCodes.SERVICE_UNAVAILABLE, "the change was made (status "
+                                          + response.status().intValue() + ") but its audit record could not be "
+                                          + "written; retry with the same X-Request-Id " + requestId));
+                            });
+                      }), inner))));
+        }));
+  }
+
+  /** The state a mutation of {@code path} changes, for its audit record: a tenant's summary or a token's record. */
+  private CompletionStage<Object> before(String path) {
+    java.util.regex.Matcher tenant = java.util.regex.Pattern.compile("/admin/tenants/([^/]+)/.+").matcher(path);
+    if (tenant.matches() && aimos.tenant.ApiKeys.isValidTenantId(tenant.group(1))) {
+      return tenants.get(tenant.group(1)).thenApply(s -> (Object) tenantJson(s));
+    }
+    java.util.regex.Matcher token = java.util.regex.Pattern.compile("/admin/tokens/([0-9a-f]{16})(/rotate)?")
+        .matcher(path);
+    if (token.matches()) {
+      return tokens.list().thenApply(all -> all.stream().filter(t -> token.group(1).equals(t.get("id")))
+          .findFirst().orElse(null));
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  private Route auditRoutes() {
+    return concat(
+        pathEnd(() -> get(() -> parameterOptional("from", from -> parameterOptional("limit", limit ->
+            respond(StatusCodes.OK, () -> audit.page(from.map(f -> longParam(f, "from")).orElse(1L),
+                limit.map(l -> number(l, "limit")).orElse(100))))))),
+        path("public-key", () -> get(() -> audit.publicKeyPem()
+            .map(pem -> complete(HttpResponse.create().withEntity(HttpEntities.create(
+                ContentTypes.TEXT_PLAIN_UTF8, pem))))
+            .orElseGet(() -> complete(error(StatusCodes.NOT_FOUND, "audit records are not signed on this cluster: "
+                + "set AIMOS_AUDIT_SIGNING_KEY_FILE (aimos.audit.signing-key-file) on every node"))))),
+        path("verify", () -> get(() -> respond(StatusCodes.OK, audit::verify))));
+  }
+
+  private static long longParam(String value, String name) {
+    try {
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be a whole number, was '" + value + "'");
+    }
   }
 
   // ---- request parsing: every problem is an IllegalArgumentException with a message that says what to fix ----
