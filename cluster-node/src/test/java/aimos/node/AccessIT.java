@@ -265,6 +265,14 @@ class AccessIT {
         "a refused change is recorded with its status");
     assertEquals(1, records.stream().filter(r -> r.get("requestId").asText().equals("audit-key-1")).count());
     assertTrue(serverVerify().get("ok").asBoolean(), serverVerify().toString());
+    java.nio.file.Path tokenFile = java.nio.file.Files.createTempFile("secops", ".token");
+    java.nio.file.Files.writeString(tokenFile, TestCluster.SECOPS_TOKEN);
+    java.nio.file.Path publicKey = java.nio.file.Files.createTempFile("audit", ".pub");
+    java.nio.file.Files.writeString(publicKey, aimos.access.audit.AuditChain.pem("PUBLIC KEY",
+        TestCluster.AUDIT_KEYS.getPublic().getEncoded()));
+    String[] cli = {"verify", "--management", "127.0.0.1:" + port, "--secops-token-file", tokenFile.toString(),
+        "--public-key-file", publicKey.toString()};
+    assertEquals(0, aimos.chaos.cli.AuditCommand.run(cli), "aimos audit verify on the intact log");
 
     // tamper through CQL, as someone with database access would
     String table = cluster.billingKeyspace() + ".audit_log";
@@ -278,6 +286,7 @@ class AccessIT {
       assertEquals("record 2 was changed: its fields do not give its hash", serverVerify().get("problem").asText());
       List<com.fasterxml.jackson.databind.JsonNode> ignored = new ArrayList<>();
       assertEquals("record 2 was changed: its fields do not give its hash", verifyPages(ignored).problem().orElse(""));
+      assertEquals(1, aimos.chaos.cli.AuditCommand.run(cli), "aimos audit verify on the changed log");
       cql.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance(
           "UPDATE " + table + " SET summary = ? WHERE bucket = 0 AND seq = 2", original));
       assertTrue(serverVerify().get("ok").asBoolean());
@@ -324,6 +333,7 @@ class AccessIT {
       cql.execute("DELETE FROM " + table + " WHERE bucket = 0 AND seq = " + head);
       assertTrue(serverVerify().get("problem").asText().contains("records were removed from its end"),
           serverVerify().toString());
+      assertEquals(1, aimos.chaos.cli.AuditCommand.run(cli), "aimos audit verify on the cut log");
     }
   }
 

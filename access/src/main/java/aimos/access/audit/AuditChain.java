@@ -113,6 +113,28 @@ public final class AuditChain {
     }
   }
 
+  /**
+   * The signing key at {@code file}, made there (owner-only) on first use: for development and local clusters, whose
+   * nodes share that file. Production provisions its key like any other secret.
+   */
+  public static java.nio.file.Path ensureSigningKey(java.nio.file.Path file) {
+    try {
+      if (!java.nio.file.Files.exists(file)) {
+        java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
+        byte[] der = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate().getEncoded();
+        java.nio.file.Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        java.nio.file.Files.deleteIfExists(tmp);
+        java.nio.file.Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        java.nio.file.Files.writeString(tmp, pem("PRIVATE KEY", der));
+        java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+      return file;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalStateException("cannot create the audit signing key " + file + ": " + e.getMessage(), e);
+    }
+  }
+
   public static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
         .encodeToString(der) + "\n-----END " + type + "-----\n";

@@ -323,6 +323,8 @@ public final class LocalCluster {
     env.put("AIMOS_CASSANDRA_CONTACT_POINTS", layout.cassandra());
     env.put("AIMOS_ADMIN_TOKEN", adminToken());
     env.put("AIMOS_SECOPS_TOKEN", secopsToken());
+    env.put("AIMOS_AUDIT_SIGNING_KEY_FILE",
+        aimos.access.audit.AuditChain.ensureSigningKey(layout.dir().resolve("audit-signing-key.pem")).toString());
     if (layout.netns()) {
       String host = layout.host(node);
       env.put("AIMOS_CLUSTER_HOST", host);

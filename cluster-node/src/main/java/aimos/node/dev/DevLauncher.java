@@ -79,8 +79,10 @@ public final class DevLauncher {
         aimos.create-tables = on
         aimos.admin.token = "%s"
         aimos.sandbox.work-dir = "%s"
+        aimos.audit.signing-key-file = "%s"
         datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
-        """.formatted(adminToken, home.resolve("sandboxes"), cqlPort);
+        """.formatted(adminToken, home.resolve("sandboxes"),
+        aimos.access.audit.AuditChain.ensureSigningKey(home.resolve("audit-signing-key.pem")), cqlPort);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos",
         NodeConfig.load(ConfigFactory.parseString(overrides)));
     Main.Node node;
