@@ -14,6 +14,11 @@ import aimos.billing.rollup.UsageQueries;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.pricing.PricingSettings;
 import aimos.billing.projection.BillingProjection;
+import aimos.billing.alerts.BudgetAlertProjection;
+import aimos.billing.webhook.WebhookSettings;
+import aimos.billing.webhook.Webhooks;
+import aimos.node.admin.BillingNotifyAdminRoutes;
+import aimos.node.gateway.TenantWebhookRoutes;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
@@ -138,6 +143,10 @@ public final class Main {
       CassandraProjection.createTablesIfNotExists(system).toCompletableFuture().join();
     }
     LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
+    // the outbox billing publishes to (invoices, credit notes, budget alerts, SLA credits) and this node's dispatchers
+    Webhooks webhooks = Webhooks.start(system, session, settings.billingKeyspace(),
+        WebhookSettings.from(config.getConfig("aimos.webhooks")), settings.createTables(), Clock.systemUTC(),
+        metrics);
     RollupRepository rollups = new CassandraRollupRepository(session, settings.billingKeyspace());
     UsageQueries usage = new UsageQueries(rollups);
     LedgerReader ledgerReader = new LedgerReader(ledger, usage::sequenceRange);
@@ -153,6 +162,7 @@ public final class Main {
     ModelDirectory.init(system);
     TenantDirectory.init(system);
     BillingProjection.init(system, ledger, rollups, metrics::projectionLagMillis);
+    BudgetAlertProjection.init(system, webhooks.outbox());
     system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics, new WorkerHost.Capacity(
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
         "worker-host", Props.empty());
@@ -177,7 +187,9 @@ public final class Main {
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
                 settings.serverRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
-                keyCheck).route()), new TenantUsageRoutes(tenantUsage)).route()
+                keyCheck).route(),
+            new TenantWebhookRoutes(webhooks.endpoints(), keyCheck).route()),
+            new TenantUsageRoutes(tenantUsage)).route()
             .handler(system));
     GatewayGuard guard = new GatewayGuard(system, request -> {
           try {
@@ -223,11 +235,13 @@ public final class Main {
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
             config.getDuration("aimos.access.failed-logins.refill-interval"), System::nanoTime),
         config.getDuration("aimos.access.token-cache-ttl"), Clock.systemUTC(), System::nanoTime);
+    BillingNotifyAdminRoutes billingNotify = new BillingNotifyAdminRoutes(system, settings.askTimeout(), tenants,
+        webhooks.endpoints());
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
         system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation,
             new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
             authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator),
-            audit).route()));
+            audit, new AdminRoutes.Extensions(billingNotify::tenantRoutes, null)).route()));
     PekkoManagement.get(system).start().whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",

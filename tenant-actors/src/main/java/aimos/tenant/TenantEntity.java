@@ -55,6 +55,12 @@ public final class TenantEntity
   public static final Duration DEDUP_HORIZON = RecentRequests.HORIZON;
   public static final int MAX_ACTIVE_KEYS = 20;
 
+  /**
+   * Budget-threshold crossings carry this one tag: a few per tenant and month, read by the budget-alert projection
+   * (one instance is plenty for that volume).
+   */
+  public static final String BUDGET_ALERT_TAG = "tenant-budget-alerts";
+
   public static String tagFor(String tenantId) {
     return TAG_PREFIX + Math.floorMod(tenantId.hashCode(), TAG_COUNT);
   }
@@ -117,6 +123,12 @@ public final class TenantEntity
   public record RevokeKey(String keyId, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
   public record GetSummary(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /** Sets the budget-alert thresholds: 1-10 percentages of the monthly budget, each 1-100, ascending. */
+  public record SetBudgetAlerts(List<Integer> percents, ActorRef<StatusReply<BudgetAlertStatus>> replyTo)
+      implements Command {}
+
+  public record GetBudgetAlerts(ActorRef<StatusReply<BudgetAlertStatus>> replyTo) implements Command {}
 
   /**
    * Authenticates the key's secret, looks the request id up and checks every limit; on success the request holds a
@@ -233,6 +245,14 @@ public final class TenantEntity
 
   public record KeyInfo(String keyId, long issuedAtMillis, boolean revoked) implements KryoSerializable {}
 
+  /**
+   * The tenant's budget-alert thresholds ({@code defaults}: none were set, the defaults apply) and those its spend
+   * crossed in {@code month}.
+   */
+  public record BudgetAlertStatus(String tenantId, List<Integer> percents, boolean defaults, String month,
+                                  List<Integer> crossed, long budgetMicros, long spendMicros)
+      implements KryoSerializable {}
+
   public record Summary(String tenantId, String displayName, Plan plan, List<KeyInfo> keys, String month,
                         long monthRequests, long monthTokens, long monthSpendMicros) implements KryoSerializable {}
 
@@ -272,6 +292,16 @@ public final class TenantEntity
           latencyMicros, recordedAtMillis, month, "");
     }
   }
+
+  /**
+   * The month's spend reached {@code percent} % of the budget, by the charge of {@code requestId}; persisted in the
+   * same write as that usage, once per tenant, month and threshold.
+   */
+  public record BudgetThresholdCrossed(String tenantId, String month, int percent, long budgetMicros,
+                                       long spendMicros, long crossedAtMillis, String requestId) implements Event {}
+
+  /** New budget-alert thresholds; empty: the defaults. */
+  public record BudgetAlertsSet(List<Integer> percents) implements Event {}
 
   // ---- behaviour ----
 
@@ -339,7 +369,10 @@ public final class TenantEntity
 
   @Override
   public Set<String> tagsFor(Event event) {
-    return event instanceof UsageRecorded ? Set.of(tagFor(tenantId)) : Set.of();
+    if (event instanceof UsageRecorded) {
+      return Set.of(tagFor(tenantId));
+    }
+    return event instanceof BudgetThresholdCrossed ? Set.of(BUDGET_ALERT_TAG) : Set.of();
   }
 
   private long now() {
@@ -366,7 +399,9 @@ public final class TenantEntity
         .onCommand(ChangePlan.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
         .onCommand(IssueKey.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
         .onCommand(RevokeKey.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
-        .onCommand(GetSummary.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()));
+        .onCommand(GetSummary.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(SetBudgetAlerts.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(GetBudgetAlerts.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()));
     b.forState(s -> s.created)
         .onCommand(Create.class, (s, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("tenant " + tenantId + " already exists")))
@@ -374,6 +409,9 @@ public final class TenantEntity
         .onCommand(IssueKey.class, this::issueKey)
         .onCommand(RevokeKey.class, this::revokeKey)
         .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId))))
+        .onCommand(SetBudgetAlerts.class, this::setBudgetAlerts)
+        .onCommand(GetBudgetAlerts.class, (s, c) -> Effect().reply(c.replyTo(),
+            StatusReply.success(s.budgetAlerts(tenantId, currentMonth()))))
         .onCommand(Admit.class, this::admit)
         .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(),
             c.secret() != null && s.keys.matches(c.secret()) ? new Admitted(tenantId, "") : unauthenticated()))
@@ -437,6 +475,20 @@ public final class TenantEntity
   private ReplyEffect<Event, TenantState> changePlan(TenantState s, ChangePlan c) {
     return Effect().persist(new PlanChanged(c.plan()))
         .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
+  }
+
+  private ReplyEffect<Event, TenantState> setBudgetAlerts(TenantState s, SetBudgetAlerts c) {
+    List<Integer> percents;
+    try {
+      percents = BudgetAlerts.validate(c.percents());
+    } catch (IllegalArgumentException e) {
+      return Effect().reply(c.replyTo(), StatusReply.error(e.getMessage()));
+    }
+    if (percents.equals(s.alerts.percents)) {
+      return Effect().reply(c.replyTo(), StatusReply.success(s.budgetAlerts(tenantId, currentMonth())));
+    }
+    return Effect().persist(new BudgetAlertsSet(percents))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.budgetAlerts(tenantId, currentMonth())));
   }
 
   private ReplyEffect<Event, TenantState> issueKey(TenantState s, IssueKey c) {
@@ -543,8 +595,10 @@ public final class TenantEntity
       return Effect().noReply();
     }
     List<UsageBatch.Pending> batch = unwritten.drain();
-    List<Event> events = new ArrayList<>(batch.size());
-    batch.forEach(p -> events.add(p.event()));
+    List<UsageRecorded> usage = new ArrayList<>(batch.size());
+    batch.forEach(p -> usage.add(p.event()));
+    // thresholds the batch crosses are written with it, in the same (atomic) journal write
+    List<Event> events = s.alerts.withCrossings(s.month, s.plan, usage);
     return Effect().persist(events).thenRun(st -> batch.forEach(p -> {
       Recorded recorded = st.recent.recorded(p.event().requestId());
       for (int i = 0; i < p.waiting().size(); i++) {

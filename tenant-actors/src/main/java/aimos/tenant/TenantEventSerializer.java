@@ -2,6 +2,8 @@ package aimos.tenant;
 
 import aimos.internal.events.ApiKeyIssued;
 import aimos.internal.events.ApiKeyRevoked;
+import aimos.internal.events.BudgetAlertsSet;
+import aimos.internal.events.BudgetThresholdCrossed;
 import aimos.internal.events.PlanChanged;
 import aimos.internal.events.TenantCreated;
 import aimos.internal.events.TenantDirectoryEntryAdded;
@@ -28,6 +30,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
   static final String DIRECTORY_ADD = "TenantDirectoryEntryAdded.v1";
   static final String DIRECTORY_SEEDED = "TenantDirectorySeeded.v1";
   static final String SNAPSHOT = "TenantSnapshot.v1";
+  static final String BUDGET_CROSSED = "BudgetThresholdCrossed.v1";
+  static final String BUDGET_ALERTS_SET = "BudgetAlertsSet.v1";
 
   public TenantEventSerializer(ExtendedActorSystem system) {}
 
@@ -48,6 +52,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantDirectory.TenantListed) return DIRECTORY_ADD;
     if (o instanceof TenantDirectory.DirectorySeeded) return DIRECTORY_SEEDED;
     if (o instanceof TenantSnapshot) return SNAPSHOT;
+    if (o instanceof TenantEntity.BudgetThresholdCrossed) return BUDGET_CROSSED;
+    if (o instanceof TenantEntity.BudgetAlertsSet) return BUDGET_ALERTS_SET;
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -86,6 +92,14 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantSnapshot snapshot) {
       return snapshot.toByteArray();
     }
+    if (o instanceof TenantEntity.BudgetThresholdCrossed e) {
+      return BudgetThresholdCrossed.newBuilder().setTenantId(e.tenantId()).setMonth(e.month()).setPercent(e.percent())
+          .setBudgetMicros(e.budgetMicros()).setSpendMicros(e.spendMicros()).setCrossedAtMillis(e.crossedAtMillis())
+          .setRequestId(e.requestId()).build().toByteArray();
+    }
+    if (o instanceof TenantEntity.BudgetAlertsSet e) {
+      return BudgetAlertsSet.newBuilder().addAllPercents(e.percents()).build().toByteArray();
+    }
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -122,6 +136,15 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
         }
         case SNAPSHOT -> {
           return TenantSnapshot.parseFrom(bytes);
+        }
+        case BUDGET_CROSSED -> {
+          BudgetThresholdCrossed p = BudgetThresholdCrossed.parseFrom(bytes);
+          return new TenantEntity.BudgetThresholdCrossed(p.getTenantId(), p.getMonth(), p.getPercent(),
+              p.getBudgetMicros(), p.getSpendMicros(), p.getCrossedAtMillis(), p.getRequestId());
+        }
+        case BUDGET_ALERTS_SET -> {
+          return new TenantEntity.BudgetAlertsSet(java.util.List.copyOf(BudgetAlertsSet.parseFrom(bytes)
+              .getPercentsList()));
         }
         default -> throw new NotSerializableException("Unknown tenant event manifest " + manifest);
       }

@@ -30,6 +30,9 @@ public final class TenantSnapshots implements SnapshotAdapter<TenantState> {
     TenantSnapshot.Builder b = TenantSnapshot.newBuilder().setCreated(s.created).setDisplayName(s.displayName)
         .setMonth(s.month.month).setMonthRequests(s.month.requests).setMonthTokens(s.month.tokens)
         .setMonthSpendMicros(s.month.spendMicros);
+    b.addAllBudgetAlertPercents(s.alerts.percents);
+    // crossings are kept for the snapshot's month only: a later month starts with none
+    b.addAllBudgetThresholdsCrossed(s.alerts.crossedIn(s.month.month));
     if (s.plan != null) {
       b.setPlan(TenantEventSerializer.toProto(s.plan));
     }
@@ -61,6 +64,8 @@ public final class TenantSnapshots implements SnapshotAdapter<TenantState> {
     s.month.requests = p.getMonthRequests();
     s.month.tokens = p.getMonthTokens();
     s.month.spendMicros = p.getMonthSpendMicros();
+    s.alerts.percents = java.util.List.copyOf(p.getBudgetAlertPercentsList());
+    p.getBudgetThresholdsCrossedList().forEach(t -> s.alerts.crossed(p.getMonth(), t));
     for (RecordedRequest r : p.getRecentList()) {
       s.recent.add(new TenantEntity.Recorded(r.getRequestId(), r.getModel(), r.getVersion(),
           new Units(r.getPromptTokens(), r.getCompletionTokens(), r.getImages(), r.getAudioMillis()),

@@ -12,6 +12,7 @@ public final class TenantState {
   final KeyRing keys = new KeyRing();
   final MonthToDate month = new MonthToDate();
   final RecentRequests recent = new RecentRequests();
+  final BudgetAlerts alerts = new BudgetAlerts();
 
   public boolean isCreated() {
     return created;
@@ -36,8 +37,17 @@ public final class TenantState {
       keys.issued(e.keyId(), e.salt(), e.hash(), e.issuedAtMillis());
     } else if (event instanceof TenantEntity.ApiKeyRevoked e) {
       keys.revoked(e.keyId());
+    } else if (event instanceof TenantEntity.BudgetThresholdCrossed e) {
+      alerts.crossed(e.month(), e.percent());
+    } else if (event instanceof TenantEntity.BudgetAlertsSet e) {
+      alerts.percents = java.util.List.copyOf(e.percents());
     }
     return this;
+  }
+
+  TenantEntity.BudgetAlertStatus budgetAlerts(String tenantId, String currentMonth) {
+    return new TenantEntity.BudgetAlertStatus(tenantId, alerts.effective(), alerts.percents.isEmpty(), currentMonth,
+        alerts.crossedIn(currentMonth), plan == null ? 0 : plan.monthlyBudgetMicros(), month.spendIn(currentMonth));
   }
 
   TenantEntity.Summary summary(String tenantId) {

@@ -102,6 +102,20 @@ class TenantEventSerializerTest {
   }
 
   @Test
+  void decodesCommittedBytesOfBudgetAlertEvents() throws Exception {
+    var crossed = new TenantEntity.BudgetThresholdCrossed("acme", "2026-12", 80, 100_000_000, 80_000_120,
+        1764000005000L, "req-9");
+    String crossedBytes = "CgRhY21lEgcyMDI2LTEyGFAggMLXLyj46JImMIj337SrMzoFcmVxLTk=";
+    assertEquals(crossed, decode("BudgetThresholdCrossed.v1", crossedBytes));
+    assertEquals("BudgetThresholdCrossed.v1", serializer.manifest(crossed));
+    assertEquals(crossedBytes, Base64.getEncoder().encodeToString(serializer.toBinary(crossed)));
+    var set = new TenantEntity.BudgetAlertsSet(java.util.List.of(25, 50, 75, 90, 100));
+    assertEquals(set, decode("BudgetAlertsSet.v1", "CgUZMktaZA=="));
+    assertEquals("BudgetAlertsSet.v1", serializer.manifest(set));
+    assertEquals(new TenantEntity.BudgetAlertsSet(java.util.List.of()), decode("BudgetAlertsSet.v1", ""));
+  }
+
+  @Test
   void refusesUnknownManifestsAndCorruptBytes() {
     assertThrows(NotSerializableException.class, () -> serializer.fromBinary(new byte[0], "TenantDeleted.v9"));
     assertThrows(NotSerializableException.class,

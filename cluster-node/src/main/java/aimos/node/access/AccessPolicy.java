@@ -57,6 +57,17 @@ public final class AccessPolicy {
       Rule.of("GET", "/admin/prices", VIEWER, OPERATOR, BILLING),
       Rule.of("POST", "/admin/prices", BILLING),
       Rule.of("POST", "/admin/reconciliation", OPERATOR, BILLING),
+      // how tenants are told: budget alerts and webhooks
+      Rule.of("GET", "/admin/tenants/{id}/budget-alerts", VIEWER, OPERATOR, BILLING),
+      Rule.of("PUT", "/admin/tenants/{id}/budget-alerts", BILLING),
+      Rule.of("GET", "/admin/tenants/{id}/webhooks", VIEWER, OPERATOR, BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/webhooks", OPERATOR, BILLING),
+      Rule.of("GET", "/admin/tenants/{id}/webhooks/{endpoint}", VIEWER, OPERATOR, BILLING),
+      Rule.of("DELETE", "/admin/tenants/{id}/webhooks/{endpoint}", OPERATOR, BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/webhooks/{endpoint}/disable", OPERATOR, BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/webhooks/{endpoint}/enable", OPERATOR, BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/webhooks/{endpoint}/rotate-secret", OPERATOR, BILLING),
+      Rule.of("GET", "/admin/tenants/{id}/webhooks/{endpoint}/deliveries", VIEWER, OPERATOR, BILLING),
       // models and sandboxes
       Rule.of("GET", "/admin/models", VIEWER, OPERATOR, BILLING),
       Rule.of("POST", "/admin/models", OPERATOR),

@@ -61,10 +61,17 @@ public final class AdminRoutes extends AllDirectives {
   private final AccessPolicy policy;
   private final TokenAdmin tokens;
   private final AuditTrail audit;
+  private final Extensions extensions;
+
+  /**
+   * Routes other parts of the node add to the admin API, behind its authentication, access policy and audit:
+   * {@code tenant} under {@code /admin/tenants/{id}} (given the id), {@code admin} under {@code /admin}.
+   */
+  public record Extensions(Function<String, Route> tenant, Supplier<Route> admin) {}
 
   public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
                      PriceAdmin prices, DrillRuns drills, AimosMetrics metrics, Authenticator authenticator,
-                     AccessPolicy policy, TokenAdmin tokens, AuditTrail audit) {
+                     AccessPolicy policy, TokenAdmin tokens, AuditTrail audit, Extensions extensions) {
     this.tenants = tenants;
     this.models = models;
     this.sandboxes = sandboxes;
@@ -76,6 +83,7 @@ public final class AdminRoutes extends AllDirectives {
     this.policy = policy;
     this.tokens = tokens;
     this.audit = audit;
+    this.extensions = extensions;
   }
 
   public Route route() {
@@ -100,6 +108,7 @@ public final class AdminRoutes extends AllDirectives {
                 .slash("faults"), (model, version) -> post(() ->
                     jsonBody(body -> respond(StatusCodes.ACCEPTED, () -> injectFault(model, version, body))))),
                     pathPrefix("tenants", this::tenantRoutes),
+                    extensions.admin() == null ? reject() : extensions.admin().get(),
                     pathPrefix("models", this::modelRoutes),
                     path("sandboxes", () -> get(() -> respond(StatusCodes.OK, sandboxes::statuses))),
                     path("prices", () -> concat(
@@ -196,7 +205,8 @@ public final class AdminRoutes extends AllDirectives {
                     format -> encodeResponse(() -> completeWithFuture(exportResponse(
                         () -> tenants.ledgerExport(id, month, format)))))))))),
             path("location", () -> get(() -> respond(StatusCodes.OK, () -> tenants.location(id)))),
-            path("journal-writers", () -> get(() -> respond(StatusCodes.OK, () -> tenants.journalWriters(id))))
+            path("journal-writers", () -> get(() -> respond(StatusCodes.OK, () -> tenants.journalWriters(id)))),
+            extensions.tenant() == null ? reject() : extensions.tenant().apply(id)
         )));
   }
 
@@ -266,6 +276,11 @@ public final class AdminRoutes extends AllDirectives {
     return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
             .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
                 StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
+            // toStrict refuses a declared Content-Length above its limit with this exception instead
+            .match(org.apache.pekko.http.scaladsl.model.EntityStreamException.class,
+                e -> e.info().summary().toLowerCase(java.util.Locale.ROOT).contains("too large"),
+                e -> complete(error(StatusCodes.PAYLOAD_TOO_LARGE,
+                    "the body is larger than " + MAX_BODY_BYTES + " bytes")))
             .build(),
         () -> optionalHeaderValueByName("X-Request-Id", given -> {
           String requestId = given.filter(id -> REQUEST_ID.matcher(id).matches())

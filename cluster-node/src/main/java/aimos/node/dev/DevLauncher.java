@@ -77,6 +77,7 @@ public final class DevLauncher {
     System.out.println("[2/4] Starting the AIMOS node...");
     String overrides = """
         aimos.create-tables = on
+        aimos.webhooks.allow-private-targets = on
         aimos.admin.token = "%s"
         aimos.sandbox.work-dir = "%s"
         aimos.audit.signing-key-file = "%s"

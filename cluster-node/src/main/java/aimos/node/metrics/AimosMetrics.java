@@ -15,7 +15,7 @@ import java.io.UncheckedIOException;
  * This node's Prometheus metrics, in the {@code aimos_} namespace. Each node has its own registry (several nodes may
  * share a JVM in tests).
  */
-public final class AimosMetrics implements SandboxMonitor {
+public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook.WebhookMonitor {
   /** The model label of requests whose caller was not authenticated, or that named no model. */
   public static final String UNKNOWN_MODEL = "-";
   /** The model label of authenticated requests for a model that is not registered. */
@@ -62,6 +62,19 @@ public final class AimosMetrics implements SandboxMonitor {
   private final Counter fallbacks = Counter.build("aimos_fallbacks_total",
       "Requests a model failed to answer and its version's fallback model served.")
       .labelNames("model", "fallback").register(registry);
+
+  private final Counter webhookAttempts = Counter.build("aimos_webhook_attempts_total",
+      "Webhook delivery attempts made by this node, by outcome (delivered, retry, gave_up, gone).")
+      .labelNames("outcome").register(registry);
+  private final Histogram webhookDuration = Histogram.build("aimos_webhook_attempt_duration_seconds",
+      "Time from the start of a webhook attempt to the receiver's answer (or the error).")
+      .buckets(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30).register(registry);
+
+  @Override
+  public void attempted(String outcome, long durationMillis) {
+    webhookAttempts.labels(outcome).inc();
+    webhookDuration.observe(durationMillis / 1000.0);
+  }
 
   public AimosMetrics(boolean jvmMetrics) {
     storeAvailable.set(1);
