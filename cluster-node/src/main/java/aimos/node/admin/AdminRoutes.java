@@ -276,13 +276,11 @@ public final class AdminRoutes extends AllDirectives {
     return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
             .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
                 StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
-            // toStrict refuses a declared Content-Length above its limit with this exception instead
-            .match(org.apache.pekko.http.scaladsl.model.EntityStreamException.class,
-                e -> e.info().summary().toLowerCase(java.util.Locale.ROOT).contains("too large"),
-                e -> complete(error(StatusCodes.PAYLOAD_TOO_LARGE,
-                    "the body is larger than " + MAX_BODY_BYTES + " bytes")))
             .build(),
-        () -> optionalHeaderValueByName("X-Request-Id", given -> {
+        // a declared Content-Length above the limit is refused before reading (toStrict would answer 400)
+        () -> extractRequestEntity(entity -> entity.getContentLengthOption().orElse(0L) > MAX_BODY_BYTES
+            ? complete(error(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes"))
+            : optionalHeaderValueByName("X-Request-Id", given -> {
           String requestId = given.filter(id -> REQUEST_ID.matcher(id).matches())
               .orElseGet(() -> java.util.UUID.randomUUID().toString());
           return extractStrictEntity(java.time.Duration.ofSeconds(10), MAX_BODY_BYTES, body -> onSuccess(
@@ -310,7 +308,7 @@ public final class AdminRoutes extends AllDirectives {
                                           + "written; retry with the same X-Request-Id " + requestId));
                             });
                       }), inner))));
-        }));
+        })));
   }
 
   /** The state a mutation of {@code path} changes, for its audit record: a tenant's summary or a token's record. */
