@@ -18,7 +18,7 @@ import aimos.billing.alerts.BudgetAlertProjection;
 import aimos.billing.webhook.WebhookSettings;
 import aimos.billing.webhook.Webhooks;
 import aimos.node.admin.BillingNotifyAdminRoutes;
-import aimos.node.gateway.TenantWebhookRoutes;
+import aimos.node.gateway.TenantAdminRoutes;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
@@ -177,6 +177,15 @@ public final class Main {
     store.schedule(system, health.getDuration("interval"));
     NodeState.get(system).store(store::available);
     Directories directories = Directories.start(system, settings.askTimeout());
+    AdminTokenEntity.init(system, config.getDuration("aimos.access.rotation-overlap"));
+    if (settings.createTables()) {
+      AuditStore.createTables(session, settings.billingKeyspace()).toCompletableFuture().join();
+    }
+    AuditStore auditStore = new AuditStore(session, settings.billingKeyspace());
+    Optional<PrivateKey> auditKey = auditSigningKey(config.getString("aimos.audit.signing-key-file"));
+    AuditLog.init(system, auditStore, auditKey);
+    AuditTrail audit = new AuditTrail(system, settings.askTimeout(), auditStore, auditKey
+        .map(k -> AuditChain.pem("PUBLIC KEY", AuditChain.publicKeyOf(k).getEncoded())));
     KeyCheck keyCheck = new KeyCheck(system, settings.askTimeout(), directories.tenants());
     InferenceGateway gateway = new InferenceGateway(system, settings, metrics, usage, models, store, directories);
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
@@ -188,7 +197,7 @@ public final class Main {
                 settings.serverRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
                 keyCheck).route(),
-            new TenantWebhookRoutes(webhooks.endpoints(), keyCheck).route()),
+            new TenantAdminRoutes(webhooks.endpoints(), tenants, keyCheck, audit).route()),
             new TenantUsageRoutes(tenantUsage)).route()
             .handler(system));
     GatewayGuard guard = new GatewayGuard(system, request -> {
@@ -221,15 +230,6 @@ public final class Main {
         () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
         settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
-    AdminTokenEntity.init(system, config.getDuration("aimos.access.rotation-overlap"));
-    if (settings.createTables()) {
-      AuditStore.createTables(session, settings.billingKeyspace()).toCompletableFuture().join();
-    }
-    AuditStore auditStore = new AuditStore(session, settings.billingKeyspace());
-    Optional<PrivateKey> auditKey = auditSigningKey(config.getString("aimos.audit.signing-key-file"));
-    AuditLog.init(system, auditStore, auditKey);
-    AuditTrail audit = new AuditTrail(system, settings.askTimeout(), auditStore, auditKey
-        .map(k -> AuditChain.pem("PUBLIC KEY", AuditChain.publicKeyOf(k).getEncoded())));
     Authenticator authenticator = new Authenticator(settings.adminToken(), settings.secopsToken(),
         id -> TokenAdmin.lookup(system, settings.askTimeout(), id),
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),

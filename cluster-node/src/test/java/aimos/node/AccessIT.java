@@ -355,8 +355,77 @@ class AccessIT {
     }
   }
 
+  private static Http.Reply gateway(String method, String path, String key, String body) {
+    return Http.call(method, cluster.nodes.get(0).gatewayPort(), path, key, body);
+  }
+
   @Test
   @Order(4)
+  void aTenantAdminKeyManagesOnlyItsOwnTenantsKeysAndRunsNothing() {
+    String inference = Http.tenantWithKey(cluster, "ta-one", 1000, 2);
+    String otherInference = Http.tenantWithKey(cluster, "ta-two", 1000, 2);
+    String tenantAdmin = Http.tenantAdminKey(cluster, "ta-one");
+    String otherAdmin = Http.tenantAdminKey(cluster, "ta-two");
+
+    Http.Reply listed = gateway("GET", "/v1/keys", tenantAdmin, null);
+    assertEquals(200, listed.status(), listed.body());
+    assertEquals(List.of("inference", "tenant-admin"), listed.json().get("data").findValuesAsText("scope"));
+    assertFalse(listed.body().contains(inference.substring(inference.lastIndexOf('_') + 1)), "never a secret");
+
+    // it issues inference keys, which run models; it runs nothing itself
+    Http.Reply issued = gateway("POST", "/v1/keys", tenantAdmin, null);
+    assertEquals(201, issued.status(), issued.body());
+    assertEquals("inference", issued.json().get("scope").asText());
+    String newKey = issued.json().get("apiKey").asText();
+    String newKeyId = issued.json().get("keyId").asText();
+    assertEquals(200, gateway("GET", "/v1/models", newKey, null).status());
+    assertEquals(401, gateway("GET", "/v1/models", tenantAdmin, null).status(), "a tenant-admin key runs nothing");
+    assertEquals(401, gateway("POST", "/v1/completions", tenantAdmin, "{\"model\": \"m\", \"prompt\": \"hi\"}")
+        .status());
+
+    // bad input: a precise error and no key made
+    String[][] refused = {{"{\"scope\": \"tenant-admin\"}", "403", "inference keys only"},
+        {"{\"scope\": \"root\"}", "400", "scope must be one of"}, {"{nope", "400", "not valid JSON"},
+        {"[1]", "400", "JSON object"}, {"{\"scope\": 7}", "400", "must be a string"}};
+    for (String[] r : refused) {
+      Http.Reply reply = gateway("POST", "/v1/keys", tenantAdmin, r[0]);
+      assertEquals(Integer.parseInt(r[1]), reply.status(), r[0] + " -> " + reply.body());
+      assertTrue(reply.json().get("error").get("message").asText().contains(r[2]), r[0] + " -> " + reply.body());
+    }
+    assertEquals(3, gateway("GET", "/v1/keys", tenantAdmin, null).json().get("data").size());
+
+    // another tenant's keys are not found, and stay as they were
+    String otherKeyId = gateway("GET", "/v1/keys", otherAdmin, null).json().get("data").get(0).get("keyId").asText();
+    assertEquals(404, gateway("DELETE", "/v1/keys/" + otherKeyId, tenantAdmin, null).status());
+    assertEquals(200, gateway("GET", "/v1/models", otherInference, null).status());
+
+    // an inference key or none at all manages nothing
+    Http.Reply byInference = gateway("POST", "/v1/keys", inference, null);
+    assertEquals(403, byInference.status(), byInference.body());
+    assertEquals("insufficient_permissions", byInference.json().get("error").get("code").asText());
+    assertEquals(403, gateway("DELETE", "/v1/keys/" + newKeyId, inference, null).status());
+    assertEquals(401, gateway("GET", "/v1/keys", null, null).status());
+    // and a tenant's key is no admin token
+    assertEquals(401, call("GET", "/admin/tenants/ta-one", tenantAdmin, null).status());
+
+    Http.Reply revoked = gateway("DELETE", "/v1/keys/" + newKeyId, tenantAdmin, null);
+    assertEquals(200, revoked.status(), revoked.body());
+    assertEquals(401, gateway("GET", "/v1/models", newKey, null).status(), "a revoked key stops at once");
+
+    // each change left one audit record naming the tenant's key; reads left none
+    List<com.fasterxml.jackson.databind.JsonNode> records = new ArrayList<>();
+    verifyPages(records);
+    String actor = "tenant:ta-one/" + listed.json().get("data").get(1).get("keyId").asText();
+    var mine = records.stream().filter(r -> r.get("actor").asText().equals(actor)).toList();
+    assertEquals(List.of("POST /v1/keys", "POST /v1/keys", "POST /v1/keys", "POST /v1/keys", "POST /v1/keys",
+            "POST /v1/keys", "DELETE /v1/keys/{keyId}", "DELETE /v1/keys/{keyId}"),
+        mine.stream().map(r -> r.get("action").asText()).toList());
+    assertTrue(mine.stream().allMatch(r -> r.get("role").asText().equals("tenant-admin")));
+    assertFalse(records.toString().contains(newKey.substring(newKey.lastIndexOf('_') + 1)), "no key in the log");
+  }
+
+  @Test
+  @Order(5)
   void failedLoginsAreThrottledPerAddress() {
     // the burst is 5 failures; the revoked tokens above already used some of it
     int failures = 0;

@@ -60,6 +60,15 @@ public final class Http {
     return key.json().get("apiKey").asText();
   }
 
+  /** Issues a tenant-admin key (manages the tenant's keys and webhooks, runs nothing) for an existing tenant. */
+  public static String tenantAdminKey(TestCluster c, String id) {
+    Reply key = admin(c, "POST", "/admin/tenants/" + id + "/keys", "{\"scope\": \"tenant-admin\"}");
+    if (key.status() != 201 || !key.json().get("scope").asText().equals("tenant-admin")) {
+      throw new AssertionError("tenant-admin key for " + id + ": " + key);
+    }
+    return key.json().get("apiKey").asText();
+  }
+
   public static void textModel(TestCluster c, String name) {
     textModel(c, name, 1);
   }

@@ -96,8 +96,15 @@ class WebhooksIT {
   @Test
   @Order(1)
   void aTenantKeyManagesOnlyItsOwnEndpoints() {
-    String keyA = Http.tenantWithKey(cluster, "hooks-a", 1000, 4);
-    String keyB = Http.tenantWithKey(cluster, "hooks-b", 1000, 4);
+    String inferenceA = Http.tenantWithKey(cluster, "hooks-a", 1000, 4);
+    Http.tenantWithKey(cluster, "hooks-b", 1000, 4);
+    String keyA = Http.tenantAdminKey(cluster, "hooks-a");
+    String keyB = Http.tenantAdminKey(cluster, "hooks-b");
+    // an application's inference key cannot add endpoints: that takes the tenant's admin key
+    Http.Reply byInferenceKey = gateway("POST", "/v1/webhooks", inferenceA, "{\"url\": \"" + hookUrl() + "\"}");
+    assertEquals(403, byInferenceKey.status(), byInferenceKey.body());
+    assertTrue(byInferenceKey.body().contains("tenant-admin key"), byInferenceKey.body());
+    assertEquals(403, gateway("GET", "/v1/webhooks", inferenceA, null).status());
     Http.Reply created = gateway("POST", "/v1/webhooks", keyA, """
         {"url": "%s", "eventTypes": ["invoice.finalized"], "description": "billing system"}""".formatted(hookUrl()));
     assertEquals(201, created.status(), created.body());

@@ -8,15 +8,15 @@ import java.util.Map;
 
 /** A tenant's API keys: salted hashes only, checked in constant time; revoked keys stay listed. */
 final class KeyRing {
-  record Key(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, boolean revoked) {}
+  record Key(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, boolean revoked, KeyScope scope) {}
 
   private static final byte[] NO_SALT = new byte[16];
   private static final byte[] NO_HASH = new byte[32];
 
   private final Map<String, Key> keys = new LinkedHashMap<>();
 
-  void issued(String keyId, byte[] salt, byte[] hash, long issuedAtMillis) {
-    keys.put(keyId, new Key(keyId, salt, hash, issuedAtMillis, false));
+  void issued(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, KeyScope scope) {
+    keys.put(keyId, new Key(keyId, salt, hash, issuedAtMillis, false, scope));
   }
 
   void restore(Key key) {
@@ -26,7 +26,7 @@ final class KeyRing {
   void revoked(String keyId) {
     Key k = keys.get(keyId);
     if (k != null) {
-      keys.put(keyId, new Key(k.keyId(), k.salt(), k.hash(), k.issuedAtMillis(), true));
+      keys.put(keyId, new Key(k.keyId(), k.salt(), k.hash(), k.issuedAtMillis(), true, k.scope()));
     }
   }
 
@@ -38,14 +38,15 @@ final class KeyRing {
     return keys.values();
   }
 
-  boolean matches(String secret) {
+  /** Whether {@code secret} is an active key of {@code scope}; a key of another scope is refused like a wrong one. */
+  boolean matches(String secret, KeyScope scope) {
     Key k = keys.get(ApiKeys.keyIdOf(secret));
     if (k == null) {
       // hash anyway, so an unknown key id takes as long as a wrong secret
       ApiKeys.matches(NO_SALT, NO_HASH, secret);
       return false;
     }
-    return ApiKeys.matches(k.salt(), k.hash(), secret) && !k.revoked();
+    return ApiKeys.matches(k.salt(), k.hash(), secret) && !k.revoked() && k.scope() == scope;
   }
 
   long active() {
@@ -54,7 +55,8 @@ final class KeyRing {
 
   List<TenantEntity.KeyInfo> infos() {
     List<TenantEntity.KeyInfo> k = new ArrayList<>(keys.size());
-    keys.values().forEach(r -> k.add(new TenantEntity.KeyInfo(r.keyId(), r.issuedAtMillis(), r.revoked())));
+    keys.values().forEach(r -> k.add(new TenantEntity.KeyInfo(r.keyId(), r.issuedAtMillis(), r.revoked(),
+        r.scope().label())));
     return k;
   }
 }

@@ -118,7 +118,12 @@ public final class TenantEntity
 
   public record ChangePlan(Plan plan, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
-  public record IssueKey(ActorRef<StatusReply<IssuedKey>> replyTo) implements Command {}
+  /** Issues a key of {@code scope} ({@link KeyScope#label()}; "" from nodes before scopes: inference). */
+  public record IssueKey(String scope, ActorRef<StatusReply<IssuedKey>> replyTo) implements Command {
+    public IssueKey(ActorRef<StatusReply<IssuedKey>> replyTo) {
+      this(KeyScope.INFERENCE.label(), replyTo);
+    }
+  }
 
   public record RevokeKey(String keyId, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
@@ -202,6 +207,14 @@ public final class TenantEntity
     }
   }
 
+  /** Checks a tenant-admin key's secret: for the tenant's own management of its keys and webhooks. */
+  public record AuthenticateTenantAdmin(String secret, ActorRef<Admission> replyTo) implements Command {
+    @Override
+    public String toString() {
+      return "AuthenticateTenantAdmin[secret=***]";
+    }
+  }
+
   // ---- replies ----
 
   public sealed interface Admission extends KryoSerializable {}
@@ -243,7 +256,8 @@ public final class TenantEntity
     }
   }
 
-  public record KeyInfo(String keyId, long issuedAtMillis, boolean revoked) implements KryoSerializable {}
+  /** {@code scope} is {@link KeyScope#label()} ("" from nodes before scopes: inference). */
+  public record KeyInfo(String keyId, long issuedAtMillis, boolean revoked, String scope) implements KryoSerializable {}
 
   /**
    * The tenant's budget-alert thresholds ({@code defaults}: none were set, the defaults apply) and those its spend
@@ -264,7 +278,9 @@ public final class TenantEntity
 
   public record PlanChanged(Plan plan) implements Event {}
 
-  public record ApiKeyIssued(String keyId, byte[] salt, byte[] hash, long issuedAtMillis) implements Event {}
+  /** {@code scope} is {@link KeyScope#label()}; "" in events written before scopes (inference). */
+  public record ApiKeyIssued(String keyId, byte[] salt, byte[] hash, long issuedAtMillis, String scope)
+      implements Event {}
 
   public record ApiKeyRevoked(String keyId, long revokedAtMillis) implements Event {}
 
@@ -414,7 +430,11 @@ public final class TenantEntity
             StatusReply.success(s.budgetAlerts(tenantId, currentMonth()))))
         .onCommand(Admit.class, this::admit)
         .onCommand(Authenticate.class, (s, c) -> Effect().reply(c.replyTo(),
-            c.secret() != null && s.keys.matches(c.secret()) ? new Admitted(tenantId, "") : unauthenticated()))
+            c.secret() != null && s.keys.matches(c.secret(), KeyScope.INFERENCE)
+                ? new Admitted(tenantId, "") : unauthenticated()))
+        .onCommand(AuthenticateTenantAdmin.class, (s, c) -> Effect().reply(c.replyTo(),
+            c.secret() != null && s.keys.matches(c.secret(), KeyScope.TENANT_ADMIN)
+                ? new Admitted(tenantId, "") : unauthenticated()))
         .onCommand(RecordUsage.class, this::recordUsage)
         .onCommand(FlushUsage.class, this::flushUsage)
         .onCommand(Release.class, (s, c) -> {
@@ -492,6 +512,12 @@ public final class TenantEntity
   }
 
   private ReplyEffect<Event, TenantState> issueKey(TenantState s, IssueKey c) {
+    KeyScope scope;
+    try {
+      scope = KeyScope.ofLabel(c.scope());
+    } catch (IllegalArgumentException e) {
+      return Effect().reply(c.replyTo(), StatusReply.error(e.getMessage()));
+    }
     if (s.keys.active() >= MAX_ACTIVE_KEYS) {
       return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already has " + MAX_ACTIVE_KEYS
           + " active keys; revoke one first"));
@@ -499,7 +525,7 @@ public final class TenantEntity
     String keyId = ApiKeys.newKeyId();
     String secret = ApiKeys.newSecret(keyId);
     byte[] salt = ApiKeys.newSalt();
-    return Effect().persist(new ApiKeyIssued(keyId, salt, ApiKeys.hash(salt, secret), now()))
+    return Effect().persist(new ApiKeyIssued(keyId, salt, ApiKeys.hash(salt, secret), now(), scope.stored()))
         .thenReply(c.replyTo(), st -> StatusReply.success(new IssuedKey(keyId, ApiKeys.format(tenantId, secret))));
   }
 
@@ -519,7 +545,7 @@ public final class TenantEntity
     if (c.deadlineEpochMillis() != 0 && settings.clock().millis() > c.deadlineEpochMillis()) {
       return Effect().noReply();
     }
-    if (c.secret() == null || !s.keys.matches(c.secret())) {
+    if (c.secret() == null || !s.keys.matches(c.secret(), KeyScope.INFERENCE)) {
       return Effect().reply(c.replyTo(), unauthenticated());
     }
     // a request id is looked up before anything runs: a retry never runs the model again, another input never

@@ -68,7 +68,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     }
     if (o instanceof TenantEntity.ApiKeyIssued e) {
       return ApiKeyIssued.newBuilder().setKeyId(e.keyId()).setSalt(ByteString.copyFrom(e.salt()))
-          .setHash(ByteString.copyFrom(e.hash())).setIssuedAtMillis(e.issuedAtMillis()).build().toByteArray();
+          .setHash(ByteString.copyFrom(e.hash())).setIssuedAtMillis(e.issuedAtMillis()).setScope(e.scope()).build()
+          .toByteArray();
     }
     if (o instanceof TenantEntity.ApiKeyRevoked e) {
       return ApiKeyRevoked.newBuilder().setKeyId(e.keyId()).setRevokedAtMillis(e.revokedAtMillis()).build()
@@ -118,7 +119,7 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
         case KEY_ISSUED -> {
           ApiKeyIssued p = ApiKeyIssued.parseFrom(bytes);
           return new TenantEntity.ApiKeyIssued(p.getKeyId(), p.getSalt().toByteArray(), p.getHash().toByteArray(),
-              p.getIssuedAtMillis());
+              p.getIssuedAtMillis(), p.getScope());
         }
         case KEY_REVOKED -> {
           ApiKeyRevoked p = ApiKeyRevoked.parseFrom(bytes);

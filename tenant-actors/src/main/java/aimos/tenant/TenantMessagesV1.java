@@ -28,4 +28,8 @@ public final class TenantMessagesV1 {
 
   public record Recorded(String requestId, String model, String version, Units units, long chargeMicros,
                          boolean replayed) {}
+
+  public record IssueKey(ActorRef<StatusReply<TenantEntity.IssuedKey>> replyTo) {}
+
+  public record KeyInfo(String keyId, long issuedAtMillis, boolean revoked) {}
 }

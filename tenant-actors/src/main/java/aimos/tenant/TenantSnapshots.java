@@ -38,7 +38,8 @@ public final class TenantSnapshots implements SnapshotAdapter<TenantState> {
     }
     for (KeyRing.Key k : s.keys.all()) {
       b.addKeys(ApiKeySnapshot.newBuilder().setKeyId(k.keyId()).setSalt(ByteString.copyFrom(k.salt()))
-          .setHash(ByteString.copyFrom(k.hash())).setIssuedAtMillis(k.issuedAtMillis()).setRevoked(k.revoked()));
+          .setHash(ByteString.copyFrom(k.hash())).setIssuedAtMillis(k.issuedAtMillis()).setRevoked(k.revoked())
+          .setScope(k.scope().stored()));
     }
     for (RecentRequests.Entry e : s.recent.entries()) {
       TenantEntity.Recorded r = e.recorded();
@@ -58,7 +59,7 @@ public final class TenantSnapshots implements SnapshotAdapter<TenantState> {
     s.plan = p.hasPlan() ? TenantEventSerializer.fromProto(p.getPlan()) : null;
     for (ApiKeySnapshot k : p.getKeysList()) {
       s.keys.restore(new KeyRing.Key(k.getKeyId(), k.getSalt().toByteArray(), k.getHash().toByteArray(),
-          k.getIssuedAtMillis(), k.getRevoked()));
+          k.getIssuedAtMillis(), k.getRevoked(), KeyScope.ofLabel(k.getScope())));
     }
     s.month.month = p.getMonth();
     s.month.requests = p.getMonthRequests();

@@ -34,7 +34,7 @@ public final class TenantState {
     } else if (event instanceof TenantEntity.PlanChanged e) {
       plan = e.plan();
     } else if (event instanceof TenantEntity.ApiKeyIssued e) {
-      keys.issued(e.keyId(), e.salt(), e.hash(), e.issuedAtMillis());
+      keys.issued(e.keyId(), e.salt(), e.hash(), e.issuedAtMillis(), KeyScope.ofLabel(e.scope()));
     } else if (event instanceof TenantEntity.ApiKeyRevoked e) {
       keys.revoked(e.keyId());
     } else if (event instanceof TenantEntity.BudgetThresholdCrossed e) {

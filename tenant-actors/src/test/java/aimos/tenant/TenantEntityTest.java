@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -394,6 +395,33 @@ class TenantEntityTest {
     var bad = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Authenticate("wrong-secret-wrong", rt));
     assertInstanceOf(TenantEntity.Rejected.class, bad.reply());
     assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+  }
+
+  @Test
+  void aTenantAdminKeyAuthenticatesOnlyForAdministrationAndAnInferenceKeyOnlyForInference() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String inference = issueKey();
+    var r = kit.<StatusReply<TenantEntity.IssuedKey>>runCommand(rt -> new TenantEntity.IssueKey("tenant-admin", rt));
+    String admin = r.reply().getValue().apiKey();
+    assertEquals("tenant-admin", ((TenantEntity.ApiKeyIssued) r.events().get(0)).scope());
+    var bad = kit.<StatusReply<TenantEntity.IssuedKey>>runCommand(rt -> new TenantEntity.IssueKey("root", rt));
+    assertTrue(bad.reply().isError() && bad.hasNoEvents(), String.valueOf(bad.reply()));
+
+    for (boolean restarted : new boolean[] {false, true}) {
+      if (restarted) {
+        kit.restart();
+      }
+      assertInstanceOf(TenantEntity.Rejected.class, admit(admin, "by-admin-" + restarted), "it runs nothing");
+      assertInstanceOf(TenantEntity.Rejected.class, kit.<TenantEntity.Admission>runCommand(
+          rt -> new TenantEntity.Authenticate(secret(admin), rt)).reply());
+      assertInstanceOf(TenantEntity.Admitted.class, kit.<TenantEntity.Admission>runCommand(
+          rt -> new TenantEntity.AuthenticateTenantAdmin(secret(admin), rt)).reply());
+      assertInstanceOf(TenantEntity.Rejected.class, kit.<TenantEntity.Admission>runCommand(
+          rt -> new TenantEntity.AuthenticateTenantAdmin(secret(inference), rt)).reply());
+      assertInstanceOf(TenantEntity.Admitted.class, admit(inference, "by-app-" + restarted));
+    }
+    var summary = kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply().getValue();
+    assertEquals(List.of("inference", "tenant-admin"), summary.keys().stream().map(TenantEntity.KeyInfo::scope).toList());
   }
 
   @Test

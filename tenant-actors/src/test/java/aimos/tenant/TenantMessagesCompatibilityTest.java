@@ -37,6 +37,8 @@ class TenantMessagesCompatibilityTest {
     kryo.register(TenantMessagesV1.RecordUsage.class, 108);
     kryo.register(TenantMessagesV1.Release.class, 109);
     kryo.register(TenantMessagesV1.Recorded.class, 113);
+    kryo.register(TenantMessagesV1.IssueKey.class, 104);
+    kryo.register(TenantMessagesV1.KeyInfo.class, 115);
     return kryo;
   }
 
@@ -83,5 +85,21 @@ class TenantMessagesCompatibilityTest {
     assertEquals(new TenantEntity.Recorded("r-1", "m", "v1", Units.image(), 10_000, false, ""),
         laterReads(new TenantMessagesV1.Recorded("r-1", "m", "v1", Units.image(), 10_000, false),
             TenantEntity.Recorded.class));
+  }
+
+  @Test
+  void keyIssuingAndKeyListsCrossVersions() throws Exception {
+    var issue = new TenantEntity.IssueKey(KeyScope.TENANT_ADMIN.label(), null);
+    assertEquals(new TenantMessagesV1.IssueKey(null), earlierReads(issue, TenantMessagesV1.IssueKey.class));
+    assertEquals(issue, serializer.fromBinary(serializer.toBinary(issue), serializer.manifest(issue)));
+    // an earlier node asks for the only key it knows: an inference key
+    var fromEarlier = (TenantEntity.IssueKey) laterReads(new TenantMessagesV1.IssueKey(null), TenantEntity.IssueKey.class);
+    assertEquals(KeyScope.INFERENCE, KeyScope.ofLabel(fromEarlier.scope()));
+
+    var info = new TenantEntity.KeyInfo("key-0a1b2c3d4e5f", 5, true, "tenant-admin");
+    assertEquals(new TenantMessagesV1.KeyInfo("key-0a1b2c3d4e5f", 5, true),
+        earlierReads(info, TenantMessagesV1.KeyInfo.class));
+    assertEquals(new TenantEntity.KeyInfo("key-0a1b2c3d4e5f", 6, false, ""),
+        laterReads(new TenantMessagesV1.KeyInfo("key-0a1b2c3d4e5f", 6, false), TenantEntity.KeyInfo.class));
   }
 }

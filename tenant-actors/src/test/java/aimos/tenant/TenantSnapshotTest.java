@@ -201,8 +201,8 @@ class TenantSnapshotTest {
     TenantState s = TenantSnapshots.INSTANCE.fromJournal(proto);
     assertTrue(s.isCreated());
     assertEquals(new TenantEntity.Summary("acme", "Acme Corp", new Plan(600, 100_000, 100_000_000, 8, 4),
-        List.of(new TenantEntity.KeyInfo("key-0a1b2c3d4e5f", 1764000001000L, false),
-            new TenantEntity.KeyInfo("key-ffeeddccbbaa", 1764000002000L, true)),
+        List.of(new TenantEntity.KeyInfo("key-0a1b2c3d4e5f", 1764000001000L, false, "inference"),
+            new TenantEntity.KeyInfo("key-ffeeddccbbaa", 1764000002000L, true, "inference")),
         "2026-11", 2, 1012, 20216), s.summary("acme"));
     assertArrayEquals(new byte[] {1, 2, 3, 4}, s.keys.get("key-0a1b2c3d4e5f").salt());
     assertArrayEquals(new byte[] {42, 42}, s.keys.get("key-0a1b2c3d4e5f").hash());

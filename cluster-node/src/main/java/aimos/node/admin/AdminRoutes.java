@@ -9,6 +9,7 @@ import aimos.node.access.AuditTrail;
 import aimos.node.access.Authenticator;
 import aimos.node.access.TokenAdmin;
 import aimos.node.metrics.AimosMetrics;
+import aimos.tenant.KeyScope;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
 import aimos.tenant.TenantEntity;
@@ -61,6 +62,7 @@ public final class AdminRoutes extends AllDirectives {
   private final AccessPolicy policy;
   private final TokenAdmin tokens;
   private final AuditTrail audit;
+  private final aimos.node.access.AuditedRoute audited;
   private final Extensions extensions;
 
   /**
@@ -83,6 +85,7 @@ public final class AdminRoutes extends AllDirectives {
     this.policy = policy;
     this.tokens = tokens;
     this.audit = audit;
+    this.audited = new aimos.node.access.AuditedRoute(audit, MAX_BODY_BYTES, AdminRoutes::error);
     this.extensions = extensions;
   }
 
@@ -180,13 +183,9 @@ public final class AdminRoutes extends AllDirectives {
             path("plan", () -> put(() -> jsonBody(body -> respond(StatusCodes.OK,
                 () -> tenants.changePlan(id, plan(body)).thenApply(AdminRoutes::tenantJson))))),
             pathPrefix("keys", () -> concat(
-                pathEnd(() -> post(() -> respond(StatusCodes.CREATED, () -> tenants.issueKey(id).thenApply(k -> {
-                  Map<String, Object> m = new LinkedHashMap<>();
-                  m.put("tenantId", id);
-                  m.put("keyId", k.keyId());
-                  m.put("apiKey", k.apiKey());
-                  m.put("note", "the key is shown once; only a salted hash is stored");
-                  return m;
+                pathEnd(() -> post(() -> optionalJsonBody(body -> respond(StatusCodes.CREATED, () -> {
+                  KeyScope scope = KeyScope.ofLabel(optionalText(body, "scope", KeyScope.INFERENCE.label()));
+                  return tenants.issueKey(id, scope).thenApply(k -> issuedKeyJson(id, k, scope));
                 })))),
                 path(PathMatchers.segment(), keyId -> delete(() -> respond(StatusCodes.OK,
                     () -> tenants.revokeKey(id, keyId).thenApply(AdminRoutes::tenantJson)))))),
@@ -266,49 +265,9 @@ public final class AdminRoutes extends AllDirectives {
         return complete(error(StatusCodes.FORBIDDEN, "role '" + principal.role().label() + "' may not call "
             + m + " " + path + "; roles that may: " + policy.describe(m, path)));
       }
-      return m.equals("GET") ? inner.get() : audited(principal, m + " " + policy.templateFor(m, path), path, inner);
+      return m.equals("GET") ? inner.get() : audited.audited(principal, m + " " + policy.templateFor(m, path), path,
+          () -> before(path), inner);
     }));
-  }
-
-  private static final java.util.regex.Pattern REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,100}");
-
-  private Route audited(Principal principal, String action, String path, Supplier<Route> inner) {
-    return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
-            .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
-                StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
-            .build(),
-        // a declared Content-Length above the limit is refused before reading (toStrict would answer 400)
-        () -> extractRequestEntity(entity -> entity.getContentLengthOption().orElse(0L) > MAX_BODY_BYTES
-            ? complete(error(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes"))
-            : optionalHeaderValueByName("X-Request-Id", given -> {
-          String requestId = given.filter(id -> REQUEST_ID.matcher(id).matches())
-              .orElseGet(() -> java.util.UUID.randomUUID().toString());
-          return extractStrictEntity(java.time.Duration.ofSeconds(10), MAX_BODY_BYTES, body -> onSuccess(
-              before(path).exceptionally(err -> null), before -> respondWithHeader(
-                  RawHeader.create("X-Request-Id", requestId), () -> mapRouteResultFuture(result -> result
-                      .thenCompose(r -> {
-                        if (!(r instanceof org.apache.pekko.http.javadsl.server.Complete c)) {
-                          return CompletableFuture.completedFuture(r);
-                        }
-                        HttpResponse response = c.getResponse();
-                        String out = response.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict s
-                            ? s.getData().utf8String() : "";
-                        return audit.record(principal, action, path, requestId, body.getData().utf8String(), before,
-                                response.status().intValue(), out)
-                            .handle((rec, err) -> {
-                              if (err == null) {
-                                return r;
-                              }
-                              log.error("Audit record for {} {} by {} could not be written", action, requestId,
-                                  principal.name(), err);
-                              return (org.apache.pekko.http.javadsl.server.RouteResult)
-                                  org.apache.pekko.http.javadsl.server.RouteResults.complete(error(
-                                      StatusCodes.SERVICE_UNAVAILABLE, "the change was made (status "
-                                          + response.status().intValue() + ") but its audit record could not be "
-                                          + "written; retry with the same X-Request-Id " + requestId));
-                            });
-                      }), inner))));
-        })));
   }
 
   /** The state a mutation of {@code path} changes, for its audit record: a tenant's summary or a token's record. */
@@ -353,6 +312,15 @@ public final class AdminRoutes extends AllDirectives {
   static final long MAX_BODY_BYTES = 64 * 1024;
 
   private Route jsonBody(Function<JsonNode, Route> inner) {
+    return jsonBody(false, inner);
+  }
+
+  /** A JSON object body, or none at all (read as {@code {}}). */
+  private Route optionalJsonBody(Function<JsonNode, Route> inner) {
+    return jsonBody(true, inner);
+  }
+
+  private Route jsonBody(boolean mayBeEmpty, Function<JsonNode, Route> inner) {
     return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
             .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
                 StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
@@ -363,11 +331,14 @@ public final class AdminRoutes extends AllDirectives {
                         ? error(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")
                         : error(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message())))
                 .build(),
-            () -> withSizeLimit(MAX_BODY_BYTES, () -> readJson(inner))));
+            () -> withSizeLimit(MAX_BODY_BYTES, () -> readJson(mayBeEmpty, inner))));
   }
 
-  private Route readJson(Function<JsonNode, Route> inner) {
+  private Route readJson(boolean mayBeEmpty, Function<JsonNode, Route> inner) {
     return entity(Unmarshaller.entityToString(), body -> {
+      if (mayBeEmpty && body.isBlank()) {
+        return inner.apply(JSON.createObjectNode());
+      }
       JsonNode node;
       try {
         node = JSON.readTree(body);
@@ -459,6 +430,27 @@ public final class AdminRoutes extends AllDirectives {
     return Boolean.parseBoolean(v);
   }
 
+  /** A key as the APIs list it; a scope missing from an earlier node's reply is inference. */
+  public static Map<String, Object> keyJson(TenantEntity.KeyInfo k) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("keyId", k.keyId());
+    m.put("scope", KeyScope.ofLabel(k.scope()).label());
+    m.put("issuedAtMillis", k.issuedAtMillis());
+    m.put("revoked", k.revoked());
+    return m;
+  }
+
+  /** A newly issued key, its secret shown once. */
+  public static Map<String, Object> issuedKeyJson(String tenantId, TenantEntity.IssuedKey k, KeyScope scope) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("tenantId", tenantId);
+    m.put("keyId", k.keyId());
+    m.put("scope", scope.label());
+    m.put("apiKey", k.apiKey());
+    m.put("note", "the key is shown once; only a salted hash is stored");
+    return m;
+  }
+
   static Map<String, Object> tenantJson(TenantEntity.Summary s) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", s.tenantId());
@@ -470,7 +462,7 @@ public final class AdminRoutes extends AllDirectives {
     plan.put("maxConcurrentRequests", s.plan().maxConcurrentRequests());
     plan.put("maxWorkerLeases", s.plan().maxWorkerLeases());
     m.put("plan", plan);
-    m.put("keys", s.keys());
+    m.put("keys", s.keys().stream().map(AdminRoutes::keyJson).toList());
     m.put("month", s.month());
     m.put("monthRequests", s.monthRequests());
     m.put("monthTokens", s.monthTokens());

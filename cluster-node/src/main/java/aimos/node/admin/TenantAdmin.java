@@ -70,8 +70,8 @@ public final class TenantAdmin {
     return tenant(id).askWithStatus(rt -> new TenantEntity.ChangePlan(plan, rt), timeout);
   }
 
-  public CompletionStage<TenantEntity.IssuedKey> issueKey(String id) {
-    return tenant(id).askWithStatus(TenantEntity.IssueKey::new, timeout);
+  public CompletionStage<TenantEntity.IssuedKey> issueKey(String id, aimos.tenant.KeyScope scope) {
+    return tenant(id).askWithStatus(rt -> new TenantEntity.IssueKey(scope.label(), rt), timeout);
   }
 
   public CompletionStage<TenantEntity.Summary> revokeKey(String id, String keyId) {

@@ -111,7 +111,7 @@ public final class DevLauncher {
       // the first start creates the journal's tables while these run: retry until they answer
       retrying(() -> ignoreExisting(node.tenants().create(DEMO_TENANT, "Demo tenant",
           new Plan(600, 200_000, Money.parseUsd("100"), 16))));
-      apiKey = retrying(() -> node.tenants().issueKey(DEMO_TENANT).toCompletableFuture().join().apiKey());
+      apiKey = retrying(() -> node.tenants().issueKey(DEMO_TENANT, aimos.tenant.KeyScope.INFERENCE).toCompletableFuture().join().apiKey());
       for (DemoModel m : DEMO_MODELS) {
         retrying(() -> ignoreExisting(node.models().register(m.name(), m.description())));
         retrying(() -> ignoreExisting(node.models().addVersion(m.name(), "v1", m.runtime(), m.unit(), -1, 1, 0)));

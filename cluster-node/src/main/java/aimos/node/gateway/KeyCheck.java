@@ -61,15 +61,31 @@ public final class KeyCheck {
     }
   }
 
+  /** The tenant of a valid inference key. */
   CompletionStage<Optional<String>> tenantOf(Optional<String> authorization) {
+    return check(authorization, false).thenApply(k -> k.map(TenantKey::tenantId));
+  }
+
+  /** A valid key of a tenant, and its id. */
+  public record TenantKey(String tenantId, String keyId) {}
+
+  /** The tenant and key id of a valid tenant-admin key; empty for anything else, an inference key included. */
+  CompletionStage<Optional<TenantKey>> tenantAdminOf(Optional<String> authorization) {
+    return check(authorization, true);
+  }
+
+  private CompletionStage<Optional<TenantKey>> check(Optional<String> authorization, boolean tenantAdmin) {
     Optional<ApiKeys.Presented> key = authorization.flatMap(h -> ApiKeys.parse(BearerToken.of(h)));
     if (key.isEmpty()) {
       return CompletableFuture.completedFuture(Optional.empty());
     }
+    String secret = key.get().secret();
     return tenants.contains(key.get().tenantId()).thenCompose(exists -> !exists
-        ? CompletableFuture.completedFuture(Optional.<String>empty())
+        ? CompletableFuture.completedFuture(Optional.<TenantKey>empty())
         : ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, key.get().tenantId())
-            .<TenantEntity.Admission>ask(rt -> new TenantEntity.Authenticate(key.get().secret(), rt), timeout)
-            .thenApply(a -> a instanceof TenantEntity.Admitted ok ? Optional.of(ok.tenantId()) : Optional.empty()));
+            .<TenantEntity.Admission>ask(rt -> tenantAdmin ? new TenantEntity.AuthenticateTenantAdmin(secret, rt)
+                : new TenantEntity.Authenticate(secret, rt), timeout)
+            .thenApply(a -> a instanceof TenantEntity.Admitted ok
+                ? Optional.of(new TenantKey(ok.tenantId(), ApiKeys.keyIdOf(secret))) : Optional.empty()));
   }
 }
