@@ -19,6 +19,8 @@ import aimos.billing.webhook.WebhookSettings;
 import aimos.billing.webhook.Webhooks;
 import aimos.node.admin.BillingNotifyAdminRoutes;
 import aimos.node.gateway.TenantAdminRoutes;
+import aimos.node.tls.PemTls;
+import aimos.node.tls.RotatingServerTls;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
@@ -208,8 +210,10 @@ public final class Main {
           }
         }, keyCheck,
         maxGrpcBytes(settings, config), settings.bodyTimeout());
-    CompletionStage<ServerBinding> binding = Http.get(system)
-        .newServerAt(settings.gatewayHost(), settings.gatewayPort())
+    Optional<RotatingServerTls> gatewayTls = serverTls(config, false);
+    var server = Http.get(system).newServerAt(settings.gatewayHost(), settings.gatewayPort());
+    CompletionStage<ServerBinding> binding = gatewayTls.map(t -> server.enableHttps(t.connectionContext()))
+        .orElse(server)
         .withSettings(gatewayServerSettings(config))
         .bind(RequestBodyTimeout.handler(guard::handle, settings.bodyTimeout(), system))
         .whenComplete((b, err) -> {
@@ -218,7 +222,8 @@ public final class Main {
                 + "to use another port.", settings.gatewayHost(), settings.gatewayPort(), err.getMessage());
           } else {
             NodeState.get(system).gatewayBound(true);
-            log.info("Gateway (gRPC and REST) listening on {}", b.localAddress());
+            log.info("Gateway (gRPC and REST) listening on {} ({})", b.localAddress(),
+                gatewayTls.isPresent() ? "TLS" : "plaintext: set AIMOS_TLS_CERT_FILE and AIMOS_TLS_KEY_FILE for TLS");
           }
         });
 
@@ -242,7 +247,10 @@ public final class Main {
             new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
             authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator),
             audit, new AdminRoutes.Extensions(billingNotify::tenantRoutes, null)).route()));
-    PekkoManagement.get(system).start().whenComplete((uri, err) -> {
+    Optional<RotatingServerTls> managementTls = serverTls(config,
+        config.getBoolean("aimos.tls.management-client-certificates"));
+    PekkoManagement.get(system).start(s -> managementTls.map(t -> s.withHttpsConnectionContext(t.connectionContext()))
+        .orElse(s)).whenComplete((uri, err) -> {
       if (err != null) {
         log.error("Management HTTP could not start ({}); set AIMOS_MANAGEMENT_PORT to use another port",
             err.getMessage());
@@ -258,6 +266,31 @@ public final class Main {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
     return new Node(system, settings, metrics, tenants, models, ledgerReader, usage, binding);
+  }
+
+  /** The node's TLS identity for a server port, if configured; a configured one that does not load stops the node. */
+  private static Optional<RotatingServerTls> serverTls(Config config, boolean requireClientCertificate) {
+    Config tls = config.getConfig("aimos.tls");
+    String cert = tls.getString("certificate-file");
+    String key = tls.getString("private-key-file");
+    if (cert.isEmpty() != key.isEmpty()) {
+      throw new IllegalArgumentException("set both AIMOS_TLS_CERT_FILE and AIMOS_TLS_KEY_FILE (aimos.tls."
+          + "certificate-file and private-key-file), or neither for plaintext");
+    }
+    if (cert.isEmpty()) {
+      if (requireClientCertificate) {
+        throw new IllegalArgumentException("aimos.tls.management-client-certificates needs a certificate, key and CA");
+      }
+      return Optional.empty();
+    }
+    String ca = tls.getString("ca-file");
+    try {
+      return Optional.of(new RotatingServerTls(new PemTls.PemFiles(Path.of(cert), Path.of(key),
+          ca.isEmpty() ? Optional.empty() : Optional.of(Path.of(ca))), requireClientCertificate,
+          tls.getDuration("reload-check-interval"), System::nanoTime));
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalArgumentException("TLS files do not load: " + e.getMessage(), e);
+    }
   }
 
   /** pekko.http.server's settings (HTTP/2, the reset throttle) with the gateway's own idle timeout. */

@@ -25,7 +25,17 @@ public final class Http {
   private Http() {}
 
   public static Reply call(String method, int port, String path, String token, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+    return call(CLIENT, "http", method, port, path, token, body);
+  }
+
+  /** A client that speaks TLS and trusts only {@code trust}'s CA. */
+  public static HttpClient tlsClient(javax.net.ssl.SSLContext trust) {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(trust).build();
+  }
+
+  public static Reply call(HttpClient client, String scheme, String method, int port, String path, String token,
+                           String body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(scheme + "://127.0.0.1:" + port + path))
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
@@ -34,7 +44,7 @@ public final class Http {
       b.header("Content-Type", "application/json");
     }
     try {
-      HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
       return new Reply(r.statusCode(), r.body());
     } catch (Exception e) {
       throw new AssertionError(method + " " + path + " failed: " + e, e);
@@ -42,7 +52,8 @@ public final class Http {
   }
 
   public static Reply admin(TestCluster c, String method, String path, String body) {
-    return call(method, c.managementPort(0), path, TestCluster.ADMIN_TOKEN, body);
+    return c.tls == null ? call(method, c.managementPort(0), path, TestCluster.ADMIN_TOKEN, body)
+        : call(c.tlsHttp(), "https", method, c.managementPort(0), path, TestCluster.ADMIN_TOKEN, body);
   }
 
   /** Creates a tenant with a plan and returns a fresh API key for it. */

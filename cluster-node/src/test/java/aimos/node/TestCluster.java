@@ -45,6 +45,11 @@ public final class TestCluster implements AutoCloseable {
   }
 
   public final List<Main.Node> nodes = new ArrayList<>();
+  /** The CA whose certificates the nodes serve, when they speak TLS; null for plaintext. */
+  public TestCerts tls;
+  /** Each node's certificate and key files, when they speak TLS. */
+  public final List<TestCerts.Issued> nodeCerts = new ArrayList<>();
+  private java.net.http.HttpClient tlsHttp;
   private final List<ActorSystem<?>> clients = new ArrayList<>();
   private final String keyspacePrefix;
   private final List<Integer> artery = new ArrayList<>();
@@ -78,7 +83,44 @@ public final class TestCluster implements AutoCloseable {
   public static TestCluster start(int size, String extraConfig) throws Exception {
     String contact = SharedCassandra.contactPoint();
     TestCluster c = new TestCluster(size);
+    return c.startNodes(size, i -> extraConfig, contact);
+  }
+
+  /**
+   * Nodes that speak TLS on every port (gateway, management, Artery with mutual authentication), each with its own
+   * certificate from {@code ca}; {@code extraConfig} as in {@link #start(int, String)}.
+   */
+  public static TestCluster startTls(int size, TestCerts ca, String extraConfig) throws Exception {
+    TestCluster c = new TestCluster(size);
+    c.tls = ca;
+    List<TestCerts.Issued> certs = c.nodeCerts;
     for (int i = 0; i < size; i++) {
+      certs.add(ca.issue("node" + i));
+    }
+    return c.startNodes(size, i -> tlsConfig(certs.get(i), ca) + extraConfig, SharedCassandra.contactPoint());
+  }
+
+  /** The settings of a node serving {@code cert}, trusting {@code ca}'s certificates for its peers. */
+  public static String tlsConfig(TestCerts.Issued cert, TestCerts ca) {
+    return "aimos.tls.certificate-file = \"" + cert.cert() + "\"\n"
+        + "aimos.tls.private-key-file = \"" + cert.key() + "\"\n"
+        + "aimos.tls.ca-file = \"" + ca.caCert + "\"\n"
+        + "aimos.tls.reload-check-interval = 200ms\n";
+  }
+
+  /** An HTTPS client trusting this cluster's CA. */
+  public synchronized java.net.http.HttpClient tlsHttp() {
+    if (tlsHttp == null) {
+      tlsHttp = Http.tlsClient(tls.clientContext());
+    }
+    return tlsHttp;
+  }
+
+  private TestCluster startNodes(int size, java.util.function.IntFunction<String> extra, String contact)
+      throws Exception {
+    TestCluster c = this;
+    for (int i = 0; i < size; i++) {
+      String extraConfig = extra.apply(i);
       Config config = NodeConfig.load(ConfigFactory.parseString(extraConfig)
           .withFallback(ConfigFactory.parseString(c.overrides(i, contact, size))), java.util.Map.of());
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", config);
@@ -196,6 +238,11 @@ public final class TestCluster implements AutoCloseable {
     return keyspacePrefix + "_billing";
   }
 
+  /** The seed node's Artery address, for other systems joining this cluster. */
+  public String seedAddress() {
+    return "pekko://aimos@127.0.0.1:" + artery.get(0);
+  }
+
   public int managementPort(int node) {
     return management.get(node);
   }
@@ -209,8 +256,9 @@ public final class TestCluster implements AutoCloseable {
           """).withFallback(ConfigFactory.load())));
     }
     ActorSystem<?> sys = clients.get(0);
-    return InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        nodes.get(i).gatewayPort(), sys).withTls(false), sys);
+    GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt("127.0.0.1", nodes.get(i).gatewayPort(), sys);
+    return InferenceServiceClient.create(tls == null ? settings.withTls(false)
+        : settings.withTls(true).withSslContext(tls.clientContext()), sys);
   }
 
   public static InferResponse infer(InferenceServiceClient client, String apiKey, String model, String requestId,
