@@ -259,17 +259,30 @@ public final class SandboxContainment {
         // the java command is checked when it starts
       }
     }
+    List<String> own = new ArrayList<>();
     for (String entry : classpath.split(java.io.File.pathSeparator)) {
       if (!entry.isBlank()) {
-        paths.add(Path.of(entry).toAbsolutePath().normalize().toString());
+        own.add(Path.of(entry).toAbsolutePath().normalize().toString());
       }
     }
     if (runtime.startsWith("onnx-image:")) {
       String file = runtime.substring("onnx-image:".length());
-      paths.add(file);
-      paths.add(file + ".json");
+      own.add(file);
+      own.add(file + ".json");
     }
-    paths.addAll(settings.readOnly());
+    own.addAll(settings.readOnly());
+    for (String p : own) {
+      paths.add(p);
+      // a symlink is shown as one: what it points to must be there too
+      try {
+        String real = Path.of(p).toRealPath().toString();
+        if (!real.equals(p)) {
+          paths.add(real);
+        }
+      } catch (IOException e) {
+        // absent: left out below
+      }
+    }
     Path work = workDir.toAbsolutePath().normalize();
     List<String> shown = new ArrayList<>();
     for (String p : paths) {
