@@ -92,6 +92,11 @@ public final class HostileRuntime implements ModelRuntime {
       return succeeded("wrote");
     }));
     results.put("fork-bomb (start processes until refused)", attempt(this::forkBomb));
+    // not an escape: a process left behind, which must die with the sandbox
+    results.put("leave a process running", attempt(() -> {
+      Process p = new ProcessBuilder("sleep", "30").start();
+      return denied("pid " + p.pid() + " left running; it must go when the sandbox is killed");
+    }));
     reply.setText(TextResult.newBuilder().setCompletion(results.entrySet().stream()
         .map(e -> e.getKey() + "\t" + e.getValue()).collect(Collectors.joining("\n"))));
   }

@@ -103,6 +103,18 @@ class SandboxContainmentTest {
         String[] f = line.split("\t", 2);
         results.put(f[0], f[1]);
       }
+      if (isolation.containment().ownPidNamespace()) {
+        // the node kills the sandbox as a whole: nothing of its pid namespace outlives it
+        Path ns = Files.readSymbolicLink(Path.of("/proc", Long.toString(p.pid()), "ns", "pid"));
+        assertFalse(inNamespace(ns).isEmpty(), "the sandbox's processes are found by their namespace");
+        p.kill("test over");
+        p.onExit().get(10, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!inNamespace(ns).isEmpty() && System.nanoTime() < deadline) {
+          Thread.onSpinWait();
+        }
+        assertEquals(List.of(), inNamespace(ns), "processes left in the killed sandbox's pid namespace");
+      }
       return results;
     } finally {
       p.kill("test over");
@@ -128,6 +140,9 @@ class SandboxContainmentTest {
         result = Files.exists(hostTmp) ? "SUCCEEDED\tthe host's /tmp has the file"
             : "DENIED\tthe write went to the sandbox's private /tmp; the host's has no such file";
       }
+      if (e.getKey().equals("leave a process running")) {
+        result = "DENIED\tit died with the sandbox: no process of its pid namespace outlived the node's kill";
+      }
       table.append("| ").append(e.getKey()).append(" | ").append(result.replace("\t", ": ").replace("|", "/"))
           .append(" |\n");
       if (!result.startsWith("DENIED")) {
@@ -137,7 +152,7 @@ class SandboxContainmentTest {
     Path report = Path.of("target", "hostile-model-attempts.md");
     Files.writeString(report, table);
     System.out.println(table);
-    assertEquals(17, results.size(), results.toString());
+    assertEquals(18, results.size(), results.toString());
     assertTrue(escaped.isEmpty(), "escapes: " + escaped + "\n" + table);
     assertFalse(Files.exists(nodeDir.resolve("planted")));
     assertEquals(0, connections.get(), "connections the sandbox opened to the node's listener");
@@ -162,6 +177,17 @@ class SandboxContainmentTest {
     } finally {
       Files.deleteIfExists(hostTmp);
     }
+  }
+
+  /** The pids of the processes in a pid namespace, by its link ({@code pid:[inode]}). */
+  private static List<Long> inNamespace(Path ns) {
+    return ProcessHandle.allProcesses().filter(h -> {
+      try {
+        return Files.readSymbolicLink(Path.of("/proc", Long.toString(h.pid()), "ns", "pid")).equals(ns);
+      } catch (IOException | RuntimeException e) {
+        return false;
+      }
+    }).map(ProcessHandle::pid).toList();
   }
 
   private static boolean onPath(String program) {
