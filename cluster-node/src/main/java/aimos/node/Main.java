@@ -331,8 +331,14 @@ public final class Main {
         ? Path.of(System.getProperty("java.home"), "bin", "java").toString()
         : s.getString("java");
     String classpath = s.getString("classpath").isEmpty() ? System.getProperty("java.class.path") : s.getString("classpath");
+    Config c = s.getConfig("containment");
+    var containment = new aimos.model.sandbox.SandboxContainment.Settings(
+        aimos.model.sandbox.SandboxContainment.Mode.parse(c.getString("mode")), c.getLong("uid"), c.getLong("gid"),
+        c.getString("cache-dir").isBlank() ? aimos.model.sandbox.SandboxContainment.Settings.defaultCacheDir()
+            : Path.of(c.getString("cache-dir")), c.getStringList("read-only-paths"), c.getInt("tmp-mb"));
     SandboxIsolation isolation = SandboxIsolation.probe(new SandboxIsolation.Limits(s.getInt("memory-mb"),
-        s.getDouble("cpus"), s.getInt("max-processes"), s.getInt("max-open-files"), s.getBoolean("no-network")));
+        s.getDouble("cpus"), s.getInt("max-processes"), s.getInt("max-open-files"), s.getBoolean("no-network")),
+        containment);
     return new SandboxSettings(java, s.getStringList("jvm-options"), classpath, Path.of(s.getString("work-dir")),
         s.getInt("slots"), s.getDuration("request-timeout"), s.getDuration("start-timeout"),
         s.getDuration("heartbeat"), s.getDuration("backoff-min"), s.getDuration("backoff-max"),

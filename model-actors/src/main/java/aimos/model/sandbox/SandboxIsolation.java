@@ -37,17 +37,34 @@ public final class SandboxIsolation {
   private final List<Path> roots;
   private final boolean prlimit;
   private final boolean unshare;
+  private final SandboxContainment containment;
 
   SandboxIsolation(Limits limits, Cgroups cgroups, List<Path> roots, boolean prlimit, boolean unshare) {
+    this(limits, cgroups, roots, prlimit, unshare, SandboxContainment.off());
+  }
+
+  SandboxIsolation(Limits limits, Cgroups cgroups, List<Path> roots, boolean prlimit, boolean unshare,
+                   SandboxContainment containment) {
     this.limits = limits;
     this.cgroups = cgroups;
     this.roots = roots;
     this.prlimit = prlimit;
     this.unshare = unshare;
+    this.containment = containment;
+  }
+
+  /** Finds out once what this host allows, with containment as {@code auto} finds it. */
+  public static SandboxIsolation probe(Limits limits) {
+    return probe(limits, SandboxContainment.Settings.defaults(SandboxContainment.Mode.AUTO));
   }
 
   /** Finds out once what this host allows, and says what it cannot enforce. */
-  public static SandboxIsolation probe(Limits limits) {
+  public static SandboxIsolation probe(Limits limits, SandboxContainment.Settings containment) {
+    return probe(limits, SandboxContainment.probe(containment));
+  }
+
+  /** Finds out once what this host allows for these caps, inside the given containment. */
+  public static SandboxIsolation probe(Limits limits, SandboxContainment containment) {
     Cgroups mode = Cgroups.NONE;
     List<Path> roots = List.of();
     Path v2 = writableV2();
@@ -63,7 +80,7 @@ public final class SandboxIsolation {
     }
     boolean prlimit = runs("prlimit", "--version");
     boolean unshare = limits.noNetwork() && runs("unshare", "-n", "true");
-    SandboxIsolation iso = new SandboxIsolation(limits, mode, roots, prlimit, unshare);
+    SandboxIsolation iso = new SandboxIsolation(limits, mode, roots, prlimit, unshare, containment);
     if (mode == Cgroups.NONE) {
       log.warn("Sandboxes: no writable cgroup (v2 or v1) on this host, so memory, CPU and process-count caps fall "
           + "back to the JVM heap limit and rlimits");
@@ -71,7 +88,7 @@ public final class SandboxIsolation {
     if (!prlimit) {
       log.warn("Sandboxes: 'prlimit' is missing (util-linux), so open-file and process rlimits are not set");
     }
-    if (limits.noNetwork() && !unshare) {
+    if (limits.noNetwork() && !unshare && !containment.ownNetwork()) {
       log.warn("Sandboxes: 'unshare -n' does not work here (needs root or user namespaces), so sandboxes keep the "
           + "host network");
     }
@@ -85,16 +102,25 @@ public final class SandboxIsolation {
       return this;
     }
     return new SandboxIsolation(new Limits(memoryMb, limits.cpus(), limits.maxProcesses(), limits.maxOpenFiles(),
-        limits.noNetwork()), cgroups, roots, prlimit, unshare);
+        limits.noNetwork()), cgroups, roots, prlimit, unshare, containment);
   }
 
   /** The same isolation with the host's network: for sandboxes that call other servers. */
   public SandboxIsolation withNetwork() {
-    if (!unshare) {
+    if (!limits.noNetwork()) {
       return this;
     }
     return new SandboxIsolation(new Limits(limits.memoryMb(), limits.cpus(), limits.maxProcesses(),
-        limits.maxOpenFiles(), false), cgroups, roots, prlimit, false);
+        limits.maxOpenFiles(), false), cgroups, roots, prlimit, false, containment);
+  }
+
+  /** The same caps with other containment (tests compare a contained sandbox with an uncontained one). */
+  public SandboxIsolation withContainment(SandboxContainment other) {
+    return new SandboxIsolation(limits, cgroups, roots, prlimit, unshare, other);
+  }
+
+  public SandboxContainment containment() {
+    return containment;
   }
 
   public Limits limits() {
@@ -106,7 +132,7 @@ public final class SandboxIsolation {
   }
 
   public boolean networkIsolated() {
-    return unshare;
+    return limits.noNetwork() && (unshare || containment.ownNetwork());
   }
 
   public boolean rlimits() {
@@ -116,7 +142,8 @@ public final class SandboxIsolation {
   public String describe() {
     return "cgroups " + cgroups + (roots.isEmpty() ? "" : " " + roots) + ", memory " + limits.memoryMb() + " MB, cpus "
         + limits.cpus() + ", max processes " + limits.maxProcesses() + ", max open files " + limits.maxOpenFiles()
-        + (prlimit ? " (rlimits)" : " (no rlimits)") + ", network " + (unshare ? "none" : "host");
+        + (prlimit ? " (rlimits)" : " (no rlimits)") + ", network " + (networkIsolated() ? "none" : "host")
+        + ", containment: " + containment.describe();
   }
 
   /** Heap for the sandbox JVM: half its memory cap, leaving room for metaspace, threads and native memory. */
@@ -129,6 +156,17 @@ public final class SandboxIsolation {
    * sets its rlimits and drops its network before the JVM starts.
    */
   public List<String> prepare(String sandboxId) throws IOException {
+    return prepare(sandboxId, null, "");
+  }
+
+  /**
+   * As {@link #prepare(String)}, and contains the sandbox that {@code spec} launches (see {@link SandboxContainment});
+   * without a spec, only the caps apply.
+   */
+  public List<String> prepare(String sandboxId, SandboxProcess.LaunchSpec spec, String runtime) throws IOException {
+    List<String> jail = spec == null ? List.of() : containment.wrap(spec.workDir(), spec.javaCommand(),
+        spec.classpath(), runtime, !limits.noNetwork(), networkIsolated());
+    boolean contained = spec != null && containment.kind() != SandboxContainment.Kind.NONE;
     List<String> joins = new ArrayList<>();
     for (Path dir : groupDirs(sandboxId)) {
       Files.createDirectories(dir);
@@ -145,14 +183,18 @@ public final class SandboxIsolation {
     if (prlimit) {
       cmd.add("prlimit");
       cmd.add("--nofile=" + limits.maxOpenFiles() + ":" + limits.maxOpenFiles());
-      cmd.add("--nproc=" + limits.maxProcesses() + ":" + limits.maxProcesses());
+      // a uid shared by every sandbox would make the process rlimit count them all: the pids cgroup caps each
+      if (!(contained && containment.sharedUid() && cgroups != Cgroups.NONE)) {
+        cmd.add("--nproc=" + limits.maxProcesses() + ":" + limits.maxProcesses());
+      }
       cmd.add("--");
     }
-    if (unshare) {
+    if (unshare && !(contained && containment.ownNetwork())) {
       cmd.add("unshare");
       cmd.add("-n");
       cmd.add("--");
     }
+    cmd.addAll(jail);
     return cmd;
   }
 

@@ -41,7 +41,7 @@ public final class SandboxMain {
     }
     OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 64 * 1024);
     System.setOut(System.err);
-    ModelRuntime runtime = ModelRuntimes.create(args[0]);
+    ModelRuntime runtime = create(args[0]);
     int threads = Integer.parseInt(args[1]);
     // model threads yield to the reader and the ping thread (the JVM maps priorities to nice values with
     // -XX:ThreadPriorityPolicy=1, which the node passes), so a sandbox busy on every model thread still answers
@@ -72,6 +72,23 @@ public final class SandboxMain {
       }
     }
     System.exit(0);
+  }
+
+  /**
+   * The runtime of this name: one of {@link ModelRuntimes}, or the class that {@code -Daimos.sandbox.extra-runtime=
+   * NAME=CLASS} names for NAME (tests run fixtures this way; the node passes only its configured JVM options).
+   */
+  static ModelRuntime create(String name) {
+    String extra = System.getProperty("aimos.sandbox.extra-runtime", "");
+    int eq = extra.indexOf('=');
+    if (eq > 0 && extra.substring(0, eq).equals(name)) {
+      try {
+        return Class.forName(extra.substring(eq + 1)).asSubclass(ModelRuntime.class).getConstructor().newInstance();
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalArgumentException("runtime class " + extra.substring(eq + 1) + " cannot be made: " + e);
+      }
+    }
+    return ModelRuntimes.create(name);
   }
 
   /** Answers health pings on a thread of their own: never behind a request, whatever the model threads do. */

@@ -55,6 +55,9 @@ public final class SandboxProcess implements AutoCloseable {
   }
 
   private final Process process;
+  /** Whether the process is a launcher whose only child, in a pid namespace of its own, is the sandbox JVM. */
+  private final boolean launcher;
+  private volatile long sandboxPid = -1;
   private final OutputStream toChild;
   private final Map<Long, CompletableFuture<SandboxReply>> pending = new ConcurrentHashMap<>();
   private final Map<Long, java.util.function.Consumer<String>> streams = new ConcurrentHashMap<>();
@@ -64,8 +67,9 @@ public final class SandboxProcess implements AutoCloseable {
   private volatile boolean closed;
   private volatile String fault = "";
 
-  private SandboxProcess(Process process, int maxReplyBytes) {
+  private SandboxProcess(Process process, boolean launcher, int maxReplyBytes) {
     this.process = process;
+    this.launcher = launcher;
     this.maxReplyBytes = maxReplyBytes;
     this.toChild = new BufferedOutputStream(process.getOutputStream(), 64 * 1024);
     this.reader = new Thread(this::readLoop, "sandbox-reader-" + process.pid());
@@ -79,6 +83,16 @@ public final class SandboxProcess implements AutoCloseable {
   /** Starts the worker process for a runtime; it is ready once {@link #ping} answers. */
   public static SandboxProcess start(LaunchSpec spec, List<String> wrapper, String runtime, int threads,
                                      int maxReplyBytes) throws IOException {
+    return start(spec, wrapper, false, runtime, threads, maxReplyBytes);
+  }
+
+  /**
+   * As {@link #start(LaunchSpec, List, String, int, int)}; {@code contained} says that the wrapper ends in a launcher
+   * that runs the JVM as its child in a pid namespace and sets its working directory itself (see
+   * {@link SandboxContainment}): the node then tracks that child as the sandbox.
+   */
+  public static SandboxProcess start(LaunchSpec spec, List<String> wrapper, boolean contained, String runtime,
+                                     int threads, int maxReplyBytes) throws IOException {
     Files.createDirectories(spec.workDir());
     List<String> cmd = new ArrayList<>(wrapper);
     cmd.add(spec.javaCommand());
@@ -93,10 +107,10 @@ public final class SandboxProcess implements AutoCloseable {
     env.clear();
     env.putAll(SandboxEnvironment.of(System.getenv(), spec.workDir(), spec.environment()));
     Process p = builder
-        .directory(spec.workDir().toFile())
+        .directory(contained ? new java.io.File("/") : spec.workDir().toFile())
         .redirectError(ProcessBuilder.Redirect.appendTo(spec.workDir().resolve("sandbox.log").toFile()))
         .start();
-    return new SandboxProcess(p, maxReplyBytes);
+    return new SandboxProcess(p, contained, maxReplyBytes);
   }
 
   /** Why the node gave up on this process (garbage or oversized output), or "" while it has not. */
@@ -109,11 +123,45 @@ public final class SandboxProcess implements AutoCloseable {
     if (fault.isEmpty()) {
       fault = reason;
     }
-    process.destroyForcibly();
+    destroyForcibly();
   }
 
+  /**
+   * Kills the sandbox JVM; a launcher then exits with its status (it and the namespace would also go if the launcher
+   * were killed first, but its child would be left for the host's init to reap).
+   */
+  private void destroyForcibly() {
+    var child = launcher ? sandbox() : java.util.Optional.<ProcessHandle>empty();
+    if (child.isPresent()) {
+      child.get().destroyForcibly();
+      process.onExit().orTimeout(2, TimeUnit.SECONDS).exceptionally(timeout -> {
+        process.destroyForcibly();
+        return null;
+      });
+    } else {
+      process.destroyForcibly();
+    }
+  }
+
+  /** The launcher's child, once it has started. */
+  private java.util.Optional<ProcessHandle> sandbox() {
+    return process.children().findFirst();
+  }
+
+  /** The sandbox JVM's pid as the node sees it (inside its own pid namespace it is 1). */
   public long pid() {
-    return process.pid();
+    if (!launcher) {
+      return process.pid();
+    }
+    long known = sandboxPid;
+    if (known < 0) {
+      known = sandbox().map(ProcessHandle::pid).orElse(-1L);
+      if (known < 0) {
+        return process.pid();
+      }
+      sandboxPid = known;
+    }
+    return known;
   }
 
   public boolean isAlive() {
@@ -223,7 +271,7 @@ public final class SandboxProcess implements AutoCloseable {
       // the stream broke: the process is gone or going
     }
     if (!closed) {
-      process.destroyForcibly();
+      destroyForcibly();
     }
     failAll(fault.isEmpty() ? "the sandbox process closed its output" : fault);
   }
@@ -266,7 +314,7 @@ public final class SandboxProcess implements AutoCloseable {
     failAll("sandbox stopped");
     return process.onExit().orTimeout(2, TimeUnit.SECONDS).handle((p, timeout) -> {
       if (timeout != null) {
-        process.destroyForcibly();
+        destroyForcibly();
       }
       return null;
     });

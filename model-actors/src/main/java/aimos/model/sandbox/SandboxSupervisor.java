@@ -159,9 +159,11 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     transition(starting);
     pingInFlight = false;
     try {
-      var isolation = settings.isolation().prepare(sandboxId);
-      process = SandboxProcess.start(settings.launchSpec(settings.workDir().resolve(model).resolve(version.version())),
-          isolation, version.runtime(), settings.slots(), settings.maxReplyBytes());
+      var spec = settings.launchSpec(settings.workDir().resolve(model).resolve(version.version()));
+      var isolation = settings.isolation().prepare(sandboxId, spec, version.runtime());
+      process = SandboxProcess.start(spec, isolation,
+          settings.isolation().containment().kind() != SandboxContainment.Kind.NONE, version.runtime(),
+          settings.slots(), settings.maxReplyBytes());
     } catch (IOException e) {
       getContext().getSelf().tell(new StartFailed(gen, e.getMessage()));
       return;

@@ -1,0 +1,76 @@
+package aimos.model.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The containment settings, the launcher's arguments and what {@code required} does when a layer is missing. */
+class SandboxContainmentSettingsTest {
+
+  @Test
+  void modesParseAndBadValuesSayWhatIsAllowed() {
+    assertEquals(SandboxContainment.Mode.REQUIRED, SandboxContainment.Mode.parse(" Required "));
+    var e = assertThrows(IllegalArgumentException.class, () -> SandboxContainment.Mode.parse("strict"));
+    assertTrue(e.getMessage().contains("auto, required or off") && e.getMessage().contains("AIMOS_SANDBOX_CONTAINMENT"),
+        e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new SandboxContainment.Settings(SandboxContainment.Mode.AUTO,
+        0, 65534, Path.of("/tmp/c"), List.of(), 64), "root is no sandbox uid");
+    assertThrows(IllegalArgumentException.class, () -> new SandboxContainment.Settings(SandboxContainment.Mode.AUTO,
+        65534, 65534, Path.of("/tmp/c"), List.of("relative/path"), 64));
+  }
+
+  @Test
+  void requiredRefusesToStartASandboxWhenALayerIsMissingAndSaysWhichAndHowToFix() {
+    var settings = SandboxContainment.Settings.defaults(SandboxContainment.Mode.REQUIRED);
+    var c = new SandboxContainment(settings, SandboxContainment.Kind.UTIL_LINUX, null, true,
+        "aimos-jail cannot be used (gcc could not build it), so sandboxes lack a dedicated uid; install gcc");
+    var e = assertThrows(IOException.class, () -> c.wrap(Path.of("/tmp/w"), "/usr/bin/java", "/a.jar", "echo-text",
+        false, true));
+    assertTrue(e.getMessage().contains("required") && e.getMessage().contains("install gcc"), e.getMessage());
+    var auto = new SandboxContainment(SandboxContainment.Settings.defaults(SandboxContainment.Mode.AUTO),
+        SandboxContainment.Kind.UTIL_LINUX, null, true, "missing layers");
+    assertTrue(assertDoesNotThrow(() -> auto.wrap(Path.of("/tmp/w"), "/usr/bin/java", "/a.jar", "echo-text", false,
+        true)).contains("--no-new-privs"));
+  }
+
+  @Test
+  void theJailGetsTheUidTheNetworkAndAReadOnlyViewThatHidesTheWorkDirsParents() throws IOException {
+    Path root = Files.createTempDirectory("containment-args");
+    Path work = root.resolve("sandboxes/m/v1");
+    Path jar = Files.createDirectories(root.resolve("lib")).resolve("a.jar");
+    Files.writeString(jar, "jar");
+    Path model = root.resolve("model.onnx");
+    Files.writeString(model, "onnx");
+    var settings = new SandboxContainment.Settings(SandboxContainment.Mode.REQUIRED, 61000, 61001,
+        root.resolve("cache"), List.of(root.resolve("sandboxes").toString()), 32);
+    var c = new SandboxContainment(settings, SandboxContainment.Kind.JAIL, Path.of("/opt/aimos-jail"), true, "");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> local = c.wrap(work, java, jar + ":" + root.resolve("missing.jar"), "onnx-image:" + model, false,
+        true);
+    String args = String.join(" ", local);
+    assertEquals("/opt/aimos-jail", local.get(0));
+    assertTrue(args.contains("--uid 61000 --gid 61001"), args);
+    assertTrue(args.contains("--net none --seccomp local"), args);
+    assertTrue(args.contains("--tmp-mb 32"), args);
+    assertTrue(args.contains("--workdir " + work), args);
+    assertTrue(args.contains("--ro " + jar), args);
+    assertTrue(args.contains("--ro " + model), args);
+    assertTrue(args.contains("--ro " + System.getProperty("java.home")) || args.contains("--ro /usr"), args);
+    assertFalse(args.contains("missing.jar"), "absent entries are not shown");
+    assertFalse(args.contains("--ro " + root.resolve("sandboxes") + " "), "a dir holding work dirs is not shown");
+    assertEquals("--", local.get(local.size() - 1));
+    String upstream = String.join(" ", c.wrap(work, java, jar.toString(), "openai:p/m", true, false));
+    assertTrue(upstream.contains("--net host --seccomp upstream"), upstream);
+  }
+
+  private static <T> T assertDoesNotThrow(org.junit.jupiter.api.function.ThrowingSupplier<T> s) {
+    return org.junit.jupiter.api.Assertions.assertDoesNotThrow(s);
+  }
+}
