@@ -13,7 +13,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
@@ -28,8 +32,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Invoices and credit notes over real HTTP on a two-node cluster with real usage: drafts from the rollups and ledger,
- * finalization (concurrently through both nodes), renderings, refusals, credit notes, and the tenants' own
+ * Invoices and credit notes over real HTTP on a three-node cluster with real usage: drafts from the rollups and ledger,
+ * finalization (concurrently through all three nodes), the webhook events, renderings, refusals, credit notes, and the tenants' own
  * {@code /v1/billing} routes, where one tenant's key never reads another's invoice.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -40,14 +44,27 @@ class InvoicesIT {
   private static String keyA;
   private static String keyB;
   private static String numberA;
+  private static HttpServer receiver;
+  private static final List<JsonNode> received = Collections.synchronizedList(new ArrayList<>());
 
   @BeforeAll
   static void start() throws Exception {
-    cluster = TestCluster.start(2);
+    cluster = TestCluster.start(3, "aimos.webhooks.allow-private-targets = on\naimos.webhooks.poll-interval = 200ms");
+    receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+    receiver.createContext("/hook", ex -> {
+      received.add(new ObjectMapper().readTree(ex.getRequestBody().readAllBytes()));
+      ex.sendResponseHeaders(204, -1);
+      ex.close();
+    });
+    receiver.start();
     Http.textModel(cluster, "inv-text");
     cluster.awaitWorkerReady("inv-text", "v1");
     keyA = Http.tenantWithKey(cluster, "inv-a", 1000, 8);
     keyB = Http.tenantWithKey(cluster, "inv-b", 1000, 8);
+    Http.Reply hook = admin("POST", "/admin/tenants/inv-a/webhooks", "{\"url\": \"http://127.0.0.1:"
+        + receiver.getAddress().getPort() + "/hook\", \"eventTypes\": [\"invoice.finalized\", "
+        + "\"credit_note.created\"]}");
+    assertEquals(201, hook.status(), hook.body());
     var client = cluster.client(0);
     for (int i = 0; i < 5; i++) {
       TestCluster.infer(client, keyA, "inv-text", "inv-a-" + i, "invoice me please " + i);
@@ -63,6 +80,7 @@ class InvoicesIT {
 
   @AfterAll
   static void stop() {
+    receiver.stop(0);
     cluster.close();
   }
 
@@ -219,8 +237,8 @@ class InvoicesIT {
 
   @Test
   @Order(5)
-  void numbersStayGaplessWhenManyAreFinalizedAtOnceThroughBothNodes() throws Exception {
-    int tenants = 10;
+  void numbersStayGaplessWhenManyAreFinalizedAtOnceThroughThreeNodes() throws Exception {
+    int tenants = 12;
     for (int i = 0; i < tenants; i++) {
       String id = "inv-c" + i;
       assertEquals(201, admin("POST", "/admin/tenants", "{\"id\": \"" + id + "\", \"name\": \"c\", \"plan\": "
@@ -228,11 +246,12 @@ class InvoicesIT {
           + "\"maxConcurrentRequests\": 1}}").status());
       assertEquals(200, admin("POST", "/admin/tenants/" + id + "/invoices/" + MONTH + "/draft", null).status());
     }
-    ExecutorService pool = Executors.newFixedThreadPool(8);
+    ExecutorService pool = Executors.newFixedThreadPool(12);
     List<Future<Http.Reply>> calls = new ArrayList<>();
-    for (int round = 0; round < 2; round++) {
+    // each draft is finalized three times at once, once through each node
+    for (int round = 0; round < 3; round++) {
       for (int i = 0; i < tenants; i++) {
-        int node = (i + round) % 2;
+        int node = (i + round) % 3;
         String path = "/admin/invoices/DRAFT-inv-c" + i + "-" + MONTH + "/finalize?early=true";
         calls.add(pool.submit(() -> adminVia(node, "POST", path)));
       }
@@ -251,7 +270,7 @@ class InvoicesIT {
     }
     pool.shutdown();
     assertEquals(tenants, numbers.size());
-    assertEquals(tenants, conflicts);
+    assertEquals(2 * tenants, conflicts);
     int first = Integer.parseInt(numberA.substring(numberA.lastIndexOf('-') + 1));
     assertEquals(first + 1, numbers.first(), "the next number after " + numberA);
     assertEquals(first + tenants, numbers.last(), "no gap: " + numbers);
@@ -268,5 +287,23 @@ class InvoicesIT {
     assertEquals(200, read.status());
     assertEquals("void", read.json().get("status").asText());
     assertEquals("issued in error", read.json().get("voidReason").asText());
+  }
+
+  @Test
+  @Order(7)
+  void theTenantsWebhookHearsOfTheInvoiceAndEachCreditNoteOnce() {
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(200), () -> {
+      List<JsonNode> copy;
+      synchronized (received) {
+        copy = new ArrayList<>(received);
+      }
+      List<String> finalized = copy.stream().filter(e -> e.get("type").asText().equals("invoice.finalized"))
+          .map(e -> e.get("data").get("number").asText()).toList();
+      assertEquals(List.of(numberA), finalized, copy.toString());
+      List<String> notes = copy.stream().filter(e -> e.get("type").asText().equals("credit_note.created"))
+          .map(e -> e.get("data").get("invoiceNumber").asText()).toList();
+      assertEquals(List.of(numberA, numberA), notes, copy.toString());
+      return null;
+    });
   }
 }
