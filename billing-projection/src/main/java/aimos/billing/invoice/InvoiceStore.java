@@ -112,12 +112,21 @@ public final class InvoiceStore {
 
   // ---- invoices ----
 
-  /** Writes (or replaces) the draft of the invoice's tenant and month. */
-  public CompletionStage<Done> putDraft(Invoice draft) {
-    return run(SimpleStatement.newInstance("INSERT INTO " + ks + ".invoices (tenant_id, month, id, status, revision, "
-        + "total_micros, doc, updated_at) VALUES (?, ?, 'draft', 'draft', ?, ?, ?, ?)", draft.tenantId(),
-        draft.month(), draft.draftRevision(), draft.totalMicros(), write(draft), Instant.now()))
-        .thenApply(rs -> Done.getInstance());
+  /**
+   * Writes the draft of the invoice's tenant and month: a new one when {@code replacing} is null, else in place of the
+   * draft of that revision. False when the row is not as expected (another node drafted or finalized meanwhile).
+   * Every write of the draft row is a lightweight transaction, so none is ordered by clocks.
+   */
+  public CompletionStage<Boolean> putDraft(Invoice draft, String replacing) {
+    SimpleStatement st = replacing == null
+        ? SimpleStatement.newInstance("INSERT INTO " + ks + ".invoices (tenant_id, month, id, status, revision, "
+            + "total_micros, doc, updated_at) VALUES (?, ?, 'draft', 'draft', ?, ?, ?, ?) IF NOT EXISTS",
+            draft.tenantId(), draft.month(), draft.draftRevision(), draft.totalMicros(), write(draft), Instant.now())
+        : SimpleStatement.newInstance("UPDATE " + ks + ".invoices SET revision = ?, total_micros = ?, doc = ?, "
+            + "updated_at = ? WHERE tenant_id = ? AND month = ? AND id = 'draft' IF revision = ?",
+            draft.draftRevision(), draft.totalMicros(), write(draft), Instant.now(), draft.tenantId(), draft.month(),
+            replacing);
+    return run(st).thenApply(AsyncResultSet::wasApplied);
   }
 
   /** The invoices of a tenant-month (draft and numbered), read at SERIAL so that conditional writes are seen. */

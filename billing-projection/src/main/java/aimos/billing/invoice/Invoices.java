@@ -116,14 +116,29 @@ public final class Invoices {
     } catch (InvoiceException e) {
       return CompletableFuture.failedFuture(e);
     }
+    return draft(tenantId, m, 0);
+  }
+
+  private CompletionStage<Invoice> draft(String tenantId, String m, int tries) {
     return store.month(tenantId, m).thenCompose(existing -> {
       Optional<Invoice> fin = live(existing);
       if (fin.isPresent()) {
         throw InvoiceException.conflict(m + " of tenant " + tenantId + " is invoiced as " + fin.get().number()
             + " (finalized); void it before drafting the month again");
       }
-      return compute(tenantId, m, UUID.randomUUID().toString());
-    }).thenCompose(d -> store.putDraft(d).thenApply(done -> d));
+      String current = existing.stream().filter(i -> Invoice.DRAFT.equals(i.status())).map(Invoice::draftRevision)
+          .findFirst().orElse(null);
+      return compute(tenantId, m, UUID.randomUUID().toString()).thenCompose(d -> store.putDraft(d, current)
+          .thenCompose(written -> {
+            if (written) {
+              return CompletableFuture.completedFuture(d);
+            }
+            if (tries >= 10) {
+              throw new IllegalStateException("the draft of " + m + " keeps changing; try again");
+            }
+            return draft(tenantId, m, tries + 1);
+          }));
+    });
   }
 
   private CompletionStage<Invoice> compute(String tenantId, String month, String revision) {

@@ -341,7 +341,14 @@ class InvoicesTest {
     assertEquals(Invoice.VOID, read.invoice().status());
     assertEquals("wrong address", read.invoice().voidReason());
     assertNotNull(read.invoice().number());
-    join(inv.draft("void", "2026-11"));
+    // drafting the month again, six times at once: every call ends with one draft row
+    List<CompletableFuture<Invoice>> drafts = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      drafts.add(CompletableFuture.supplyAsync(() -> join(inv.draft("void", "2026-11"))));
+    }
+    drafts.forEach(CompletableFuture::join);
+    assertEquals(1, join(store.month("void", "2026-11")).stream().filter(i -> i.status().equals(Invoice.DRAFT))
+        .count());
     Invoice again = join(inv.finalizeDraft("DRAFT-void-2026-11", false));
     assertEquals("AIMOS-2026-000002", again.number());
     List<Invoice> listed = join(inv.list("void"));
