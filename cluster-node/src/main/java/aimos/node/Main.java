@@ -21,6 +21,9 @@ import aimos.node.admin.BillingNotifyAdminRoutes;
 import aimos.node.gateway.TenantAdminRoutes;
 import aimos.node.tls.PemTls;
 import aimos.node.tls.RotatingServerTls;
+import aimos.node.admin.InvoiceRoutes;
+import aimos.billing.invoice.Invoices;
+import aimos.node.gateway.TenantBillingRoutes;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
 import aimos.model.directory.ModelDirectory;
@@ -153,6 +156,10 @@ public final class Main {
     UsageQueries usage = new UsageQueries(rollups);
     LedgerReader ledgerReader = new LedgerReader(ledger, usage::sequenceRange);
     TenantUsage tenantUsage = new TenantUsage(usage, ledgerReader);
+    Invoices invoices = InvoiceRoutes.start(system, session, settings.billingKeyspace(), settings.createTables(),
+        ledgerReader, usage, new Reconciliation(system, new Reconciler(system, ledger, rollups,
+            config.getDuration("aimos.billing.reconcile-grace")), metrics), webhooks.outbox(),
+        config.getDuration("aimos.billing.invoice-grace"));
 
     PriceBookEntity.init(system, pricing.configured(), pricing.lead());
     // tenant entities price with this node's copy of the price book: no remote call on the request path
@@ -199,7 +206,8 @@ public final class Main {
                 settings.serverRequestTimeout()).route(),
             new OipRoutes(gateway, models, config.getBytes("aimos.gateway.max-request-bytes"),
                 keyCheck).route(),
-            new TenantAdminRoutes(webhooks.endpoints(), tenants, keyCheck, audit).route()),
+            new TenantAdminRoutes(webhooks.endpoints(), tenants, keyCheck, audit).route(),
+            new TenantBillingRoutes(invoices, tenantUsage, keyCheck).route()),
             new TenantUsageRoutes(tenantUsage)).route()
             .handler(system));
     GatewayGuard guard = new GatewayGuard(system, request -> {
@@ -240,13 +248,15 @@ public final class Main {
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
             config.getDuration("aimos.access.failed-logins.refill-interval"), System::nanoTime),
         config.getDuration("aimos.access.token-cache-ttl"), Clock.systemUTC(), System::nanoTime);
+    InvoiceRoutes invoiceRoutes = new InvoiceRoutes(invoices, tenants);
     BillingNotifyAdminRoutes billingNotify = new BillingNotifyAdminRoutes(system, settings.askTimeout(), tenants,
         webhooks.endpoints());
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
         system, new AdminRoutes(tenants, models, new SandboxFleet(system, settings.askTimeout()), reconciliation,
             new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
             authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator),
-            audit, new AdminRoutes.Extensions(billingNotify::tenantRoutes, null)).route()));
+            audit, new AdminRoutes.Extensions(id -> org.apache.pekko.http.javadsl.server.Directives.concat(
+                billingNotify.tenantRoutes(id), invoiceRoutes.tenantRoutes(id)), invoiceRoutes::adminRoutes)).route()));
     Optional<RotatingServerTls> managementTls = serverTls(config,
         config.getBoolean("aimos.tls.management-client-certificates"));
     PekkoManagement.get(system).start(s -> managementTls.map(t -> s.withHttpsConnectionContext(t.connectionContext()))

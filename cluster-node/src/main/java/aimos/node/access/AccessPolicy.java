@@ -57,6 +57,14 @@ public final class AccessPolicy {
       Rule.of("GET", "/admin/prices", VIEWER, OPERATOR, BILLING),
       Rule.of("POST", "/admin/prices", BILLING),
       Rule.of("POST", "/admin/reconciliation", OPERATOR, BILLING),
+      // invoices and credit notes
+      Rule.of("GET", "/admin/tenants/{id}/invoices", VIEWER, BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/invoices/{month}/draft", BILLING),
+      Rule.of("GET", "/admin/invoices/{number}", VIEWER, BILLING),
+      Rule.of("POST", "/admin/invoices/{number}/finalize", BILLING),
+      Rule.of("POST", "/admin/invoices/{number}/void", BILLING),
+      Rule.of("GET", "/admin/invoices/{number}/credit-notes", VIEWER, BILLING),
+      Rule.of("POST", "/admin/invoices/{number}/credit-notes", BILLING),
       // how tenants are told: budget alerts and webhooks
       Rule.of("GET", "/admin/tenants/{id}/budget-alerts", VIEWER, OPERATOR, BILLING),
       Rule.of("PUT", "/admin/tenants/{id}/budget-alerts", BILLING),

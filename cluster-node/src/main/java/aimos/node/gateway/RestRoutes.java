@@ -55,7 +55,8 @@ public final class RestRoutes extends AllDirectives {
         pathPrefix(PathMatchers.segment("v1").slash("usage"), () -> authenticated(usage::route)),
         extractUnmatchedPath(p -> complete(error(StatusCodes.NOT_FOUND,
             "no route " + p + " on the gateway: it serves gRPC aimos.v1.InferenceService, GET /v1/models[/{id}], "
-                + "GET /v1/usage[/daily|/hourly|/ledger|/ledger/export], /v1/keys[/...] and /v1/webhooks[/...] (tenant-admin key), POST /v1/completions, "
+                + "GET /v1/usage[/daily|/hourly|/ledger|/ledger/export], /v1/keys[/...] and /v1/webhooks[/...] "
+                + "(tenant-admin key), GET /v1/billing/usage, /v1/billing/invoices[/{number}], POST /v1/completions, "
                 + "POST /v1/chat/completions, POST /v1/embeddings, GET /v2/health/live and "
                 + "/v2/health/ready",
             "invalid_request_error"))));
