@@ -23,6 +23,7 @@ import aimos.node.tls.PemTls;
 import aimos.node.tls.RotatingServerTls;
 import aimos.node.admin.InvoiceRoutes;
 import aimos.billing.invoice.Invoices;
+import aimos.billing.sla.JournalSla;
 import aimos.node.gateway.TenantBillingRoutes;
 import aimos.billing.reconciliation.Reconciler;
 import aimos.model.ModelEntity;
@@ -156,9 +157,10 @@ public final class Main {
     UsageQueries usage = new UsageQueries(rollups);
     LedgerReader ledgerReader = new LedgerReader(ledger, usage::sequenceRange);
     TenantUsage tenantUsage = new TenantUsage(usage, ledgerReader);
+    JournalSla sla = new JournalSla(system, usage::sequenceRange);
     Invoices invoices = InvoiceRoutes.start(system, session, settings.billingKeyspace(), settings.createTables(),
         ledgerReader, usage, new Reconciliation(system, new Reconciler(system, ledger, rollups,
-            config.getDuration("aimos.billing.reconcile-grace")), metrics), webhooks.outbox(),
+            config.getDuration("aimos.billing.reconcile-grace")), metrics), sla, webhooks.outbox(),
         config.getDuration("aimos.billing.invoice-grace"));
 
     PriceBookEntity.init(system, pricing.configured(), pricing.lead());
@@ -248,7 +250,7 @@ public final class Main {
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
             config.getDuration("aimos.access.failed-logins.refill-interval"), System::nanoTime),
         config.getDuration("aimos.access.token-cache-ttl"), Clock.systemUTC(), System::nanoTime);
-    InvoiceRoutes invoiceRoutes = new InvoiceRoutes(invoices, tenants);
+    InvoiceRoutes invoiceRoutes = new InvoiceRoutes(invoices, sla, tenants);
     BillingNotifyAdminRoutes billingNotify = new BillingNotifyAdminRoutes(system, settings.askTimeout(), tenants,
         webhooks.endpoints());
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),

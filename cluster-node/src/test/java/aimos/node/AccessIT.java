@@ -80,6 +80,7 @@ class AccessIT {
           "viewer billing"),
       c("GET", "/admin/prices", "/admin/prices", null, "viewer operator billing"),
       c("GET", "/admin/tenants/{id}/invoices", "/admin/tenants/no-such-tenant/invoices", null, "viewer billing"),
+      c("GET", "/admin/tenants/{id}/sla", "/admin/tenants/no-such-tenant/sla?month=2026-11", null, "viewer billing"),
       c("POST", "/admin/tenants/{id}/invoices/{month}/draft", "/admin/tenants/no-such-tenant/invoices/2026-13/draft",
           null, "billing"),
       c("GET", "/admin/invoices/{number}", "/admin/invoices/AIMOS-1999-000000", null, "viewer billing"),

@@ -121,13 +121,21 @@ class InvoicesIT {
     assertEquals("DRAFT-inv-a-" + MONTH, d.get("id").asText());
     assertEquals("draft", d.get("status").asText());
     assertEquals(5, d.get("requests").asLong());
-    long usage = admin("GET", "/admin/tenants/inv-a/usage?month=" + MONTH, null).json().get("chargeMicros").asLong();
+    long charged = admin("GET", "/admin/tenants/inv-a/usage?month=" + MONTH, null).json().get("chargeMicros")
+        .asLong();
+    // a slow host may push some of these five requests over 100 ms: the month then earns an SLA credit
+    JsonNode sla = admin("GET", "/admin/tenants/inv-a/sla?month=" + MONTH, null).json();
+    assertEquals(5, sla.get("eligibleRequests").asLong());
+    long credit = micros(sla.get("creditUsd").asText());
+    assertEquals(sla.get("breached").asBoolean(), credit > 0, sla.toString());
+    long usage = charged - credit;
     assertEquals(usage, d.get("totalMicros").asLong());
     long sum = 0;
     for (JsonNode l : d.get("lines")) {
       sum += l.get("amountMicros").asLong();
     }
     assertEquals(usage, sum, "the lines sum to the total");
+    assertEquals(-credit, micros(d.get("slaCreditUsd").asText()));
 
     // the month is still open: finalizing now needs early=true; nothing is numbered by the refusal
     Http.Reply open = admin("POST", "/admin/invoices/DRAFT-inv-a-" + MONTH + "/finalize", null);
@@ -303,6 +311,86 @@ class InvoicesIT {
       List<String> notes = copy.stream().filter(e -> e.get("type").asText().equals("credit_note.created"))
           .map(e -> e.get("data").get("invoiceNumber").asText()).toList();
       assertEquals(List.of(numberA, numberA), notes, copy.toString());
+      return null;
+    });
+  }
+
+  private static long micros(String usd) {
+    return new java.math.BigDecimal(usd).movePointRight(6).longValueExact();
+  }
+
+  @Test
+  @Order(8)
+  void aMonthWithMoreThanOnePercentOfRequestsOver100msIsCreditedOnceWithItsEvidence() {
+    String key = Http.tenantWithKey(cluster, "inv-sla", 1000, 8);
+    Http.Reply hook = admin("POST", "/admin/tenants/inv-sla/webhooks", "{\"url\": \"http://127.0.0.1:"
+        + receiver.getAddress().getPort() + "/hook\", \"eventTypes\": [\"invoice.finalized\", "
+        + "\"sla.credit_issued\"]}");
+    assertEquals(201, hook.status(), hook.body());
+    Http.Reply fault = Http.call("POST", cluster.managementPort(0), "/admin/sandboxes/inv-text/v1/faults",
+        TestCluster.SECOPS_TOKEN, "{\"fault\": \"SLOW\", \"count\": 1, \"delayMs\": 300}");
+    assertEquals(202, fault.status(), fault.body());
+    var client = cluster.client(0);
+    TestCluster.infer(client, key, "inv-text", "sla-slow", "one slow answer");
+    TestCluster.infer(client, key, "inv-text", "sla-1", "and a quick one");
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      assertEquals(2, cluster.ledgerRows("inv-sla", MONTH).size());
+      assertEquals(2, admin("GET", "/admin/tenants/inv-sla/usage?month=" + MONTH, null).json().get("requests")
+          .asInt());
+      return null;
+    });
+
+    JsonNode evidence = admin("GET", "/admin/tenants/inv-sla/sla?month=" + MONTH, null).json();
+    assertTrue(evidence.get("breached").asBoolean(), evidence.toString());
+    assertEquals(2, evidence.get("eligibleRequests").asLong());
+    List<String> slow = new ArrayList<>();
+    evidence.get("overRequestIds").forEach(id -> slow.add(id.asText()));
+    assertTrue(slow.contains("sla-slow"), evidence.toString());
+    long charged = admin("GET", "/admin/tenants/inv-sla/usage?month=" + MONTH, null).json().get("chargeMicros")
+        .asLong();
+    long credit = java.math.BigDecimal.valueOf(charged * 5).divide(java.math.BigDecimal.valueOf(100), 0,
+        java.math.RoundingMode.HALF_UP).longValueExact();
+    assertEquals(credit, micros(evidence.get("creditUsd").asText()));
+    HttpResponse<byte[]> csv = get(cluster.managementPort(0), "/admin/tenants/inv-sla/sla?month=" + MONTH
+        + "&format=csv", TestCluster.ADMIN_TOKEN, null);
+    assertEquals(200, csv.statusCode());
+    assertTrue(new String(csv.body(), StandardCharsets.UTF_8).startsWith("request_id\n"));
+    assertTrue(new String(csv.body(), StandardCharsets.UTF_8).contains("sla-slow\n"));
+    assertEquals(400, admin("GET", "/admin/tenants/inv-sla/sla?month=2026-13", null).status());
+    assertEquals(400, admin("GET", "/admin/tenants/inv-sla/sla?month=" + MONTH + "&format=xml", null).status());
+    assertEquals(404, admin("GET", "/admin/tenants/nobody-here/sla?month=" + MONTH, null).status());
+
+    // the credit is its own line, and the invoice total is the charges less it
+    JsonNode draft = admin("POST", "/admin/tenants/inv-sla/invoices/" + MONTH + "/draft", null).json();
+    JsonNode line = null;
+    for (JsonNode l : draft.get("lines")) {
+      if (l.get("kind").asText().equals("sla_credit")) {
+        line = l;
+      }
+    }
+    assertTrue(line != null, draft.toString());
+    assertEquals(-credit, line.get("amountMicros").asLong());
+    assertEquals(charged - credit, draft.get("totalMicros").asLong());
+
+    // finalized, voided and finalized again: two invoices, one credit announced
+    Http.Reply first = admin("POST", "/admin/invoices/DRAFT-inv-sla-" + MONTH + "/finalize?early=true", null);
+    assertEquals(200, first.status(), first.body());
+    String number = first.json().get("number").asText();
+    assertEquals(200, admin("POST", "/admin/invoices/" + number + "/void", "{\"reason\": \"reissue\"}").status());
+    assertEquals(200, admin("POST", "/admin/tenants/inv-sla/invoices/" + MONTH + "/draft", null).status());
+    Http.Reply second = admin("POST", "/admin/invoices/DRAFT-inv-sla-" + MONTH + "/finalize?early=true", null);
+    assertEquals(200, second.status(), second.body());
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(200), () -> {
+      List<JsonNode> copy;
+      synchronized (received) {
+        copy = received.stream().filter(e -> e.get("data").path("tenantId").asText().equals("inv-sla")).toList();
+      }
+      assertEquals(2, copy.stream().filter(e -> e.get("type").asText().equals("invoice.finalized")).count(),
+          copy.toString());
+      List<JsonNode> credits = copy.stream().filter(e -> e.get("type").asText().equals("sla.credit_issued")).toList();
+      assertEquals(1, credits.size(), copy.toString());
+      assertEquals(micros(credits.get(0).get("data").get("creditUsd").asText()), credit);
+      assertEquals(number, credits.get(0).get("data").get("invoice").asText());
       return null;
     });
   }

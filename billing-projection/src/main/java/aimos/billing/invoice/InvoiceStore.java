@@ -8,14 +8,9 @@ import com.datastax.oss.driver.api.core.cql.SimpleStatement;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -47,27 +42,7 @@ public final class InvoiceStore {
 
   /** Creates the tables (the keyspace exists already: the ledger's DDL makes it). Development and tests only. */
   public static CompletionStage<Done> createTables(CassandraSession session, String keyspace) {
-    if (!KEYSPACE.matcher(keyspace).matches()) {
-      throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
-    }
-    String ddl;
-    try (InputStream in = InvoiceStore.class.getResourceAsStream("/aimos/billing/invoices.cql")) {
-      StringBuilder sb = new StringBuilder();
-      for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-        if (!line.strip().startsWith("--")) {
-          sb.append(line).append('\n');
-        }
-      }
-      ddl = sb.toString();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    CompletionStage<Done> chain = CompletableFuture.completedFuture(Done.getInstance());
-    for (String stmt : Arrays.stream(ddl.replace("${keyspace}", keyspace).split(";")).map(String::strip)
-        .filter(s -> !s.isEmpty()).toList()) {
-      chain = chain.thenCompose(d -> session.executeDDL(stmt));
-    }
-    return chain;
+    return aimos.billing.CqlScript.apply(session, "/aimos/billing/invoices.cql", keyspace);
   }
 
   // ---- documents ----

@@ -246,7 +246,20 @@ public final class Invoices {
             .thenCompose(w -> events.publish(new BillingEvent(BillingEvent.INVOICE_FINALIZED + ":" + inv.number(),
                 inv.tenantId(), BillingEvent.INVOICE_FINALIZED, Instant.ofEpochMilli(inv.finalizedAtMillis()),
                 InvoiceStore.write(InvoiceDocuments.eventData(inv)))))
+            .thenCompose(w -> inv.slaCreditMicros() == 0 ? CompletableFuture.completedFuture(w)
+                : events.publish(slaCreditIssued(inv)))
             .thenCompose(w -> store.recordNumber(inv)));
+  }
+
+  /** One id per tenant-month: a credit is announced once, also when a voided month is finalized again. */
+  static BillingEvent slaCreditIssued(Invoice inv) {
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("tenantId", inv.tenantId());
+    data.put("month", inv.month());
+    data.put("invoice", inv.number());
+    data.put("creditUsd", InvoiceCalculator.usd(-inv.slaCreditMicros()));
+    return new BillingEvent(BillingEvent.SLA_CREDIT_ISSUED + ":" + inv.tenantId() + ":" + inv.month(), inv.tenantId(),
+        BillingEvent.SLA_CREDIT_ISSUED, Instant.ofEpochMilli(inv.finalizedAtMillis()), InvoiceStore.write(data));
   }
 
   /** The step that decides what the next number is given to, from the state after the last one was completed. */

@@ -9,13 +9,8 @@ import com.datastax.oss.driver.api.core.cql.BoundStatement;
 import com.datastax.oss.driver.api.core.cql.DefaultBatchType;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,31 +63,7 @@ public final class CassandraLedgerRepository implements LedgerRepository {
 
   /** Creates the keyspace (replication factor 1) and the tables: for development and tests only. */
   public static CompletionStage<Done> createTables(CassandraSession session, String keyspace) {
-    if (!KEYSPACE.matcher(keyspace).matches()) {
-      throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
-    }
-    List<String> statements = Arrays.stream(ddl().replace("${keyspace}", keyspace).split(";"))
-        .map(String::strip).filter(s -> !s.isEmpty() && !s.startsWith("--")).toList();
-    CompletionStage<Done> chain = CompletableFuture.completedFuture(Done.getInstance());
-    for (String stmt : statements) {
-      chain = chain.thenCompose(d -> session.executeDDL(stmt));
-    }
-    return chain;
-  }
-
-  static String ddl() {
-    try (InputStream in = CassandraLedgerRepository.class.getResourceAsStream("/aimos/billing/ledger.cql")) {
-      String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      StringBuilder sb = new StringBuilder();
-      for (String line : text.split("\n")) {
-        if (!line.strip().startsWith("--")) {
-          sb.append(line).append('\n');
-        }
-      }
-      return sb.toString();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return aimos.billing.CqlScript.apply(session, "/aimos/billing/ledger.cql", keyspace);
   }
 
   public long bucketOf(long sequenceNr) {

@@ -1,12 +1,7 @@
 package aimos.billing.webhook;
 
 import com.datastax.oss.driver.api.core.cql.Row;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -63,27 +58,7 @@ public final class WebhookStore {
 
   /** Creates the webhook tables (the keyspace exists: the ledger's DDL creates it). Development and tests. */
   public static CompletionStage<Done> createTables(CassandraSession session, String keyspace) {
-    if (!KEYSPACE.matcher(keyspace).matches()) {
-      throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
-    }
-    String ddl;
-    try (InputStream in = WebhookStore.class.getResourceAsStream("/aimos/billing/webhooks.cql")) {
-      StringBuilder sb = new StringBuilder();
-      for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-        if (!line.strip().startsWith("--")) {
-          sb.append(line).append('\n');
-        }
-      }
-      ddl = sb.toString();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    CompletionStage<Done> chain = CompletableFuture.completedFuture(Done.getInstance());
-    for (String stmt : Arrays.stream(ddl.replace("${keyspace}", keyspace).split(";")).map(String::strip)
-        .filter(s -> !s.isEmpty()).toList()) {
-      chain = chain.thenCompose(d -> session.executeDDL(stmt));
-    }
-    return chain;
+    return aimos.billing.CqlScript.apply(session, "/aimos/billing/webhooks.cql", keyspace);
   }
 
   // ---- endpoints ----

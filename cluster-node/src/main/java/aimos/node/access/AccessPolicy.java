@@ -59,6 +59,7 @@ public final class AccessPolicy {
       Rule.of("POST", "/admin/reconciliation", OPERATOR, BILLING),
       // invoices and credit notes
       Rule.of("GET", "/admin/tenants/{id}/invoices", VIEWER, BILLING),
+      Rule.of("GET", "/admin/tenants/{id}/sla", VIEWER, BILLING),
       Rule.of("POST", "/admin/tenants/{id}/invoices/{month}/draft", BILLING),
       Rule.of("GET", "/admin/invoices/{number}", VIEWER, BILLING),
       Rule.of("POST", "/admin/invoices/{number}/finalize", BILLING),

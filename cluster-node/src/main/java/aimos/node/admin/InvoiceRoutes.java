@@ -38,6 +38,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
+import aimos.billing.sla.JournalSla;
+import aimos.billing.sla.SlaCredit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,10 +57,12 @@ public final class InvoiceRoutes extends AllDirectives {
   private static final ContentType PDF = MediaTypes.APPLICATION_PDF.toContentType();
 
   private final Invoices invoices;
+  private final JournalSla sla;
   private final TenantAdmin tenants;
 
-  public InvoiceRoutes(Invoices invoices, TenantAdmin tenants) {
+  public InvoiceRoutes(Invoices invoices, JournalSla sla, TenantAdmin tenants) {
     this.invoices = invoices;
+    this.sla = sla;
     this.tenants = tenants;
   }
 
@@ -68,7 +72,7 @@ public final class InvoiceRoutes extends AllDirectives {
    */
   public static Invoices start(ActorSystem<?> system, CassandraSession session, String keyspace, boolean createTables,
                                LedgerReader ledger, UsageQueries usage, Reconciliation reconciliation,
-                               BillingEvents events, Duration grace) {
+                               JournalSla sla, BillingEvents events, Duration grace) {
     if (createTables) {
       InvoiceStore.createTables(session, keyspace).toCompletableFuture().join();
     }
@@ -87,7 +91,7 @@ public final class InvoiceRoutes extends AllDirectives {
     Invoices.ReconcileCheck check = (tenantId, m) -> reconciliation.run(tenantId, false).thenApply(s ->
         new Invoices.ReconcileCounts(count(s, "remainingMissing"), count(s, "billedTwice"), count(s, "withoutEvent"),
             count(s, "remainingRollupsWrong")));
-    return new Invoices(system, new InvoiceStore(session, keyspace), month, check, Invoices.SlaCredits.NONE, events,
+    return new Invoices(system, new InvoiceStore(session, keyspace), month, check, sla, events,
         Clock.systemUTC(), grace);
   }
 
@@ -99,6 +103,56 @@ public final class InvoiceRoutes extends AllDirectives {
   // ---- /admin/tenants/{id}/invoices ----
 
   public Route tenantRoutes(String id) {
+    return concat(path("sla", () -> concat(
+            get(() -> parameter("month", month -> parameterOptional("format", format -> {
+              if (format.isPresent() && !format.get().equals("json")) {
+                if (!format.get().equals("csv")) {
+                  return complete(error(StatusCodes.BAD_REQUEST, "format must be json or csv, was '" + format.get()
+                      + "'"));
+                }
+                CompletionStage<SlaCredit.Evidence> stage;
+                try {
+                  invoices.month(month);
+                  stage = tenants.get(id).thenCompose(t -> sla.evidence(id, month));
+                } catch (RuntimeException e) {
+                  stage = CompletableFuture.failedFuture(e);
+                }
+                return completeWithFuture(stage.handle((e, err) -> err == null
+                    ? HttpResponse.create().withEntity(HttpEntities.create(CSV, slaCsv(e))) : failure(null, err)));
+              }
+              return respond(StatusCodes.OK, () -> {
+                invoices.month(month);
+                return tenants.get(id).thenCompose(t -> sla.evidence(id, month)).thenApply(InvoiceRoutes::slaJson);
+              });
+            }))),
+            notAllowed("GET"))),
+        invoiceRoutesOf(id));
+  }
+
+  /** The evidence of a tenant-month's SLA, as the admin API shows it. */
+  static java.util.Map<String, Object> slaJson(SlaCredit.Evidence e) {
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("tenantId", e.tenantId());
+    m.put("month", e.month());
+    m.put("thresholdMs", SlaCredit.THRESHOLD_MICROS / 1000);
+    m.put("eligibleRequests", e.eligible());
+    m.put("overThreshold", e.over());
+    m.put("sharePercent", e.sharePercent().toPlainString());
+    m.put("breached", e.breached());
+    m.put("chargesUsd", aimos.tenant.Money.format(e.chargesMicros()));
+    m.put("creditUsd", aimos.tenant.Money.format(e.creditMicros()));
+    m.put("overRequestIds", e.overRequestIds());
+    return m;
+  }
+
+  /** The requests over the threshold, one per line: the export behind a credit. */
+  static String slaCsv(SlaCredit.Evidence e) {
+    StringBuilder b = new StringBuilder("request_id\n");
+    e.overRequestIds().forEach(id -> b.append(id).append('\n'));
+    return b.toString();
+  }
+
+  private Route invoiceRoutesOf(String id) {
     return pathPrefix("invoices", () -> concat(
         pathEnd(() -> concat(
             get(() -> respond(StatusCodes.OK, () -> tenants.get(id).thenCompose(t -> invoices.list(id))
