@@ -141,8 +141,8 @@ public final class SandboxContainment {
           + "(run the node as root, or enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1"
           + " user.max_user_namespaces=10000)";
       String lost = "a dedicated uid, a read-only file view with a private work dir and /tmp, and the seccomp filter";
-      boolean util = root && runs("unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--ipc", "--uts",
-          "setpriv", "--no-new-privs", "true");
+      boolean util = root && SandboxIsolation.runs("unshare", "--pid", "--fork", "--kill-child", "--mount-proc",
+          "--ipc", "--uts", "setpriv", "--no-new-privs", "true");
       c = new SandboxContainment(settings, util ? Kind.UTIL_LINUX : Kind.NONE, null, root,
           "aimos-jail cannot be used (" + why + "), so sandboxes lack " + lost
               + (util ? "" : ", and util-linux cannot give them a pid namespace either") + fix);
@@ -399,16 +399,4 @@ public final class SandboxContainment {
     }
   }
 
-  private static boolean runs(String... command) {
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
 }

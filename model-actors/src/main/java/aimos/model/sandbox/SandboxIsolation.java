@@ -329,7 +329,8 @@ public final class SandboxIsolation {
     }
   }
 
-  private static boolean runs(String... command) {
+  /** Whether {@code command} exits 0 within 5 s: how a host's tools are probed. */
+  static boolean runs(String... command) {
     try {
       Process p = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
