@@ -404,6 +404,11 @@ class AccessIT {
       assertTrue(reply.json().get("error").get("message").asText().contains(r[2]), r[0] + " -> " + reply.body());
     }
     assertEquals(3, gateway("GET", "/v1/keys", tenantAdmin, null).json().get("data").size());
+    for (String bad : new String[] {"{\"scope\": \"root\"}", "{\"scope\": 1}", "[]", "{oops"}) {
+      Http.Reply reply = call("POST", "/admin/tenants/ta-one/keys", TestCluster.ADMIN_TOKEN, bad);
+      assertEquals(400, reply.status(), bad + " -> " + reply.body());
+    }
+    assertEquals(3, gateway("GET", "/v1/keys", tenantAdmin, null).json().get("data").size(), "no key made");
 
     // another tenant's keys are not found, and stay as they were
     String otherKeyId = gateway("GET", "/v1/keys", otherAdmin, null).json().get("data").get(0).get("keyId").asText();
