@@ -271,7 +271,12 @@ public final class SandboxProcess implements AutoCloseable {
       // the stream broke: the process is gone or going
     }
     if (!closed) {
-      destroyForcibly();
+      // a program that closed its output is exiting: its own status says why (a launcher may still be reaping
+      // it, and killing the launcher then would turn that status into 137); one that lingers is killed
+      process.onExit().orTimeout(2, TimeUnit.SECONDS).exceptionally(lingering -> {
+        destroyForcibly();
+        return null;
+      });
     }
     failAll(fault.isEmpty() ? "the sandbox process closed its output" : fault);
   }
