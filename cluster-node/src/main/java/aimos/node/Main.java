@@ -22,6 +22,8 @@ import aimos.node.gateway.TenantAdminRoutes;
 import aimos.node.tls.PemTls;
 import aimos.node.tls.RotatingServerTls;
 import aimos.node.admin.InvoiceRoutes;
+import aimos.node.admin.PrivacyRoutes;
+import aimos.node.admin.TenantPrivacy;
 import aimos.billing.invoice.Invoices;
 import aimos.billing.sla.JournalSla;
 import aimos.node.gateway.TenantBillingRoutes;
@@ -37,6 +39,7 @@ import aimos.model.sandbox.WorkerHost;
 import aimos.access.audit.AuditChain;
 import aimos.access.audit.AuditLog;
 import aimos.access.audit.AuditStore;
+import aimos.access.privacy.TenantDataKeys;
 import aimos.access.token.AdminTokenEntity;
 import aimos.node.access.AuditTrail;
 import java.security.PrivateKey;
@@ -150,9 +153,15 @@ public final class Main {
     }
     LedgerRepository ledger = new CassandraLedgerRepository(session, settings.billingKeyspace());
     // the outbox billing publishes to (invoices, credit notes, budget alerts, SLA credits) and this node's dispatchers
+    if (settings.createTables()) {
+      TenantDataKeys.createTables(session, settings.billingKeyspace()).toCompletableFuture().join();
+    }
+    // seals each tenant's personal data wherever it is stored; erasing a tenant destroys its key
+    TenantDataKeys dataKeys = new TenantDataKeys(session, settings.billingKeyspace(),
+        config.getDuration("aimos.privacy.key-cache-ttl"), Clock.systemUTC(), System::nanoTime);
     Webhooks webhooks = Webhooks.start(system, session, settings.billingKeyspace(),
         WebhookSettings.from(config.getConfig("aimos.webhooks")), settings.createTables(), Clock.systemUTC(),
-        metrics);
+        metrics, dataKeys);
     RollupRepository rollups = new CassandraRollupRepository(session, settings.billingKeyspace());
     UsageQueries usage = new UsageQueries(rollups);
     LedgerReader ledgerReader = new LedgerReader(ledger, usage::sequenceRange);
@@ -178,7 +187,7 @@ public final class Main {
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
         "worker-host", Props.empty());
 
-    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), tenantUsage, session);
+    TenantAdmin tenants = new TenantAdmin(system, settings.askTimeout(), tenantUsage, session, dataKeys);
     ModelCatalog models = new ModelCatalog(system, settings.askTimeout(), () -> prices.inForceNow().prices(),
         OpenAiUpstreamRuntime.providers(config));
 
@@ -251,6 +260,8 @@ public final class Main {
             config.getDuration("aimos.access.failed-logins.refill-interval"), System::nanoTime),
         config.getDuration("aimos.access.token-cache-ttl"), Clock.systemUTC(), System::nanoTime);
     InvoiceRoutes invoiceRoutes = new InvoiceRoutes(invoices, sla, tenants);
+    PrivacyRoutes privacyRoutes = new PrivacyRoutes(new TenantPrivacy(tenants, dataKeys, webhooks.endpoints(),
+        webhooks.store(), invoices, Clock.systemUTC()));
     BillingNotifyAdminRoutes billingNotify = new BillingNotifyAdminRoutes(system, settings.askTimeout(), tenants,
         webhooks.endpoints());
     NodeState.get(system).installRoutes(RequestBodyTimeout.route(config.getDuration("aimos.management.body-timeout"),
@@ -258,7 +269,8 @@ public final class Main {
             new PriceAdmin(system, settings.askTimeout(), prices, Clock.systemUTC()), drills, metrics,
             authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator),
             audit, new AdminRoutes.Extensions(id -> org.apache.pekko.http.javadsl.server.Directives.concat(
-                billingNotify.tenantRoutes(id), invoiceRoutes.tenantRoutes(id)), invoiceRoutes::adminRoutes)).route()));
+                billingNotify.tenantRoutes(id), invoiceRoutes.tenantRoutes(id), privacyRoutes.tenantRoutes(id)),
+                invoiceRoutes::adminRoutes)).route()));
     Optional<RotatingServerTls> managementTls = serverTls(config,
         config.getBoolean("aimos.tls.management-client-certificates"));
     PekkoManagement.get(system).start(s -> managementTls.map(t -> s.withHttpsConnectionContext(t.connectionContext()))

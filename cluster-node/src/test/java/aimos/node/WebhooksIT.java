@@ -3,6 +3,7 @@ package aimos.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.api.v1.InferResponse;
@@ -189,8 +190,165 @@ class WebhooksIT {
     assertEquals(200, admin("GET", "/admin/tenants/hooks-bad", null).status());
   }
 
+  // ---- GDPR: a tenant's personal data is sealed wherever it is stored, and erasing the tenant destroys its key ----
+
+  private static final String NAME_MARK = "Grace Hopper Labs gdprname7f3a";
+  private static final String URL_MARK = "gdprurl7f3a";
+  private static final String DESCRIPTION_MARK = "billing contact grace@gdprmail7f3a.example";
+  /** The erased tenant, checked again once its node has stopped and its entity recovered elsewhere. */
+  private static String erased;
+  private static String erasedInvoiceTotal;
+
   @Test
   @Order(3)
+  void erasureLeavesNoPersonalDataInAnyTableAndKeepsTheMoney() {
+    String tenant = null;
+    for (int i = 0; i < 30 && tenant == null; i++) {
+      String candidate = "erased-" + i;
+      Http.Reply created = admin("POST", "/admin/tenants", """
+          {"id": "%s", "name": "%s", "plan": {"requestsPerMinute": 1000, "tokensPerMinute": 10000000,
+           "monthlyBudgetUsd": "1000.00", "maxConcurrentRequests": 4}}""".formatted(candidate, NAME_MARK));
+      assertEquals(201, created.status(), created.body());
+      assertEquals(NAME_MARK, created.json().get("name").asText(), "the API shows the name in clear");
+      if (hostOf(candidate) == 1) {
+        tenant = candidate;
+      }
+    }
+    assertTrue(tenant != null, "no candidate tenant landed on the second node");
+    String t = tenant;
+    Http.Reply issued = admin("POST", "/admin/tenants/" + tenant + "/keys", null);
+    assertEquals(201, issued.status(), issued.body());
+    String key = issued.json().get("apiKey").asText();
+    Http.Reply hook = admin("POST", "/admin/tenants/" + tenant + "/webhooks", """
+        {"url": "%s/%s", "eventTypes": ["invoice.finalized"], "description": "%s"}"""
+        .formatted(hookUrl(), URL_MARK, DESCRIPTION_MARK));
+    assertEquals(201, hook.status(), hook.body());
+    assertTrue(hook.json().get("endpoint").get("url").asText().endsWith(URL_MARK), hook.body());
+    TestCluster.infer(cluster.client(0), key, "alert-text", "gdpr-1", "words to be billed");
+    String month = admin("GET", "/admin/tenants/" + tenant, null).json().get("month").asText();
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    // the request reaches the rollups, then the month's invoice is drafted and finalized from them
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      Http.Reply usage = admin("GET", "/admin/tenants/" + t + "/usage?month=" + month, null);
+      assertEquals(1, usage.json().get("requests").asLong(), usage.body());
+      return null;
+    });
+    Http.Reply draft = admin("POST", "/admin/tenants/" + tenant + "/invoices/" + month + "/draft", null);
+    assertEquals(200, draft.status(), draft.body());
+    String[] number = new String[1];
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      Http.Reply fin = admin("POST", "/admin/invoices/DRAFT-" + t + "-" + month + "/finalize?early=true", null);
+      assertEquals(200, fin.status(), fin.body());
+      number[0] = fin.json().get("number").asText();
+      return null;
+    });
+    assertTrue(admin("GET", "/admin/invoices/" + number[0], null).json().get("totalMicros").asLong() > 0);
+    String total = admin("GET", "/admin/invoices/" + number[0], null).json().get("totalUsd").asText();
+    String spend = admin("GET", "/admin/tenants/" + tenant + "/usage?month=" + month, null).body();
+
+    // right of access: everything held about the tenant, in clear
+    Http.Reply export = admin("GET", "/admin/tenants/" + tenant + "/export", null);
+    assertEquals(200, export.status(), export.body());
+    assertEquals(NAME_MARK, export.json().get("tenant").get("name").asText());
+    assertTrue(export.json().get("webhookEndpoints").get(0).get("url").asText().endsWith(URL_MARK), export.body());
+    assertEquals(DESCRIPTION_MARK, export.json().get("webhookEndpoints").get(0).get("description").asText());
+    assertEquals(number[0], export.json().get("invoices").get(0).get("number").asText(), export.body());
+    assertFalse(export.body().contains(aimos.tenant.ApiKeys.parse(key).orElseThrow().secret()), "no secret in an export");
+    // before the erasure the data is there, sealed: the dump already shows none of it in clear
+    assertEquals(List.of(), plaintextCells(), "personal data stored in clear");
+
+    // refused without the confirmation, and nothing changes
+    Http.Reply unconfirmed = admin("POST", "/admin/tenants/" + tenant + "/erase", "{}");
+    assertEquals(400, unconfirmed.status(), unconfirmed.body());
+    assertTrue(unconfirmed.json().get("error").get("message").asText().contains("\"confirm\": \"" + tenant + "\""),
+        unconfirmed.body());
+    assertEquals(NAME_MARK, admin("GET", "/admin/tenants/" + tenant, null).json().get("name").asText());
+
+    Http.Reply erase = admin("POST", "/admin/tenants/" + tenant + "/erase", "{\"confirm\": \"" + tenant + "\"}");
+    assertEquals(200, erase.status(), erase.body());
+    assertEquals(1, erase.json().get("keysRevoked").asInt(), erase.body());
+    assertEquals(1, erase.json().get("webhookEndpointsDeleted").asInt(), erase.body());
+    Http.Reply again = admin("POST", "/admin/tenants/" + tenant + "/erase", "{\"confirm\": \"" + tenant + "\"}");
+    assertEquals(200, again.status(), again.body());
+    assertEquals(erase.json().get("erasedAt").asText(), again.json().get("erasedAt").asText());
+    assertEquals(0, again.json().get("keysRevoked").asInt());
+
+    assertEquals("[erased]", admin("GET", "/admin/tenants/" + tenant, null).json().get("name").asText());
+    assertThrows(Exception.class, () -> TestCluster.infer(cluster.client(0), key, "alert-text", "gdpr-2", "more"));
+    Http.Reply newKey = admin("POST", "/admin/tenants/" + tenant + "/keys", null);
+    assertEquals(409, newKey.status(), newKey.body());
+    assertEquals(0, admin("GET", "/admin/tenants/" + tenant + "/webhooks", null).json().size());
+    // the money is kept as it was
+    assertEquals(total, admin("GET", "/admin/invoices/" + number[0], null).json().get("totalUsd").asText());
+    assertEquals(spend, admin("GET", "/admin/tenants/" + tenant + "/usage?month=" + month, null).body());
+    JsonNode after = admin("GET", "/admin/tenants/" + tenant + "/export", null).json();
+    assertEquals("[erased]", after.get("tenant").get("name").asText());
+    assertEquals(erase.json().get("erasedAt").asText(), after.get("erasedAt").asText());
+    assertEquals(List.of(), plaintextCells(), "personal data left in clear after the erasure");
+    // the audit log recorded the changes without the personal data
+    String audit = Http.call("GET", cluster.managementPort(0), "/admin/audit?limit=1000", TestCluster.SECOPS_TOKEN,
+        null).body();
+    assertTrue(audit.contains("POST /admin/tenants/{id}/erase"), audit);
+    erased = tenant;
+    erasedInvoiceTotal = total;
+  }
+
+  @Test
+  @Order(5)
+  void anErasedTenantRecoversOnAnotherNodeWithItsNameRedacted() {
+    assertTrue(erased != null, "the erasure test ran first");
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    probe.awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(250), () -> {
+      Http.Reply r = admin("GET", "/admin/tenants/" + erased, null);
+      assertEquals(200, r.status(), r.body());
+      assertEquals("[erased]", r.json().get("name").asText());
+      assertEquals(0, hostOf(erased), "recovered from the journal on the remaining node");
+      return null;
+    });
+    Http.Reply invoices = admin("GET", "/admin/tenants/" + erased + "/invoices", null);
+    assertEquals(erasedInvoiceTotal, invoices.json().get(0).get("totalUsd").asText(), invoices.body());
+  }
+
+  /** Every cell of every table of the cluster's keyspaces that holds one of the personal values in clear. */
+  private static List<String> plaintextCells() {
+    String prefix = cluster.billingKeyspace().substring(0, cluster.billingKeyspace().lastIndexOf('_') + 1);
+    List<String> found = new ArrayList<>();
+    List<String> marks = List.of(NAME_MARK, "gdprname7f3a", URL_MARK, "gdprmail7f3a");
+    try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
+        .addContactPoint(new InetSocketAddress("127.0.0.1", aimos.cassandra.SharedCassandra.port()))
+        .withLocalDatacenter("datacenter1").build()) {
+      int tables = 0;
+      for (var t : cql.execute("SELECT keyspace_name, table_name FROM system_schema.tables")) {
+        String ks = t.getString("keyspace_name");
+        if (!ks.startsWith(prefix)) {
+          continue;
+        }
+        tables++;
+        String table = ks + "." + t.getString("table_name");
+        for (var row : cql.execute("SELECT * FROM " + table)) {
+          for (int i = 0; i < row.getColumnDefinitions().size(); i++) {
+            java.nio.ByteBuffer raw = row.getBytesUnsafe(i);
+            if (raw == null) {
+              continue;
+            }
+            byte[] bytes = new byte[raw.remaining()];
+            raw.duplicate().get(bytes);
+            String text = new String(bytes, StandardCharsets.ISO_8859_1);
+            for (String mark : marks) {
+              if (text.contains(mark)) {
+                found.add(table + "." + row.getColumnDefinitions().get(i).getName() + " holds " + mark);
+              }
+            }
+          }
+        }
+      }
+      assertTrue(tables >= 10, "the dump found only " + tables + " tables under " + prefix);
+    }
+    return found;
+  }
+
+  @Test
+  @Order(4)
   void eachBudgetThresholdIsAnnouncedOnceAlsoAfterTheTenantsNodeStops() {
     // a tenant whose entity lives on the second node, which is stopped half-way
     String tenant = null;

@@ -41,6 +41,10 @@ public final class TenantEntity
     extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Tenant");
+  /** How a sealed personal value starts (see aimos.access.privacy.SealedText). */
+  static final String SEALED_PREFIX = "sealed:v1:";
+  /** The longest sealed form of a 200-character name (12-byte nonce, 3 bytes a character, 16-byte tag, base64). */
+  static final int MAX_SEALED_NAME = 848;
   /** Usage events are spread over a fixed set of tags, one per event, about ten per node of the largest cluster. */
   public static final int TAG_COUNT = 10;
   public static final String TAG_PREFIX = "tenant-usage-";
@@ -268,7 +272,12 @@ public final class TenantEntity
       implements KryoSerializable {}
 
   public record Summary(String tenantId, String displayName, Plan plan, List<KeyInfo> keys, String month,
-                        long monthRequests, long monthTokens, long monthSpendMicros) implements KryoSerializable {}
+                        long monthRequests, long monthTokens, long monthSpendMicros) implements KryoSerializable {
+    /** The same summary showing {@code name}: the display name opened from its stored (sealed) form. */
+    public Summary withDisplayName(String name) {
+      return new Summary(tenantId, name, plan, keys, month, monthRequests, monthTokens, monthSpendMicros);
+    }
+  }
 
   // ---- events ----
 
@@ -485,7 +494,9 @@ public final class TenantEntity
 
   private ReplyEffect<Event, TenantState> create(TenantState s, Create c) {
     String name = c.displayName() == null ? "" : c.displayName().strip();
-    if (name.isEmpty() || name.length() > 200) {
+    // the admin API seals the name (1-200 characters) with the tenant's data key before it gets here
+    int max = name.startsWith(SEALED_PREFIX) ? MAX_SEALED_NAME : 200;
+    if (name.isEmpty() || name.length() > max) {
       return Effect().reply(c.replyTo(), StatusReply.error("displayName must be 1-200 characters"));
     }
     return Effect().persist(new TenantCreated(tenantId, name, c.plan(), now()))

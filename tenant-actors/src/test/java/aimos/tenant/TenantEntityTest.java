@@ -293,6 +293,25 @@ class TenantEntityTest {
   }
 
   @Test
+  void keepsASealedNameAsItCameAcrossRestartAndBoundsItsLength() {
+    String tooLong = TenantEntity.SEALED_PREFIX + "A".repeat(TenantEntity.MAX_SEALED_NAME);
+    var refused = kit.<StatusReply<TenantEntity.Summary>>runCommand(
+        rt -> new TenantEntity.Create(tooLong, plan(1, 1, 1, 1), rt));
+    assertTrue(refused.reply().isError());
+    assertTrue(refused.hasNoEvents());
+    var plainTooLong = kit.<StatusReply<TenantEntity.Summary>>runCommand(
+        rt -> new TenantEntity.Create("n".repeat(201), plan(1, 1, 1, 1), rt));
+    assertTrue(plainTooLong.reply().isError());
+    // the longest sealed form of a 200-character name is accepted and kept byte for byte
+    String sealed = TenantEntity.SEALED_PREFIX + "B".repeat(TenantEntity.MAX_SEALED_NAME
+        - TenantEntity.SEALED_PREFIX.length());
+    var made = kit.<StatusReply<TenantEntity.Summary>>runCommand(
+        rt -> new TenantEntity.Create(sealed, plan(1, 1, 1, 1), rt));
+    assertTrue(made.reply().isSuccess(), () -> String.valueOf(made.reply()));
+    assertEquals(sealed, kit.restart().state().summary(tenantId).displayName());
+  }
+
+  @Test
   void refusesASecondCreate() {
     create(plan(100, 100_000, 10_000_000, 4));
     var again = kit.<StatusReply<TenantEntity.Summary>>runCommand(

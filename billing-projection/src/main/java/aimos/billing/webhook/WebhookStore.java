@@ -1,5 +1,6 @@
 package aimos.billing.webhook;
 
+import aimos.access.privacy.TenantDataKeys;
 import com.datastax.oss.driver.api.core.cql.Row;
 import java.time.Instant;
 import java.util.Comparator;
@@ -15,6 +16,9 @@ import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 /** The webhook tables (DDL: {@code aimos/billing/webhooks.cql}) in the billing keyspace. */
 public final class WebhookStore {
   private static final Pattern KEYSPACE = Pattern.compile("[a-z][a-z0-9_]{0,47}");
+  /** The sealed fields' names (associated data of their ciphertext). */
+  private static final String URL = "webhook_url";
+  private static final String DESCRIPTION = "webhook_description";
 
   /** A tenant's endpoint. {@code secret} and {@code previousSecret} never leave the node except when created. */
   public record Endpoint(String tenantId, String endpointId, String url, String description, Set<String> eventTypes,
@@ -47,13 +51,16 @@ public final class WebhookStore {
 
   private final CassandraSession session;
   private final String ks;
+  private final TenantDataKeys dataKeys;
 
-  public WebhookStore(CassandraSession session, String keyspace) {
+  /** {@code dataKeys} seal each endpoint's URL and description (the tenant's personal data) in its row. */
+  public WebhookStore(CassandraSession session, String keyspace, TenantDataKeys dataKeys) {
     if (!KEYSPACE.matcher(keyspace).matches()) {
       throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
     }
     this.session = session;
     this.ks = keyspace;
+    this.dataKeys = dataKeys;
   }
 
   /** Creates the webhook tables (the keyspace exists: the ledger's DDL creates it). Development and tests. */
@@ -65,20 +72,55 @@ public final class WebhookStore {
 
   public CompletionStage<List<Endpoint>> endpoints(String tenantId) {
     return session.selectAll("SELECT * FROM " + ks + ".webhook_endpoints WHERE tenant_id = ?", tenantId)
-        .thenApply(rows -> rows.stream().map(WebhookStore::endpoint).toList());
+        .thenCompose(rows -> rows.isEmpty() ? CompletableFuture.completedFuture(List.<Endpoint>of())
+            : dataKeys.state(tenantId).thenApply(key -> rows.stream().map(r -> endpoint(r, key)).toList()));
   }
 
   public CompletionStage<Optional<Endpoint>> endpoint(String tenantId, String endpointId) {
     return session.selectOne("SELECT * FROM " + ks + ".webhook_endpoints WHERE tenant_id = ? AND endpoint_id = ?",
-        tenantId, endpointId).thenApply(row -> row.map(WebhookStore::endpoint));
+        tenantId, endpointId).thenCompose(row -> row.isEmpty()
+            ? CompletableFuture.completedFuture(Optional.<Endpoint>empty())
+            : dataKeys.state(tenantId).thenApply(key -> Optional.of(endpoint(row.get(), key))));
   }
 
+  /** Writes the endpoint with its URL and description sealed with the tenant's data key. */
   public CompletionStage<Done> save(Endpoint e) {
-    return session.executeWrite("INSERT INTO " + ks + ".webhook_endpoints (tenant_id, endpoint_id, url, description, "
-            + "event_types, secret, previous_secret, previous_secret_until, enabled, disabled_reason, created_at) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.tenantId(), e.endpointId(), e.url(), e.description(),
-        e.eventTypes(), e.secret(), e.previousSecret(), e.previousSecretUntil(), e.enabled(), e.disabledReason(),
-        e.createdAt());
+    return dataKeys.seal(e.tenantId(), URL, e.url()).thenCompose(url -> dataKeys.seal(e.tenantId(), DESCRIPTION,
+        e.description()).thenCompose(description -> session.executeWrite("INSERT INTO " + ks + ".webhook_endpoints "
+            + "(tenant_id, endpoint_id, url, description, event_types, secret, previous_secret, "
+            + "previous_secret_until, enabled, disabled_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        e.tenantId(), e.endpointId(), url, description, e.eventTypes(), e.secret(), e.previousSecret(),
+        e.previousSecretUntil(), e.enabled(), e.disabledReason(), e.createdAt())));
+  }
+
+  /**
+   * Removes everything kept about the tenant's webhooks: endpoints, their deliveries and attempts (errors may name
+   * the receiver). Deliveries still pending are cancelled by their dispatcher when their turn comes. Returns how many
+   * endpoints there were.
+   */
+  public CompletionStage<Integer> eraseTenant(String tenantId) {
+    return session.selectAll("SELECT endpoint_id FROM " + ks + ".webhook_endpoints WHERE tenant_id = ?", tenantId)
+        .thenCompose(rows -> {
+          CompletionStage<Done> chain = CompletableFuture.completedFuture(Done.getInstance());
+          for (Row r : rows) {
+            String endpointId = r.getString("endpoint_id");
+            chain = chain.thenCompose(d -> session.selectAll("SELECT event_id FROM " + ks + ".webhook_deliveries "
+                    + "WHERE tenant_id = ? AND endpoint_id = ?", tenantId, endpointId))
+                .thenCompose(events -> {
+                  CompletionStage<Done> inner = CompletableFuture.completedFuture(Done.getInstance());
+                  for (Row ev : events) {
+                    inner = inner.thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".webhook_attempts "
+                        + "WHERE tenant_id = ? AND endpoint_id = ? AND event_id = ?", tenantId, endpointId,
+                        ev.getString("event_id")));
+                  }
+                  return inner;
+                })
+                .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".webhook_deliveries WHERE tenant_id = ?"
+                    + " AND endpoint_id = ?", tenantId, endpointId))
+                .thenCompose(d -> delete(tenantId, endpointId));
+          }
+          return chain.thenApply(d -> rows.size());
+        });
   }
 
   public CompletionStage<Done> setEnabled(String tenantId, String endpointId, boolean enabled, String reason) {
@@ -91,9 +133,11 @@ public final class WebhookStore {
         tenantId, endpointId);
   }
 
-  private static Endpoint endpoint(Row r) {
-    return new Endpoint(r.getString("tenant_id"), r.getString("endpoint_id"), r.getString("url"),
-        r.getString("description") == null ? "" : r.getString("description"),
+  private static Endpoint endpoint(Row r, TenantDataKeys.KeyState key) {
+    String tenantId = r.getString("tenant_id");
+    String description = r.getString("description") == null ? "" : r.getString("description");
+    return new Endpoint(tenantId, r.getString("endpoint_id"), key.open(tenantId, URL, r.getString("url")),
+        key.open(tenantId, DESCRIPTION, description),
         Set.copyOf(r.getSet("event_types", String.class)), r.getString("secret"), r.getString("previous_secret"),
         r.getInstant("previous_secret_until"), r.getBoolean("enabled"), r.getString("disabled_reason"),
         r.getInstant("created_at"));

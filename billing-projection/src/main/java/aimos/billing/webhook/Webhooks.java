@@ -1,5 +1,6 @@
 package aimos.billing.webhook;
 
+import aimos.access.privacy.TenantDataKeys;
 import java.time.Clock;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -24,11 +25,11 @@ public final class Webhooks {
   /** Creates the tables first when {@code createTables} (development and tests), then starts the dispatchers. */
   public static Webhooks start(ActorSystem<?> system, CassandraSession session, String keyspace,
                                WebhookSettings settings, boolean createTables, Clock clock,
-                               WebhookMonitor monitor) {
+                               WebhookMonitor monitor, TenantDataKeys dataKeys) {
     if (createTables) {
       WebhookStore.createTables(session, keyspace).toCompletableFuture().join();
     }
-    WebhookStore store = new WebhookStore(session, keyspace);
+    WebhookStore store = new WebhookStore(session, keyspace, dataKeys);
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     WebhookSender sender = new WebhookSender(store, settings, blocking, clock, system.address().hostPort(),
         monitor);

@@ -46,7 +46,10 @@ final class WebhookNode implements AutoCloseable {
         .sessionFor(CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
     CassandraLedgerRepository.createTables(session, keyspace).toCompletableFuture().join();
     settings = WebhookSettings.from(config.getConfig("aimos.webhooks"));
-    webhooks = Webhooks.start(system, session, keyspace, settings, true, Clock.systemUTC(), WebhookMonitor.NONE);
+    aimos.access.privacy.TenantDataKeys.createTables(session, keyspace).toCompletableFuture().join();
+    webhooks = Webhooks.start(system, session, keyspace, settings, true, Clock.systemUTC(), WebhookMonitor.NONE,
+        new aimos.access.privacy.TenantDataKeys(session, keyspace, java.time.Duration.ofSeconds(5),
+            Clock.systemUTC(), System::nanoTime));
   }
 
   static String keyspace(String name) {

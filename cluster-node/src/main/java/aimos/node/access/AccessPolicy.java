@@ -77,6 +77,9 @@ public final class AccessPolicy {
       Rule.of("POST", "/admin/tenants/{id}/webhooks/{endpoint}/enable", OPERATOR, BILLING),
       Rule.of("POST", "/admin/tenants/{id}/webhooks/{endpoint}/rotate-secret", OPERATOR, BILLING),
       Rule.of("GET", "/admin/tenants/{id}/webhooks/{endpoint}/deliveries", VIEWER, OPERATOR, BILLING),
+      // a tenant's personal data (GDPR): its export and erasure; ADMIN alone
+      Rule.of("GET", "/admin/tenants/{id}/export"),
+      Rule.of("POST", "/admin/tenants/{id}/erase"),
       // models and sandboxes
       Rule.of("GET", "/admin/models", VIEWER, OPERATOR, BILLING),
       Rule.of("POST", "/admin/models", OPERATOR),

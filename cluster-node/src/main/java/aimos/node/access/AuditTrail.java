@@ -31,6 +31,14 @@ public final class AuditTrail {
   private static final ObjectMapper JSON = new ObjectMapper();
   /** JSON fields whose values are never written to the log: names ending in token, secret, apiKey or password. */
   static final Pattern SECRET_FIELD = Pattern.compile("(?i).*(token|secret|apikey|api_key|password)$");
+  /**
+   * On a tenant's routes, fields that hold its personal data (the log is chained and signed, so it can never be
+   * erased): their values are written as {@value #PERSONAL}.
+   */
+  static final Pattern PERSONAL_FIELD = Pattern.compile("(?i)(name|displayName|url|description|email|contactEmail"
+      + "|label)");
+  static final Pattern PERSONAL_ACTION = Pattern.compile(" /(admin/tenants|v1/)");
+  static final String PERSONAL = "[personal data]";
   static final int MAX_PART_CHARS = 4_000;
 
   private final ActorSystem<?> system;
@@ -48,11 +56,12 @@ public final class AuditTrail {
   /** Appends the record of one mutation; a retry with the same request id is recorded once. */
   public CompletionStage<AuditRecord> record(Principal who, String action, String target, String requestId,
                                              String requestBody, Object before, int status, String result) {
+    boolean personal = PERSONAL_ACTION.matcher(action).find();
     ObjectNode summary = JSON.createObjectNode();
-    summary.set("request", redactedJson(requestBody));
-    summary.set("before", before == null ? null : redacted(JSON.valueToTree(before)));
+    summary.set("request", redactedJson(requestBody, personal));
+    summary.set("before", before == null ? null : redacted(JSON.valueToTree(before), personal));
     summary.put("status", status);
-    summary.set("result", redactedJson(result));
+    summary.set("result", redactedJson(result, personal));
     String text = summary.toString();
     return append(new AuditLog.Append(who.name(), who.role().label(), action, target, requestId, text, null), 3);
   }
@@ -134,24 +143,27 @@ public final class AuditTrail {
     return m;
   }
 
-  private static JsonNode redactedJson(String text) {
+  static JsonNode redactedJson(String text, boolean personal) {
     if (text == null || text.isBlank()) {
       return null;
     }
     try {
-      return redacted(JSON.readTree(text));
+      return redacted(JSON.readTree(text), personal);
     } catch (Exception e) {
+      if (personal) {
+        return JSON.getNodeFactory().textNode("[not JSON: " + text.length() + " characters]");
+      }
       String cut = text.length() > MAX_PART_CHARS ? text.substring(0, MAX_PART_CHARS) + "..." : text;
       return JSON.getNodeFactory().textNode(cut);
     }
   }
 
-  private static JsonNode redacted(JsonNode node) {
+  private static JsonNode redacted(JsonNode node, boolean personal) {
     if (node == null) {
       return null;
     }
     JsonNode copy = node.deepCopy();
-    redactInPlace(copy);
+    redactInPlace(copy, personal);
     String text = copy.toString();
     if (text.getBytes(StandardCharsets.UTF_8).length > MAX_PART_CHARS) {
       return JSON.getNodeFactory().textNode(text.substring(0, Math.min(text.length(), MAX_PART_CHARS)) + "...");
@@ -159,7 +171,7 @@ public final class AuditTrail {
     return copy;
   }
 
-  private static void redactInPlace(JsonNode node) {
+  private static void redactInPlace(JsonNode node, boolean personal) {
     if (node.isObject()) {
       ObjectNode o = (ObjectNode) node;
       List<String> names = new ArrayList<>();
@@ -169,12 +181,14 @@ public final class AuditTrail {
       for (String name : names) {
         if (SECRET_FIELD.matcher(name).matches() && o.get(name).isValueNode()) {
           o.put(name, "***");
+        } else if (personal && PERSONAL_FIELD.matcher(name).matches() && o.get(name).isValueNode()) {
+          o.put(name, PERSONAL);
         } else {
-          redactInPlace(o.get(name));
+          redactInPlace(o.get(name), personal);
         }
       }
     } else if (node.isArray()) {
-      node.forEach(AuditTrail::redactInPlace);
+      node.forEach(n -> redactInPlace(n, personal));
     }
   }
 }

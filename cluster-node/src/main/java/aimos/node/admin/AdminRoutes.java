@@ -496,7 +496,7 @@ public final class AdminRoutes extends AllDirectives {
     return stage.handle((response, err) -> err == null ? response : failure(err));
   }
 
-  private static HttpResponse json(StatusCode status, Object value) {
+  static HttpResponse json(StatusCode status, Object value) {
     try {
       return HttpResponse.create().withStatus(status)
           .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(value)));
@@ -525,6 +525,9 @@ public final class AdminRoutes extends AllDirectives {
     }
     if (t instanceof TimeoutException) {
       return error(StatusCodes.SERVICE_UNAVAILABLE, "the cluster did not answer in time; try again");
+    }
+    if (t instanceof aimos.access.privacy.TenantDataKeys.TenantErased) {
+      return error(StatusCodes.CONFLICT, t.getMessage());
     }
     log.error("Admin request failed", t);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + t + "; see the node's log");

@@ -1,5 +1,7 @@
 package aimos.node.admin;
 
+import aimos.access.privacy.SealedText;
+import aimos.access.privacy.TenantDataKeys;
 import aimos.billing.ledger.LedgerReader;
 import aimos.billing.ledger.UsageReport;
 import aimos.billing.rollup.UsagePoint;
@@ -26,18 +28,24 @@ import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /** Tenant administration: create, change plan, issue and revoke keys, read usage (rollups) and the ledger (pages). */
 public final class TenantAdmin {
+  /** The display name's field name for sealing (associated data of its ciphertext). */
+  static final String DISPLAY_NAME = "display_name";
   private final ActorSystem<?> system;
   private final Duration timeout;
   private final TenantUsage usage;
 
   private final CassandraSession session;
   private final String journalKeyspace;
+  private final TenantDataKeys dataKeys;
 
-  public TenantAdmin(ActorSystem<?> system, Duration timeout, TenantUsage usage, CassandraSession session) {
+  /** {@code dataKeys} seal the tenant's display name before it enters a command or event, and open it for reading. */
+  public TenantAdmin(ActorSystem<?> system, Duration timeout, TenantUsage usage, CassandraSession session,
+                     TenantDataKeys dataKeys) {
     this.system = system;
     this.timeout = timeout;
     this.usage = usage;
     this.session = session;
+    this.dataKeys = dataKeys;
     this.journalKeyspace = system.settings().config().getString("pekko.persistence.cassandra.journal.keyspace");
   }
 
@@ -58,24 +66,46 @@ public final class TenantAdmin {
    */
   public CompletionStage<TenantEntity.Summary> create(String id, String displayName, Plan plan) {
     EntityRef<TenantEntity.Command> tenant = tenant(id);
-    return TenantDirectory.ref(system).<Done>ask(rt -> new TenantDirectory.Add(id, rt), timeout)
-        .thenCompose(listed -> tenant.askWithStatus(rt -> new TenantEntity.Create(displayName, plan, rt), timeout));
+    String name = displayName == null ? "" : displayName.strip();
+    if (name.isEmpty() || name.length() > 200) {
+      throw new IllegalArgumentException("name must be 1-200 characters");
+    }
+    return dataKeys.seal(id, DISPLAY_NAME, name)
+        .thenCompose(sealed -> TenantDirectory.ref(system).<Done>ask(rt -> new TenantDirectory.Add(id, rt), timeout)
+            .thenCompose(listed -> tenant.<TenantEntity.Summary>askWithStatus(
+                rt -> new TenantEntity.Create(sealed, plan, rt), timeout)))
+        .thenCompose(this::opened);
   }
 
   public CompletionStage<TenantEntity.Summary> get(String id) {
-    return tenant(id).askWithStatus(TenantEntity.GetSummary::new, timeout);
+    return tenant(id).<TenantEntity.Summary>askWithStatus(TenantEntity.GetSummary::new, timeout)
+        .thenCompose(this::opened);
   }
 
   public CompletionStage<TenantEntity.Summary> changePlan(String id, Plan plan) {
-    return tenant(id).askWithStatus(rt -> new TenantEntity.ChangePlan(plan, rt), timeout);
+    return tenant(id).<TenantEntity.Summary>askWithStatus(rt -> new TenantEntity.ChangePlan(plan, rt),
+            timeout)
+        .thenCompose(this::opened);
   }
 
+  /** A new key; an erased tenant gets none (409), so nothing can run or be billed under it again. */
   public CompletionStage<TenantEntity.IssuedKey> issueKey(String id, aimos.tenant.KeyScope scope) {
-    return tenant(id).askWithStatus(rt -> new TenantEntity.IssueKey(scope.label(), rt), timeout);
+    EntityRef<TenantEntity.Command> tenant = tenant(id);
+    return dataKeys.state(id).thenCompose(key -> key.erasedAt().isPresent()
+        ? java.util.concurrent.CompletableFuture.failedFuture(new TenantDataKeys.TenantErased(id,
+            key.erasedAt().get()))
+        : tenant.askWithStatus(rt -> new TenantEntity.IssueKey(scope.label(), rt), timeout));
   }
 
   public CompletionStage<TenantEntity.Summary> revokeKey(String id, String keyId) {
-    return tenant(id).askWithStatus(rt -> new TenantEntity.RevokeKey(keyId, rt), timeout);
+    return tenant(id).<TenantEntity.Summary>askWithStatus(rt -> new TenantEntity.RevokeKey(keyId, rt),
+            timeout)
+        .thenCompose(this::opened);
+  }
+
+  /** The summary with its display name opened ({@value SealedText#ERASED} once the tenant is erased). */
+  private CompletionStage<TenantEntity.Summary> opened(TenantEntity.Summary s) {
+    return dataKeys.open(s.tenantId(), DISPLAY_NAME, s.displayName()).thenApply(s::withDisplayName);
   }
 
   /** A page of the tenant's ledger rows of a month, one per metered request, in sequence order. */
