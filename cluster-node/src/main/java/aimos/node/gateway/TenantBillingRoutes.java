@@ -1,13 +1,12 @@
 package aimos.node.gateway;
 
 import aimos.billing.invoice.Invoice;
-import aimos.billing.invoice.InvoiceDocuments;
 import aimos.billing.invoice.InvoiceException;
 import aimos.billing.invoice.Invoices;
+import aimos.node.admin.BillingExports;
 import aimos.node.admin.InvoiceRoutes;
 import aimos.node.admin.TenantUsage;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import aimos.node.admin.BillingExports;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
