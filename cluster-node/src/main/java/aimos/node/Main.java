@@ -211,7 +211,11 @@ public final class Main {
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
-        ServerReflection.create(List.of(InferenceService.description, EchoService.description), system),
+        aimos.api.v1.BillingServicePowerApiHandlerFactory.partial(
+            new aimos.node.gateway.BillingGateway(invoices, tenantUsage, keyCheck), aimos.api.v1.BillingService.name,
+            system),
+        ServerReflection.create(List.of(InferenceService.description, aimos.api.v1.BillingService.description,
+            EchoService.description), system),
         new RestRoutes(models, directories.models(), keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
                 settings.serverRequestTimeout()).route(),

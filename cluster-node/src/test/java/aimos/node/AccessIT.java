@@ -75,6 +75,8 @@ class AccessIT {
           "viewer billing"),
       c("GET", "/admin/tenants/{id}/usage/hourly", "/admin/tenants/no-such-tenant/usage/hourly", null,
           "viewer billing"),
+      c("GET", "/admin/tenants/{id}/usage/lines", "/admin/tenants/no-such-tenant/usage/lines", null,
+          "viewer billing"),
       c("GET", "/admin/tenants/{id}/ledger", "/admin/tenants/no-such-tenant/ledger", null, "viewer billing"),
       c("GET", "/admin/tenants/{id}/ledger/export", "/admin/tenants/no-such-tenant/ledger/export", null,
           "viewer billing"),

@@ -210,8 +210,15 @@ class InferenceIT {
   /** What grpcurl does first: list the services through server reflection (a raw gRPC call, no generated stub). */
   @Test
   void serverReflectionListsTheInferenceService() throws Exception {
+    String text = reflectedServices(cluster.nodes.get(0).gatewayPort());
+    assertTrue(text.contains("aimos.v1.InferenceService"), text);
+    assertTrue(text.contains("aimos.v1.BillingService"), text);
+  }
+
+  /** The reflection service's list of services on a gateway port, as raw text. */
+  static String reflectedServices(int port) throws Exception {
     io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder
-        .forAddress("127.0.0.1", cluster.nodes.get(0).gatewayPort()).usePlaintext().build();
+        .forAddress("127.0.0.1", port).usePlaintext().build();
     try {
       io.grpc.MethodDescriptor.Marshaller<byte[]> raw = new io.grpc.MethodDescriptor.Marshaller<>() {
         @Override
@@ -249,9 +256,8 @@ class InferenceIT {
       // ServerReflectionRequest { list_services (field 7) = "" }
       call.sendMessage(new byte[] {0x3a, 0x00});
       call.halfClose();
-      String text = new String(reply.get(10, java.util.concurrent.TimeUnit.SECONDS),
+      return new String(reply.get(10, java.util.concurrent.TimeUnit.SECONDS),
           java.nio.charset.StandardCharsets.UTF_8);
-      assertTrue(text.contains("aimos.v1.InferenceService"), text);
     } finally {
       channel.shutdownNow();
     }

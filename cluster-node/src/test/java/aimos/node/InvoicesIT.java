@@ -23,7 +23,17 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import aimos.api.v1.BillingServiceClient;
+import aimos.api.v1.ExportUsageRequest;
+import aimos.api.v1.GetInvoiceRequest;
+import aimos.api.v1.GetUsageRequest;
+import aimos.api.v1.ListCreditNotesRequest;
+import aimos.api.v1.ListInvoicesRequest;
+import aimos.api.v1.UsageLine;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -45,6 +55,7 @@ class InvoicesIT {
   private static String keyB;
   private static String numberA;
   private static HttpServer receiver;
+  private static BillingServiceClient billingClient;
   private static final List<JsonNode> received = Collections.synchronizedList(new ArrayList<>());
 
   @BeforeAll
@@ -215,8 +226,252 @@ class InvoicesIT {
     assertEquals(2, admin("GET", "/admin/invoices/" + numberA + "/credit-notes", null).json().size());
   }
 
+  // ---- exports and the gRPC BillingService ----
+
+  private static BillingServiceClient billing() {
+    if (billingClient == null) {
+      billingClient = BillingServiceClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+          cluster.nodes.get(0).gatewayPort(), cluster.nodes.get(0).system()).withTls(false),
+          cluster.nodes.get(0).system());
+    }
+    return billingClient;
+  }
+
+  private static String bearer(String key) {
+    return "Bearer " + key;
+  }
+
+  /** The sum of the amount_micros column of a CSV export, after checking its header. */
+  private static long csvSum(String csv, String header) {
+    String[] lines = csv.split("\n");
+    assertEquals(header, lines[0], csv);
+    int col = java.util.Arrays.asList(header.split(",")).indexOf("amount_micros");
+    long sum = 0;
+    for (int i = 1; i < lines.length; i++) {
+      String[] cells = lines[i].split(",", -1);
+      assertEquals(header.split(",").length, cells.length, lines[i]);
+      sum += Long.parseLong(cells[col]);
+    }
+    return sum;
+  }
+
+  /** The sum of amountMicros over an NDJSON export; every line is one JSON object. */
+  private static long ndjsonSum(String ndjson) throws Exception {
+    long sum = 0;
+    for (String line : ndjson.split("\n")) {
+      JsonNode n = new ObjectMapper().readTree(line);
+      assertTrue(n.isObject(), line);
+      sum += n.get("amountMicros").asLong();
+    }
+    return sum;
+  }
+
+  private static final String LINES_HEADER = "kind,day,model,version,unit,unit_price_usd,quantity,units,requests,"
+      + "amount_usd,amount_micros";
+
+  private static String text(HttpResponse<byte[]> r) {
+    return new String(r.body(), StandardCharsets.UTF_8);
+  }
+
   @Test
   @Order(4)
+  void usageExportsSumToTheFinalizedInvoiceOverRestAndGrpc() throws Exception {
+    JsonNode invoice = admin("GET", "/admin/invoices/" + numberA, null).json();
+    long total = invoice.get("totalMicros").asLong();
+    int gateway = cluster.nodes.get(0).gatewayPort();
+
+    HttpResponse<byte[]> csv = get(gateway, "/v1/billing/usage/lines?month=" + MONTH, keyA, "text/csv");
+    assertEquals(200, csv.statusCode(), text(csv));
+    assertTrue(csv.headers().firstValue("Content-Type").orElse("").startsWith("text/csv"));
+    assertEquals(total, csvSum(text(csv), LINES_HEADER), text(csv));
+    assertTrue(text(csv).contains(",inv-text,v1,1k_tokens,"), text(csv));
+    HttpResponse<byte[]> nd = get(gateway, "/v1/billing/usage?month=" + MONTH + "&format=ndjson", keyA, null);
+    assertEquals(200, nd.statusCode(), text(nd));
+    assertTrue(nd.headers().firstValue("Content-Type").orElse("").startsWith("application/x-ndjson"));
+    assertEquals(total, ndjsonSum(text(nd)), text(nd));
+    assertEquals(text(csv), text(get(gateway, "/v1/billing/usage?month=" + MONTH, keyA, "text/csv")));
+    long requests = 0;
+    for (String line : text(nd).split("\n")) {
+      requests += new ObjectMapper().readTree(line).path("requests").asLong();
+    }
+    assertEquals(5, requests);
+    // the month's usage as JSON is still the report
+    assertEquals(5, tenant("/v1/billing/usage?month=" + MONTH, keyA).json().get("requests").asInt());
+
+    HttpResponse<byte[]> adminCsv = get(cluster.managementPort(1), "/admin/tenants/inv-a/usage/lines?month="
+        + MONTH + "&format=csv", TestCluster.ADMIN_TOKEN, null);
+    assertEquals(200, adminCsv.statusCode(), text(adminCsv));
+    assertEquals(text(csv), text(adminCsv));
+    HttpResponse<byte[]> adminNd = get(cluster.managementPort(0), "/admin/tenants/inv-a/usage/lines?month="
+        + MONTH, TestCluster.ADMIN_TOKEN, "application/x-ndjson");
+    assertEquals(200, adminNd.statusCode(), text(adminNd));
+    assertEquals(text(nd), text(adminNd));
+
+    List<UsageLine> lines = billing().exportUsage().addHeader("authorization", bearer(keyA))
+        .invoke(ExportUsageRequest.newBuilder().setMonth(MONTH).build())
+        .runWith(Sink.seq(), cluster.nodes.get(0).system()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(total, lines.stream().mapToLong(UsageLine::getAmountMicros).sum(), lines.toString());
+    assertEquals(5, lines.stream().mapToLong(UsageLine::getRequests).sum());
+    assertEquals(MONTH, lines.get(0).getDay().substring(0, 7));
+
+    // invoices and credit notes, as the tenant and the admin API list them
+    HttpResponse<byte[]> invCsv = get(gateway, "/v1/billing/invoices", keyA, "text/csv");
+    assertEquals(200, invCsv.statusCode(), text(invCsv));
+    assertTrue(text(invCsv).startsWith("id,number,status,tenant_id,month,currency,total_usd,total_micros,"
+        + "finalized_at\n" + numberA + "," + numberA + ",finalized,inv-a," + MONTH + ",USD,"), text(invCsv));
+    HttpResponse<byte[]> invNd = get(gateway, "/v1/billing/invoices?format=ndjson", keyA, null);
+    assertEquals(numberA, new ObjectMapper().readTree(text(invNd).split("\n")[0]).get("number").asText());
+    HttpResponse<byte[]> adminInv = get(cluster.managementPort(0), "/admin/tenants/inv-a/invoices",
+        TestCluster.ADMIN_TOKEN, "application/x-ndjson");
+    assertEquals(200, adminInv.statusCode(), text(adminInv));
+    assertTrue(text(adminInv).contains("\"number\":\"" + numberA + "\""), text(adminInv));
+    HttpResponse<byte[]> notesCsv = get(gateway, "/v1/billing/invoices/" + numberA + "/credit-notes", keyA,
+        "text/csv");
+    assertEquals(200, notesCsv.statusCode(), text(notesCsv));
+    String[] noteLines = text(notesCsv).split("\n");
+    assertEquals(3, noteLines.length, text(notesCsv));
+    assertEquals(total, csvSum(text(notesCsv), "number,invoice_number,tenant_id,month,reason,note,amount_usd,"
+        + "amount_micros,created_at"), "the two notes credit the whole invoice");
+    HttpResponse<byte[]> adminNotes = get(cluster.managementPort(0), "/admin/invoices/" + numberA
+        + "/credit-notes?format=ndjson", TestCluster.ADMIN_TOKEN, null);
+    assertEquals(total, ndjsonSum(text(adminNotes)), text(adminNotes));
+
+    var listed = billing().listInvoices().addHeader("authorization", bearer(keyA))
+        .invoke(ListInvoicesRequest.getDefaultInstance()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(numberA, listed.getInvoices(0).getNumber());
+    assertEquals(total, listed.getInvoices(0).getTotalMicros());
+    var one = billing().getInvoice().addHeader("authorization", bearer(keyA))
+        .invoke(GetInvoiceRequest.newBuilder().setNumber(numberA).build()).toCompletableFuture().get(30,
+            TimeUnit.SECONDS);
+    assertEquals(total, one.getLinesList().stream().mapToLong(aimos.api.v1.InvoiceLine::getAmountMicros).sum());
+    assertEquals(2, one.getCreditNotesCount());
+    assertEquals("0.000000", one.getRemainingUsd());
+    var notes = billing().listCreditNotes().addHeader("authorization", bearer(keyA))
+        .invoke(ListCreditNotesRequest.newBuilder().setInvoiceNumber(numberA).build()).toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
+    assertEquals(total, notes.getCreditNotesList().stream().mapToLong(aimos.api.v1.CreditNote::getAmountMicros)
+        .sum());
+    var usage = billing().getUsage().addHeader("authorization", bearer(keyA))
+        .invoke(GetUsageRequest.newBuilder().setMonth(MONTH).build()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(5, usage.getRequests());
+    assertEquals("inv-a", usage.getTenantId());
+    String services = InferenceIT.reflectedServices(gateway);
+    assertTrue(services.contains("aimos.v1.BillingService"), services);
+  }
+
+  private static io.grpc.StatusRuntimeException grpcFails(io.grpc.Status.Code code,
+                                                          java.util.concurrent.Callable<?> call) {
+    try {
+      call.call();
+    } catch (Exception e) {
+      Throwable t = e;
+      while (!(t instanceof io.grpc.StatusRuntimeException) && t.getCause() != null) {
+        t = t.getCause();
+      }
+      assertTrue(t instanceof io.grpc.StatusRuntimeException, e.toString());
+      io.grpc.StatusRuntimeException s = (io.grpc.StatusRuntimeException) t;
+      assertEquals(code, s.getStatus().getCode(), String.valueOf(s.getStatus()));
+      return s;
+    }
+    throw new AssertionError("expected " + code);
+  }
+
+  private static <T> T await(java.util.concurrent.CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @Order(5)
+  void anotherTenantsKeyFindsNothingOfAsAndBadInputIsRefusedPrecisely() throws Exception {
+    int gateway = cluster.nodes.get(0).gatewayPort();
+    // REST: B's key on A's credit notes in every format is a plain 404; B's lists and lines hold B's only
+    for (String accept : new String[] {"text/csv", "application/x-ndjson", "application/json"}) {
+      HttpResponse<byte[]> r = get(gateway, "/v1/billing/invoices/" + numberA + "/credit-notes", keyB, accept);
+      assertEquals(404, r.statusCode(), text(r));
+      assertFalse(text(r).contains("inv-a"), text(r));
+    }
+    HttpResponse<byte[]> bList = get(gateway, "/v1/billing/invoices?format=csv", keyB, null);
+    assertEquals(200, bList.statusCode());
+    assertEquals("id,number,status,tenant_id,month,currency,total_usd,total_micros,finalized_at\n", text(bList));
+    HttpResponse<byte[]> bLines = get(gateway, "/v1/billing/usage/lines?month=" + MONTH, keyB, null);
+    assertEquals(200, bLines.statusCode(), text(bLines));
+    assertFalse(text(bLines).contains("inv-a"));
+    assertEquals(admin("GET", "/admin/tenants/inv-b/usage?month=" + MONTH, null).json().get("chargeMicros").asLong(),
+        ndjsonSum(text(bLines)));
+
+    // gRPC: A's invoice is NOT_FOUND for B, exactly as a number never issued
+    var denied = grpcFails(io.grpc.Status.Code.NOT_FOUND, () -> await(billing().getInvoice()
+        .addHeader("authorization", bearer(keyB)).invoke(GetInvoiceRequest.newBuilder().setNumber(numberA).build())));
+    assertFalse(String.valueOf(denied.getStatus().getDescription()).contains("inv-a"), denied.toString());
+    grpcFails(io.grpc.Status.Code.NOT_FOUND, () -> await(billing().getInvoice()
+        .addHeader("authorization", bearer(keyB)).invoke(GetInvoiceRequest.newBuilder()
+            .setNumber("AIMOS-1999-000000").build())));
+    grpcFails(io.grpc.Status.Code.NOT_FOUND, () -> await(billing().listCreditNotes()
+        .addHeader("authorization", bearer(keyB)).invoke(ListCreditNotesRequest.newBuilder()
+            .setInvoiceNumber(numberA).build())));
+    assertEquals(0, await(billing().listInvoices().addHeader("authorization", bearer(keyB))
+        .invoke(ListInvoicesRequest.getDefaultInstance())).getInvoicesCount());
+    List<UsageLine> bExport = await(billing().exportUsage().addHeader("authorization", bearer(keyB))
+        .invoke(ExportUsageRequest.newBuilder().setMonth(MONTH).build())
+        .runWith(Sink.seq(), cluster.nodes.get(0).system()));
+    assertEquals(1, bExport.stream().mapToLong(UsageLine::getRequests).sum(), bExport.toString());
+    assertEquals("inv-b", await(billing().getUsage().addHeader("authorization", bearer(keyB))
+        .invoke(GetUsageRequest.getDefaultInstance())).getTenantId());
+
+    // no key, or a wrong one: UNAUTHENTICATED on every call, before any input is looked at
+    grpcFails(io.grpc.Status.Code.UNAUTHENTICATED, () -> await(billing().getInvoice()
+        .invoke(GetInvoiceRequest.newBuilder().setNumber("not-a-number").build())));
+    grpcFails(io.grpc.Status.Code.UNAUTHENTICATED, () -> await(billing().listInvoices()
+        .invoke(ListInvoicesRequest.getDefaultInstance())));
+    grpcFails(io.grpc.Status.Code.UNAUTHENTICATED, () -> await(billing().listCreditNotes()
+        .addHeader("authorization", "Bearer aimos_inv-a_notthesecretatallreally")
+        .invoke(ListCreditNotesRequest.newBuilder().setInvoiceNumber(numberA).build())));
+    grpcFails(io.grpc.Status.Code.UNAUTHENTICATED, () -> await(billing().getUsage()
+        .invoke(GetUsageRequest.getDefaultInstance())));
+    grpcFails(io.grpc.Status.Code.UNAUTHENTICATED, () -> await(billing().exportUsage()
+        .invoke(ExportUsageRequest.getDefaultInstance()).runWith(Sink.seq(), cluster.nodes.get(0).system())));
+
+    // bad input: INVALID_ARGUMENT saying what to send
+    var badNumber = grpcFails(io.grpc.Status.Code.INVALID_ARGUMENT, () -> await(billing().getInvoice()
+        .addHeader("authorization", bearer(keyA)).invoke(GetInvoiceRequest.newBuilder().setNumber("INV-7").build())));
+    assertEquals("number must be an invoice number like \"AIMOS-2026-000123\", was \"INV-7\"",
+        badNumber.getStatus().getDescription());
+    var noNumber = grpcFails(io.grpc.Status.Code.INVALID_ARGUMENT, () -> await(billing().listCreditNotes()
+        .addHeader("authorization", bearer(keyA)).invoke(ListCreditNotesRequest.getDefaultInstance())));
+    assertEquals("invoice_number is required, for example \"AIMOS-2026-000123\"",
+        noNumber.getStatus().getDescription());
+    var badMonth = grpcFails(io.grpc.Status.Code.INVALID_ARGUMENT, () -> await(billing().exportUsage()
+        .addHeader("authorization", bearer(keyA)).invoke(ExportUsageRequest.newBuilder().setMonth("2026-13").build())
+        .runWith(Sink.seq(), cluster.nodes.get(0).system())));
+    assertEquals("month must look like 2026-11, was '2026-13'", badMonth.getStatus().getDescription());
+    String next = YearMonth.now(ZoneOffset.UTC).plusMonths(1).toString();
+    var future = grpcFails(io.grpc.Status.Code.INVALID_ARGUMENT, () -> await(billing().exportUsage()
+        .addHeader("authorization", bearer(keyA)).invoke(ExportUsageRequest.newBuilder().setMonth(next).build())
+        .runWith(Sink.seq(), cluster.nodes.get(0).system())));
+    assertEquals("month " + next + " has not begun", future.getStatus().getDescription());
+    grpcFails(io.grpc.Status.Code.INVALID_ARGUMENT, () -> await(billing().getUsage()
+        .addHeader("authorization", bearer(keyA)).invoke(GetUsageRequest.newBuilder().setMonth("November").build())));
+
+    // REST: an Accept the route cannot serve is 406, a bad format or month 400, each with what to send instead
+    HttpResponse<byte[]> xml = get(gateway, "/v1/billing/usage/lines?month=" + MONTH, keyA, "application/xml");
+    assertEquals(406, xml.statusCode(), text(xml));
+    assertTrue(text(xml).contains("text/csv"), text(xml));
+    assertEquals(406, get(gateway, "/v1/billing/invoices", keyA, "application/pdf").statusCode());
+    assertEquals(406, get(cluster.managementPort(0), "/admin/tenants/inv-a/usage/lines", TestCluster.ADMIN_TOKEN,
+        "application/json").statusCode());
+    HttpResponse<byte[]> fmt = get(gateway, "/v1/billing/invoices?format=xml", keyA, null);
+    assertEquals(400, fmt.statusCode(), text(fmt));
+    assertTrue(text(fmt).contains("format must be json, csv or ndjson, was 'xml'"), text(fmt));
+    HttpResponse<byte[]> month = get(gateway, "/v1/billing/usage/lines?month=2026-13", keyA, "text/csv");
+    assertEquals(400, month.statusCode(), text(month));
+    assertTrue(text(month).contains("month must look like 2026-11, was '2026-13'"), text(month));
+    assertEquals(404, get(cluster.managementPort(0), "/admin/tenants/no-such-tenant/usage/lines?month=" + MONTH,
+        TestCluster.ADMIN_TOKEN, null).statusCode());
+    assertEquals(401, get(gateway, "/v1/billing/usage/lines", null, "text/csv").statusCode());
+  }
+
+  @Test
+  @Order(6)
   void aTenantReadsItsOwnBillingAndNeverAnothersInvoice() {
     Http.Reply usage = tenant("/v1/billing/usage?month=" + MONTH, keyA);
     assertEquals(200, usage.status(), usage.body());
@@ -244,7 +499,7 @@ class InvoicesIT {
   }
 
   @Test
-  @Order(5)
+  @Order(7)
   void numbersStayGaplessWhenManyAreFinalizedAtOnceThroughThreeNodes() throws Exception {
     int tenants = 12;
     for (int i = 0; i < tenants; i++) {
@@ -285,7 +540,7 @@ class InvoicesIT {
   }
 
   @Test
-  @Order(6)
+  @Order(8)
   void aVoidInvoiceStaysReadable() {
     Http.Reply v = admin("POST", "/admin/invoices/" + numberA + "/void", "{\"reason\": \"issued in error\"}");
     assertEquals(200, v.status(), v.body());
@@ -298,7 +553,7 @@ class InvoicesIT {
   }
 
   @Test
-  @Order(7)
+  @Order(9)
   void theTenantsWebhookHearsOfTheInvoiceAndEachCreditNoteOnce() {
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(200), () -> {
       List<JsonNode> copy;
@@ -320,7 +575,7 @@ class InvoicesIT {
   }
 
   @Test
-  @Order(8)
+  @Order(10)
   void aMonthWithMoreThanOnePercentOfRequestsOver100msIsCreditedOnceWithItsEvidence() {
     String key = Http.tenantWithKey(cluster, "inv-sla", 1000, 8);
     Http.Reply hook = admin("POST", "/admin/tenants/inv-sla/webhooks", "{\"url\": \"http://127.0.0.1:"
@@ -393,5 +648,36 @@ class InvoicesIT {
       assertEquals(number, credits.get(0).get("data").get("invoice").asText());
       return null;
     });
+  }
+
+  @Test
+  @Order(11)
+  void theSlaCreditIsTheLastLineOfTheExportAndTheLinesSumToTheInvoice() throws Exception {
+    JsonNode list = admin("GET", "/admin/tenants/inv-sla/invoices", null).json();
+    JsonNode fin = null;
+    for (JsonNode i : list) {
+      if (i.get("status").asText().equals("finalized")) {
+        fin = i;
+      }
+    }
+    assertTrue(fin != null, list.toString());
+    HttpResponse<byte[]> nd = get(cluster.managementPort(2), "/admin/tenants/inv-sla/usage/lines?month=" + MONTH,
+        TestCluster.ADMIN_TOKEN, null);
+    assertEquals(200, nd.statusCode(), text(nd));
+    String[] lines = text(nd).split("\n");
+    assertEquals("sla_credit", new ObjectMapper().readTree(lines[lines.length - 1]).get("kind").asText(), text(nd));
+    assertEquals(fin.get("totalMicros").asLong(), ndjsonSum(text(nd)), text(nd));
+    String key = Http.tenantWithKey(cluster, "inv-sla-probe", 10, 1);
+    grpcFails(io.grpc.Status.Code.NOT_FOUND, () -> await(billing().getInvoice().addHeader("authorization",
+        bearer(key)).invoke(GetInvoiceRequest.newBuilder().setNumber(fin0(list)).build())));
+  }
+
+  private static String fin0(JsonNode list) {
+    for (JsonNode i : list) {
+      if (i.get("status").asText().equals("finalized")) {
+        return i.get("number").asText();
+      }
+    }
+    throw new AssertionError(list.toString());
   }
 }

@@ -42,17 +42,27 @@ public final class InvoiceCalculator {
   public InvoiceCalculator add(LedgerRow r) {
     Sum s = sums.computeIfAbsent(new Key(r.model(), r.version(), r.unit(), r.unitPriceMicros()), k -> new Sum());
     s.requests++;
-    s.units = Math.addExact(s.units, switch (r.unit()) {
-      case TOKENS -> r.units().tokens();
-      case IMAGES -> r.units().images();
-      case AUDIO_MINUTES -> r.units().audioMillis();
-      default -> 0L;
-    });
-    s.listMicros = Math.addExact(s.listMicros, LIST_PRICE.chargeMicros(r.unit(), r.unitPriceMicros(), r.units(), 0));
+    s.units = Math.addExact(s.units, billedUnits(r));
+    s.listMicros = Math.addExact(s.listMicros, listMicros(r));
     s.chargedMicros = Math.addExact(s.chargedMicros, r.chargeMicros());
     charged = Math.addExact(charged, r.chargeMicros());
     requests++;
     return this;
+  }
+
+  /** A request's amount at its list price, without the volume discount, rounded as its charge was. */
+  public static long listMicros(LedgerRow r) {
+    return LIST_PRICE.chargeMicros(r.unit(), r.unitPriceMicros(), r.units(), 0);
+  }
+
+  /** A request's units in its billing unit: tokens, images or audio milliseconds. */
+  public static long billedUnits(LedgerRow r) {
+    return switch (r.unit()) {
+      case TOKENS -> r.units().tokens();
+      case IMAGES -> r.units().images();
+      case AUDIO_MINUTES -> r.units().audioMillis();
+      default -> 0L;
+    };
   }
 
   /** What was charged for the requests folded in so far. */
@@ -99,7 +109,7 @@ public final class InvoiceCalculator {
     return t;
   }
 
-  static String unitName(BillingUnit unit) {
+  public static String unitName(BillingUnit unit) {
     return switch (unit) {
       case TOKENS -> "1k_tokens";
       case IMAGES -> "image";
@@ -109,7 +119,7 @@ public final class InvoiceCalculator {
   }
 
   /** The quantity in the billing unit: thousands of tokens (3 decimals), images, minutes (6 decimals, rounded). */
-  static String quantity(BillingUnit unit, long units) {
+  public static String quantity(BillingUnit unit, long units) {
     return switch (unit) {
       case TOKENS -> BigDecimal.valueOf(units).divide(THOUSAND).setScale(3, RoundingMode.UNNECESSARY).toPlainString();
       case AUDIO_MINUTES -> BigDecimal.valueOf(units).divide(MINUTE_MILLIS, 6, RoundingMode.HALF_EVEN).toPlainString();
@@ -117,7 +127,7 @@ public final class InvoiceCalculator {
     };
   }
 
-  static String usd(long micros) {
+  public static String usd(long micros) {
     return micros < 0 ? "-" + Money.format(-micros) : Money.format(micros);
   }
 }

@@ -467,6 +467,83 @@ public final class Invoices {
     return list(tenantId).thenApply(l -> l.stream().filter(i -> !Invoice.DRAFT.equals(i.status())).toList());
   }
 
+  /**
+   * A month's usage export: its billed requests folded into one line per UTC day x model x version x billing unit x
+   * unit price (at list price, like the invoice's usage lines), streamed as the ledger is read a page at a time (a day
+   * is written once the rows move past it, so memory holds one day's lines), then a volume discount line when the
+   * charges were below list price, then the SLA credit line of the month's finalized invoice, if it has one. Once the
+   * month is finalized, the amounts sum to the invoice's total exactly (usage recorded after finalizing aside).
+   */
+  public Source<UsageLine, NotUsed> usageLines(String tenantId, String month) {
+    String m;
+    try {
+      m = month(month);
+    } catch (InvoiceException e) {
+      return Source.failed(e);
+    }
+    Source<UsageLine, NotUsed> days = usage.rows(tenantId, m)
+        .statefulMap(DayLines::new, (day, row) -> org.apache.pekko.japi.Pair.create(day, day.add(row)),
+            day -> Optional.of(day.last()))
+        .mapConcat(l -> l);
+    Source<UsageLine, NotUsed> credit = Source.lazyCompletionStageSource(() ->
+        completeLast(INVOICE_SERIES, this::completeInvoice).thenCompose(x -> store.month(tenantId, m))
+            .thenApply(rows -> Source.from(live(rows).filter(inv -> inv.slaCreditMicros() != 0)
+                .map(inv -> new UsageLine(InvoiceLine.SLA_CREDIT, null, null, null, null, 0, null, 0, 0,
+                    inv.slaCreditMicros())).stream().toList())))
+        .mapMaterializedValue(x -> NotUsed.notUsed());
+    return days.concat(credit);
+  }
+
+  /** The lines of the day being read; handed out when the rows move to another day. */
+  private static final class DayLines {
+    private record Key(String model, String version, aimos.api.v1.BillingUnit unit, long unitPriceMicros) {}
+
+    private static final class Sum {
+      long units;
+      long requests;
+      long listMicros;
+    }
+
+    private String day;
+    private long listMicros;
+    private long chargedMicros;
+    private final Map<Key, Sum> sums = new java.util.TreeMap<>(Comparator.comparing(Key::model)
+        .thenComparing(Key::version).thenComparing(k -> k.unit().getNumber()).thenComparingLong(Key::unitPriceMicros));
+
+    List<UsageLine> add(LedgerRow r) {
+      String d = Instant.ofEpochMilli(r.recordedAtMillis()).atZone(ZoneOffset.UTC).toLocalDate().toString();
+      List<UsageLine> out = d.equals(day) ? List.of() : flush();
+      day = d;
+      Sum s = sums.computeIfAbsent(new Key(r.model(), r.version(), r.unit(), r.unitPriceMicros()), k -> new Sum());
+      s.units = Math.addExact(s.units, InvoiceCalculator.billedUnits(r));
+      s.requests++;
+      long list = InvoiceCalculator.listMicros(r);
+      s.listMicros = Math.addExact(s.listMicros, list);
+      listMicros = Math.addExact(listMicros, list);
+      chargedMicros = Math.addExact(chargedMicros, r.chargeMicros());
+      return out;
+    }
+
+    /** The last day's lines and the month's volume discount, if any. */
+    List<UsageLine> last() {
+      List<UsageLine> out = new ArrayList<>(flush());
+      long discount = Math.subtractExact(chargedMicros, listMicros);
+      if (discount != 0) {
+        out.add(new UsageLine(InvoiceLine.VOLUME_DISCOUNT, null, null, null, null, 0, null, 0, 0, discount));
+      }
+      return out;
+    }
+
+    List<UsageLine> flush() {
+      List<UsageLine> out = new ArrayList<>();
+      sums.forEach((k, s) -> out.add(new UsageLine(InvoiceLine.USAGE, day, k.model(), k.version(),
+          InvoiceCalculator.unitName(k.unit()), k.unitPriceMicros(), InvoiceCalculator.quantity(k.unit(), s.units),
+          s.units, s.requests, s.listMicros)));
+      sums.clear();
+      return out;
+    }
+  }
+
   // ---- checks ----
 
   private static Optional<Invoice> live(List<Invoice> rows) {
@@ -499,6 +576,10 @@ public final class Invoices {
 
   static Instant monthEnd(String month) {
     return YearMonth.parse(month).plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+  }
+
+  public static boolean isInvoiceNumber(String s) {
+    return NUMBER.matcher(s).matches();
   }
 
   public static boolean isCreditNoteNumber(String s) {

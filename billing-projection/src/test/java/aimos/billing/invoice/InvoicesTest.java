@@ -68,6 +68,8 @@ class InvoicesTest {
     billing.close();
   }
 
+  private Invoices.SlaCredits sla = Invoices.SlaCredits.NONE;
+
   private Invoices invoices(Clock clock) {
     Invoices.MonthUsage month = new Invoices.MonthUsage() {
       @Override
@@ -86,7 +88,7 @@ class InvoicesTest {
       return CompletableFuture.completedFuture(Done.getInstance());
     };
     return new Invoices(billing.testKit.system(), store, month, (t, m) -> CompletableFuture.completedFuture(
-        reconcile.get()), Invoices.SlaCredits.NONE, events, clock, Duration.ofDays(3));
+        reconcile.get()), sla, events, clock, Duration.ofDays(3));
   }
 
   private Invoices invoices() {
@@ -359,5 +361,67 @@ class InvoicesTest {
     List<Invoice> listed = join(inv.list("void"));
     assertEquals(List.of(fin.number(), again.number()), listed.stream().map(Invoice::number).sorted().toList());
     assertNull(join(inv.list("nobody")).stream().findFirst().orElse(null));
+  }
+
+  @Test
+  void theUsageExportHasOneLinePerDayAndSumsToTheFinalizedInvoice() {
+    fixedUsage("export", "2026-11");
+    List<LedgerRow> rows = new ArrayList<>(usage.get("export/2026-11"));
+    // two more chat requests on the next day, one more vision request the day after
+    PriceCatalog p = PriceCatalog.seed();
+    long before = rows.stream().filter(r -> r.unit() == BillingUnit.TOKENS).mapToLong(r -> r.units().tokens()).sum();
+    for (int i = 0; i < 2; i++) {
+      Units u = Units.tokens(1_000, 1_000);
+      LedgerRow r = row("export", "2026-11", rows.size() + 1, "chat", "v1", BillingUnit.TOKENS, 20_000, u, before,
+          p.chargeMicros(BillingUnit.TOKENS, 20_000, u, before));
+      rows.add(new LedgerRow(r.tenantId(), r.month(), r.persistenceId(), r.sequenceNr(), r.requestId(), r.model(),
+          r.version(), r.unit(), r.unitPriceMicros(), r.units(), r.monthTokensBefore(), r.chargeMicros(),
+          Instant.parse("2026-11-03T23:59:59Z").toEpochMilli()));
+      before += u.tokens();
+    }
+    Units one = new Units(0, 0, 1, 0);
+    LedgerRow v = row("export", "2026-11", rows.size() + 1, "vision", "v2", BillingUnit.IMAGES, 10_000, one, 0,
+        p.chargeMicros(BillingUnit.IMAGES, 10_000, one, 0));
+    rows.add(new LedgerRow(v.tenantId(), v.month(), v.persistenceId(), v.sequenceNr(), v.requestId(), v.model(),
+        v.version(), v.unit(), v.unitPriceMicros(), v.units(), v.monthTokensBefore(), v.chargeMicros(),
+        Instant.parse("2026-11-04T00:00:00Z").toEpochMilli()));
+    usage.put("export/2026-11", rows);
+    long charged = rows.stream().mapToLong(LedgerRow::chargeMicros).sum();
+    sla = (t, m) -> CompletableFuture.completedFuture(1_234L);
+    Invoices inv = invoices();
+
+    List<UsageLine> open = join(inv.usageLines("export", "2026-11").runWith(
+        org.apache.pekko.stream.javadsl.Sink.seq(), billing.testKit.system()));
+    assertEquals(List.of("2026-11-02 chat", "2026-11-02 speech", "2026-11-02 vision", "2026-11-03 chat",
+            "2026-11-04 vision", "null null"),
+        open.stream().map(l -> l.day() + " " + l.model()).toList());
+    assertEquals(InvoiceLine.VOLUME_DISCOUNT, open.get(5).kind());
+    assertTrue(open.get(5).amountMicros() < 0, open.toString());
+    assertEquals(charged, open.stream().mapToLong(UsageLine::amountMicros).sum(), "before finalizing: the charges");
+    assertEquals(2, open.get(3).requests());
+    assertEquals("4.000", open.get(3).quantity());
+
+    Invoice fin = join(inv.finalizeDraft(join(inv.draft("export", "2026-11")).id(), false));
+    List<UsageLine> done = join(inv.usageLines("export", "2026-11").runWith(
+        org.apache.pekko.stream.javadsl.Sink.seq(), billing.testKit.system()));
+    assertEquals(InvoiceLine.SLA_CREDIT, done.get(done.size() - 1).kind());
+    assertEquals(-1_234L, done.get(done.size() - 1).amountMicros());
+    assertEquals(fin.totalMicros(), done.stream().mapToLong(UsageLine::amountMicros).sum());
+    // per model x version x unit, the days add up to the invoice's usage lines
+    for (InvoiceLine l : fin.lines()) {
+      if (l.kind().equals(InvoiceLine.USAGE)) {
+        assertEquals(l.amountMicros(), done.stream().filter(u -> l.model().equals(u.model())
+            && l.version().equals(u.version())).mapToLong(UsageLine::amountMicros).sum(), l.toString());
+      }
+    }
+    assertEquals(List.of(), join(inv.usageLines("export", "2026-10").runWith(
+        org.apache.pekko.stream.javadsl.Sink.seq(), billing.testKit.system())));
+    try {
+      join(inv.usageLines("export", "2026-13").runWith(org.apache.pekko.stream.javadsl.Sink.seq(),
+          billing.testKit.system()));
+      fail("a bad month is refused");
+    } catch (CompletionException e) {
+      assertEquals("month must look like 2026-11, was '2026-13'", e.getCause().getMessage());
+    }
   }
 }

@@ -52,6 +52,7 @@ public final class AccessPolicy {
       Rule.of("GET", "/admin/tenants/{id}/usage", VIEWER, BILLING),
       Rule.of("GET", "/admin/tenants/{id}/usage/daily", VIEWER, BILLING),
       Rule.of("GET", "/admin/tenants/{id}/usage/hourly", VIEWER, BILLING),
+      Rule.of("GET", "/admin/tenants/{id}/usage/lines", VIEWER, BILLING),
       Rule.of("GET", "/admin/tenants/{id}/ledger", VIEWER, BILLING),
       Rule.of("GET", "/admin/tenants/{id}/ledger/export", VIEWER, BILLING),
       Rule.of("GET", "/admin/prices", VIEWER, OPERATOR, BILLING),

@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * Invoices and credit notes in the admin API, mounted by {@link AdminRoutes} behind its authentication, access policy
  * and audit: {@code /admin/tenants/{id}/invoices[/{YYYY-MM}/draft]} and {@code /admin/invoices/{number}[/finalize|
  * /void|/credit-notes]}. {@code GET /admin/invoices/{number}} answers JSON, or CSV / PDF for {@code Accept: text/csv}
- * / {@code application/pdf} (or {@code ?format=csv|pdf}).
+ * / {@code application/pdf} (or {@code ?format=csv|pdf}). {@code GET /admin/tenants/{id}/usage/lines?month=} streams a
+ * month's usage lines (NDJSON or CSV); the invoice and credit-note lists come as JSON, CSV or NDJSON
+ * ({@link BillingExports}).
  */
 public final class InvoiceRoutes extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(InvoiceRoutes.class);
@@ -126,8 +128,20 @@ public final class InvoiceRoutes extends AllDirectives {
               });
             }))),
             notAllowed("GET"))),
+        path(PathMatchers.segment("usage").slash("lines"), () -> concat(
+            get(() -> parameterOptional("month", month -> BillingExports.export(LINES, BillingExports.USAGE_LINES,
+                "usage-" + id + "-" + month.orElse("current"), () -> {
+                  String m = invoices.month(TenantUsage.month(month));
+                  return tenants.get(id).thenApply(t -> invoices.usageLines(id, m));
+                }, this::failure))),
+            notAllowed("GET"))),
         invoiceRoutesOf(id));
   }
+
+  private static final java.util.List<BillingExports.Format> DOCUMENTS = java.util.List.of(
+      BillingExports.Format.JSON, BillingExports.Format.CSV, BillingExports.Format.NDJSON);
+  private static final java.util.List<BillingExports.Format> LINES = java.util.List.of(
+      BillingExports.Format.NDJSON, BillingExports.Format.CSV);
 
   /** The evidence of a tenant-month's SLA, as the admin API shows it. */
   static java.util.Map<String, Object> slaJson(SlaCredit.Evidence e) {
@@ -155,8 +169,9 @@ public final class InvoiceRoutes extends AllDirectives {
   private Route invoiceRoutesOf(String id) {
     return pathPrefix("invoices", () -> concat(
         pathEnd(() -> concat(
-            get(() -> respond(StatusCodes.OK, () -> tenants.get(id).thenCompose(t -> invoices.list(id))
-                .thenApply(l -> l.stream().map(InvoiceDocuments::summary).toList()))),
+            get(() -> BillingExports.export(DOCUMENTS, BillingExports.INVOICES, "invoices-" + id,
+                () -> tenants.get(id).thenCompose(t -> invoices.list(id))
+                    .thenApply(org.apache.pekko.stream.javadsl.Source::from), this::failure)),
             notAllowed("GET"))),
         path(PathMatchers.segment().slash("draft"), month -> concat(
             post(() -> respond(StatusCodes.OK, () -> {
@@ -185,8 +200,9 @@ public final class InvoiceRoutes extends AllDirectives {
                 .thenApply(InvoiceDocuments::json)))),
             notAllowed("POST"))),
         path("credit-notes", () -> concat(
-            get(() -> respond(StatusCodes.OK, () -> invoices.creditNotes(number)
-                .thenApply(l -> l.stream().map(InvoiceDocuments::json).toList()))),
+            get(() -> BillingExports.export(DOCUMENTS, BillingExports.CREDIT_NOTES, "credit-notes-" + number,
+                () -> invoices.creditNotes(number).thenApply(org.apache.pekko.stream.javadsl.Source::from),
+                this::failure)),
             post(() -> optionalBody(body -> respond(StatusCodes.CREATED, () -> {
               CreditNoteRequest r = creditNote(body);
               return invoices.creditNote(number, r.amountMicros(), r.reason(), r.note())
@@ -370,6 +386,9 @@ public final class InvoiceRoutes extends AllDirectives {
         case NOT_FOUND -> StatusCodes.NOT_FOUND;
         case CONFLICT -> StatusCodes.CONFLICT;
       }, ie.getMessage(), ie.details());
+    }
+    if (t instanceof BillingExports.NotAcceptable) {
+      return new Outcome(StatusCodes.NOT_ACCEPTABLE, t.getMessage(), Map.of());
     }
     if (t instanceof IllegalArgumentException) {
       return new Outcome(given != null ? given : StatusCodes.BAD_REQUEST, t.getMessage(), Map.of());

@@ -57,7 +57,8 @@ public final class GatewayGuard {
 
   public CompletionStage<HttpResponse> handle(HttpRequest request) {
     boolean grpc = isGrpc(request);
-    if (grpc && !request.getUri().path().startsWith(INFERENCE_PATH)) {
+    if (grpc && !request.getUri().path().startsWith(INFERENCE_PATH)
+        && !request.getUri().path().startsWith(BILLING_PATH)) {
       return otherGrpc(request);
     }
     Optional<Long> length = request.entity().getContentLengthOption().isPresent()
@@ -84,6 +85,7 @@ public final class GatewayGuard {
   }
 
   private static final String INFERENCE_PATH = "/aimos.v1.InferenceService/";
+  private static final String BILLING_PATH = "/aimos.v1.BillingService/";
 
   /**
    * gRPC services that anyone may call (server reflection) stream their requests, so they are not read whole: their
