@@ -93,8 +93,8 @@ public final class LocalCa {
     synchronized (IN_PROCESS) {
       try {
         createPrivateDir(dir);
-        try (FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = ch.lock()) {
+        try (FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
           return ensureLocked(dir, wanted, clock.instant());
         }
       } catch (IOException e) {

@@ -119,7 +119,8 @@ public final class DevLauncher {
         aimos.audit.signing-key-file = "%s"
         datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
         """.formatted(adminToken, home.resolve("sandboxes"),
-        aimos.access.audit.AuditChain.ensureSigningKey(home.resolve("audit-signing-key.pem")), cqlPort) + tlsOverrides;
+        aimos.access.audit.AuditChain.ensureSigningKey(home.resolve("audit-signing-key.pem")), cqlPort)
+        + tlsOverrides;
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos",
         NodeConfig.load(ConfigFactory.parseString(overrides)));
     Main.Node node;
