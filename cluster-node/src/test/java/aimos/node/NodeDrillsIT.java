@@ -26,7 +26,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.Logger;
@@ -39,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * TLS on every port with certificates from a {@link LocalCa}, as {@code bin/aimos cluster up} starts them, so the
  * drills' gRPC and admin clients and the cluster's probes work over TLS here.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NodeDrillsIT {
   private static final Logger log = LoggerFactory.getLogger(NodeDrillsIT.class);
   private static LocalCluster cluster;
@@ -96,6 +100,7 @@ class NodeDrillsIT {
 
   /** The probes that found the nodes ready went over HTTPS; plaintext gets nothing, and Artery runs tls-tcp. */
   @Test
+  @Order(1)
   void theNodesServeTlsFromTheLocalCa() throws Exception {
     assertTrue(cluster.clientTls().enabled());
     for (int i = 1; i <= 3; i++) {
