@@ -112,9 +112,19 @@ public final class Main {
       System.exit(1);
     }
     // A node downed by the split brain resolver (or stopped by SIGTERM) has terminated its actor system; the process
-    // ends with it so that its supervisor (Kubernetes, bin/aimos cluster) can start a fresh incarnation.
-    system.getWhenTerminated().toCompletableFuture().join();
-    log.info("Actor system terminated; exiting");
+    // ends with it so that its supervisor (Kubernetes, bin/aimos cluster) can start a fresh incarnation. It also ends
+    // when coordinated shutdown has run all its phases but the actor system has not finished terminating: an Artery
+    // tls-tcp connection to a peer behind a network cut can hold that back indefinitely.
+    java.util.concurrent.CompletableFuture<Object> shutdownRun = new java.util.concurrent.CompletableFuture<>();
+    org.apache.pekko.actor.CoordinatedShutdown shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
+    shutdown.addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(), "aimos-exit-watch", () -> {
+      shutdown.runAll(org.apache.pekko.actor.CoordinatedShutdown.unknownReason())
+          .whenComplete((done, e) -> shutdownRun.complete(done));
+      return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+    });
+    java.util.concurrent.CompletableFuture.anyOf(system.getWhenTerminated().toCompletableFuture(), shutdownRun).join();
+    log.info(system.getWhenTerminated().toCompletableFuture().isDone() ? "Actor system terminated; exiting"
+        : "Coordinated shutdown done, actor system still terminating; exiting");
     System.exit(0);
   }
 

@@ -305,7 +305,7 @@ class AccessIT {
     java.nio.file.Path publicKey = java.nio.file.Files.createTempFile("audit", ".pub");
     java.nio.file.Files.writeString(publicKey, aimos.access.audit.AuditChain.pem("PUBLIC KEY",
         TestCluster.AUDIT_KEYS.getPublic().getEncoded()));
-    String[] cli = {"verify", "--management", "127.0.0.1:" + port, "--secops-token-file", tokenFile.toString(),
+    String[] cli = {"verify", "--management", "http://127.0.0.1:" + port, "--secops-token-file", tokenFile.toString(),
         "--public-key-file", publicKey.toString()};
     assertEquals(0, aimos.chaos.cli.AuditCommand.run(cli), "aimos audit verify on the intact log");
 

@@ -1,13 +1,19 @@
 package aimos.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import aimos.cassandra.SharedCassandra;
 import aimos.chaos.cluster.LocalCluster;
 import aimos.chaos.drill.Drill;
 import aimos.chaos.drill.DrillRun;
+import aimos.chaos.tls.LocalCa;
 import com.typesafe.config.ConfigFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +26,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.Logger;
@@ -28,8 +38,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Short node drills on a real cluster of three node processes, each in its own network namespace, on the JVM's shared
  * Cassandra: kill -9, graceful restart, and a network cut of the node hosting the drill tenant. Every invariant must
- * hold: nothing acknowledged lost, nothing billed twice, the minority downed, one writer per entity.
+ * hold: nothing acknowledged lost, nothing billed twice, the minority downed, one writer per entity. The nodes speak
+ * TLS on every port with certificates from a {@link LocalCa}, as {@code bin/aimos cluster up} starts them, so the
+ * drills' gRPC and admin clients and the cluster's probes work over TLS here.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NodeDrillsIT {
   private static final Logger log = LoggerFactory.getLogger(NodeDrillsIT.class);
   private static LocalCluster cluster;
@@ -60,6 +73,8 @@ class NodeDrillsIT {
     cluster = new LocalCluster(new LocalCluster.Layout(dir, 3, "ait" + pid % 1000, subnet,
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), classpath, options,
         subnet + ".1:" + cassandraPort), log::info);
+    // as 'bin/aimos cluster up' does: every port over TLS with the local CA's files, made in the cluster's folder
+    cluster.useTls(LocalCa.ensure(dir.resolve("tls"), cluster.hostNames()));
     cluster.createNetwork();
     cluster.save();
     cluster.startAll(Duration.ofMinutes(3));
@@ -80,6 +95,21 @@ class NodeDrillsIT {
         cluster.kill(i);
       }
       cluster.removeNetwork();
+    }
+  }
+
+  /** The probes that found the nodes ready went over HTTPS; plaintext gets nothing, and Artery runs tls-tcp. */
+  @Test
+  @Order(1)
+  void theNodesServeTlsFromTheLocalCa() throws Exception {
+    assertTrue(cluster.clientTls().enabled());
+    for (int i = 1; i <= 3; i++) {
+      assertTrue(cluster.ready(i), "node " + i + " answers /ready over HTTPS trusting the local CA only");
+      int node = i;
+      assertThrows(java.io.IOException.class, () -> HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://" + cluster.management(node) + "/ready")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString()), "plaintext HTTP to node " + i);
+      assertTrue(Files.readString(cluster.log(i)).contains("Artery tls-tcp"), "node " + i + " remoting over TLS");
     }
   }
 

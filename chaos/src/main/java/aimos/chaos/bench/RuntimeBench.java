@@ -69,7 +69,8 @@ public final class RuntimeBench {
     int requests = Integer.parseInt(o.getOrDefault("requests", "50"));
     List<String> runtimes = o.containsKey("runtimes") ? List.of(o.get("runtimes").split(",")) : ModelRuntimes.NAMES;
     String[] target = o.getOrDefault("target", "127.0.0.1:8080").split(":");
-    AdminClient admin = new AdminClient(o.getOrDefault("management", "127.0.0.1:8558"), token, token);
+    aimos.chaos.tls.ClientTls tls = aimos.chaos.tls.ClientTls.fromEnvironment();
+    AdminClient admin = new AdminClient(o.getOrDefault("management", "127.0.0.1:8558"), token, token, tls);
     String tenant = ("bench-" + Long.toString(System.currentTimeMillis(), 36)).substring(0, 14);
     admin.admin("POST", "/admin/tenants", """
         {"id": "%s", "name": "runtime bench", "plan": {"requestsPerMinute": 1000000, "tokensPerMinute": 1000000000,
@@ -77,8 +78,8 @@ public final class RuntimeBench {
     String key = admin.admin("POST", "/admin/tenants/" + tenant + "/keys", null).get("apiKey").asText();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench", ConfigFactory.parseString(
         "pekko.loglevel = WARNING\npekko.actor.provider = local").withFallback(ConfigFactory.load()));
-    InferenceServiceClient client = InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(target[0],
-        Integer.parseInt(target[1]), system).withTls(false), system);
+    InferenceServiceClient client = InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(
+        target[0], Integer.parseInt(target[1]), system)), system);
     List<String> rows = new ArrayList<>();
     try {
       for (String runtime : runtimes) {

@@ -65,8 +65,9 @@ public final class AuditCommand {
     if (token.isEmpty()) {
       throw new IllegalArgumentException("set AIMOS_SECOPS_TOKEN or pass --secops-token-file F");
     }
-    String base = management.contains("://") ? management : "http://" + management;
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    aimos.chaos.tls.ClientTls tls = aimos.chaos.tls.ClientTls.fromEnvironment();
+    String base = tls.url(management, "");
+    HttpClient http = tls.httpClient().build();
     PublicKey key;
     if (o.containsKey("public-key-file")) {
       try {
@@ -125,7 +126,7 @@ public final class AuditCommand {
       return r.body();
     } catch (IOException e) {
       throw new IllegalStateException("cannot reach " + url + ": " + e.getMessage()
-          + " (is the node running? set AIMOS_MANAGEMENT=host:port)");
+          + " (is the node running? set AIMOS_MANAGEMENT=host:port; a plaintext node needs AIMOS_DEV_PLAINTEXT=1)");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted");

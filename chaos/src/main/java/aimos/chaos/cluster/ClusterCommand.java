@@ -12,12 +12,15 @@ public final class ClusterCommand {
   private ClusterCommand() {}
 
   static final String HELP = """
-      Usage: bin/aimos cluster up [--nodes N] [--netns]
+      Usage: bin/aimos cluster up [--nodes N] [--netns] [--plaintext]
              bin/aimos cluster status
              bin/aimos cluster down
         up        one Cassandra and N (1-5, default 3) nodes; node i: gateway 808i, management 856i, remoting 2552i
         --netns   each node in its own network namespace (10.213.0.1i, bridge aimosbr 10.213.0.1 where Cassandra
                   listens), so that network-partition drills can cut links between nodes; needs root
+        --plaintext     no TLS (also AIMOS_DEV_PLAINTEXT=1). Without it every port speaks TLS with a certificate
+                        from the local CA in $AIMOS_TLS_DIR (default .aimos/tls), made on first start:
+                        curl --cacert .aimos/tls/ca.crt https://127.0.0.1:8561/ready
       The cluster's files (logs, pids, Cassandra's data) are in $AIMOS_CLUSTER_DIR (default .aimos/cluster).
       """;
 
@@ -45,6 +48,7 @@ public final class ClusterCommand {
   private static void up(Path dir, List<String> options) throws IllegalArgumentException {
     int nodes = 3;
     boolean netns = false;
+    boolean plaintext = aimos.chaos.tls.ClientTls.plaintextRequested(System::getenv);
     for (int i = 0; i < options.size(); i++) {
       switch (options.get(i)) {
         case "--nodes" -> {
@@ -54,6 +58,7 @@ public final class ClusterCommand {
           nodes = Integer.parseInt(options.get(++i));
         }
         case "--netns" -> netns = true;
+        case "--plaintext" -> plaintext = true;
         default -> throw new IllegalArgumentException("Unknown option '" + options.get(i) + "'.\n" + HELP);
       }
     }
@@ -80,6 +85,15 @@ public final class ClusterCommand {
     } catch (java.io.IOException e) {
       throw new IllegalStateException("cannot create " + dir + ": " + e.getMessage());
     }
+    if (plaintext) {
+      System.out.println("Plaintext (--plaintext / AIMOS_DEV_PLAINTEXT): no TLS on any port; tools need "
+          + "AIMOS_DEV_PLAINTEXT=1 to reach nodes outside this cluster's directory");
+    } else {
+      aimos.chaos.tls.LocalCa.Issued tls = aimos.chaos.tls.LocalCa.ensure(aimos.chaos.tls.LocalCa.defaultDir(),
+          cluster.hostNames());
+      cluster.useTls(tls);
+      tls.howToUse().forEach(System.out::println);
+    }
     cluster.createNetwork();
     cluster.save();
     System.out.println("Starting Cassandra (data in " + dir.resolve("cassandra") + ", log " + dir.resolve("cassandra.log")
@@ -102,13 +116,15 @@ public final class ClusterCommand {
     for (int i = 1; i <= cluster.size(); i++) {
       if (cluster.isAlive(i)) {
         System.out.printf("node %d: pid %d, gateway %s, management %s, %s%n", i, cluster.pid(i).orElseThrow(),
-            cluster.gateway(i), cluster.management(i), cluster.ready(i) ? "ready" : "NOT ready");
+            cluster.gateway(i), cluster.clientTls().url(cluster.management(i), ""),
+            cluster.ready(i) ? "ready" : "NOT ready");
       } else {
         System.out.printf("node %d: not running (log %s)%n", i, cluster.log(i));
       }
     }
     System.out.println(cluster.cassandraLauncherPid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive)
         .map(p -> "cassandra: pid " + p.pid() + ", " + cluster.layout().cassandra()).orElse("cassandra: not running"));
+    System.out.println("transport: " + cluster.clientTls());
     for (int i = 1; i <= cluster.size(); i++) {
       var members = cluster.members(i);
       if (members.isPresent()) {

@@ -1,5 +1,7 @@
 package aimos.chaos.cluster;
 
+import aimos.chaos.tls.ClientTls;
+import aimos.chaos.tls.LocalCa;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -29,8 +31,6 @@ import java.util.function.Consumer;
 public final class LocalCluster {
   public static final int MAX_NODES = 5;
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2)).build();
 
   /**
    * Where and how the cluster runs. {@code netnsPrefix} names its namespaces, bridge and links (null: loopback);
@@ -65,6 +65,9 @@ public final class LocalCluster {
   private final Layout layout;
   private final Consumer<String> progress;
   private final List<String[]> cuts = new ArrayList<>();
+  private LocalCa.Issued tls;
+  private ClientTls clientTls = ClientTls.PLAINTEXT;
+  private HttpClient http = newHttp();
 
   public LocalCluster(Layout layout, Consumer<String> progress) {
     this.layout = layout;
@@ -73,6 +76,35 @@ public final class LocalCluster {
 
   public Layout layout() {
     return layout;
+  }
+
+  /**
+   * Nodes started from now on serve TLS on every port with this certificate (Artery with mutual authentication
+   * against its CA), and this cluster's probes and clients trust that CA; {@link #save} records it.
+   */
+  public synchronized void useTls(LocalCa.Issued issued) {
+    this.tls = issued;
+    this.clientTls = ClientTls.trusting(issued.caCertificate());
+    this.http = newHttp();
+  }
+
+  /** TLS trusting the cluster's CA, or plaintext: how clients reach its nodes. */
+  public synchronized ClientTls clientTls() {
+    return clientTls;
+  }
+
+  /** The addresses a node certificate of this layout must name, besides localhost and 127.0.0.1. */
+  public List<String> hostNames() {
+    List<String> hosts = new ArrayList<>();
+    for (int i = 1; i <= MAX_NODES && layout.netns(); i++) {
+      hosts.add(layout.host(i));
+    }
+    return hosts;
+  }
+
+  private HttpClient newHttp() {
+    return (clientTls == null ? ClientTls.PLAINTEXT : clientTls).httpClient()
+        .connectTimeout(Duration.ofSeconds(2)).build();
   }
 
   public int size() {
@@ -163,6 +195,12 @@ public final class LocalCluster {
     p.setProperty("classpath", layout.classpath());
     p.setProperty("jvm-options", String.join("\n", layout.jvmOptions()));
     p.setProperty("cassandra", layout.cassandra());
+    if (tls != null) {
+      p.setProperty("tls-ca-file", tls.caCertificate().toString());
+      p.setProperty("tls-certificate-file", tls.certificate().toString());
+      p.setProperty("tls-private-key-file", tls.privateKey().toString());
+      p.setProperty("tls-not-after", tls.notAfter().toString());
+    }
     try (var out = Files.newBufferedWriter(layout.dir().resolve("cluster.properties"))) {
       p.store(out, "bin/aimos cluster");
     } catch (IOException e) {
@@ -183,9 +221,16 @@ public final class LocalCluster {
       throw new UncheckedIOException(e);
     }
     String options = p.getProperty("jvm-options", "");
-    return Optional.of(new LocalCluster(new Layout(dir, Integer.parseInt(p.getProperty("size")),
+    LocalCluster cluster = new LocalCluster(new Layout(dir, Integer.parseInt(p.getProperty("size")),
         p.getProperty("netns-prefix"), p.getProperty("subnet"), p.getProperty("java"), p.getProperty("classpath"),
-        options.isEmpty() ? List.of() : Arrays.asList(options.split("\n")), p.getProperty("cassandra")), progress));
+        options.isEmpty() ? List.of() : Arrays.asList(options.split("\n")), p.getProperty("cassandra")), progress);
+    if (p.getProperty("tls-ca-file") != null) {
+      Path ca = Path.of(p.getProperty("tls-ca-file"));
+      cluster.useTls(new LocalCa.Issued(ca.getParent(), ca, Path.of(p.getProperty("tls-certificate-file")),
+          Path.of(p.getProperty("tls-private-key-file")), java.time.Instant.parse(p.getProperty("tls-not-after")),
+          "recorded"));
+    }
+    return Optional.of(cluster);
   }
 
   // ---- network namespaces ----
@@ -323,6 +368,20 @@ public final class LocalCluster {
     env.put("AIMOS_CASSANDRA_CONTACT_POINTS", layout.cassandra());
     env.put("AIMOS_ADMIN_TOKEN", adminToken());
     env.put("AIMOS_SECOPS_TOKEN", secopsToken());
+    LocalCa.Issued files;
+    synchronized (this) {
+      files = tls;
+    }
+    if (files != null) {
+      env.put("AIMOS_TLS_CERT_FILE", files.certificate().toString());
+      env.put("AIMOS_TLS_KEY_FILE", files.privateKey().toString());
+      env.put("AIMOS_TLS_CA_FILE", files.caCertificate().toString());
+    } else {
+      // a plaintext cluster: TLS settings of the calling shell would make nodes its probes cannot read
+      env.remove("AIMOS_TLS_CERT_FILE");
+      env.remove("AIMOS_TLS_KEY_FILE");
+      env.remove("AIMOS_TLS_CA_FILE");
+    }
     env.put("AIMOS_AUDIT_SIGNING_KEY_FILE",
         aimos.access.audit.AuditChain.ensureSigningKey(layout.dir().resolve("audit-signing-key.pem")).toString());
     if (layout.netns()) {
@@ -403,12 +462,12 @@ public final class LocalCluster {
   }
 
   public boolean ready(int node) {
-    return get("http://" + management(node) + "/ready").map(r -> r.statusCode() == 200).orElse(false);
+    return get(clientTls().url(management(node), "/ready")).map(r -> r.statusCode() == 200).orElse(false);
   }
 
   /** Members as a live node sees them: address to status ("Up", "Leaving", ...); "unreachable" marks those. */
   public Optional<Map<String, String>> members(int viewer) {
-    return get("http://" + management(viewer) + "/cluster/members").filter(r -> r.statusCode() == 200).map(r -> {
+    return get(clientTls().url(management(viewer), "/cluster/members")).filter(r -> r.statusCode() == 200).map(r -> {
       try {
         JsonNode json = JSON.readTree(r.body());
         Map<String, String> m = new java.util.TreeMap<>();
@@ -487,9 +546,13 @@ public final class LocalCluster {
 
   // ---- helpers ----
 
-  private static Optional<HttpResponse<String>> get(String url) {
+  private Optional<HttpResponse<String>> get(String url) {
+    HttpClient client;
+    synchronized (this) {
+      client = http;
+    }
     try {
-      return Optional.of(HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3)).build(),
+      return Optional.of(client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3)).build(),
           HttpResponse.BodyHandlers.ofString()));
     } catch (IOException e) {
       return Optional.empty();

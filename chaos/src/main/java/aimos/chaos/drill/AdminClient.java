@@ -14,17 +14,21 @@ import java.net.http.HttpResponse;
  */
 public final class AdminClient {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+  private final HttpClient http;
+  private final aimos.chaos.tls.ClientTls tls;
   private final java.util.List<String> managements;
   private final String adminToken;
   private final String secopsToken;
 
-  public AdminClient(String management, String adminToken, String secopsToken) {
-    this(java.util.List.of(management), adminToken, secopsToken);
+  public AdminClient(String management, String adminToken, String secopsToken, aimos.chaos.tls.ClientTls tls) {
+    this(java.util.List.of(management), adminToken, secopsToken, tls);
   }
 
-  public AdminClient(java.util.List<String> managements, String adminToken, String secopsToken) {
+  /** Over HTTPS trusting {@code tls}'s CA, or plaintext HTTP. */
+  public AdminClient(java.util.List<String> managements, String adminToken, String secopsToken,
+                     aimos.chaos.tls.ClientTls tls) {
+    this.tls = tls;
+    this.http = tls.httpClient().connectTimeout(java.time.Duration.ofSeconds(2)).build();
     this.managements = managements;
     this.adminToken = adminToken;
     this.secopsToken = secopsToken;
@@ -53,7 +57,7 @@ public final class AdminClient {
   private JsonNode call(String method, String path, String token, String body) {
     DrillFailure unreachable = null;
     for (String management : managements) {
-      HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + management + path))
+      HttpRequest req = HttpRequest.newBuilder(URI.create(tls.url(management, path)))
           .timeout(java.time.Duration.ofSeconds(30))
           .header("Authorization", "Bearer " + token)
           .header("Content-Type", "application/json")

@@ -29,6 +29,8 @@ public final class ChaosCommand {
                                  cluster's, from .aimos/cluster/cassandra.pid)
       Node drills (node-kill, node-restart, network-partition) act on the processes of the local cluster in
       $AIMOS_CLUSTER_DIR (default .aimos/cluster), started with 'bin/aimos cluster up' (--netns for partitions).
+      TLS: a local cluster is reached as it was started; another node over TLS trusting $AIMOS_TLS_CA_FILE, else
+      the local CA ($AIMOS_TLS_DIR/ca.crt) when it exists, else in plaintext (or always with AIMOS_DEV_PLAINTEXT=1).
       """;
 
   private static long cassandraPid(Map<String, String> o) throws java.io.IOException {
@@ -86,7 +88,8 @@ public final class ChaosCommand {
     try {
       for (Drill d : drills) {
         System.out.println("== " + d.name() + ": " + d.description());
-        Map<String, Object> report = new DrillRun(system, settings, line -> System.out.println("  " + line)).run(d);
+        Map<String, Object> report = new DrillRun(system, settings, line -> System.out.println("  " + line),
+            cluster != null ? cluster.clientTls() : aimos.chaos.tls.ClientTls.fromEnvironment()).run(d);
         System.out.print(DrillRun.summary(report));
         if (!"PASS".equals(report.get("verdict"))) {
           failed.add(d.name());

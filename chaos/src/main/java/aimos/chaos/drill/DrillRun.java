@@ -81,11 +81,20 @@ public final class DrillRun {
   private final ActorSystem<?> system;
   private final Settings settings;
   private final Consumer<String> progress;
+  private final aimos.chaos.tls.ClientTls tls;
 
+  /** A drill that reaches a local cluster as the cluster was started (TLS or not), other nodes in plaintext. */
   public DrillRun(ActorSystem<?> system, Settings settings, Consumer<String> progress) {
+    this(system, settings, progress, settings.cluster() != null ? settings.cluster().clientTls()
+        : aimos.chaos.tls.ClientTls.PLAINTEXT);
+  }
+
+  /** A drill whose gRPC and management calls use {@code tls}. */
+  public DrillRun(ActorSystem<?> system, Settings settings, Consumer<String> progress, aimos.chaos.tls.ClientTls tls) {
     this.system = system;
     this.settings = settings;
     this.progress = progress;
+    this.tls = tls;
   }
 
   public Map<String, Object> run(Drill drill) throws Exception {
@@ -113,7 +122,7 @@ public final class DrillRun {
         }
       }
     }
-    AdminClient admin = new AdminClient(managements, settings.adminToken(), settings.secopsToken());
+    AdminClient admin = new AdminClient(managements, settings.adminToken(), settings.secopsToken(), tls);
     String runId = drill.name() + "-" + Long.toString(System.currentTimeMillis(), 36);
     String tenant = ("drill-" + Long.toString(System.nanoTime(), 36)).substring(0, 14);
     progress.accept("setting up tenant " + tenant + " and models " + VICTIM + ", " + BYSTANDER);
@@ -130,8 +139,8 @@ public final class DrillRun {
     List<InferenceServiceClient> clients = new ArrayList<>();
     for (String t : targets) {
       String[] hostPort = t.split(":");
-      clients.add(InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(hostPort[0],
-          Integer.parseInt(hostPort[1]), system).withTls(false), system));
+      clients.add(InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(hostPort[0],
+          Integer.parseInt(hostPort[1]), system)), system));
     }
     for (String model : List.of(VICTIM, BYSTANDER)) {
       for (int c = 0; c < clients.size(); c++) {
@@ -225,8 +234,8 @@ public final class DrillRun {
       List<CompletableFuture<Void>> after = new ArrayList<>();
       for (int c = 0; c < targets.size(); c++) {
         String[] hostPort = targets.get(c).split(":");
-        InferenceServiceClient fresh = InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(
-            hostPort[0], Integer.parseInt(hostPort[1]), system).withTls(false), system);
+        InferenceServiceClient fresh = InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(
+            hostPort[0], Integer.parseInt(hostPort[1]), system)), system);
         for (int k = 0; k < 5; k++) {
           after.add(send(List.of(fresh), 0, key, k % 2 == 0 ? VICTIM : BYSTANDER, runId + "-after-" + c + "-" + k,
               sent));

@@ -77,10 +77,11 @@ public final class LoadCommand {
     String model = opts.getOrDefault("model", "demo-text");
     long seed = Long.parseLong(opts.getOrDefault("seed", "1"));
 
+    aimos.chaos.tls.ClientTls tls = aimos.chaos.tls.ClientTls.fromEnvironment();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos-load", ConfigFactory.load());
     try {
-      var infer = InferenceServiceClient.create(GrpcClientSettings.connectToServiceAt(target[0],
-          Integer.parseInt(target[1]), system).withTls(false), system);
+      var infer = InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(target[0],
+          Integer.parseInt(target[1]), system)), system);
       String[] prompts = prompts(seed);
       String runId = Long.toString(System.currentTimeMillis(), 36);
       LoadRun.Call metered = i -> infer.infer().addHeader("authorization", "Bearer " + keys.get(i % keys.size()))
@@ -95,8 +96,9 @@ public final class LoadCommand {
       }
       List<String> rows = new ArrayList<>();
       for (int concurrency : settings.concurrencies()) {
-        System.out.printf("Metered Infer on %s:%s, model %s, %d tenant(s), %d in flight, %s (warm-up %s)%n",
-            target[0], target[1], model, keys.size(), concurrency, settings.duration(), settings.warmup());
+        System.out.printf("Metered Infer on %s:%s (%s), model %s, %d tenant(s), %d in flight, %s (warm-up %s)%n",
+            target[0], target[1], tls.enabled() ? "TLS" : "plaintext", model, keys.size(), concurrency,
+            settings.duration(), settings.warmup());
         LoadResult m = LoadRun.run("aimos Infer (metered)", concurrency, settings.warmup(), settings.duration(),
             metered, n -> System.out.printf("  ... %d ok%n", n));
         System.out.println(m.line());

@@ -10,7 +10,7 @@ final class LoadTenant {
 
   /** {@code count} new tenants; an API key of each. */
   static List<String> create(String management, String adminToken, int count) {
-    AdminClient admin = new AdminClient(management, adminToken, "");
+    AdminClient admin = new AdminClient(management, adminToken, "", aimos.chaos.tls.ClientTls.fromEnvironment());
     String run = "load-" + Long.toString(System.currentTimeMillis(), 36);
     List<String> keys = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {

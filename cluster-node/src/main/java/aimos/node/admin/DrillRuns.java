@@ -45,6 +45,19 @@ public final class DrillRuns {
     this.reportDir = reportDir;
   }
 
+  /**
+   * How a drill reaches this node: plaintext, or TLS trusting the node's CA file (else its own certificate) when it
+   * serves TLS.
+   */
+  static aimos.chaos.tls.ClientTls selfTls(com.typesafe.config.Config config) {
+    String cert = config.getString("aimos.tls.certificate-file");
+    if (cert.isEmpty()) {
+      return aimos.chaos.tls.ClientTls.PLAINTEXT;
+    }
+    String ca = config.getString("aimos.tls.ca-file");
+    return aimos.chaos.tls.ClientTls.trusting(Path.of(ca.isEmpty() ? cert : ca));
+  }
+
   /** Queues a drill; the answer names the run to poll. Bad names and settings fail at once. */
   public Map<String, Object> start(String name, Duration duration, int rate, long seed) {
     Drill drill = Drill.named(name);
@@ -69,8 +82,8 @@ public final class DrillRuns {
     CompletableFuture.runAsync(() -> {
       status.put("status", "running");
       try {
-        Map<String, Object> report = new DrillRun(system, settings, line -> log.info("Drill {}: {}", id, line))
-            .run(drill);
+        Map<String, Object> report = new DrillRun(system, settings, line -> log.info("Drill {}: {}", id, line),
+            selfTls(system.settings().config())).run(drill);
         status.put("report", report);
         status.put("status", "done");
         log.info("Drill {} finished: {}", id, report.get("verdict"));

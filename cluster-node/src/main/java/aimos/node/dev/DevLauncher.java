@@ -7,6 +7,7 @@ import aimos.node.NodeConfig;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigUtil;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -50,6 +51,22 @@ public final class DevLauncher {
   }
 
   public static void main(String[] args) {
+    boolean plaintext = aimos.chaos.tls.ClientTls.plaintextRequested(System::getenv);
+    for (String a : args) {
+      switch (a) {
+        case "--plaintext" -> plaintext = true;
+        case "--help", "-h" -> {
+          System.out.println("Usage: bin/aimos dev [--plaintext]\n  --plaintext  no TLS (also AIMOS_DEV_PLAINTEXT=1); "
+              + "by default every port speaks TLS with a certificate from the local CA in $AIMOS_TLS_DIR");
+          return;
+        }
+        default -> {
+          System.err.println("Unknown option '" + a + "'. Usage: bin/aimos dev [--plaintext]");
+          System.exit(2);
+          return;
+        }
+      }
+    }
     Path home = Path.of(env("AIMOS_HOME", ".aimos/dev")).toAbsolutePath();
     int cqlPort = Integer.parseInt(env("AIMOS_CASSANDRA_PORT", "9042"));
     int storagePort = Integer.parseInt(env("AIMOS_CASSANDRA_STORAGE_PORT", "7000"));
@@ -60,6 +77,25 @@ public final class DevLauncher {
       new SecureRandom().nextBytes(b);
       adminToken = "adm_" + HexFormat.of().formatHex(b);
     }
+
+    // TLS: the operator's own files (AIMOS_TLS_CERT_FILE ...), else the local CA's unless plaintext was asked for
+    String ownCert = env("AIMOS_TLS_CERT_FILE", "");
+    aimos.chaos.tls.LocalCa.Issued localCa = null;
+    String tlsOverrides = "";
+    if (ownCert.isEmpty() && !plaintext) {
+      try {
+        localCa = aimos.chaos.tls.LocalCa.ensure(aimos.chaos.tls.LocalCa.defaultDir(), java.util.List.of());
+      } catch (RuntimeException e) {
+        System.err.println("Could not make the local CA: " + e.getMessage() + " (bin/aimos dev --plaintext runs "
+            + "without TLS)");
+        System.exit(1);
+        return;
+      }
+      tlsOverrides = "aimos.tls.certificate-file = " + ConfigUtil.quoteString(localCa.certificate().toString())
+          + "\naimos.tls.private-key-file = " + ConfigUtil.quoteString(localCa.privateKey().toString())
+          + "\naimos.tls.ca-file = " + ConfigUtil.quoteString(localCa.caCertificate().toString()) + "\n";
+    }
+    boolean tls = !ownCert.isEmpty() || localCa != null;
 
     System.out.println("[1/4] Starting Cassandra on 127.0.0.1:" + cqlPort + " (data in " + home.resolve("cassandra")
         + "; the first start takes about 20 s)...");
@@ -83,7 +119,8 @@ public final class DevLauncher {
         aimos.audit.signing-key-file = "%s"
         datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
         """.formatted(adminToken, home.resolve("sandboxes"),
-        aimos.access.audit.AuditChain.ensureSigningKey(home.resolve("audit-signing-key.pem")), cqlPort);
+        aimos.access.audit.AuditChain.ensureSigningKey(home.resolve("audit-signing-key.pem")), cqlPort)
+        + tlsOverrides;
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos",
         NodeConfig.load(ConfigFactory.parseString(overrides)));
     Main.Node node;
@@ -127,8 +164,17 @@ public final class DevLauncher {
         + system.settings().config().getInt("pekko.management.http.port");
     System.out.println("[4/4] AIMOS is running.");
     System.out.println();
-    System.out.println("Gateway (gRPC): 127.0.0.1:" + port);
-    System.out.println("Management HTTP: http://" + mgmt);
+    System.out.println("Gateway (gRPC and REST" + (tls ? ", TLS" : ", plaintext") + "): " + (tls ? "https" : "http")
+        + "://127.0.0.1:" + port);
+    System.out.println("Management: " + (tls ? "https" : "http") + "://" + mgmt);
+    if (localCa != null) {
+      localCa.howToUse().forEach(System.out::println);
+    } else if (tls) {
+      System.out.println("TLS: your own certificate (AIMOS_TLS_CERT_FILE); tools trust AIMOS_TLS_CA_FILE");
+    } else {
+      System.out.println("Plaintext (--plaintext / AIMOS_DEV_PLAINTEXT): bin/aimos tools need AIMOS_DEV_PLAINTEXT=1 "
+          + "when a local CA exists");
+    }
     System.out.println("API key: " + apiKey);
     System.out.println("Admin token: " + adminToken);
     Path credentials = home.resolve("credentials.env");
@@ -142,7 +188,9 @@ public final class DevLauncher {
     }
     System.out.println();
     System.out.println("Try:");
-    System.out.println("  grpcurl -plaintext -H 'authorization: Bearer " + apiKey + "' -d '{\"model\":\"" + DEMO_MODEL
+    String grpcTrust = localCa != null ? "-cacert " + localCa.caCertificate()
+        : tls ? "-cacert \"$AIMOS_TLS_CA_FILE\"" : "-plaintext";
+    System.out.println("  grpcurl " + grpcTrust + " -H 'authorization: Bearer " + apiKey + "' -d '{\"model\":\"" + DEMO_MODEL
         + "\",\"text\":{\"prompt\":\"hello world\"}}' 127.0.0.1:" + port + " aimos.v1.InferenceService/Infer");
     System.out.println("Press Ctrl-C to stop.");
     system.getWhenTerminated().toCompletableFuture().join();
