@@ -609,7 +609,7 @@ class InvoicesIT {
     HttpResponse<byte[]> csv = get(cluster.managementPort(0), "/admin/tenants/inv-sla/sla?month=" + MONTH
         + "&format=csv", TestCluster.ADMIN_TOKEN, null);
     assertEquals(200, csv.statusCode());
-    assertTrue(new String(csv.body(), StandardCharsets.UTF_8).startsWith("request_id\n"));
+    assertTrue(new String(csv.body(), StandardCharsets.UTF_8).startsWith("request_id,latency_ms\n"));
     assertTrue(new String(csv.body(), StandardCharsets.UTF_8).contains("sla-slow\n"));
     assertEquals(400, admin("GET", "/admin/tenants/inv-sla/sla?month=2026-13", null).status());
     assertEquals(400, admin("GET", "/admin/tenants/inv-sla/sla?month=" + MONTH + "&format=xml", null).status());

@@ -43,6 +43,8 @@ class UpstreamIT {
   private static final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
   private static TestCluster cluster;
   private static String apiKey;
+  /** How long the slow-tail upstream pauses after its first piece (or before a whole answer). */
+  private static final long TAIL_MILLIS = 1_500;
 
   @BeforeAll
   static void start() throws Exception {
@@ -55,8 +57,10 @@ class UpstreamIT {
         aimos.upstream.providers {
           fake { base-url = "%s", api-key = "%s", timeout = 1s, retries = 2 }
           wrong-key { base-url = "%s", api-key = "sk-not-the-right-one", timeout = 1s, retries = 0 }
+          patient { base-url = "%s", api-key = "%s", timeout = 10s, retries = 0 }
         }
-        """.formatted(base, KEY, base));
+        """.formatted(base, KEY, base, base, KEY));
+    Http.model(cluster, "up-slow-tail", "openai:patient/slow-tail", "TOKENS", 1);
     for (String m : List.of("good", "flaky", "bad")) {
       Http.model(cluster, "up-" + m, "openai:fake/" + m, "TOKENS", 1);
     }
@@ -68,7 +72,7 @@ class UpstreamIT {
     assertEquals(201, slow.status(), slow.body());
     apiKey = Http.tenantWithKey(cluster, "upstream-co", 1000, 16);
     // six sandboxes start at once: a call before its model's has joined waits only the lease queue timeout
-    for (String m : List.of("good", "flaky", "bad", "echo", "wrong-key", "slow")) {
+    for (String m : List.of("good", "flaky", "bad", "echo", "wrong-key", "slow", "slow-tail")) {
       cluster.awaitWorkerReady("up-" + m, "v1");
     }
   }
@@ -103,6 +107,24 @@ class UpstreamIT {
           Thread.currentThread().interrupt();
         }
       }
+      case "slow-tail" -> {
+        // the first piece at once, the rest after a long pause: a stream's latency ends at its first piece
+        if (json.path("stream").asBoolean(false)) {
+          ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+          ex.sendResponseHeaders(200, 0);
+          var out = ex.getResponseBody();
+          out.write("data: {\"choices\": [{\"index\": 0, \"delta\": {\"content\": \"first\"}}]}\n\n"
+              .getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          pause(TAIL_MILLIS);
+          out.write(("data: {\"choices\": [{\"index\": 0, \"delta\": {\"content\": \" and the rest\"}}]}\n\n"
+              + "data: {\"choices\": [], \"usage\": {\"prompt_tokens\": 11, \"completion_tokens\": 4}}\n\n"
+              + "data: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
+          ex.close();
+          return;
+        }
+        pause(TAIL_MILLIS);
+      }
       case "bad" -> {
         send(ex, 400, "application/json", "{\"error\": {\"message\": \"max_tokens is too large for this model\"}}");
         return;
@@ -124,6 +146,14 @@ class UpstreamIT {
         {"id": "chatcmpl-1", "object": "chat.completion", "model": "%s", "choices": [{"index": 0,
          "message": {"role": "assistant", "content": "upstream says hello"}, "finish_reason": "stop"}],
          "usage": {"prompt_tokens": 11, "completion_tokens": 4, "total_tokens": 15}}""".formatted(model));
+  }
+
+  private static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void send(HttpExchange ex, int status, String type, String body) throws IOException {
@@ -157,6 +187,30 @@ class UpstreamIT {
     assertEquals(List.of("upstream", " says", " hello"), events.stream().filter(InferStreamResponse::hasDelta)
         .map(e -> e.getDelta().getText()).toList());
     assertEquals(4, events.get(events.size() - 1).getDone().getUsage().getCompletionTokens());
+  }
+
+  @Test
+  void aStreamsLatencyForItsSlaEndsAtItsFirstPiece() {
+    List<InferStreamResponse> events = cluster.client(0).inferStream()
+        .addHeader("authorization", "Bearer " + apiKey)
+        .invoke(InferRequest.newBuilder().setModel("up-slow-tail").setRequestId("tail-streamed")
+            .setText(TextInput.newBuilder().setPrompt("stream it")).build())
+        .runWith(Sink.seq(), cluster.nodes.get(0).system()).toCompletableFuture().join();
+    assertEquals("first and the rest", events.get(events.size() - 1).getDone().getText().getCompletion());
+    // the same model answered whole takes the pause before its answer
+    assertEquals("upstream says hello", infer("up-slow-tail", "tail-whole").getText().getCompletion());
+    String month = YearMonth.now(ZoneOffset.UTC).toString();
+    TestProbe<Object> probe = TestProbe.create(cluster.nodes.get(0).system());
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+      var sla = Http.admin(cluster, "GET", "/admin/tenants/upstream-co/sla?month=" + month, null).json();
+      java.util.Map<String, Double> over = new java.util.HashMap<>();
+      for (int i = 0; i < sla.get("overRequestIds").size(); i++) {
+        over.put(sla.get("overRequestIds").get(i).asText(), sla.get("overLatencyMs").get(i).asDouble());
+      }
+      assertTrue(over.getOrDefault("tail-whole", 0.0) >= TAIL_MILLIS, sla.toString());
+      assertTrue(over.getOrDefault("tail-streamed", 0.0) < TAIL_MILLIS, "measured to the first piece: " + sla);
+      return null;
+    });
   }
 
   @Test

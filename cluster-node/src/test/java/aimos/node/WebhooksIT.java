@@ -253,7 +253,8 @@ class WebhooksIT {
     assertTrue(export.json().get("webhookEndpoints").get(0).get("url").asText().endsWith(URL_MARK), export.body());
     assertEquals(DESCRIPTION_MARK, export.json().get("webhookEndpoints").get(0).get("description").asText());
     assertEquals(number[0], export.json().get("invoices").get(0).get("number").asText(), export.body());
-    assertFalse(export.body().contains(aimos.tenant.ApiKeys.parse(key).orElseThrow().secret()), "no secret in an export");
+    assertFalse(export.body().contains(aimos.tenant.ApiKeys.parse(key).orElseThrow().secret()),
+        "no secret in an export");
     // before the erasure the data is there, sealed: the dump already shows none of it in clear
     assertEquals(List.of(), plaintextCells(), "personal data stored in clear");
 

@@ -34,7 +34,7 @@ public final class TenantDataKeys {
   public record KeyState(Optional<SecretKey> key, Optional<Instant> erasedAt) {
     static final KeyState NONE = new KeyState(Optional.empty(), Optional.empty());
 
-    /** The text of a stored value; a sealed one of an erased (or keyless) tenant reads as {@value SealedText#ERASED}. */
+    /** The text of a stored value; a sealed one of an erased (or keyless) tenant reads {@value SealedText#ERASED}. */
     public String open(String tenantId, String field, String stored) {
       if (!SealedText.isSealed(stored)) {
         return stored;

@@ -20,7 +20,7 @@ public final class SlaCredit {
 
   /** What the decision rests on, with the ids of the requests over the threshold (the export). */
   public record Evidence(String tenantId, String month, long eligible, long over, long chargesMicros,
-                         long creditMicros, List<String> overRequestIds) {
+                         long creditMicros, List<String> overRequestIds, List<Long> overLatencyMicros) {
     public boolean breached() {
       return eligible > 0 && over * 100 > eligible * MAX_SHARE_PERCENT;
     }
@@ -38,6 +38,8 @@ public final class SlaCredit {
   private long over;
   private long charges;
   private final List<String> overIds = new ArrayList<>();
+  /** The latency of each request in {@code overIds}, in the same order. */
+  private final List<Long> overLatencies = new ArrayList<>();
 
   public SlaCredit(String tenantId, String month) {
     this.tenantId = tenantId;
@@ -54,6 +56,7 @@ public final class SlaCredit {
     if (e.latencyMicros() > THRESHOLD_MICROS) {
       over++;
       overIds.add(e.requestId());
+      overLatencies.add(e.latencyMicros());
     }
     return this;
   }
@@ -64,6 +67,7 @@ public final class SlaCredit {
         ? BigDecimal.valueOf(charges).multiply(BigDecimal.valueOf(CREDIT_PERCENT))
             .divide(BigDecimal.valueOf(100), 0, RoundingMode.HALF_UP).longValueExact()
         : 0;
-    return new Evidence(tenantId, month, eligible, over, charges, credit, List.copyOf(overIds));
+    return new Evidence(tenantId, month, eligible, over, charges, credit, List.copyOf(overIds),
+        List.copyOf(overLatencies));
   }
 }

@@ -36,6 +36,8 @@ class SlaCreditTest {
     assertEquals(5_000, over.creditMicros());
     assertEquals(101, over.overRequestIds().size());
     assertEquals("req-0", over.overRequestIds().get(0));
+    assertEquals(101, over.overLatencyMicros().size());
+    assertEquals(100_001L, over.overLatencyMicros().get(0), "each id with the latency that put it over");
     assertEquals("1.0100", over.sharePercent().toPlainString());
 
     SlaCredit.Evidence exactlyOnePercent = month(10_000, 100);

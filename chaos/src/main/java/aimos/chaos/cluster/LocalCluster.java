@@ -389,6 +389,15 @@ public final class LocalCluster {
       env.put("AIMOS_CLUSTER_HOST", host);
       env.put("AIMOS_GATEWAY_HOST", host);
       env.put("AIMOS_MANAGEMENT_HOST", host);
+    }
+    List<String> running = java.util.stream.IntStream.rangeClosed(1, size()).filter(i -> i != node && isAlive(i))
+        .mapToObj(this::remoting).toList();
+    if (!running.isEmpty()) {
+      // a node listed first forms a cluster of its own when no other seed answers within seed-node-timeout (a slow
+      // TLS handshake with a node still busy after a fault is enough): started while others run, a node lists them
+      // first, so it only ever joins them
+      env.put("AIMOS_SEED_NODES", String.join(",", running) + "," + remoting(node));
+    } else if (layout.netns()) {
       env.put("AIMOS_SEED_NODES", remoting(1) + "," + remoting(Math.min(2, size())));
     }
     try {

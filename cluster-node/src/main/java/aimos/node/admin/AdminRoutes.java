@@ -472,7 +472,8 @@ public final class AdminRoutes extends AllDirectives {
 
   // ---- responses ----
 
-  private <T> Route respond(StatusCode success, Supplier<CompletionStage<T>> action) {
+  /** Completes with {@code action}'s value as JSON, or with its failure in the admin API's error format. */
+  static <T> Route respond(StatusCode success, Supplier<CompletionStage<T>> action) {
     CompletionStage<T> stage;
     try {
       stage = action.get();
@@ -482,7 +483,7 @@ public final class AdminRoutes extends AllDirectives {
     CompletionStage<HttpResponse> response = stage.handle((value, err) -> err == null
         ? json(success, value)
         : failure(err));
-    return completeWithFuture(response);
+    return org.apache.pekko.http.javadsl.server.Directives.completeWithFuture(response);
   }
 
   /** A streamed response, or the error JSON when its parameters or the tenant are refused. */

@@ -156,13 +156,16 @@ public final class InvoiceRoutes extends AllDirectives {
     m.put("chargesUsd", aimos.tenant.Money.format(e.chargesMicros()));
     m.put("creditUsd", aimos.tenant.Money.format(e.creditMicros()));
     m.put("overRequestIds", e.overRequestIds());
+    m.put("overLatencyMs", e.overLatencyMicros().stream().map(micros -> micros / 1000.0).toList());
     return m;
   }
 
   /** The requests over the threshold, one per line: the export behind a credit. */
   static String slaCsv(SlaCredit.Evidence e) {
-    StringBuilder b = new StringBuilder("request_id\n");
-    e.overRequestIds().forEach(id -> b.append(id).append('\n'));
+    StringBuilder b = new StringBuilder("request_id,latency_ms\n");
+    for (int i = 0; i < e.overRequestIds().size(); i++) {
+      b.append(e.overRequestIds().get(i)).append(',').append(e.overLatencyMicros().get(i) / 1000.0).append('\n');
+    }
     return b.toString();
   }
 

@@ -2,10 +2,6 @@ package aimos.node.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
-import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -26,9 +22,9 @@ public final class PrivacyRoutes extends AllDirectives {
 
   public Route tenantRoutes(String id) {
     return concat(
-        path("export", () -> get(() -> respond(StatusCodes.OK, () -> privacy.export(id)))),
-        path("erase", () -> post(() -> entity(Unmarshaller.entityToString(), body -> respond(StatusCodes.OK,
-            () -> privacy.erase(id, confirmation(body)))))));
+        path("export", () -> get(() -> AdminRoutes.respond(StatusCodes.OK, () -> privacy.export(id)))),
+        path("erase", () -> post(() -> entity(Unmarshaller.entityToString(),
+            body -> AdminRoutes.respond(StatusCodes.OK, () -> privacy.erase(id, confirmation(body)))))));
   }
 
   /** The {@code confirm} field of the body, or "" when there is none. */
@@ -44,17 +40,5 @@ public final class PrivacyRoutes extends AllDirectives {
     }
     JsonNode confirm = node == null || !node.isObject() ? null : node.get("confirm");
     return confirm != null && confirm.isTextual() ? confirm.asText() : "";
-  }
-
-  private <T> Route respond(StatusCode success, Supplier<CompletionStage<T>> action) {
-    CompletionStage<T> stage;
-    try {
-      stage = action.get();
-    } catch (RuntimeException e) {
-      stage = CompletableFuture.failedFuture(e);
-    }
-    return completeWithFuture(stage.handle((value, err) -> err == null
-        ? AdminRoutes.json(success, value)
-        : AdminRoutes.failure(err)));
   }
 }

@@ -98,7 +98,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
       result = admit(call).thenCompose(admission -> admission instanceof TenantEntity.Replayed replayed
           ? CompletableFuture.completedFuture(replay(call, replayed.recorded()))
           : lease((TenantEntity.Admitted) admission, in)
-              .thenCompose(granted -> run(call, (TenantEntity.Admitted) admission, granted, started, null, null)));
+              .thenCompose(granted -> run(call, (TenantEntity.Admitted) admission, granted, started, null, null,
+                  null)));
     } catch (GrpcServiceException e) {
       result = CompletableFuture.failedFuture(e);
     }
@@ -196,13 +197,18 @@ public final class InferenceGateway implements InferenceServicePowerApi {
                   STREAM_BUFFER, OverflowStrategy.fail()).preMaterialize(system);
           // a caller that stops reading before the result is recorded gave up: its answer is not billed
           CompletableFuture<Void> gone = new CompletableFuture<>();
+          // a stream's latency, for its usage and SLA, ends at its first text piece
+          java.util.concurrent.atomic.AtomicLong firstPiece = new java.util.concurrent.atomic.AtomicLong();
           CompletionStage<InferResponse> done = measured(in, started,
-              grpcErrors(run(call, admitted, granted, started, pieces.first(), gone)));
+              grpcErrors(run(call, admitted, granted, started, pieces.first(), gone, firstPiece)));
           // the worker ends the pieces before it answers; end them here too in case it never answered
           done.whenComplete((r, err) -> pieces.first().tell(new Worker.StreamEnd()));
           return pieces.second()
               .collectType(Worker.Chunk.class)
-              .map(c -> InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build())
+              .map(c -> {
+                firstPiece.compareAndSet(0, System.nanoTime());
+                return InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build();
+              })
               .concat(Source.completionStage(done).map(r -> InferStreamResponse.newBuilder().setDone(r).build()))
               .watchTermination((mat, terminated) -> {
                 terminated.whenComplete((d, err) -> gone.complete(null));
@@ -453,7 +459,8 @@ public final class InferenceGateway implements InferenceServicePowerApi {
    */
   private CompletionStage<InferResponse> run(Call call, TenantEntity.Admitted admitted, ModelEntity.Granted granted,
                                              long started, ActorRef<Worker.Streamed> stream,
-                                             CompletableFuture<Void> callerGone) {
+                                             CompletableFuture<Void> callerGone,
+                                             java.util.concurrent.atomic.AtomicLong firstPiece) {
     EntityRef<TenantEntity.Command> tenant = tenant(admitted.tenantId());
     String requestId = call.requestId();
     return runModel(admitted, granted, requestId, call.in(), stream)
@@ -473,7 +480,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
             throw new GrpcServiceException(Status.DEADLINE_EXCEEDED.withDescription("request " + requestId
                 + " was answered by the model after its caller stopped waiting; it was not billed"));
           }
-          return record(tenant, admitted, ran.granted(), call, ran.in(), ran.result(), started)
+          // a stream that gave no piece yet (none at all, or its caller has not read one) is measured to its end
+          long answered = firstPiece == null || firstPiece.get() == 0 ? System.nanoTime() : firstPiece.get();
+          return record(tenant, admitted, ran.granted(), call, ran.in(), ran.result(), started, answered)
             .handle((recorded, err) -> {
               if (err != null) {
                 throw unavailable("the usage of request " + requestId + " could not be recorded, so no answer is "
@@ -579,9 +588,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
   private CompletionStage<TenantEntity.Recorded> record(EntityRef<TenantEntity.Command> tenant,
                                                         TenantEntity.Admitted admitted, ModelEntity.Granted granted,
                                                         Call call, InferRequest in, Worker.Result c,
-                                                        long started) {
+                                                        long started, long answered) {
     ModelEntity.VersionInfo v = granted.version();
-    long latencyMicros = (System.nanoTime() - started) / 1000;
+    long latencyMicros = (answered - started) / 1000;
     return AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Recorded>>ask(tenant,
             replyTo -> new TenantEntity.RecordUsage(admitted.admissionId(), call.requestId(), call.fingerprint(),
                 in.getModel(), v.version(),
