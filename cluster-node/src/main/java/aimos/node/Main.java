@@ -193,7 +193,8 @@ public final class Main {
     TenantDirectory.init(system);
     BillingProjection.init(system, ledger, rollups, metrics::projectionLagMillis);
     BudgetAlertProjection.init(system, webhooks.outbox());
-    system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics, new WorkerHost.Capacity(
+    SandboxSettings sandboxSettings = sandboxSettings(config);
+    system.systemActorOf(WorkerHost.create(sandboxSettings, metrics, new WorkerHost.Capacity(
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
         "worker-host", Props.empty());
 
@@ -267,7 +268,8 @@ public final class Main {
     DrillRuns drills = new DrillRuns(system,
         () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
         config.getString("pekko.management.http.hostname") + ":" + config.getInt("pekko.management.http.port"),
-        settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")));
+        settings.adminToken(), settings.secopsToken(), Path.of(config.getString("aimos.chaos.report-dir")),
+        sandboxSettings);
     Authenticator authenticator = new Authenticator(settings.adminToken(), settings.secopsToken(),
         id -> TokenAdmin.lookup(system, settings.askTimeout(), id),
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
@@ -369,6 +371,12 @@ public final class Main {
         ? Path.of(System.getProperty("java.home"), "bin", "java").toString()
         : s.getString("java");
     String classpath = s.getString("classpath").isEmpty() ? System.getProperty("java.class.path") : s.getString("classpath");
+    for (String option : s.getStringList("jvm-options")) {
+      if (option.startsWith("-Daimos.sandbox.extra-runtime")) {
+        throw new IllegalArgumentException("aimos.sandbox.jvm-options may not set aimos.sandbox.extra-runtime: it loads "
+            + "a runtime class by name, which only tests do");
+      }
+    }
     Config c = s.getConfig("containment");
     var containment = new aimos.model.sandbox.SandboxContainment.Settings(
         aimos.model.sandbox.SandboxContainment.Mode.parse(c.getString("mode")), c.getLong("uid"), c.getLong("gid"),

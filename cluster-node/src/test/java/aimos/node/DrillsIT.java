@@ -72,6 +72,47 @@ class DrillsIT {
         "the outage was felt: " + figures);
   }
 
+  /**
+   * A hostile model in a real sandbox of the node, started as the node starts its models' sandboxes, through the
+   * secops route as 'bin/aimos chaos run sandbox-escape' does: every attempt is listed and denied, with aimos-jail.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void sandboxEscapeDrillPasses() throws Exception {
+    var node = cluster.nodes.get(0);
+    int port = cluster.managementPort(0);
+    assertEquals(403, Http.call("POST", port, "/admin/chaos/drills/sandbox-escape", TestCluster.ADMIN_TOKEN, null)
+        .status());
+    // no model version can name the probe
+    Http.admin(cluster, "POST", "/admin/models", "{\"name\": \"escape-try\"}");
+    var named = Http.admin(cluster, "POST", "/admin/models/escape-try/versions",
+        "{\"version\": \"v1\", \"runtime\": \"escape-probe\", \"billingUnit\": \"TOKENS\"}");
+    assertEquals(400, named.status(), named.body());
+    assertTrue(named.body().contains("runtime must be one of"), named.body());
+
+    var settings = new DrillRun.Settings("127.0.0.1:" + node.gatewayPort(), "127.0.0.1:" + port,
+        TestCluster.ADMIN_TOKEN, TestCluster.SECOPS_TOKEN, Duration.ofSeconds(6), 20, 7, reports, 0, null);
+    Map<String, Object> report = new DrillRun(node.system(), settings, line -> { })
+        .run(Drill.named("sandbox-escape"));
+    assertEquals("PASS", report.get("verdict"), DrillRun.summary(report));
+    var nodes = (java.util.List<Map<String, Object>>) report.get("nodes");
+    assertEquals(1, nodes.size());
+    Map<String, Object> onNode = nodes.get(0);
+    assertEquals(node.system().address().hostPort(), onNode.get("node"));
+    assertEquals("JAIL", ((Map<String, Object>) onNode.get("containment")).get("kind"), onNode.toString());
+    var attempts = (java.util.List<Map<String, Object>>) onNode.get("attempts");
+    assertEquals(aimos.model.sandbox.EscapeProbe.ATTEMPTS, attempts.stream().map(a -> a.get("attempt")).toList());
+    for (Map<String, Object> a : attempts) {
+      assertEquals("DENIED", a.get("result"), a.toString());
+      assertTrue(!String.valueOf(a.get("detail")).isBlank(), a.toString());
+    }
+    assertEquals(java.util.List.of(), onNode.get("failures"));
+    String table = Files.readString(Path.of((String) report.get("tableFile")));
+    assertTrue(table.contains("| fork-bomb (start processes until refused) | DENIED | refused after"), table);
+    assertTrue(Files.exists(Path.of((String) report.get("reportFile"))));
+    assertTrue(DrillRun.summary(report).contains("DENIED    ptrace the node"), DrillRun.summary(report));
+  }
+
   /** The built-in route: secops starts a drill on the node, then reads its report. */
   @Test
   void theNodeRunsADrillOnItself() {

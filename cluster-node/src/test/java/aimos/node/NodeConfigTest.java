@@ -37,6 +37,15 @@ class NodeConfigTest {
   }
 
   @Test
+  void sandboxJvmOptionsCannotLoadARuntimeClassByName() {
+    var c = NodeConfig.load(ConfigFactory.parseString(
+        "aimos.sandbox.jvm-options = [\"-Daimos.sandbox.extra-runtime=escape-probe=aimos.model.sandbox.EscapeProbe\"]"),
+        Map.of());
+    var e = assertThrows(IllegalArgumentException.class, () -> Main.sandboxSettings(c));
+    assertTrue(e.getMessage().contains("may not set aimos.sandbox.extra-runtime"), e.getMessage());
+  }
+
+  @Test
   void defaultsToOneLocalNode() {
     var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
     assertEquals(List.of("127.0.0.1:9042"), c.getStringList("datastax-java-driver.basic.contact-points"));

@@ -27,6 +27,9 @@ public final class ChaosCommand {
         --report-dir DIR         where JSON reports go (default .aimos/drills)
         --cassandra-pid PID      the Cassandra process cassandra-outage may pause (default: the local
                                  cluster's, from .aimos/cluster/cassandra.pid)
+      sandbox-escape sends no load: each node (every node of the local cluster, else --management) runs a hostile
+      model in one of its own sandboxes through its secops route and reports each attempt; only the secops token
+      is needed.
       Node drills (node-kill, node-restart, network-partition) act on the processes of the local cluster in
       $AIMOS_CLUSTER_DIR (default .aimos/cluster), started with 'bin/aimos cluster up' (--netns for partitions).
       TLS: a local cluster is reached as it was started; another node over TLS trusting $AIMOS_TLS_CA_FILE, else
@@ -69,7 +72,12 @@ public final class ChaosCommand {
     }
     String admin = aimos.chaos.cli.Secrets.of(o, "admin-token", "AIMOS_ADMIN_TOKEN");
     String secops = aimos.chaos.cli.Secrets.of(o, "secops-token", "AIMOS_SECOPS_TOKEN");
-    if (admin.isEmpty() || secops.isEmpty()) {
+    boolean escapeOnly = drills.stream().allMatch(d -> d.fault().equals(Drill.SANDBOX_ESCAPE));
+    if (secops.isEmpty() && escapeOnly) {
+      throw new IllegalArgumentException("sandbox-escape needs the secops token: AIMOS_SECOPS_TOKEN or "
+          + "--secops-token-file");
+    }
+    if (!escapeOnly && (admin.isEmpty() || secops.isEmpty())) {
       throw new IllegalArgumentException("drills need the admin and the secops token: AIMOS_ADMIN_TOKEN and "
           + "AIMOS_SECOPS_TOKEN, or --admin-token-file and --secops-token-file (the node needs AIMOS_SECOPS_TOKEN set "
           + "too)");

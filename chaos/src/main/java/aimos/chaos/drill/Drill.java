@@ -15,6 +15,8 @@ public record Drill(String name, String description, String fault, int count, in
   public static final String NODE_KILL = "NODE_KILL";
   public static final String NODE_RESTART = "NODE_RESTART";
   public static final String PARTITION = "PARTITION";
+  /** A hostile model in a real sandbox of each node tries every way out; no load, no fault injected. */
+  public static final String SANDBOX_ESCAPE = "SANDBOX_ESCAPE";
 
   public static final List<Drill> ALL = List.of(
       new Drill("sandbox-crash-storm", "the victim's sandbox crashes on 5 requests in a row", "CRASH", 5, 0, false,
@@ -33,7 +35,11 @@ public record Drill(String name, String description, String fault, int count, in
           NODE_RESTART, 0, 0, false, false),
       new Drill("network-partition", "every link between the drill tenant's node and the other nodes is cut for "
           + "15 s (nodes in network namespaces): the minority downs itself, one writer per entity", PARTITION, 0,
-          15_000, false, false));
+          15_000, false, false),
+      new Drill("sandbox-escape", "a hostile model in a real sandbox of the node, contained as the node contains "
+          + "models, tries each way out (the node's environment, memory and files, ptrace, other sandboxes, sockets, "
+          + "writes outside its dir, a fork bomb); every attempt must be denied, with every containment layer",
+          SANDBOX_ESCAPE, 0, 0, false, false));
 
   /** Whether the drill needs a local cluster's processes (and not only a node's APIs). */
   public boolean needsCluster() {

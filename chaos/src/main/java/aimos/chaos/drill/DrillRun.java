@@ -111,6 +111,19 @@ public final class DrillRun {
       throw new IllegalArgumentException("drill " + drill.name() + " needs a majority to survive: at least 3 nodes "
           + "('bin/aimos cluster up --nodes 3')");
     }
+    if (drill.fault().equals(Drill.SANDBOX_ESCAPE)) {
+      // no load: each node runs the hostile model in a sandbox of its own, behind its secops route
+      List<String> nodes = new ArrayList<>(List.of(settings.management()));
+      if (cluster != null) {
+        nodes.clear();
+        for (int i = 1; i <= cluster.size(); i++) {
+          if (cluster.isAlive(i)) {
+            nodes.add(cluster.management(i));
+          }
+        }
+      }
+      return SandboxEscape.overApi(drill, nodes, settings.secopsToken(), tls, settings.reportDir(), progress);
+    }
     List<String> targets = new ArrayList<>(List.of(settings.target()));
     List<String> managements = new ArrayList<>(List.of(settings.management()));
     if (cluster != null) {
@@ -513,6 +526,19 @@ public final class DrillRun {
         sb.append("  ").append(v ? "ok  " : "FAIL").append(' ').append(k).append('\n'));
     ((Map<String, Object>) report.get("figures")).forEach((k, v) ->
         sb.append("  ").append(k).append(": ").append(v).append('\n'));
+    if (report.containsKey("attempts")) {
+      sb.append(SandboxEscape.lines(report, "  "));
+    }
+    if (report.get("nodes") instanceof List<?> nodes) {
+      for (Object node : nodes) {
+        Map<String, Object> n = (Map<String, Object>) node;
+        sb.append("  ").append(n.get("node")).append(": ").append(n.get("verdict")).append('\n');
+        sb.append(SandboxEscape.lines(n, "    "));
+      }
+    }
+    if (report.containsKey("tableFile")) {
+      sb.append("  table: ").append(report.get("tableFile")).append('\n');
+    }
     if (report.containsKey("reportFile")) {
       sb.append("  report: ").append(report.get("reportFile")).append('\n');
     }

@@ -2,6 +2,7 @@ package aimos.node.admin;
 
 import aimos.chaos.drill.Drill;
 import aimos.chaos.drill.DrillRun;
+import aimos.chaos.drill.SandboxEscape;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -28,6 +29,8 @@ public final class DrillRuns {
   private final String adminToken;
   private final String secopsToken;
   private final Path reportDir;
+  /** How this node runs its models' sandboxes: the sandbox-escape drill starts its probe's the same way. */
+  private final aimos.model.sandbox.SandboxSettings sandboxes;
   private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "aimos-drills");
     t.setDaemon(true);
@@ -36,7 +39,8 @@ public final class DrillRuns {
   private final Map<String, Map<String, Object>> runs = new ConcurrentHashMap<>();
 
   public DrillRuns(ActorSystem<?> system, java.util.function.Supplier<String> gateway, String management, String adminToken, String secopsToken,
-                   Path reportDir) {
+                   Path reportDir, aimos.model.sandbox.SandboxSettings sandboxes) {
+    this.sandboxes = sandboxes;
     this.system = system;
     this.gateway = gateway;
     this.management = management;
@@ -70,8 +74,9 @@ public final class DrillRuns {
       throw new IllegalArgumentException("drill " + name + " pauses the Cassandra process, which a node does not "
           + "control: run it with 'bin/aimos chaos run " + name + "' on the host of a 'bin/aimos cluster up' cluster");
     }
-    DrillRun.Settings settings = new DrillRun.Settings(gateway.get(), management, adminToken, secopsToken, duration, rate,
-        seed, reportDir, 0, null);
+    boolean escape = drill.fault().equals(Drill.SANDBOX_ESCAPE);
+    DrillRun.Settings settings = escape ? null : new DrillRun.Settings(gateway.get(), management, adminToken,
+        secopsToken, duration, rate, seed, reportDir, 0, null);
     String id = name + "-" + Long.toString(System.currentTimeMillis(), 36);
     Map<String, Object> status = new LinkedHashMap<>();
     status.put("id", id);
@@ -82,8 +87,11 @@ public final class DrillRuns {
     CompletableFuture.runAsync(() -> {
       status.put("status", "running");
       try {
-        Map<String, Object> report = new DrillRun(system, settings, line -> log.info("Drill {}: {}", id, line),
-            selfTls(system.settings().config())).run(drill);
+        Map<String, Object> report = escape
+            ? SandboxEscape.onThisNode(drill, sandboxes, system.address().hostPort(), id, reportDir,
+                line -> log.info("Drill {}: {}", id, line))
+            : new DrillRun(system, settings, line -> log.info("Drill {}: {}", id, line),
+                selfTls(system.settings().config())).run(drill);
         status.put("report", report);
         status.put("status", "done");
         log.info("Drill {} finished: {}", id, report.get("verdict"));

@@ -166,6 +166,11 @@ public final class SandboxContainment {
     return settings.mode();
   }
 
+  /** Why containment is short of every layer, and how to fix it; "" when every layer applies (or mode is off). */
+  public String missing() {
+    return missing;
+  }
+
   /** Whether the sandbox process is the launcher's child in a pid namespace of its own (the node tracks that child). */
   public boolean ownPidNamespace() {
     return kind != Kind.NONE;

@@ -39,10 +39,18 @@ public final class SandboxMain {
       System.err.println("usage: SandboxMain <runtime> <threads>");
       System.exit(2);
     }
+    serve(() -> create(args[0]), Integer.parseInt(args[1]));
+  }
+
+  /**
+   * Serves requests with the runtime that {@code make} makes ({@link #create} for model versions; the containment
+   * drill's probe has a main of its own) on {@code threads} model threads, until the parent closes stdin. The runtime
+   * is made after stdout is taken over, so that nothing it prints can corrupt the reply frames.
+   */
+  static void serve(java.util.function.Supplier<ModelRuntime> make, int threads) throws IOException {
     OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 64 * 1024);
     System.setOut(System.err);
-    ModelRuntime runtime = create(args[0]);
-    int threads = Integer.parseInt(args[1]);
+    ModelRuntime runtime = make.get();
     // model threads yield to the reader and the ping thread (the JVM maps priorities to nice values with
     // -XX:ThreadPriorityPolicy=1, which the node passes), so a sandbox busy on every model thread still answers
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {

@@ -51,6 +51,13 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
         probeInterval, maxReplyBytes, isolation, upstreams, environment);
   }
 
+  /** The same settings with other caps or containment (tests compare a contained node with an uncontained one). */
+  public SandboxSettings withIsolation(SandboxIsolation other) {
+    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, requestTimeout, startTimeout,
+        heartbeat, backoffMin, backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter,
+        probeInterval, maxReplyBytes, other, upstreams, environment);
+  }
+
   /**
    * These settings for a sandbox of {@code runtime}: its memory and request time raised to what it needs; an upstream
    * runtime gets the host's network and its provider's settings in its environment, and answers within its

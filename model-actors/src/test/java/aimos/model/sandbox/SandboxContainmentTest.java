@@ -5,29 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import aimos.internal.sandbox.SandboxRequest;
-import aimos.internal.sandbox.TextJob;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A hostile model ({@link HostileRuntime}) in a real contained sandbox process tries every way out it knows; each
- * attempt must fail. The same model without containment gets out, so the test can fail.
+ * A hostile model ({@link EscapeProbe}) in a real contained sandbox process tries every way out it knows; each
+ * attempt must fail. The same model without containment gets out, so the test can fail; and the drill that runs it on
+ * a node ({@link ContainmentDrill}) fails on a node whose containment is off or degraded, saying why.
  */
 class SandboxContainmentTest {
   /** Set in this JVM's environment by the build, as a node has its tokens there. */
@@ -76,51 +74,20 @@ class SandboxContainmentTest {
     return Path.of("target", "hostile-node-file.txt").toAbsolutePath();
   }
 
-  /** Runs the hostile model in a sandbox with this isolation; its attempts, by name: "SUCCEEDED|DENIED\tdetail". */
-  private static Map<String, String> attack(SandboxIsolation isolation, String name, Path hostTmp) throws Exception {
+  /** Runs the hostile model in a sandbox with this isolation, aimed at this test's stand-ins. */
+  private static ContainmentDrill.Report attack(SandboxIsolation isolation, String name, Path hostTmp,
+                                                Path systemFile) throws Exception {
     Path dir = sandboxes.resolve(name).resolve("v1");
-    SandboxProcess.LaunchSpec base = settings.launchSpec(dir);
-    List<String> jvm = new ArrayList<>(base.jvmOptions());
-    jvm.add("-Daimos.sandbox.extra-runtime=" + HostileRuntime.NAME + "=" + HostileRuntime.class.getName());
-    SandboxProcess.LaunchSpec spec = new SandboxProcess.LaunchSpec(base.javaCommand(), jvm, base.classpath(), dir,
-        base.environment());
-    String id = "hostile-" + ProcessHandle.current().pid() + "-" + name;
-    List<String> wrapper = isolation.prepare(id, spec, HostileRuntime.NAME);
-    SandboxProcess p = SandboxProcess.start(spec, wrapper,
-        isolation.containment().kind() != SandboxContainment.Kind.NONE, HostileRuntime.NAME, 1,
-        settings.maxReplyBytes());
-    try {
-      p.ping(Duration.ofSeconds(60)).get();
-      String prompt = String.join("\n", "nodePid=" + ProcessHandle.current().pid(), "secretName=" + SECRET,
-          "nodeFile=" + nodeDir.resolve("cassandra/data/journal-Data.db"), "nodeDir=" + nodeDir,
-          "cwdFile=" + cwdFile(), "otherDir=" + sandboxes.resolve("other/v1"), "port=" + listener.getLocalPort(),
-          "hostTmp=" + hostTmp);
-      var reply = p.call(SandboxRequest.newBuilder().setText(TextJob.newBuilder().setPrompt(prompt)),
-          Duration.ofSeconds(120)).get(150, TimeUnit.SECONDS);
-      assertTrue(reply.hasText(), reply.toString());
-      Map<String, String> results = new LinkedHashMap<>();
-      for (String line : reply.getText().getCompletion().split("\n")) {
-        String[] f = line.split("\t", 2);
-        results.put(f[0], f[1]);
-      }
-      if (isolation.containment().ownPidNamespace()) {
-        // the node kills the sandbox as a whole: nothing of its pid namespace outlives it
-        Path ns = Files.readSymbolicLink(Path.of("/proc", Long.toString(p.pid()), "ns", "pid"));
-        assertFalse(inNamespace(ns).isEmpty(), "the sandbox's processes are found by their namespace");
-        p.kill("test over");
-        p.onExit().get(10, TimeUnit.SECONDS);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!inNamespace(ns).isEmpty() && System.nanoTime() < deadline) {
-          Thread.onSpinWait();
-        }
-        assertEquals(List.of(), inNamespace(ns), "processes left in the killed sandbox's pid namespace");
-      }
-      return results;
-    } finally {
-      p.kill("test over");
-      p.onExit().get(10, TimeUnit.SECONDS);
-      isolation.release(id);
-    }
+    var targets = new ContainmentDrill.Targets(ProcessHandle.current().pid(), SECRET, nodeDir,
+        nodeDir.resolve("cassandra/data/journal-Data.db"), cwdFile(), sandboxes.resolve("other/v1"),
+        listener.getLocalPort(), hostTmp, systemFile, true, Map.of());
+    return ContainmentDrill.attack(settings, isolation, dir, "hostile-" + ProcessHandle.current().pid() + "-" + name,
+        targets, connections::get);
+  }
+
+  private static Map<String, ContainmentDrill.Attempt> byName(ContainmentDrill.Report report) {
+    return report.attempts().stream().collect(Collectors.toMap(ContainmentDrill.Attempt::attempt,
+        Function.identity()));
   }
 
   @Test
@@ -130,64 +97,109 @@ class SandboxContainmentTest {
         "gcc is here: the launcher must work (see the node's log for why not)");
     assertEquals(SandboxContainment.Kind.JAIL, isolation.containment().kind(), isolation.describe());
     Path hostTmp = Path.of("/tmp", "aimos-hostile-" + UUID.randomUUID());
-    Map<String, String> results = attack(isolation, "hostile", hostTmp);
-    StringBuilder table = new StringBuilder("| attempt | result |\n| --- | --- |\n");
-    List<String> escaped = new ArrayList<>();
-    for (var e : results.entrySet()) {
-      String result = e.getValue();
-      if (e.getKey().startsWith("write a file into the host's /tmp")) {
-        // the sandbox has a /tmp of its own: what counts is whether the host's has the file
-        result = Files.exists(hostTmp) ? "SUCCEEDED\tthe host's /tmp has the file"
-            : "DENIED\tthe write went to the sandbox's private /tmp; the host's has no such file";
-      }
-      if (e.getKey().equals("leave a process running")) {
-        result = "DENIED\tit died with the sandbox: no process of its pid namespace outlived the node's kill";
-      }
-      table.append("| ").append(e.getKey()).append(" | ").append(result.replace("\t", ": ").replace("|", "/"))
-          .append(" |\n");
-      if (!result.startsWith("DENIED")) {
-        escaped.add(e.getKey() + " -> " + result);
-      }
+    Path systemFile = Path.of("/usr/lib", "aimos-hostile-" + UUID.randomUUID());
+    try {
+      ContainmentDrill.Report report = attack(isolation, "hostile", hostTmp, systemFile);
+      Files.writeString(Path.of("target", "hostile-model-attempts.md"), report.table());
+      System.out.println(report.table());
+      assertEquals(EscapeProbe.ATTEMPTS, report.attempts().stream().map(ContainmentDrill.Attempt::attempt).toList());
+      assertEquals(18, report.attempts().size());
+      assertTrue(report.passed(), "escapes: " + report.failures() + "\n" + report.table());
+      assertEquals(18, report.denied());
+      assertFalse(Files.exists(nodeDir.resolve("planted")));
+      assertFalse(Files.exists(hostTmp));
+      assertFalse(Files.exists(systemFile));
+      assertEquals(0, connections.get(), "connections the sandbox opened to the node's listener");
+      assertTrue(byName(report).get("fork-bomb (start processes until refused)").detail().contains("refused after"),
+          report.table());
+      assertTrue(byName(report).get("leave a process running").detail().contains("no process of its pid namespace"),
+          report.table());
+      // the node is unaffected by the bomb: it still starts processes
+      assertEquals(0, new ProcessBuilder("true").start().waitFor());
+    } finally {
+      Files.deleteIfExists(hostTmp);
+      Files.deleteIfExists(systemFile);
     }
-    Path report = Path.of("target", "hostile-model-attempts.md");
-    Files.writeString(report, table);
-    System.out.println(table);
-    assertEquals(18, results.size(), results.toString());
-    assertTrue(escaped.isEmpty(), "escapes: " + escaped + "\n" + table);
-    assertFalse(Files.exists(nodeDir.resolve("planted")));
-    assertEquals(0, connections.get(), "connections the sandbox opened to the node's listener");
-    assertTrue(results.get("fork-bomb (start processes until refused)").contains("refused after"),
-        results.toString());
-    // the node is unaffected by the bomb: it still starts processes
-    assertEquals(0, new ProcessBuilder("true").start().waitFor());
   }
 
   @Test
   void theSameHostileModelUncontainedReadsTheNodesFiles() throws Exception {
     SandboxIsolation isolation = settings.isolation().withContainment(SandboxContainment.off());
     Path hostTmp = Path.of("/tmp", "aimos-hostile-" + UUID.randomUUID());
+    Path systemFile = Path.of("/usr/lib", "aimos-hostile-" + UUID.randomUUID());
     try {
-      Map<String, String> results = attack(isolation, "control", hostTmp);
-      assertTrue(results.get("read a file in the node's data dir (Cassandra data stand-in)").startsWith("SUCCEEDED"),
+      var results = byName(attack(isolation, "control", hostTmp, systemFile));
+      assertEquals(EscapeProbe.SUCCEEDED,
+          results.get("read a file in the node's data dir (Cassandra data stand-in)").result(), results.toString());
+      assertEquals(EscapeProbe.SUCCEEDED,
+          results.get("read the node's environment via /proc/<node pid>/environ").result(), results.toString());
+      assertEquals(EscapeProbe.SUCCEEDED, results.get("read another sandbox's file").result(), results.toString());
+      assertEquals(EscapeProbe.SUCCEEDED, results.get("write a file into the host's /tmp").result(),
           results.toString());
-      assertTrue(results.get("read the node's environment via /proc/<node pid>/environ").startsWith("SUCCEEDED"),
-          results.toString());
-      assertTrue(results.get("read another sandbox's file").startsWith("SUCCEEDED"), results.toString());
+      assertEquals(EscapeProbe.SUCCEEDED, results.get("leave a process running").result(), results.toString());
       assertTrue(Files.exists(hostTmp), "an uncontained sandbox writes the host's /tmp");
+      // what was read is never in the report: only that it was reached
+      assertFalse(results.toString().contains("tenant rows") || results.toString().contains("another model's data")
+          || results.toString().contains(System.getenv(SECRET)), results.toString());
     } finally {
       Files.deleteIfExists(hostTmp);
+      Files.deleteIfExists(systemFile);
     }
   }
 
-  /** The pids of the processes in a pid namespace, by its link ({@code pid:[inode]}). */
-  private static List<Long> inNamespace(Path ns) {
-    return ProcessHandle.allProcesses().filter(h -> {
-      try {
-        return Files.readSymbolicLink(Path.of("/proc", Long.toString(h.pid()), "ns", "pid")).equals(ns);
-      } catch (IOException | RuntimeException e) {
-        return false;
-      }
-    }).map(ProcessHandle::pid).toList();
+  /**
+   * The drill as a node runs it, on a node whose containment is off: it still lists every attempt (several get out)
+   * and fails, saying first that containment is off; its canaries and sandbox dir are gone afterwards.
+   */
+  @Test
+  void theDrillFailsOnANodeWithContainmentOff() throws Exception {
+    SandboxSettings off = settings.withIsolation(settings.isolation().withContainment(SandboxContainment.off()));
+    String run = "off-" + ProcessHandle.current().pid();
+    ContainmentDrill.Report report = ContainmentDrill.run(off, run);
+    assertFalse(report.passed(), report.table());
+    assertEquals("NONE", report.kind());
+    assertTrue(report.failures().get(0).startsWith("sandbox containment is off on this node"), report.failures()
+        .toString());
+    assertTrue(report.failures().get(0).contains("AIMOS_SANDBOX_CONTAINMENT"), report.failures().toString());
+    assertEquals(EscapeProbe.ATTEMPTS, report.attempts().stream().map(ContainmentDrill.Attempt::attempt).toList());
+    var results = byName(report);
+    assertEquals(EscapeProbe.SUCCEEDED, results.get("read the node's environment via /proc/<node pid>/environ")
+        .result(), report.table());
+    assertEquals(EscapeProbe.SUCCEEDED, results.get("list another sandbox's work dir").result(), report.table());
+    assertEquals(EscapeProbe.SUCCEEDED, results.get("read a file in the node's working dir").result(),
+        report.table());
+    assertTrue(report.failures().stream().anyMatch(f -> f.startsWith("read another sandbox's file: SUCCEEDED")),
+        report.failures().toString());
+    assertFalse(Files.exists(sandboxes.resolve(".drills").resolve(run)), "the drill's sandbox dir is removed");
+    try (Stream<Path> cwd = Files.list(Path.of("").toAbsolutePath())) {
+      assertEquals(List.of(), cwd.filter(p -> p.getFileName().toString().startsWith(".aimos-drill-" + run)).toList(),
+          "the drill's canaries are removed");
+    }
+    assertFalse(report.toMap().toString().contains(System.getenv(SECRET)), "no secret in the report");
+  }
+
+  /** The verdict alone: containment short of aimos-jail fails even when every attempt was denied. */
+  @Test
+  void aDegradedOrLeakyNodeFailsTheDrillAndSaysWhy() {
+    List<ContainmentDrill.Attempt> allDenied = EscapeProbe.ATTEMPTS.stream()
+        .map(a -> new ContainmentDrill.Attempt(a, EscapeProbe.DENIED, "denied")).toList();
+    var util = new SandboxContainment(SandboxContainment.Settings.defaults(SandboxContainment.Mode.AUTO),
+        SandboxContainment.Kind.UTIL_LINUX, null, true, "aimos-jail cannot be used (gcc is missing), so sandboxes "
+        + "lack a dedicated uid");
+    var degraded = ContainmentDrill.judge(util, settings.isolation().withContainment(util), allDenied);
+    assertFalse(degraded.passed());
+    assertEquals(List.of("containment is degraded to util-linux (pid, ipc and uts namespaces, no_new_privs): "
+        + "aimos-jail cannot be used (gcc is missing), so sandboxes lack a dedicated uid"), degraded.failures());
+
+    var jail = new SandboxContainment(SandboxContainment.Settings.defaults(SandboxContainment.Mode.REQUIRED),
+        SandboxContainment.Kind.JAIL, Path.of("/nonexistent/aimos-jail"), true, "");
+    assertTrue(ContainmentDrill.judge(jail, settings.isolation().withContainment(jail), allDenied).passed());
+    var leaky = new java.util.ArrayList<>(allDenied);
+    leaky.set(3, new ContainmentDrill.Attempt(EscapeProbe.ATTEMPTS.get(3), EscapeProbe.SUCCEEDED, "read 16 bytes"));
+    leaky.set(16, new ContainmentDrill.Attempt(EscapeProbe.ATTEMPTS.get(16), EscapeProbe.NOT_TRIED, "no cgroup"));
+    var failed = ContainmentDrill.judge(jail, settings.isolation().withContainment(jail), leaky);
+    assertEquals(List.of("read the node's memory via /proc/<node pid>/mem: SUCCEEDED (read 16 bytes)",
+        "fork-bomb (start processes until refused): NOT_TRIED (no cgroup)"), failed.failures());
   }
 
   private static boolean onPath(String program) {
