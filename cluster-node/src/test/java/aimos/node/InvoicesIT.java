@@ -610,7 +610,7 @@ class InvoicesIT {
         + "&format=csv", TestCluster.ADMIN_TOKEN, null);
     assertEquals(200, csv.statusCode());
     assertTrue(new String(csv.body(), StandardCharsets.UTF_8).startsWith("request_id,latency_ms\n"));
-    assertTrue(new String(csv.body(), StandardCharsets.UTF_8).contains("sla-slow\n"));
+    assertTrue(new String(csv.body(), StandardCharsets.UTF_8).contains("sla-slow,"));
     assertEquals(400, admin("GET", "/admin/tenants/inv-sla/sla?month=2026-13", null).status());
     assertEquals(400, admin("GET", "/admin/tenants/inv-sla/sla?month=" + MONTH + "&format=xml", null).status());
     assertEquals(404, admin("GET", "/admin/tenants/nobody-here/sla?month=" + MONTH, null).status());

@@ -1,6 +1,7 @@
 package aimos.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,31 @@ class NodeConfigTest {
     assertEquals(List.of("10.0.0.1:9042", "10.0.0.2:9042"),
         c.getStringList("datastax-java-driver.basic.contact-points"));
     assertEquals(List.of("pekko://aimos@127.0.0.1:25520"), c.getStringList("pekko.cluster.seed-nodes"));
+  }
+
+  @Test
+  void cassandraAuthenticationAndTlsComeFromTheEnvironmentWithThePasswordFromAFile() throws Exception {
+    var none = NodeConfig.load(ConfigFactory.empty(), Map.of());
+    assertFalse(none.hasPath("datastax-java-driver.advanced.auth-provider.username"));
+    var passwordFile = java.nio.file.Files.createTempFile("cassandra", ".password");
+    java.nio.file.Files.writeString(passwordFile, "s3cret-from-file\n");
+    var truststore = java.nio.file.Files.createTempFile("cassandra", ".p12");
+    var c = NodeConfig.load(ConfigFactory.empty(), Map.of("AIMOS_CASSANDRA_USERNAME", "aimos",
+        "AIMOS_CASSANDRA_PASSWORD_FILE", passwordFile.toString(), "AIMOS_CASSANDRA_TRUSTSTORE", truststore.toString()));
+    assertEquals("PlainTextAuthProvider", c.getString("datastax-java-driver.advanced.auth-provider.class"));
+    assertEquals("aimos", c.getString("datastax-java-driver.advanced.auth-provider.username"));
+    assertEquals("s3cret-from-file", c.getString("datastax-java-driver.advanced.auth-provider.password"));
+    assertEquals("DefaultSslEngineFactory", c.getString("datastax-java-driver.advanced.ssl-engine-factory.class"));
+    assertEquals(truststore.toString(),
+        c.getString("datastax-java-driver.advanced.ssl-engine-factory.truststore-path"));
+    assertTrue(c.getBoolean("datastax-java-driver.advanced.ssl-engine-factory.hostname-validation"));
+    // refused with what to do: a user without a password, a truststore that is not there
+    var noPassword = assertThrows(IllegalArgumentException.class, () -> NodeConfig.load(ConfigFactory.empty(),
+        Map.of("AIMOS_CASSANDRA_USERNAME", "aimos")));
+    assertTrue(noPassword.getMessage().contains("AIMOS_CASSANDRA_PASSWORD_FILE"), noPassword.getMessage());
+    var missing = assertThrows(IllegalArgumentException.class, () -> NodeConfig.load(ConfigFactory.empty(),
+        Map.of("AIMOS_CASSANDRA_TRUSTSTORE", "/no/such/truststore.p12")));
+    assertTrue(missing.getMessage().contains("/no/such/truststore.p12"), missing.getMessage());
   }
 
   @Test
