@@ -191,7 +191,7 @@ public final class Main {
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     TenantDirectory.init(system);
-    BillingProjection.init(system, ledger, rollups, metrics::projectionLagMillis);
+    BillingProjection.init(system, ledger, rollups, metrics);
     BudgetAlertProjection.init(system, webhooks.outbox());
     system.systemActorOf(WorkerHost.create(sandboxSettings(config), metrics, new WorkerHost.Capacity(
         config.getString("aimos.worker.device"), config.getInt("aimos.worker.device-memory-mb"))),
