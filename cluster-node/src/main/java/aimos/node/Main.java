@@ -191,7 +191,7 @@ public final class Main {
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     TenantDirectory.init(system);
-    BillingProjection.init(system, ledger, rollups, metrics::projectionLagMillis);
+    BillingProjection.init(system, ledger, rollups, metrics);
     BudgetAlertProjection.init(system, webhooks.outbox());
     SandboxSettings sandboxSettings = sandboxSettings(config);
     system.systemActorOf(WorkerHost.create(sandboxSettings, metrics, new WorkerHost.Capacity(

@@ -283,8 +283,11 @@ class InferenceIT {
 
   @Test
   void servesHealthAndPrometheusMetrics() {
-    send(acmeKey, null, "metrics please");
     int port = cluster.managementPort(0);
+    String before = Http.call("GET", port, "/metrics", null, null).body();
+    for (int i = 0; i < 5; i++) {
+      send(acmeKey, null, "metrics please " + i);
+    }
     assertEquals(200, Http.call("GET", port, "/ready", null, null).status());
     assertEquals(200, Http.call("GET", port, "/alive", null, null).status());
     var members = Http.call("GET", port, "/cluster/members", null, null);
@@ -296,5 +299,25 @@ class InferenceIT {
     assertTrue(metrics.body().contains("aimos_request_duration_seconds_bucket"));
     assertTrue(metrics.body().contains("aimos_sandbox_state{model=\"it-text\",version=\"v1\",state=\"ready\",} 1.0"),
         metrics.body());
+    // the answered requests' usage events reach the rollups and are counted in the freshness histogram; with the
+    // default settings most are visible within 2 s (the tag query alone waited 2 s before they were tuned)
+    TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
+      String body = Http.call("GET", port, "/metrics", null, null).body();
+      assertTrue(sample(body, "aimos_usage_freshness_seconds_count") >= sample(before,
+          "aimos_usage_freshness_seconds_count") + 5, body);
+      return null;
+    });
+    String after = Http.call("GET", port, "/metrics", null, null).body();
+    String within2s = "aimos_usage_freshness_seconds_bucket{le=\"2.0\",}";
+    assertTrue(sample(after, within2s) - sample(before, within2s) >= 3, () -> "freshness of 5 requests: " + after
+        .lines().filter(l -> l.startsWith("aimos_usage_freshness_seconds")).toList() + ", before: " + before
+        .lines().filter(l -> l.startsWith("aimos_usage_freshness_seconds")).toList());
+  }
+
+  /** The value of a sample (name and labels as exported) in a Prometheus text scrape. */
+  private static double sample(String metrics, String sample) {
+    return metrics.lines().filter(l -> l.startsWith(sample + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst()
+        .orElseThrow(() -> new AssertionError("no " + sample + " in " + metrics));
   }
 }

@@ -72,6 +72,20 @@ class NodeConfigTest {
   }
 
   @Test
+  void usageCanReachTheRollupsWithinTwoSecondsOfTheAnswer() {
+    var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
+    Duration delay = c.getDuration("pekko.persistence.cassandra.events-by-tag.eventual-consistency-delay");
+    Duration poll = c.getDuration("pekko.persistence.cassandra.query.refresh-interval");
+    assertEquals("on", c.getString("pekko.persistence.cassandra.events-by-tag.pubsub-notification"));
+    // the tag query acts on a notice of a tag write only when the delay is shorter than its poll; then an event is
+    // read the delay after its notice (throttled to one per 100 ms), waits for its group, and is written
+    assertTrue(delay.compareTo(poll) < 0, delay + " must be shorter than the poll " + poll);
+    Duration budget = delay.plusMillis(100).plus(aimos.billing.projection.BillingProjection.GROUP_WITHIN)
+        .plusMillis(500);
+    assertTrue(budget.compareTo(Duration.ofSeconds(2)) <= 0, "with 500 ms for the reads and writes: " + budget);
+  }
+
+  @Test
   void defaultsToOneLocalNode() {
     var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
     assertEquals(List.of("127.0.0.1:9042"), c.getStringList("datastax-java-driver.basic.contact-points"));

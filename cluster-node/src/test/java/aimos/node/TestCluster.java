@@ -174,7 +174,6 @@ public final class TestCluster implements AutoCloseable {
         pekko.persistence.cassandra.snapshot.keyspace = "%s_snapshot"
         pekko.projection.cassandra.offset-store.keyspace = "%s_offsets"
         pekko.persistence.cassandra.events-by-tag.first-time-bucket = "%s"
-        pekko.persistence.cassandra.events-by-tag.eventual-consistency-delay = 1s
         pekko.management.http.port = %d
         pekko.remote.artery.canonical.port = %d
         pekko.cluster.seed-nodes = %s

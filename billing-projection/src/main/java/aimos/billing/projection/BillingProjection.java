@@ -6,7 +6,6 @@ import aimos.billing.rollup.RollupWriter;
 import aimos.tenant.TenantEntity;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.function.LongConsumer;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
@@ -27,18 +26,22 @@ import org.apache.pekko.projection.javadsl.SourceProvider;
  */
 public final class BillingProjection {
   public static final String NAME = "billing-ledger";
+  /** A group is handed to the handler when it holds this many envelopes, or {@link #GROUP_WITHIN} after its first. */
+  public static final int GROUP_SIZE = 500;
+  /** The longest an envelope waits for others to join its group: part of usage freshness. */
+  public static final Duration GROUP_WITHIN = Duration.ofMillis(200);
 
   private BillingProjection() {}
 
   public static void init(ActorSystem<?> system, LedgerRepository ledger, RollupRepository rollups,
-                          LongConsumer lagMillis) {
+                          ProjectionMonitor monitor) {
     ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, TenantEntity.TAGS.size(),
-        i -> ProjectionBehavior.create(projection(system, TenantEntity.TAGS.get(i), ledger, rollups, lagMillis)),
+        i -> ProjectionBehavior.create(projection(system, TenantEntity.TAGS.get(i), ledger, rollups, monitor)),
         ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
   }
 
   public static GroupedProjection<Offset, EventEnvelope<TenantEntity.Event>> projection(
-      ActorSystem<?> system, String tag, LedgerRepository ledger, RollupRepository rollups, LongConsumer lagMillis) {
+      ActorSystem<?> system, String tag, LedgerRepository ledger, RollupRepository rollups, ProjectionMonitor monitor) {
     SourceProvider<Offset, EventEnvelope<TenantEntity.Event>> source =
         EventSourcedProvider.eventsByTag(system, CassandraReadJournal.Identifier(), tag);
     // a group's ledger rows and rollups are written, then its offset saved: at least once, and both are idempotent.
@@ -46,7 +49,7 @@ public final class BillingProjection {
     // rollups and sees its events in sequence order; each start gets a fresh (cold) rollup cache.
     return CassandraProjection.groupedWithin(ProjectionId.of(NAME, tag), source,
             () -> new BillingProjectionHandler(ledger, new RollupWriter(rollups, RollupWriter.DEFAULT_CACHE_ROWS),
-                lagMillis))
-        .withGroup(500, Duration.ofMillis(200));
+                monitor))
+        .withGroup(GROUP_SIZE, GROUP_WITHIN);
   }
 }

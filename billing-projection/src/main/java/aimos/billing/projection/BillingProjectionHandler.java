@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.LongConsumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.javadsl.Handler;
@@ -23,12 +22,12 @@ import org.apache.pekko.projection.javadsl.Handler;
 public final class BillingProjectionHandler extends Handler<List<EventEnvelope<TenantEntity.Event>>> {
   private final LedgerRepository ledger;
   private final RollupWriter rollups;
-  private final LongConsumer lagMillis;
+  private final ProjectionMonitor monitor;
 
-  public BillingProjectionHandler(LedgerRepository ledger, RollupWriter rollups, LongConsumer lagMillis) {
+  public BillingProjectionHandler(LedgerRepository ledger, RollupWriter rollups, ProjectionMonitor monitor) {
     this.ledger = ledger;
     this.rollups = rollups;
-    this.lagMillis = lagMillis;
+    this.monitor = monitor;
   }
 
   @Override
@@ -48,7 +47,11 @@ public final class BillingProjectionHandler extends Handler<List<EventEnvelope<T
     }
     long recordedAt = newest;
     return ledger.upsertAll(rows).thenCompose(written -> rollups.apply(usage)).thenApply(done -> {
-      lagMillis.accept(Math.max(0, System.currentTimeMillis() - recordedAt));
+      long now = System.currentTimeMillis();
+      monitor.projectionLagMillis(Math.max(0, now - recordedAt));
+      for (SequencedUsage u : usage) {
+        monitor.usageVisibleAfterMillis(Math.max(0, now - u.event().recordedAtMillis()));
+      }
       return done;
     });
   }

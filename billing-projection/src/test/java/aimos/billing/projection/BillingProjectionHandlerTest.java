@@ -122,6 +122,41 @@ class BillingProjectionHandlerTest {
   }
 
   @Test
+  void reportsEachUsageEventsFreshnessOnceItsRollupIsWritten() {
+    long now = System.currentTimeMillis();
+    List<Long> visibleAfter = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AtomicLong lag = new AtomicLong(-1);
+    var h = new BillingProjectionHandler(ledger, new RollupWriter(rollups, 100), new ProjectionMonitor() {
+      @Override
+      public void projectionLagMillis(long millis) {
+        lag.set(millis);
+      }
+
+      @Override
+      public void usageVisibleAfterMillis(long millis) {
+        visibleAfter.add(millis);
+      }
+    });
+    String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
+    run(h, List.of(
+        envelope("fresh", 1, new TenantEntity.UsageRecorded("fresh", "r1", "demo-text", "v1", BillingUnit.TOKENS,
+            20_000, Units.tokens(3, 1), 0, 80, 1000, now - 3_000, month)),
+        envelope("fresh", 2, new TenantEntity.PlanChanged(new Plan(1, 1, 1, 1))),
+        envelope("fresh", 3, new TenantEntity.UsageRecorded("fresh", "r3", "demo-text", "v1", BillingUnit.TOKENS,
+            20_000, Units.tokens(3, 1), 0, 80, 1000, now - 500, month))));
+    long after = System.currentTimeMillis();
+    // one observation per usage event (none for the plan change), each from its own recorded_at
+    assertEquals(2, visibleAfter.size(), visibleAfter.toString());
+    assertTrue(visibleAfter.get(0) >= 3_000 && visibleAfter.get(0) <= after - now + 3_000, visibleAfter.toString());
+    assertTrue(visibleAfter.get(1) >= 500 && visibleAfter.get(1) <= after - now + 500, visibleAfter.toString());
+    assertTrue(lag.get() >= 500 && lag.get() < 3_000, "lag is the newest event's age: " + lag.get());
+    assertEquals(2, usage.report("fresh", month).toCompletableFuture().join().requests());
+    // a group without usage events reports nothing
+    run(h, List.of(envelope("fresh", 4, new TenantEntity.PlanChanged(new Plan(2, 2, 2, 2)))));
+    assertEquals(2, visibleAfter.size());
+  }
+
+  @Test
   void rollupsEqualTheSumOfTheEventsPerDayAndHour() {
     var h = handler();
     run(h, List.of(

@@ -15,7 +15,8 @@ import java.io.UncheckedIOException;
  * This node's Prometheus metrics, in the {@code aimos_} namespace. Each node has its own registry (several nodes may
  * share a JVM in tests).
  */
-public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook.WebhookMonitor {
+public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook.WebhookMonitor,
+    aimos.billing.projection.ProjectionMonitor {
   /** The model label of requests whose caller was not authenticated, or that named no model. */
   public static final String UNKNOWN_MODEL = "-";
   /** The model label of authenticated requests for a model that is not registered. */
@@ -44,6 +45,10 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
       .labelNames("model", "version", "state").register(registry);
   private final Gauge projectionLag = Gauge.build("aimos_projection_lag_seconds",
       "Age of the newest usage event the billing projection wrote on this node.").register(registry);
+  private final Histogram usageFreshness = Histogram.build("aimos_usage_freshness_seconds",
+      "Per usage event: from its recorded_at (the metered answer) to the end of the rollup write that made it "
+          + "visible to usage reads, as written by the billing projection on this node.")
+      .buckets(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10).register(registry);
   private final Counter meteredCharge = Counter.build("aimos_metered_charge_micro_usd_total",
       "Micro-dollars of usage metered by this node's gateway.").labelNames("model").register(registry);
 
@@ -119,8 +124,14 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
     reconciliationFlagged.set(flagged);
   }
 
+  @Override
   public void projectionLagMillis(long millis) {
     projectionLag.set(millis / 1000.0);
+  }
+
+  @Override
+  public void usageVisibleAfterMillis(long millis) {
+    usageFreshness.observe(millis / 1000.0);
   }
 
   @Override
