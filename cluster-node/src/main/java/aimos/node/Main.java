@@ -1,6 +1,5 @@
 package aimos.node;
 
-import aimos.api.v1.EchoService;
 import aimos.api.v1.InferenceService;
 import aimos.api.v1.InferenceServicePowerApiHandlerFactory;
 import aimos.billing.ledger.CassandraLedgerRepository;
@@ -225,8 +224,13 @@ public final class Main {
         aimos.api.v1.BillingServicePowerApiHandlerFactory.partial(
             new aimos.node.gateway.BillingGateway(invoices, tenantUsage, keyCheck), aimos.api.v1.BillingService.name,
             system),
+        aimos.grpc.health.v1.HealthHandlerFactory.partial(new aimos.node.health.GrpcHealth(
+            () -> NodeState.get(system).ready(), java.util.Set.of(InferenceService.name,
+            aimos.api.v1.BillingService.name, aimos.grpc.health.v1.Health.name), java.time.Duration.ofSeconds(1)),
+            aimos.grpc.health.v1.Health.name, system),
+        // reflection lists exactly the services this handler serves
         ServerReflection.create(List.of(InferenceService.description, aimos.api.v1.BillingService.description,
-            EchoService.description), system),
+            aimos.grpc.health.v1.Health.description), system),
         new RestRoutes(models, directories.models(), keyCheck, org.apache.pekko.http.javadsl.server.Directives.concat(
             new OpenAiRoutes(gateway, config.getBytes("aimos.gateway.max-request-bytes"),
                 settings.serverRequestTimeout()).route(),

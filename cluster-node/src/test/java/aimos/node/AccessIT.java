@@ -161,6 +161,15 @@ class AccessIT {
         boolean allowed = m.roles().contains(t.getKey())
             || t.getKey().equals("admin") && !m.roles().contains("-admin");
         Http.Reply r = call(m.method(), m.path(), t.getValue(), m.body());
+        if (!m.template().equals("/admin/no-such-route")) {
+          // every answer, refusals and errors included, is one the OpenAPI document describes
+          try {
+            OpenApiContract.get().verify(m.method(), m.template(),
+                new OpenApiContract.Observed(r.status(), r.headers(), r.body()));
+          } catch (AssertionError e) {
+            wrong.add(t.getKey() + ": " + e.getMessage());
+          }
+        }
         if (allowed ? r.status() == 403 || r.status() == 401 : r.status() != 403) {
           wrong.add(t.getKey() + " " + m.method() + " " + m.path() + " -> " + r.status() + " " + r.body());
         }
@@ -173,6 +182,43 @@ class AccessIT {
     // the configured secops token has the secops role
     assertEquals(403, call("GET", "/admin/tokens", TestCluster.SECOPS_TOKEN, null).status());
     assertEquals("secops", call("GET", "/admin/whoami", TestCluster.SECOPS_TOKEN, null).json().get("role").asText());
+  }
+
+  /** Successful and refused admin calls answer as the OpenAPI document says (status, headers, body). */
+  @Test
+  @Order(1)
+  void adminAnswersMatchTheOpenApiDocument() {
+    String body = """
+        {"id": "contract-co", "name": "Contract Co", "plan": {"requestsPerMinute": 60, "tokensPerMinute": 1000,
+         "monthlyBudgetUsd": "10.00", "maxConcurrentRequests": 2}}""";
+    var created = OpenApiContract.check("POST", "/admin/tenants",
+        call("POST", "/admin/tenants", TestCluster.ADMIN_TOKEN, body));
+    assertEquals(201, created.status(), created.body());
+    assertEquals(409, OpenApiContract.check("POST", "/admin/tenants",
+        call("POST", "/admin/tenants", TestCluster.ADMIN_TOKEN, body)).status());
+    assertEquals(400, OpenApiContract.check("POST", "/admin/tenants",
+        call("POST", "/admin/tenants", TestCluster.ADMIN_TOKEN, "{\"id\": \"x\"}")).status());
+    assertEquals(400, OpenApiContract.check("POST", "/admin/tenants",
+        call("POST", "/admin/tenants", TestCluster.ADMIN_TOKEN, "[1, 2")).status());
+    assertEquals(403, OpenApiContract.check("POST", "/admin/tenants",
+        call("POST", "/admin/tenants", TestCluster.SECOPS_TOKEN, body)).status());
+    var key = OpenApiContract.check("POST", "/admin/tenants/contract-co/keys",
+        call("POST", "/admin/tenants/contract-co/keys", TestCluster.ADMIN_TOKEN, null));
+    assertEquals(201, key.status(), key.body());
+    var tenant = OpenApiContract.check("GET", "/admin/tenants/contract-co",
+        call("GET", "/admin/tenants/contract-co", TestCluster.ADMIN_TOKEN, null));
+    assertEquals(200, tenant.status(), tenant.body());
+    assertEquals(key.json().get("keyId"), tenant.json().get("keys").get(0).get("keyId"));
+    assertEquals(404, OpenApiContract.check("GET", "/admin/tenants/no-such-tenant",
+        call("GET", "/admin/tenants/no-such-tenant", TestCluster.ADMIN_TOKEN, null)).status());
+    assertEquals(200, OpenApiContract.check("GET", "/admin/whoami",
+        call("GET", "/admin/whoami", TestCluster.ADMIN_TOKEN, null)).status());
+    var page = OpenApiContract.check("GET", "/admin/audit?limit=3",
+        call("GET", "/admin/audit?limit=3", TestCluster.SECOPS_TOKEN, null));
+    assertEquals(200, page.status(), page.body());
+    assertTrue(page.json().get("records").size() >= 2, page.body());
+    assertEquals(400, OpenApiContract.check("GET", "/admin/audit?from=x",
+        call("GET", "/admin/audit?from=x", TestCluster.SECOPS_TOKEN, null)).status());
   }
 
   @Test
@@ -453,7 +499,8 @@ class AccessIT {
     int failures = 0;
     Http.Reply blocked = null;
     for (int i = 0; i <= 5 && blocked == null; i++) {
-      Http.Reply r = call("GET", "/admin/whoami", "aimosadm_00000000000000ff_guess" + i, null);
+      Http.Reply r = OpenApiContract.check("GET", "/admin/whoami",
+          call("GET", "/admin/whoami", "aimosadm_00000000000000ff_guess" + i, null));
       if (r.status() == 429) {
         blocked = r;
       } else {

@@ -12,7 +12,11 @@ public final class Http {
   private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  public record Reply(int status, String body) {
+  public record Reply(int status, String body, java.util.Map<String, java.util.List<String>> headers) {
+    public Reply(int status, String body) {
+      this(status, body, java.util.Map.of());
+    }
+
     public JsonNode json() {
       try {
         return JSON.readTree(body);
@@ -45,7 +49,7 @@ public final class Http {
     }
     try {
       HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Reply(r.statusCode(), r.body());
+      return new Reply(r.statusCode(), r.body(), r.headers().map());
     } catch (Exception e) {
       throw new AssertionError(method + " " + path + " failed: " + e, e);
     }

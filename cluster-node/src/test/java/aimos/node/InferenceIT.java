@@ -213,6 +213,78 @@ class InferenceIT {
     String text = reflectedServices(cluster.nodes.get(0).gatewayPort());
     assertTrue(text.contains("aimos.v1.InferenceService"), text);
     assertTrue(text.contains("aimos.v1.BillingService"), text);
+    assertTrue(text.contains("grpc.health.v1.Health"), text);
+    // only services the gateway serves: the echo baseline is the load tool's own server, not the node's
+    assertFalse(text.contains("EchoService"), text);
+  }
+
+  /** The standard gRPC health service, as grpc_health_probe and Kubernetes' gRPC probes call it. */
+  @Test
+  void grpcHealthCheckSaysServingOnAReadyNode() {
+    var system = cluster.nodes.get(0).system();
+    var health = aimos.grpc.health.v1.HealthClient.create(org.apache.pekko.grpc.GrpcClientSettings
+        .connectToServiceAt("127.0.0.1", cluster.nodes.get(0).gatewayPort(), system).withTls(false), system);
+    try {
+      for (String service : List.of("", "aimos.v1.InferenceService", "aimos.v1.BillingService")) {
+        var reply = health.check(aimos.grpc.health.v1.HealthCheckRequest.newBuilder().setService(service).build())
+            .toCompletableFuture().join();
+        assertEquals(aimos.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING, reply.getStatus(), service);
+      }
+      failsWith(Status.Code.NOT_FOUND, () -> health.check(aimos.grpc.health.v1.HealthCheckRequest.newBuilder()
+          .setService("aimos.v1.EchoService").build()).toCompletableFuture().join());
+      var first = health.watch(aimos.grpc.health.v1.HealthCheckRequest.getDefaultInstance())
+          .runWith(org.apache.pekko.stream.javadsl.Sink.head(), system).toCompletableFuture().join();
+      assertEquals(aimos.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING, first.getStatus());
+    } finally {
+      health.close();
+    }
+  }
+
+  /** The contract is served on both ports without a key or token, and it is the committed document. */
+  @Test
+  void servesTheOpenApiDocumentOnBothPorts() {
+    for (int port : List.of(cluster.nodes.get(0).gatewayPort(), cluster.managementPort(0))) {
+      var doc = OpenApiContract.check("GET", "/openapi.json", Http.call("GET", port, "/openapi.json", null, null));
+      assertEquals(200, doc.status());
+      assertEquals(OpenApiContract.get().document(), doc.json());
+      assertEquals("3.1.0", doc.json().get("openapi").asText());
+    }
+  }
+
+  /** Real answers of the gateway's OpenAI-compatible and Open Inference Protocol routes match the document. */
+  @Test
+  void gatewayAnswersMatchTheOpenApiDocument() {
+    int port = cluster.nodes.get(0).gatewayPort();
+    // a tenant of its own: the other tests count acme's ledger rows
+    String contractKey = Http.tenantWithKey(cluster, "oip-contract", 1000, 4);
+    OpenApiContract.check("GET", "/v1/models", Http.call("GET", port, "/v1/models", contractKey, null));
+    OpenApiContract.check("GET", "/v1/models", Http.call("GET", port, "/v1/models", null, null));
+    OpenApiContract.check("GET", "/v1/models/it-text",
+        Http.call("GET", port, "/v1/models/it-text", contractKey, null));
+    var missing = OpenApiContract.check("GET", "/v1/models/no-such",
+        Http.call("GET", port, "/v1/models/no-such", contractKey, null));
+    assertEquals(404, missing.status());
+    for (String path : List.of("/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/it-text",
+        "/v2/models/it-text/ready", "/v2/models/it-text/versions/v1", "/v2/models/it-text/versions/v1/ready")) {
+      var r = OpenApiContract.check("GET", path, Http.call("GET", port, path, contractKey, null));
+      assertEquals(200, r.status(), path + ": " + r.body());
+    }
+    String infer = """
+        {"id": "oip-contract-1", "inputs": [{"name": "text_input", "datatype": "BYTES", "shape": [1],
+         "data": ["contract first"]}], "parameters": {"max_tokens": 16}}""";
+    var ok = OpenApiContract.check("POST", "/v2/models/it-text/infer",
+        Http.call("POST", port, "/v2/models/it-text/infer", contractKey, infer));
+    assertEquals(200, ok.status(), ok.body());
+    assertEquals("first contract", ok.json().get("outputs").get(0).get("data").get(0).asText());
+    var anonymous = OpenApiContract.check("POST", "/v2/models/it-text/infer",
+        Http.call("POST", port, "/v2/models/it-text/infer", null, infer));
+    assertEquals(401, anonymous.status());
+    var bad = OpenApiContract.check("POST", "/v2/models/it-text/infer",
+        Http.call("POST", port, "/v2/models/it-text/infer", contractKey, "{\"inputs\": []}"));
+    assertEquals(400, bad.status(), bad.body());
+    var unknown = OpenApiContract.check("GET", "/v2/models/no-such",
+        Http.call("GET", port, "/v2/models/no-such", contractKey, null));
+    assertEquals(404, unknown.status());
   }
 
   /** The reflection service's list of services on a gateway port, as raw text. */

@@ -95,12 +95,15 @@ class InvoicesIT {
     cluster.close();
   }
 
+  /** Every admin answer here, errors included, must match the OpenAPI document. */
   private static Http.Reply admin(String method, String path, String body) {
-    return Http.call(method, cluster.managementPort(0), path, TestCluster.ADMIN_TOKEN, body);
+    return OpenApiContract.check(method, path,
+        Http.call(method, cluster.managementPort(0), path, TestCluster.ADMIN_TOKEN, body));
   }
 
   private static Http.Reply adminVia(int node, String method, String path) {
-    return Http.call(method, cluster.managementPort(node), path, TestCluster.ADMIN_TOKEN, null);
+    return OpenApiContract.check(method, path,
+        Http.call(method, cluster.managementPort(node), path, TestCluster.ADMIN_TOKEN, null));
   }
 
   private static HttpResponse<byte[]> get(int port, String path, String token, String accept) {
@@ -111,11 +114,16 @@ class InvoicesIT {
     if (accept != null) {
       b.header("Accept", accept);
     }
+    HttpResponse<byte[]> r;
     try {
-      return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+      r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     } catch (Exception e) {
       throw new AssertionError("GET " + path + " failed: " + e, e);
     }
+    // CSV, NDJSON and PDF answers are checked for status and content type; JSON ones for their body too
+    OpenApiContract.get().verify("GET", OpenApiContract.get().templateOf(path), new OpenApiContract.Observed(
+        r.statusCode(), r.headers().map(), new String(r.body(), StandardCharsets.UTF_8)));
+    return r;
   }
 
   private static Http.Reply tenant(String path, String key) {

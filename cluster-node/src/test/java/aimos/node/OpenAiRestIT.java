@@ -62,8 +62,11 @@ class OpenAiRestIT {
     cluster.close();
   }
 
+  /** A POST whose answer, whatever its status, must match the OpenAPI document (openapi/aimos.yaml). */
   static Reply post(String path, String apiKey, String idempotencyKey, String body) {
-    return post(cluster, path, apiKey, idempotencyKey, body);
+    Reply r = post(cluster, path, apiKey, idempotencyKey, body);
+    OpenApiContract.check("POST", path, r.raw());
+    return r;
   }
 
   static Reply post(TestCluster cluster, String path, String apiKey, String idempotencyKey, String body) {

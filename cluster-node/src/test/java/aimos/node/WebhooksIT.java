@@ -71,11 +71,13 @@ class WebhooksIT {
   }
 
   private static Http.Reply gateway(String method, String path, String key, String body) {
-    return Http.call(method, cluster.nodes.get(0).gatewayPort(), path, key, body);
+    return OpenApiContract.check(method, path,
+        Http.call(method, cluster.nodes.get(0).gatewayPort(), path, key, body));
   }
 
+  /** Every answer here, errors included, must match the OpenAPI document. */
   private static Http.Reply admin(String method, String path, String body) {
-    return Http.admin(cluster, method, path, body);
+    return OpenApiContract.check(method, path, Http.admin(cluster, method, path, body));
   }
 
   private static int hostOf(String tenant) {

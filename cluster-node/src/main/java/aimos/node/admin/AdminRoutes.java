@@ -91,6 +91,7 @@ public final class AdminRoutes extends AllDirectives {
 
   public Route route() {
     return concat(
+        aimos.node.OpenApi.route(),
         path("metrics", () -> get(() -> complete(HttpResponse.create()
             .withEntity(HttpEntities.create(PROMETHEUS, metrics.scrape().getBytes(StandardCharsets.UTF_8)))))),
         pathPrefix("admin", () -> authenticated(principal -> authorized(principal, () -> concat(

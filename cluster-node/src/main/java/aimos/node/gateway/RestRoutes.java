@@ -42,6 +42,7 @@ public final class RestRoutes extends AllDirectives {
 
   public Route route() {
     return concat(
+        aimos.node.OpenApi.route(),
         inference,
         path(PathMatchers.segment("v2").slash("health").slash("live"), () -> get(() -> json(StatusCodes.OK, obj().put("live", true)))),
         path(PathMatchers.segment("v2").slash("health").slash("ready"), () -> get(() -> json(StatusCodes.OK, obj().put("ready", true)))),
@@ -58,7 +59,7 @@ public final class RestRoutes extends AllDirectives {
                 + "GET /v1/usage[/daily|/hourly|/ledger|/ledger/export], /v1/keys[/...] and /v1/webhooks[/...] "
                 + "(tenant-admin key), GET /v1/billing/usage, /v1/billing/invoices[/{number}], POST /v1/completions, "
                 + "POST /v1/chat/completions, POST /v1/embeddings, GET /v2/health/live and "
-                + "/v2/health/ready",
+                + "/v2/health/ready; GET /openapi.json describes them all",
             "invalid_request_error"))));
   }
 
