@@ -168,17 +168,7 @@ public final class ContainmentDrill {
             + "the node a writable cgroup v2 (or v1) subtree");
       }
       AtomicInteger connections = new AtomicInteger();
-      Thread accept = new Thread(() -> {
-        while (!listener.isClosed()) {
-          try (Socket s = listener.accept()) {
-            connections.incrementAndGet();
-          } catch (IOException e) {
-            return;
-          }
-        }
-      }, "drill-escape-listener");
-      accept.setDaemon(true);
-      accept.start();
+      countConnections(listener, connections, "drill-escape-listener");
       Targets targets = new Targets(ProcessHandle.current().pid(), secret, nodeDir,
           nodeDir.resolve("journal-Data.db"), cwdFile, otherDir, listener.getLocalPort(), hostTmp, systemFile, bomb,
           notTried);
@@ -378,5 +368,20 @@ public final class ContainmentDrill {
     } catch (IOException e) {
       // left for the operator: the report's paths name it
     }
+  }
+
+  /** Counts on a daemon thread the connections {@code listener} accepts (each closed at once) until it closes. */
+  static void countConnections(ServerSocket listener, AtomicInteger connections, String threadName) {
+    Thread accept = new Thread(() -> {
+      while (!listener.isClosed()) {
+        try (Socket s = listener.accept()) {
+          connections.incrementAndGet();
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }, threadName);
+    accept.setDaemon(true);
+    accept.start();
   }
 }

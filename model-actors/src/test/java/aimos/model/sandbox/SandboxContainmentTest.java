@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,17 +49,7 @@ class SandboxContainmentTest {
     Files.createDirectories(sandboxes.resolve("other/v1"));
     Files.writeString(sandboxes.resolve("other/v1/secret.txt"), "another model's data");
     listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread accept = new Thread(() -> {
-      while (!listener.isClosed()) {
-        try (Socket s = listener.accept()) {
-          connections.incrementAndGet();
-        } catch (IOException e) {
-          return;
-        }
-      }
-    }, "hostile-listener");
-    accept.setDaemon(true);
-    accept.start();
+    ContainmentDrill.countConnections(listener, connections, "hostile-listener");
     settings = SandboxSettings.forCurrentJvm(sandboxes);
   }
 
