@@ -100,13 +100,7 @@ class UpstreamIT {
           return;
         }
       }
-      case "slow" -> {
-        try {
-          Thread.sleep(3_000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
+      case "slow" -> pause(3_000);
       case "slow-tail" -> {
         // the first piece at once, the rest after a long pause: a stream's latency ends at its first piece
         if (json.path("stream").asBoolean(false)) {
