@@ -126,9 +126,13 @@ class TenantSnapshotTest {
     for (int i = 1; i <= 14; i++) {
       t.serve(secret, "r" + i, "fp" + i, 1, 1);
     }
-    // 16 events: snapshots at 5, 10 and 15, the oldest deleted
-    var stored = t.kit().snapshotTestKit().orElseThrow().persistedInStorage(t.pid());
-    assertEquals(List.of(10L, 15L), stored.stream().map(p -> p.first().sequenceNr()).toList());
+    // 16 events: snapshots at 5, 10 and 15, the oldest deleted; the deletion follows the save of the newest one
+    // asynchronously, after the command that triggered it has been answered
+    testKit.createTestProbe().awaitAssert(() -> {
+      var stored = t.kit().snapshotTestKit().orElseThrow().persistedInStorage(t.pid());
+      assertEquals(List.of(10L, 15L), stored.stream().map(p -> p.first().sequenceNr()).toList());
+      return null;
+    });
     var before = t.summary();
     t.kit().restart();
     assertEquals(before, t.summary());
