@@ -217,7 +217,9 @@ public final class Main {
     AuditTrail audit = new AuditTrail(system, settings.askTimeout(), auditStore, auditKey
         .map(k -> AuditChain.pem("PUBLIC KEY", AuditChain.publicKeyOf(k).getEncoded())));
     KeyCheck keyCheck = new KeyCheck(system, settings.askTimeout(), directories.tenants());
-    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, usage, models, store, directories);
+    aimos.node.gateway.CallTiming timings = new aimos.node.gateway.CallTiming(metrics::overhead);
+    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, usage, models, store, directories,
+        timings);
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
@@ -253,7 +255,7 @@ public final class Main {
     CompletionStage<ServerBinding> binding = gatewayTls.map(t -> server.enableHttps(t.connectionContext()))
         .orElse(server)
         .withSettings(gatewayServerSettings(config))
-        .bind(RequestBodyTimeout.handler(guard::handle, settings.bodyTimeout(), system))
+        .bind(RequestBodyTimeout.handler(timings.around(guard::handle)::apply, settings.bodyTimeout(), system))
         .whenComplete((b, err) -> {
           if (err != null) {
             log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "

@@ -386,6 +386,45 @@ class InferenceIT {
         .lines().filter(l -> l.startsWith("aimos_usage_freshness_seconds")).toList());
   }
 
+  @Test
+  void everyAnswerCarriesThePlatformsOwnTime() {
+    // a tenant of its own, so that acme's ledger rows stay exactly the mixed-traffic test's
+    String key = Http.tenantWithKey(cluster, "timed", 1000, 16);
+    int managementPort = cluster.managementPort(0);
+    String before = Http.call("GET", managementPort, "/metrics", null, null).body();
+    InferRequest req = InferRequest.newBuilder().setModel("it-text").setRequestId("overhead-1")
+        .setText(TextInput.newBuilder().setPrompt("how long did the platform take")).build();
+    long t0 = System.nanoTime();
+    // a caller cannot pick the timing slot of another request: its own header of that name is dropped
+    var unary = client.infer().addHeader("authorization", "Bearer " + key)
+        .addHeader("aimos-internal-timing-slot", "1").invokeWithMetadata(req).toCompletableFuture().join();
+    double elapsedMs = (System.nanoTime() - t0) / 1e6;
+    assertEquals("take platform the did long how", unary.value().getText().getCompletion());
+    double unaryMs = Double.parseDouble(unary.getTrailers().toCompletableFuture().join()
+        .getText("aimos-overhead-ms").orElseThrow(() -> new AssertionError("no aimos-overhead-ms trailer")));
+    assertTrue(unaryMs >= 0 && unaryMs <= elapsedMs, unaryMs + " ms of " + elapsedMs);
+
+    // a stream has it in the trailer after its last message
+    var stream = client.inferStream().addHeader("authorization", "Bearer " + key).invokeWithMetadata(
+        req.toBuilder().setRequestId("overhead-2").build());
+    var run = stream.toMat(org.apache.pekko.stream.javadsl.Sink.seq(), org.apache.pekko.stream.javadsl.Keep.both())
+        .run(cluster.nodes.get(0).system());
+    var pieces = run.second().toCompletableFuture().join();
+    assertTrue(pieces.get(pieces.size() - 1).hasDone());
+    var streamTrailers = run.first().toCompletableFuture().join().getTrailers().toCompletableFuture().join();
+    assertTrue(Double.parseDouble(streamTrailers.getText("aimos-overhead-ms")
+        .orElseThrow(() -> new AssertionError("no aimos-overhead-ms trailer on the stream"))) >= 0);
+    // REST answers have it as a header; requests that never reach a model's flow do not
+    int port = cluster.nodes.get(0).gatewayPort();
+    var rest = Http.call("POST", port, "/v1/completions", key, "{\"model\": \"it-text\", \"prompt\": \"a b\"}");
+    assertEquals(200, rest.status(), rest.body());
+    assertTrue(Double.parseDouble(rest.headers().get("aimos-overhead-ms").get(0)) >= 0, rest.headers().toString());
+    assertFalse(Http.call("GET", port, "/v1/models", key, null).headers().containsKey("aimos-overhead-ms"));
+    String after = Http.call("GET", managementPort, "/metrics", null, null).body();
+    assertTrue(sample(after, "aimos_request_overhead_seconds_count")
+        >= sample(before, "aimos_request_overhead_seconds_count") + 3, after);
+  }
+
   /** The value of a sample (name and labels as exported) in a Prometheus text scrape. */
   private static double sample(String metrics, String sample) {
     return metrics.lines().filter(l -> l.startsWith(sample + " "))

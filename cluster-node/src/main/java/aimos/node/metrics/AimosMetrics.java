@@ -49,6 +49,10 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
       "Per usage event: from its recorded_at (the metered answer) to the end of the rollup write that made it "
           + "visible to usage reads, as written by the billing projection on this node.")
       .buckets(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10).register(registry);
+  private final Histogram overhead = Histogram.build("aimos_request_overhead_seconds",
+      "Per answered inference request: the platform's own time (the gateway's total less the model's run), as "
+          + "sent to the caller in aimos-overhead-ms.")
+      .buckets(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5).register(registry);
   private final Counter meteredCharge = Counter.build("aimos_metered_charge_micro_usd_total",
       "Micro-dollars of usage metered by this node's gateway.").labelNames("model").register(registry);
 
@@ -74,6 +78,10 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   private final Histogram webhookDuration = Histogram.build("aimos_webhook_attempt_duration_seconds",
       "Time from the start of a webhook attempt to the receiver's answer (or the error).")
       .buckets(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30).register(registry);
+
+  public void overhead(double seconds) {
+    overhead.observe(seconds);
+  }
 
   @Override
   public void attempted(String outcome, long durationMillis) {
