@@ -151,6 +151,7 @@ public final class Main {
     NodeSettings settings = NodeSettings.from(config);
     WorkerTransport.check(config);
     AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
+    metrics.watchCluster(system);
     PricingSettings pricing = PricingSettings.from(config.getConfig("aimos.billing"));
     PriceCatalog catalog = pricing.configured();
 

@@ -206,7 +206,9 @@ public final class InferenceGateway implements InferenceServicePowerApi {
           return pieces.second()
               .collectType(Worker.Chunk.class)
               .map(c -> {
-                firstPiece.compareAndSet(0, System.nanoTime());
+                if (firstPiece.compareAndSet(0, System.nanoTime())) {
+                  metrics.firstToken(in.getModel(), (firstPiece.get() - started) / 1e9);
+                }
                 return InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build();
               })
               .concat(Source.completionStage(done).map(r -> InferStreamResponse.newBuilder().setDone(r).build()))
@@ -245,8 +247,14 @@ public final class InferenceGateway implements InferenceServicePowerApi {
    * so that what anonymous callers send cannot add metric series.
    */
   private <T> CompletionStage<T> measured(InferRequest in, long started, CompletionStage<T> result) {
+    metrics.requestStarted();
     return result.whenComplete((r, err) -> {
+      metrics.requestDone();
       Status.Code code = err == null ? Status.Code.OK : statusOf(err).getCode();
+      if (code == Status.Code.UNAUTHENTICATED) {
+        metrics.authFailed(statusOf(err).getDescription() != null
+            && statusOf(err).getDescription().startsWith(MISSING_KEY));
+      }
       String model = code == Status.Code.UNAUTHENTICATED || in.getModel().isEmpty() ? AimosMetrics.UNKNOWN_MODEL
           : directories.models().knownHere(in.getModel()) ? in.getModel() : AimosMetrics.UNREGISTERED_MODEL;
       metrics.request(model, err == null ? "ok" : code.name(), (System.nanoTime() - started) / 1e9);
@@ -432,12 +440,13 @@ public final class InferenceGateway implements InferenceServicePowerApi {
 
   private CompletionStage<ModelEntity.Granted> lease(TenantEntity.Admitted admitted, InferRequest in) {
     EntityRef<ModelEntity.Command> modelRef = sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel());
+    long asked = System.nanoTime();
     return AskPattern.<ModelEntity.Command, ModelEntity.LeaseResult>ask(modelRef,
             replyTo -> new ModelEntity.AcquireLease(in.getVersion(), admitted.tenantId(), replyTo),
             settings.leaseTimeout(), system.scheduler())
         .handle((result, err) -> {
           if (result instanceof ModelEntity.Granted g) {
-            metrics.leaseAcquired();
+            metrics.leaseAcquired(in.getModel(), (System.nanoTime() - asked) / 1e9);
             return g;
           }
           tenant(admitted.tenantId()).tell(new TenantEntity.Release(admitted.admissionId()));
@@ -494,7 +503,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
                     + " was already used for another input; nothing was billed: send each new request with a new "
                     + "request id"));
               }
-              metrics.charged(ran.in().getModel(), recorded.replayed() ? 0 : recorded.chargeMicros());
+              metrics.metered(ran.in().getModel(), recorded);
               InferResponse output = output(ran.result());
               answers.keep(admitted.tenantId(), requestId, call.fingerprint(), output);
               return InferResponse.newBuilder()
@@ -548,6 +557,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     Cancellable renewal = system.scheduler().scheduleAtFixedRate(every, every,
         () -> sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel())
             .tell(new ModelEntity.RenewLease(granted.leaseId())), system.executionContext());
+    long running = System.nanoTime();
     return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
             replyTo -> new Worker.Run(requestId, job(in), replyTo, stream),
             aimos.model.runtime.ModelRuntimes.requestTimeout(granted.version().runtime(), settings.requestTimeout()),
@@ -555,6 +565,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
         .handle((result, err) -> {
           // the worker's slot, and the tenant's quota share, are free as soon as the model answered
           renewal.cancel();
+          metrics.ran(granted.version().runtime(), (System.nanoTime() - running) / 1e9, result, err);
           releaseLease(in.getModel(), granted);
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
           if (result instanceof Worker.Completed || result instanceof Worker.Embedded
@@ -743,11 +754,13 @@ public final class InferenceGateway implements InferenceServicePowerApi {
     String header = metadata.getText("authorization").orElse("");
     if (header.isEmpty()) {
       throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
-          "missing API key: send the metadata 'authorization: Bearer aimos_<tenant>_<secret>'"));
+          MISSING_KEY + ": send the metadata 'authorization: Bearer aimos_<tenant>_<secret>'"));
     }
     return ApiKeys.parse(BearerToken.of(header)).orElseThrow(() -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
         "invalid or revoked API key")));
   }
+
+  private static final String MISSING_KEY = "missing API key";
 
   private static GrpcServiceException invalid(String message) {
     return new GrpcServiceException(Status.INVALID_ARGUMENT.withDescription(message));
