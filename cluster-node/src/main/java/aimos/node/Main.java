@@ -248,7 +248,7 @@ public final class Main {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
           }
         }, keyCheck,
-        maxGrpcBytes(settings, config), settings.bodyTimeout());
+        maxGrpcBytes(settings, config), settings.bodyTimeout(), metrics);
     Optional<RotatingServerTls> gatewayTls = serverTls(config, false);
     var server = Http.get(system).newServerAt(settings.gatewayHost(), settings.gatewayPort());
     CompletionStage<ServerBinding> binding = gatewayTls.map(t -> server.enableHttps(t.connectionContext()))

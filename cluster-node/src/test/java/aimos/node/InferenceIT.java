@@ -367,6 +367,8 @@ class InferenceIT {
     failsWith(Status.Code.UNAUTHENTICATED, () -> client.infer().invoke(InferRequest.newBuilder()
         .setModel("made-up-by-caller-3").setText(TextInput.newBuilder().setPrompt("hi")).build())
         .toCompletableFuture().join());
+    assertEquals(401, Http.call("GET", port, "/admin/tenants/acme", "not-an-admin-token-" + "x".repeat(20), null)
+        .status());
     assertEquals(200, Http.call("GET", port, "/ready", null, null).status());
     assertEquals(200, Http.call("GET", port, "/alive", null, null).status());
     var members = Http.call("GET", port, "/cluster/members", null, null);
@@ -383,6 +385,7 @@ class InferenceIT {
     assertTrue(sample(metrics.body(), "aimos_requests_total{model=\"-\",outcome=\"UNAUTHENTICATED\",}") >= 2);
     assertTrue(sample(metrics.body(), "aimos_auth_failures_total{reason=\"missing_key\",}") >= 1, metrics.body());
     assertTrue(sample(metrics.body(), "aimos_auth_failures_total{reason=\"invalid_key\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_admin_auth_failures_total{reason=\"refused\",}") >= 1, metrics.body());
     assertTrue(sample(metrics.body(), "aimos_prompt_tokens_total{model=\"it-text\",}") >= 5, metrics.body());
     assertTrue(sample(metrics.body(), "aimos_lease_wait_seconds_count{model=\"it-text\",}") >= 5, metrics.body());
     assertEquals(1, sample(metrics.body(), "aimos_cluster_members{status=\"up\",}"), metrics.body());

@@ -184,7 +184,7 @@ public final class InferenceGateway implements InferenceServicePowerApi {
       if (!in.hasText()) {
         throw invalid("InferStream streams text; embeddings come whole: use Infer");
       }
-      return grpcErrors(admit(call).thenCompose(admission -> {
+      return startMeasured(in, started, grpcErrors(admit(call).thenCompose(admission -> {
         if (admission instanceof TenantEntity.Replayed replayed) {
           // answered before: no text pieces, only the recorded result
           return CompletableFuture.completedFuture(Source.single(InferStreamResponse.newBuilder()
@@ -217,10 +217,20 @@ public final class InferenceGateway implements InferenceServicePowerApi {
                 return mat;
               });
         });
-      }));
+      })));
     } catch (GrpcServiceException e) {
-      return CompletableFuture.failedFuture(e);
+      return startMeasured(in, started, CompletableFuture.failedFuture(e));
     }
+  }
+
+  /** A stream that fails to start (refused, no capacity) counts as a request; one that starts counts at its end. */
+  private <T> CompletionStage<T> startMeasured(InferRequest in, long started, CompletionStage<T> start) {
+    start.whenComplete((s, err) -> {
+      if (err != null) {
+        measured(in, started, CompletableFuture.failedFuture(err));
+      }
+    });
+    return start;
   }
 
   private static final int STREAM_BUFFER = 16_384;

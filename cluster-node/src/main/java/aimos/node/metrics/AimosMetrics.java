@@ -68,6 +68,10 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   private final Counter authFailures = Counter.build("aimos_auth_failures_total",
       "Inference requests refused as unauthenticated, by reason (missing_key, invalid_key).")
       .labelNames("reason").register(registry);
+  private final Counter adminAuthFailures = Counter.build("aimos_admin_auth_failures_total",
+      "Management (admin API) requests refused for their token, by reason: refused (missing, unknown, revoked or "
+          + "wrong token) or throttled (too many failed logins from the address).")
+      .labelNames("reason").register(registry);
   private final Counter sandboxColdStarts = Counter.build("aimos_sandbox_cold_starts_total",
       "Sandbox processes started on this node (first starts, restarts and the probes of quarantined sandboxes).")
       .labelNames("model", "version").register(registry);
@@ -231,6 +235,11 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
    */
   public void authFailed(boolean missing) {
     authFailures.labels(missing ? "missing_key" : "invalid_key").inc();
+  }
+
+  /** An admin API request refused for its token ({@code throttled}: refused without a look at it). */
+  public void adminAuthFailed(boolean throttled) {
+    adminAuthFailures.labels(throttled ? "throttled" : "refused").inc();
   }
 
   /** A metered answer of a registered model: its charge and tokens (a replayed answer adds nothing). */

@@ -68,6 +68,15 @@ class AimosMetricsTest {
   }
 
   @Test
+  void adminAuthFailuresAreRefusedOrThrottled() {
+    metrics.adminAuthFailed(false);
+    metrics.adminAuthFailed(true);
+    metrics.adminAuthFailed(true);
+    assertEquals(1.0, value("aimos_admin_auth_failures_total", "reason", "refused"));
+    assertEquals(2.0, value("aimos_admin_auth_failures_total", "reason", "throttled"));
+  }
+
+  @Test
   void upstreamRunsAreMeasuredByProviderAndOtherRuntimesAreNot() {
     metrics.ran("openai:acme/gpt-x", 1.5, new Worker.Completed("hi", 1, 1), null);
     metrics.ran("openai:acme/gpt-x", 2, new Worker.Failed(Worker.FailureKind.UNAVAILABLE, "down"), null);
