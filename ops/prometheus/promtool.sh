@@ -34,7 +34,7 @@ mkdir -p "$cache"
 work="$(mktemp -d "$cache/.download.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 echo "Fetching promtool: apt-get download prometheus (about 20 MB, once) into $cache" >&2
-(cd "$work" && apt-get download -q prometheus >&2) || need "apt-get download prometheus failed"
+(cd "$work" && apt-get download -q -o Acquire::http::Timeout=30 -o Acquire::Retries=1 prometheus >&2) || need "apt-get download prometheus failed"
 deb="$(ls "$work"/prometheus_*.deb 2>/dev/null | head -1)"
 [[ -n "$deb" ]] || need "apt-get download left no prometheus_*.deb"
 dpkg-deb -x "$deb" "$work/x" || need "dpkg-deb -x failed"

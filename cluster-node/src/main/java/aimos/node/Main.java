@@ -150,7 +150,7 @@ public final class Main {
     Config config = system.settings().config();
     NodeSettings settings = NodeSettings.from(config);
     WorkerTransport.check(config);
-    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
+    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"), settings.serverRequestTimeout());
     metrics.watchCluster(system);
     PricingSettings pricing = PricingSettings.from(config.getConfig("aimos.billing"));
     PriceCatalog catalog = pricing.configured();

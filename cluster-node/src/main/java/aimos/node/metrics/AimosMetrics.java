@@ -10,6 +10,7 @@ import io.prometheus.client.hotspot.DefaultExports;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -35,11 +36,7 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   private final Counter requests = Counter.build("aimos_requests_total",
       "Inference requests by model and outcome (ok or the gRPC status).")
       .labelNames("model", "outcome").register(registry);
-  private final Histogram latency = Histogram.build("aimos_request_duration_seconds",
-      "Inference latency at the gateway, admission to metered answer.")
-      .labelNames("model")
-      .buckets(REQUEST_BUCKETS)
-      .register(registry);
+  private final Histogram latency;
   private final Gauge inFlight = Gauge.build("aimos_requests_in_flight",
       "Inference requests this node's gateway is serving now (admitted or not yet answered).").register(registry);
   private final Counter promptTokens = Counter.build("aimos_prompt_tokens_total",
@@ -135,12 +132,20 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
     webhookDuration.observe(durationMillis / 1000.0);
   }
 
+  /** Request duration buckets below the longest request time, which adds its own (see {@link #requestBuckets}). */
+  private static final double[] REQUEST_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1,
+      2.5, 5, 10, 30, 60, 120, 300, 600};
+
   /**
-   * Request duration buckets, up to 10 minutes: the slowest runtime (upstream models) may take 5 minutes, and the
-   * gateway waits up to twice that.
+   * The request duration buckets for requests that may take up to {@code longest}: the fixed ones below it, and
+   * {@code longest} (whole seconds, rounded up) as the last, so that the slowest answer the gateway still gives falls
+   * in a bucket of its own rather than in +Inf.
    */
-  static final double[] REQUEST_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5,
-      10, 30, 60, 120, 300, 600};
+  static double[] requestBuckets(Duration longest) {
+    double top = Math.ceil(longest.toMillis() / 1000.0);
+    java.util.stream.DoubleStream below = java.util.Arrays.stream(REQUEST_BUCKETS).filter(b -> b < top);
+    return java.util.stream.DoubleStream.concat(below, java.util.stream.DoubleStream.of(top)).toArray();
+  }
 
   /** The reasons of {@code aimos_auth_failures_total}. */
   public static final List<String> AUTH_FAILURE_REASONS = List.of("missing_key", "invalid_key");
@@ -154,7 +159,21 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   public static final List<String> MEMBER_STATUSES = List.of("joining", "weakly_up", "up", "leaving", "exiting",
       "down", "removed", "preparing_for_shutdown", "ready_for_shutdown");
 
+  /** Metrics of a node whose requests take at most 10 minutes. */
   public AimosMetrics(boolean jvmMetrics) {
+    this(jvmMetrics, Duration.ofMinutes(10));
+  }
+
+  /**
+   * Metrics of a node whose requests may take up to {@code longestRequest} (the HTTP server's request timeout, which
+   * the gateway's longest path stays under).
+   */
+  public AimosMetrics(boolean jvmMetrics, Duration longestRequest) {
+    latency = Histogram.build("aimos_request_duration_seconds",
+        "Inference latency at the gateway, admission to metered answer.")
+        .labelNames("model")
+        .buckets(requestBuckets(longestRequest))
+        .register(registry);
     storeAvailable.set(1);
     buildInfo.labels(version(), System.getProperty("java.version", "unknown")).set(1);
     registry.register(new io.prometheus.client.Collector() {

@@ -42,10 +42,31 @@ class AimosMetricsTest {
     metrics.request("demo-text", "ok", 400);
     assertEquals(0.0, value("aimos_request_duration_seconds_bucket", "model", "demo-text", "le", "300.0"));
     assertEquals(1.0, value("aimos_request_duration_seconds_bucket", "model", "demo-text", "le", "600.0"));
-    double longest = AimosMetrics.REQUEST_BUCKETS[AimosMetrics.REQUEST_BUCKETS.length - 1];
-    // the slowest runtime's time limit (upstream models: 5 minutes) is inside the buckets, with the gateway's margin
-    assertTrue(longest >= 2 * aimos.model.runtime.OpenAiUpstreamRuntime.MAX_REQUEST_TIME.toSeconds(),
-        "longest bucket " + longest);
+    // a node's longest request: the HTTP server's timeout, above the slowest runtime's (upstream models: 5 minutes)
+    java.time.Duration longest = aimos.node.NodeSettings.from(com.typesafe.config.ConfigFactory.load())
+        .serverRequestTimeout();
+    assertTrue(longest.toSeconds() > aimos.model.runtime.OpenAiUpstreamRuntime.MAX_REQUEST_TIME.toSeconds(),
+        longest.toString());
+    AimosMetrics node = new AimosMetrics(false, longest);
+    node.request("slowest", "ok", longest.toMillis() / 1000.0 - 1);
+    double[] buckets = AimosMetrics.requestBuckets(longest);
+    double top = buckets[buckets.length - 1];
+    assertEquals(Math.ceil(longest.toMillis() / 1000.0), top);
+    assertEquals(1.0, node.registry().getSampleValue("aimos_request_duration_seconds_bucket",
+        new String[] {"model", "le"}, new String[] {"slowest", io.prometheus.client.Collector.doubleToGoString(top)}));
+    assertEquals(0.0, node.registry().getSampleValue("aimos_request_duration_seconds_bucket",
+        new String[] {"model", "le"}, new String[] {"slowest", "300.0"}));
+    // buckets only grow
+    for (int i = 1; i < buckets.length; i++) {
+      assertTrue(buckets[i] > buckets[i - 1], java.util.Arrays.toString(buckets));
+    }
+    // a node with 30 s requests: the fixed buckets below 30 s, then 30 s itself
+    double[] short30 = AimosMetrics.requestBuckets(java.time.Duration.ofSeconds(30));
+    assertEquals(10.0, short30[short30.length - 2]);
+    assertEquals(30.0, short30[short30.length - 1]);
+    double[] odd = AimosMetrics.requestBuckets(java.time.Duration.ofMillis(650_500));
+    assertEquals(600.0, odd[odd.length - 2]);
+    assertEquals(651.0, odd[odd.length - 1]);
   }
 
   @Test
