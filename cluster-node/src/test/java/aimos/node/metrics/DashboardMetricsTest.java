@@ -113,6 +113,76 @@ class DashboardMetricsTest {
     }
   }
 
+  /** Each sample name's label names, from a node that has seen one of everything it counts. */
+  static Map<String, Set<String>> labelsBySample() {
+    AimosMetrics m = new AimosMetrics(false);
+    m.request("m", "ok", 0.1);
+    m.requestStarted();
+    m.metered("m", new aimos.tenant.TenantEntity.Recorded("r", "m", "v1", aimos.tenant.Units.tokens(1, 1), 1, false,
+        ""));
+    m.firstToken("m", 0.1);
+    m.leaseAcquired("m", 0.1);
+    m.ran("openai:p/x", 1, new aimos.model.sandbox.Worker.Failed(aimos.model.sandbox.Worker.FailureKind.UNAVAILABLE,
+        "x"), null);
+    m.authFailed(true);
+    m.adminAuthFailed(false);
+    m.quotaRejected("rpm");
+    m.stateChanged("m", "v1", aimos.model.sandbox.SandboxMonitor.State.STARTING);
+    m.stateChanged("m", "v1", aimos.model.sandbox.SandboxMonitor.State.READY);
+    m.restarted("m", "v1");
+    m.projectionLagMillis(1);
+    m.usageVisibleAfterMillis(1);
+    m.reconciled(true, 1, 1, 1);
+    m.fallback("m", "f");
+    m.attempted("delivered", 1);
+    Map<String, Set<String>> labels = new java.util.TreeMap<>();
+    for (Collector.MetricFamilySamples f : Collections.list(m.registry().metricFamilySamples())) {
+      for (Collector.MetricFamilySamples.Sample sample : f.samples) {
+        labels.computeIfAbsent(sample.name, k -> new TreeSet<>()).addAll(sample.labelNames);
+      }
+    }
+    return labels;
+  }
+
+  private static final Pattern SELECTOR = Pattern.compile("(aimos_[A-Za-z0-9_]+)\\{([^}]*)}");
+  private static final Pattern MATCHER = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)\\s*(=~|!~|!=|=)");
+
+  /** The label names an expression's selectors of {@code aimos_} metrics match on, as "metric label". */
+  static Set<String> selectorLabels(String expression) {
+    Set<String> out = new TreeSet<>();
+    Matcher m = SELECTOR.matcher(expression);
+    while (m.find()) {
+      Matcher l = MATCHER.matcher(m.group(2).replaceAll("\"[^\"]*\"", "\"\""));
+      while (l.find()) {
+        out.add(m.group(1) + " " + l.group(1));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void selectorsMatchOnlyLabelsTheMetricsHave() throws IOException {
+    Map<String, Set<String>> labels = labelsBySample();
+    List<String> expressions = new ArrayList<>(dashboardExpressions());
+    for (Map<String, Object> rule : AlertRulesTest.rules()) {
+      expressions.add(String.valueOf(rule.get("expr")));
+    }
+    Set<String> wrong = new TreeSet<>();
+    for (String expression : expressions) {
+      for (String metricLabel : selectorLabels(expression)) {
+        String[] parts = metricLabel.split(" ");
+        // instance and job come from the scrape
+        if (!Set.of("instance", "job").contains(parts[1])
+            && !labels.getOrDefault(parts[0], Set.of()).contains(parts[1])) {
+          wrong.add(metricLabel);
+        }
+      }
+    }
+    assertEquals(Set.of(), wrong, "selectors on labels the metric does not have; labels: " + labels);
+    assertEquals(Set.of("aimos_sandbox_state statu", "aimos_requests_total outcome"),
+        selectorLabels("aimos_sandbox_state{statu=\"quarantined\"} + aimos_requests_total{outcome!~\"ok|x\"}"));
+  }
+
   @Test
   void theNameCheckFindsAMetricThatDoesNotExist() {
     Set<String> known = sampleNames(new AimosMetrics(false));
