@@ -12,8 +12,6 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -38,7 +36,7 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
       .labelNames("model", "outcome").register(registry);
   private final Histogram latency;
   private final Gauge inFlight = Gauge.build("aimos_requests_in_flight",
-      "Inference requests this node's gateway is serving now (admitted or not yet answered).").register(registry);
+      "Inference requests this node's gateway has received and not yet answered.").register(registry);
   private final Counter promptTokens = Counter.build("aimos_prompt_tokens_total",
       "Prompt (input) tokens of metered requests, by model.").labelNames("model").register(registry);
   private final Counter completionTokens = Counter.build("aimos_completion_tokens_total",
