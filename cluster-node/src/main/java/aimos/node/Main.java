@@ -150,7 +150,8 @@ public final class Main {
     Config config = system.settings().config();
     NodeSettings settings = NodeSettings.from(config);
     WorkerTransport.check(config);
-    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
+    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"), settings.serverRequestTimeout());
+    metrics.watchCluster(system);
     PricingSettings pricing = PricingSettings.from(config.getConfig("aimos.billing"));
     PriceCatalog catalog = pricing.configured();
 
@@ -249,7 +250,7 @@ public final class Main {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
           }
         }, keyCheck,
-        maxGrpcBytes(settings, config), settings.bodyTimeout());
+        maxGrpcBytes(settings, config), settings.bodyTimeout(), metrics);
     Optional<RotatingServerTls> gatewayTls = serverTls(config, false);
     var server = Http.get(system).newServerAt(settings.gatewayHost(), settings.gatewayPort());
     CompletionStage<ServerBinding> binding = gatewayTls.map(t -> server.enableHttps(t.connectionContext()))

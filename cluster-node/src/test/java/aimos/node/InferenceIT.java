@@ -360,6 +360,15 @@ class InferenceIT {
     for (int i = 0; i < 5; i++) {
       send(acmeKey, null, "metrics please " + i);
     }
+    // model names a caller makes up add no series: an authenticated caller's are "unregistered", an anonymous one's "-"
+    failsWith(Status.Code.NOT_FOUND, () -> TestCluster.infer(client, acmeKey, "made-up-by-caller-1", null, "hi"));
+    failsWith(Status.Code.UNAUTHENTICATED, () -> TestCluster.infer(client, "aimos_acme_" + "7".repeat(64),
+        "made-up-by-caller-2", null, "hi"));
+    failsWith(Status.Code.UNAUTHENTICATED, () -> client.infer().invoke(InferRequest.newBuilder()
+        .setModel("made-up-by-caller-3").setText(TextInput.newBuilder().setPrompt("hi")).build())
+        .toCompletableFuture().join());
+    assertEquals(401, Http.call("GET", port, "/admin/tenants/acme", "not-an-admin-token-" + "x".repeat(20), null)
+        .status());
     assertEquals(200, Http.call("GET", port, "/ready", null, null).status());
     assertEquals(200, Http.call("GET", port, "/alive", null, null).status());
     var members = Http.call("GET", port, "/cluster/members", null, null);
@@ -371,6 +380,19 @@ class InferenceIT {
     assertTrue(metrics.body().contains("aimos_request_duration_seconds_bucket"));
     assertTrue(metrics.body().contains("aimos_sandbox_state{model=\"it-text\",version=\"v1\",state=\"ready\",} 1.0"),
         metrics.body());
+    assertFalse(metrics.body().contains("made-up-by-caller"), metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_requests_total{model=\"unregistered\",outcome=\"NOT_FOUND\",}") >= 1);
+    assertTrue(sample(metrics.body(), "aimos_requests_total{model=\"-\",outcome=\"UNAUTHENTICATED\",}") >= 2);
+    assertTrue(sample(metrics.body(), "aimos_auth_failures_total{reason=\"missing_key\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_auth_failures_total{reason=\"invalid_key\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_admin_auth_failures_total{reason=\"refused\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_prompt_tokens_total{model=\"it-text\",}") >= 5, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_lease_wait_seconds_count{model=\"it-text\",}") >= 5, metrics.body());
+    assertEquals(1, sample(metrics.body(), "aimos_cluster_members{status=\"up\",}"), metrics.body());
+    assertEquals(0, sample(metrics.body(), "aimos_cluster_unreachable_members"), metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_sandbox_cold_starts_total{model=\"it-text\",version=\"v1\",}") >= 1);
+    assertTrue(metrics.body().contains("aimos_build_info{version=\"" + aimos.node.metrics.AimosMetrics.version()
+        + "\","), metrics.body());
     // the answered requests' usage events reach the rollups and are counted in the freshness histogram; with the
     // default settings most are visible within 2 s (the tag query alone waited 2 s before they were tuned)
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {

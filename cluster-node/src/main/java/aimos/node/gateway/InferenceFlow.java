@@ -112,7 +112,7 @@ final class InferenceFlow {
       if (!in.hasText()) {
         throw invalid("InferStream streams text; embeddings come whole: use Infer");
       }
-      return grpcErrors(admit(call).thenCompose(admission -> {
+      return startMeasured(in, started, grpcErrors(admit(call).thenCompose(admission -> {
         if (admission instanceof TenantEntity.Replayed replayed) {
           // answered before: no text pieces, only the recorded result
           return CompletableFuture.completedFuture(Source.single(InferStreamResponse.newBuilder()
@@ -134,7 +134,9 @@ final class InferenceFlow {
           return pieces.second()
               .collectType(Worker.Chunk.class)
               .map(c -> {
-                firstPiece.compareAndSet(0, System.nanoTime());
+                if (firstPiece.compareAndSet(0, System.nanoTime())) {
+                  metrics.firstToken(in.getModel(), (firstPiece.get() - started) / 1e9);
+                }
                 return InferStreamResponse.newBuilder().setDelta(TextDelta.newBuilder().setText(c.text())).build();
               })
               .concat(Source.completionStage(done).map(r -> InferStreamResponse.newBuilder().setDone(r).build()))
@@ -143,10 +145,20 @@ final class InferenceFlow {
                 return mat;
               });
         });
-      }));
+      })));
     } catch (GrpcServiceException e) {
-      return CompletableFuture.failedFuture(e);
+      return startMeasured(in, started, CompletableFuture.failedFuture(e));
     }
+  }
+
+  /** A stream that fails to start (refused, no capacity) counts as a request; one that starts counts at its end. */
+  private <T> CompletionStage<T> startMeasured(InferRequest in, long started, CompletionStage<T> start) {
+    start.whenComplete((s, err) -> {
+      if (err != null) {
+        measured(in, started, CompletableFuture.failedFuture(err));
+      }
+    });
+    return start;
   }
 
   private static final int STREAM_BUFFER = 16_384;
@@ -258,12 +270,13 @@ final class InferenceFlow {
 
   private CompletionStage<ModelEntity.Granted> lease(TenantEntity.Admitted admitted, InferRequest in) {
     EntityRef<ModelEntity.Command> modelRef = sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel());
+    long asked = System.nanoTime();
     return AskPattern.<ModelEntity.Command, ModelEntity.LeaseResult>ask(modelRef,
             replyTo -> new ModelEntity.AcquireLease(in.getVersion(), admitted.tenantId(), replyTo),
             settings.leaseTimeout(), system.scheduler())
         .handle((result, err) -> {
           if (result instanceof ModelEntity.Granted g) {
-            metrics.leaseAcquired();
+            metrics.leaseAcquired(in.getModel(), (System.nanoTime() - asked) / 1e9);
             return g;
           }
           tenant(admitted.tenantId()).tell(new TenantEntity.Release(admitted.admissionId()));
@@ -320,7 +333,7 @@ final class InferenceFlow {
                     + " was already used for another input; nothing was billed: send each new request with a new "
                     + "request id"));
               }
-              metrics.charged(ran.in().getModel(), recorded.replayed() ? 0 : recorded.chargeMicros());
+              metrics.metered(ran.in().getModel(), recorded);
               InferResponse output = output(ran.result());
               answers.keep(admitted.tenantId(), requestId, call.fingerprint(), output);
               return InferResponse.newBuilder()
@@ -381,9 +394,11 @@ final class InferenceFlow {
             aimos.model.runtime.ModelRuntimes.requestTimeout(granted.version().runtime(), settings.requestTimeout()),
             system.scheduler())
         .handle((result, err) -> {
-          timing.modelRan(System.nanoTime() - ranFrom);
+          long ran = System.nanoTime() - ranFrom;
+          timing.modelRan(ran);
           // the worker's slot, and the tenant's quota share, are free as soon as the model answered
           renewal.cancel();
+          metrics.ran(granted.version().runtime(), ran / 1e9, result, err);
           releaseLease(in.getModel(), granted);
           tenant.tell(new TenantEntity.LeaseReleased(admitted.admissionId()));
           if (result instanceof Worker.Completed || result instanceof Worker.Embedded
@@ -459,8 +474,14 @@ final class InferenceFlow {
    * so that what anonymous callers send cannot add metric series.
    */
   private <T> CompletionStage<T> measured(InferRequest in, long started, CompletionStage<T> result) {
+    metrics.requestStarted();
     return result.whenComplete((r, err) -> {
+      metrics.requestDone();
       Status.Code code = err == null ? Status.Code.OK : statusOf(err).getCode();
+      if (code == Status.Code.UNAUTHENTICATED) {
+        metrics.authFailed(statusOf(err).getDescription() != null
+            && statusOf(err).getDescription().startsWith(InferenceMapping.MISSING_KEY));
+      }
       String model = code == Status.Code.UNAUTHENTICATED || in.getModel().isEmpty() ? AimosMetrics.UNKNOWN_MODEL
           : directories.models().knownHere(in.getModel()) ? in.getModel() : AimosMetrics.UNREGISTERED_MODEL;
       metrics.request(model, err == null ? "ok" : code.name(), (System.nanoTime() - started) / 1e9);

@@ -30,6 +30,9 @@ import org.apache.pekko.grpc.javadsl.Metadata;
 final class InferenceMapping {
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
+  /** How a request without any API key is told so (the metrics tell it from a wrong key by this). */
+  static final String MISSING_KEY = "missing API key";
+
   private InferenceMapping() {}
 
   /**
@@ -238,7 +241,7 @@ final class InferenceMapping {
     String header = metadata.getText("authorization").orElse("");
     if (header.isEmpty()) {
       throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
-          "missing API key: send the metadata 'authorization: Bearer aimos_<tenant>_<secret>'"));
+          MISSING_KEY + ": send the metadata 'authorization: Bearer aimos_<tenant>_<secret>'"));
     }
     return ApiKeys.parse(BearerToken.of(header)).orElseThrow(() -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
         "invalid or revoked API key")));
