@@ -86,7 +86,11 @@ public final class DrillRun {
   }
 
   /** One attempt of a request, as its tenant's availability is judged from them. */
-  record Attempt(String tenant, long startNanos, long endNanos, boolean ok) {}
+  record Attempt(String tenant, long startNanos, long endNanos, boolean ok, String detail) {
+    Attempt(String tenant, long startNanos, long endNanos, boolean ok) {
+      this(tenant, startNanos, endNanos, ok, "");
+    }
+  }
 
   /** The client's retry policy, as the OpenAI SDKs have it: exponential backoff with jitter, a time budget. */
   static final class Backoff {
@@ -227,7 +231,8 @@ public final class DrillRun {
       }
       long i = n[0]++;
       String model = random.nextBoolean() ? VICTIM : BYSTANDER;
-      int t = (int) (i % TENANTS);
+      // every tenant through every gateway: request i goes to gateway i mod n first
+      int t = (int) ((i / clients.size()) % TENANTS);
       // the schedule's time for this request: a late tick does not shorten its latency (coordinated omission)
       long intended = start + i * periodNanos;
       inFlight.add(send(clients, (int) i, tenants.get(t), keys.get(t), model, runId + "-" + i, intended, sent,
@@ -409,7 +414,8 @@ public final class DrillRun {
     infer(clients.get((i + attempt - 1) % clients.size()), key, model, id)
         .whenComplete((r, err) -> {
           long now = System.nanoTime();
-          attempts.add(new Attempt(tenant, a0, now, err == null));
+          attempts.add(new Attempt(tenant, a0, now, err == null, err == null ? ""
+              : String.valueOf(unwrapStatus(err).getDescription())));
           String outcome = err == null ? "OK" : statusOf(err).name();
           // ABORTED: the first attempt of this request id is still being served; a retry gets its result
           long delay = Backoff.delayMillis(attempt + 1, jitter.nextDouble());
@@ -495,7 +501,9 @@ public final class DrillRun {
     List<Sent> bystander = all.stream().filter(s -> s.model().equals(BYSTANDER)).toList();
     List<Sent> victim = all.stream().filter(s -> s.model().equals(VICTIM)).toList();
     double bystanderSuccess = share(bystander, Sent::acknowledged);
-    double bystanderP99Before = p99(bystander.stream().filter(s -> s.startNanos() < faultNanos).toList());
+    // before: answered before the fault began; during: sent after it
+    double bystanderP99Before = p99(bystander.stream().filter(s -> s.startNanos() + s.latencyNanos() < faultNanos)
+        .toList());
     double bystanderP99During = p99(bystander.stream().filter(s -> s.startNanos() >= faultNanos).toList());
     double bound = Math.max(10 * bystanderP99Before, bystanderP99Before + 250);
     double victimSuccessDuring = share(victim.stream().filter(s -> s.startNanos() >= faultNanos).toList(),
@@ -524,10 +532,15 @@ public final class DrillRun {
     }
     checks.put("recovered within 60 s", recoverySeconds <= 60);
     // while the metering store is down, nodes refuse at once (before any model runs) instead of timing out
-    double failedFast = share(unknown, s -> s.detail().contains("metering store"));
+    List<Attempt> failedAttempts;
+    synchronized (attempts) {
+      failedAttempts = attempts.stream().filter(a -> !a.ok()).toList();
+    }
+    double failedFast = failedAttempts.isEmpty() ? 1.0 : failedAttempts.stream()
+        .filter(a -> a.detail().contains("metering store")).count() / (double) failedAttempts.size();
     if (drill.fault().equals(Drill.CASSANDRA_PAUSE)) {
       checks.put("requests failed fast (UNAVAILABLE before any model ran) while Cassandra was down",
-          !unknown.isEmpty() && failedFast >= 0.5);
+          !failedAttempts.isEmpty() && failedFast >= 0.5);
     }
     checks.put("reconciliation: 0 missing, 0 double", remainingMissing == 0 && reconciledTwice == 0);
     boolean pass = checks.values().stream().allMatch(b -> b);
@@ -551,7 +564,7 @@ public final class DrillRun {
     figures.put("bystanderP99BoundMs", round(bound));
     figures.put("recoverySeconds", round(recoverySeconds));
     figures.put("firstAttemptSuccessDuringFault", round(successDuringFault));
-    figures.put("unknownOutcomeFailedFastShare", round(failedFast));
+    figures.put("failedAttemptsFailedFastShare", round(failedFast));
     if (drill.judgesSlo()) {
       figures.put("victimShareOver100msSlo", round(overSlo));
     }
@@ -590,8 +603,9 @@ public final class DrillRun {
   }
 
   /**
-   * Per tenant, how long it could not be served: from its first failed attempt to the end of its first successful
-   * attempt after its last failed one (0 when no attempt failed; -1 when it was never served again).
+   * Per tenant, the longest time it went without an answer: the largest gap between the ends of two successful
+   * attempts in a row (an attempt that failed on a node that is down, then succeeded on the next one, leaves no
+   * gap); -1 when attempts failed after its last answer, so it was never served again.
    */
   static Map<String, Double> unavailableSeconds(List<String> tenants, List<Attempt> attempts) {
     Map<String, Double> out = new LinkedHashMap<>();
@@ -600,16 +614,18 @@ public final class DrillRun {
       all = new ArrayList<>(attempts);
     }
     for (String t : tenants) {
-      List<Attempt> mine = all.stream().filter(a -> a.tenant().equals(t)).toList();
-      long firstFail = mine.stream().filter(a -> !a.ok()).mapToLong(Attempt::startNanos).min().orElse(-1);
-      if (firstFail < 0) {
-        out.put(t, 0.0);
+      long[] answered = all.stream().filter(a -> a.tenant().equals(t) && a.ok()).mapToLong(Attempt::endNanos)
+          .sorted().toArray();
+      long lastAnswer = answered.length == 0 ? Long.MIN_VALUE : answered[answered.length - 1];
+      if (all.stream().anyMatch(a -> a.tenant().equals(t) && !a.ok() && a.startNanos() > lastAnswer)) {
+        out.put(t, -1.0);
         continue;
       }
-      long lastFail = mine.stream().filter(a -> !a.ok()).mapToLong(Attempt::startNanos).max().orElseThrow();
-      long servedAgain = mine.stream().filter(a -> a.ok() && a.startNanos() > lastFail).mapToLong(Attempt::endNanos)
-          .min().orElse(-1);
-      out.put(t, servedAgain < 0 ? -1.0 : round((servedAgain - firstFail) / 1e9));
+      long gap = 0;
+      for (int k = 1; k < answered.length; k++) {
+        gap = Math.max(gap, answered[k] - answered[k - 1]);
+      }
+      out.put(t, round(gap / 1e9));
     }
     return out;
   }

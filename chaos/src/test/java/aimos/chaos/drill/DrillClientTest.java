@@ -33,18 +33,22 @@ class DrillClientTest {
   }
 
   @Test
-  void aTenantIsUnavailableFromItsFirstFailedAttemptToItsFirstSuccessAfterTheLastFailure() {
+  void aTenantIsUnavailableForTheLongestGapBetweenTwoAnswers() {
     List<DrillRun.Attempt> attempts = new java.util.ArrayList<>(List.of(
         new DrillRun.Attempt("a", 0, S / 10, true),
-        new DrillRun.Attempt("a", 2 * S, 2 * S + S / 10, false),
-        new DrillRun.Attempt("a", 3 * S, 4 * S, true),
-        new DrillRun.Attempt("a", 5 * S, 6 * S, false),
-        // served again: its end counts
-        new DrillRun.Attempt("a", 7 * S, 7 * S + S / 2, true),
-        new DrillRun.Attempt("a", 9 * S, 9 * S + S / 10, true),
-        new DrillRun.Attempt("b", 1 * S, 2 * S, true),
-        new DrillRun.Attempt("c", 1 * S, 2 * S, false)));
+        // a node that is down refuses at once; the next node answers: no gap
+        new DrillRun.Attempt("a", S, S + S / 100, false),
+        new DrillRun.Attempt("a", S + S / 2, S + 6 * S / 10, true),
+        // the tenant's entity is recovering elsewhere: no answer from 2.0 s to 7.6 s
+        new DrillRun.Attempt("a", 2 * S, 2 * S + S / 10, true),
+        new DrillRun.Attempt("a", 3 * S, 8 * S, false),
+        new DrillRun.Attempt("a", 7 * S, 7 * S + S / 2 + S / 10, true),
+        new DrillRun.Attempt("a", 8 * S, 8 * S + S / 10, true),
+        new DrillRun.Attempt("b", S, 2 * S, true),
+        new DrillRun.Attempt("b", 2 * S, 2 * S + S / 2, true),
+        new DrillRun.Attempt("c", S, 2 * S, true),
+        new DrillRun.Attempt("c", 3 * S, 4 * S, false)));
     Map<String, Double> out = DrillRun.unavailableSeconds(List.of("a", "b", "c"), attempts);
-    assertEquals(Map.of("a", 5.5, "b", 0.0, "c", -1.0), out);
+    assertEquals(Map.of("a", 5.5, "b", 0.5, "c", -1.0), out);
   }
 }
