@@ -53,19 +53,27 @@ public final class ApplyDdl {
     }
     try {
       Config config = NodeConfig.load(ConfigFactory.empty());
-      List<String> statements = statements(values(config, System.getenv()));
       if (print) {
-        statements.forEach(s -> System.out.println(s + ";\n"));
+        statements(values(config, System.getenv())).forEach(s -> System.out.println(s + ";\n"));
         return;
       }
-      try (CqlSession session = session(config)) {
-        apply(session, statements);
-      }
-      System.out.println("applied " + statements.size() + " DDL statements");
+      System.out.println("applied " + run(config, System.getenv()) + " DDL statements");
     } catch (RuntimeException e) {
       System.err.println("DDL not applied: " + e.getMessage());
       System.exit(1);
     }
+  }
+
+  /**
+   * What the Job does: connects to Cassandra as the node would with {@code config} (contact points, credentials, TLS),
+   * waiting for it to answer, and applies every statement. Returns how many ran.
+   */
+  public static int run(Config config, Map<String, String> env) {
+    List<String> statements = statements(values(config, env));
+    try (CqlSession session = session(config)) {
+      apply(session, statements);
+    }
+    return statements.size();
   }
 
   /** The placeholders' values: keyspace names from {@code config}, replication from the environment. */
@@ -128,6 +136,7 @@ public final class ApplyDdl {
   }
 
   private static CqlSession session(Config config) {
-    return CqlSession.builder().withConfigLoader(new DefaultDriverConfigLoader(() -> config)).build();
+    return CqlSession.builder()
+        .withConfigLoader(new DefaultDriverConfigLoader(() -> config.getConfig("datastax-java-driver"))).build();
   }
 }

@@ -64,11 +64,19 @@ class KubernetesDdlIT {
 
   @Test
   void committedDdlMakesTheSchemaTheNodeMakes() {
-    List<String> statements = ApplyDdl.statements(values(ddlPrefix));
-    ApplyDdl.apply(cql, statements);
+    // as the Job runs it: the node's configuration with the keyspace names, Cassandra from the driver's settings
+    var config = aimos.node.NodeConfig.load(com.typesafe.config.ConfigFactory.parseString("""
+        pekko.persistence.cassandra.journal.keyspace = %1$sjournal
+        pekko.persistence.cassandra.snapshot.keyspace = %1$ssnapshot
+        pekko.projection.cassandra.offset-store.keyspace = %1$soffsets
+        aimos.billing.keyspace = %1$sbilling
+        datastax-java-driver.basic.contact-points = ["%2$s"]
+        """.formatted(ddlPrefix, SharedCassandra.contactPoint())));
+    int statements = ApplyDdl.run(config, Map.of());
+    assertEquals(ApplyDdl.statements(values(ddlPrefix)).size(), statements);
     // idempotent: a second run (a re-run Job, the next upgrade) changes nothing and fails nothing
     Map<String, Object> once = schema(ddlPrefix);
-    ApplyDdl.apply(cql, statements);
+    ApplyDdl.run(config, Map.of());
     assertEquals(once, schema(ddlPrefix), "applying the DDL twice");
 
     // the node creates the journal and snapshot tables when its journal and snapshot store first start
