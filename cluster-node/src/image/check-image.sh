@@ -20,6 +20,7 @@ cleanup() {
     wait "$node_pid" 2>/dev/null || true
   fi
   umount "$root/proc" 2>/dev/null || true
+  umount "$root/dev" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,8 +35,12 @@ config=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[0]['Con
 tar -xf "$tar_file" -C "$work" "$config"
 echo "[image] entrypoint: $(python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['config']; \
 print(c.get('Entrypoint'), 'user', c.get('User'), 'workdir', c.get('WorkingDir'))" "$work/$config")"
-mkdir -p "$root/proc"
+# what the container runtime and the pod give: /proc, /dev, and /var/lib/aimos writable by the node (an emptyDir
+# with fsGroup 10001 in aimos.yaml; the image's own directory is root's)
+mkdir -p "$root/proc" "$root/dev"
 mount -t proc proc "$root/proc"
+mount --bind /dev "$root/dev"
+chown 10001:10001 "$root/var/lib/aimos"
 chroot --userspec=10001:10001 "$root" /usr/bin/java -version
 chroot --userspec=10001:10001 "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/var/lib/aimos \
   java -cp @/app/jib-classpath-file aimos.node.schema.ApplyDdl --print | grep -c '^CREATE' \
