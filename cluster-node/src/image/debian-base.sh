@@ -2,12 +2,13 @@
 # Builds the base image of the AIMOS node image without Docker or a registry: Debian 12 (bookworm) packages of the
 # Java 17 runtime and the tools the node runs (util-linux: prlimit, unshare, setpriv; coreutils; dash as /bin/sh),
 # fetched with apt-get from the Debian mirror and unpacked into one layer, written as an image tarball in `docker save`
-# format that Jib takes as its base (`tar://...`). Needs: a Debian/Ubuntu host with apt (any release: the package
-# lists are bookworm's, fetched into a private apt state), tar, python3, and a JDK's keytool for the CA keystore.
+# format that Jib takes as its base (`tar://...`). Needs: apt with Debian's archive keys (a Debian host, or the
+# debian-archive-keyring package; the package lists are bookworm's, fetched into a private apt state), dpkg-deb,
+# python3, and a JDK (java runs a one-file program that writes the CA keystore).
 #
 #   cluster-node/src/image/debian-base.sh [OUT_DIR]       (default cluster-node/target/base-image)
 #
-# Output: OUT_DIR/aimos-base.tar. Root is not needed; nothing on the host is installed or changed.
+# Output: OUT_DIR/aimos-base.tar (linux/amd64). Nothing on the host is installed or changed.
 set -euo pipefail
 
 out=$(mkdir -p "${1:-cluster-node/target/base-image}" && cd "${1:-cluster-node/target/base-image}" && pwd)
