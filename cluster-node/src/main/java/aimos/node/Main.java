@@ -150,7 +150,8 @@ public final class Main {
     Config config = system.settings().config();
     NodeSettings settings = NodeSettings.from(config);
     WorkerTransport.check(config);
-    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"));
+    AimosMetrics metrics = new AimosMetrics(config.getBoolean("aimos.metrics.jvm"), settings.serverRequestTimeout());
+    metrics.watchCluster(system);
     PricingSettings pricing = PricingSettings.from(config.getConfig("aimos.billing"));
     PriceCatalog catalog = pricing.configured();
 
@@ -217,7 +218,9 @@ public final class Main {
     AuditTrail audit = new AuditTrail(system, settings.askTimeout(), auditStore, auditKey
         .map(k -> AuditChain.pem("PUBLIC KEY", AuditChain.publicKeyOf(k).getEncoded())));
     KeyCheck keyCheck = new KeyCheck(system, settings.askTimeout(), directories.tenants());
-    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, usage, models, store, directories);
+    aimos.node.gateway.CallTiming timings = new aimos.node.gateway.CallTiming(metrics::overhead);
+    InferenceGateway gateway = new InferenceGateway(system, settings, metrics, usage, models, store, directories,
+        timings);
     // one port: gRPC (with reflection for grpcurl) first, everything else to the REST routes
     var handler = ServiceHandler.concatOrNotFound(
         InferenceServicePowerApiHandlerFactory.partial(gateway, InferenceService.name, system),
@@ -247,13 +250,13 @@ public final class Main {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
           }
         }, keyCheck,
-        maxGrpcBytes(settings, config), settings.bodyTimeout());
+        maxGrpcBytes(settings, config), settings.bodyTimeout(), metrics);
     Optional<RotatingServerTls> gatewayTls = serverTls(config, false);
     var server = Http.get(system).newServerAt(settings.gatewayHost(), settings.gatewayPort());
     CompletionStage<ServerBinding> binding = gatewayTls.map(t -> server.enableHttps(t.connectionContext()))
         .orElse(server)
         .withSettings(gatewayServerSettings(config))
-        .bind(RequestBodyTimeout.handler(guard::handle, settings.bodyTimeout(), system))
+        .bind(RequestBodyTimeout.handler(timings.around(guard::handle)::apply, settings.bodyTimeout(), system))
         .whenComplete((b, err) -> {
           if (err != null) {
             log.error("Gateway could not bind {}:{} ({}). Is another AIMOS node running? Set AIMOS_GATEWAY_PORT "

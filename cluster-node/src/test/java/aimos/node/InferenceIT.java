@@ -360,6 +360,15 @@ class InferenceIT {
     for (int i = 0; i < 5; i++) {
       send(acmeKey, null, "metrics please " + i);
     }
+    // model names a caller makes up add no series: an authenticated caller's are "unregistered", an anonymous one's "-"
+    failsWith(Status.Code.NOT_FOUND, () -> TestCluster.infer(client, acmeKey, "made-up-by-caller-1", null, "hi"));
+    failsWith(Status.Code.UNAUTHENTICATED, () -> TestCluster.infer(client, "aimos_acme_" + "7".repeat(64),
+        "made-up-by-caller-2", null, "hi"));
+    failsWith(Status.Code.UNAUTHENTICATED, () -> client.infer().invoke(InferRequest.newBuilder()
+        .setModel("made-up-by-caller-3").setText(TextInput.newBuilder().setPrompt("hi")).build())
+        .toCompletableFuture().join());
+    assertEquals(401, Http.call("GET", port, "/admin/tenants/acme", "not-an-admin-token-" + "x".repeat(20), null)
+        .status());
     assertEquals(200, Http.call("GET", port, "/ready", null, null).status());
     assertEquals(200, Http.call("GET", port, "/alive", null, null).status());
     var members = Http.call("GET", port, "/cluster/members", null, null);
@@ -371,6 +380,19 @@ class InferenceIT {
     assertTrue(metrics.body().contains("aimos_request_duration_seconds_bucket"));
     assertTrue(metrics.body().contains("aimos_sandbox_state{model=\"it-text\",version=\"v1\",state=\"ready\",} 1.0"),
         metrics.body());
+    assertFalse(metrics.body().contains("made-up-by-caller"), metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_requests_total{model=\"unregistered\",outcome=\"NOT_FOUND\",}") >= 1);
+    assertTrue(sample(metrics.body(), "aimos_requests_total{model=\"-\",outcome=\"UNAUTHENTICATED\",}") >= 2);
+    assertTrue(sample(metrics.body(), "aimos_auth_failures_total{reason=\"missing_key\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_auth_failures_total{reason=\"invalid_key\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_admin_auth_failures_total{reason=\"refused\",}") >= 1, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_prompt_tokens_total{model=\"it-text\",}") >= 5, metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_lease_wait_seconds_count{model=\"it-text\",}") >= 5, metrics.body());
+    assertEquals(1, sample(metrics.body(), "aimos_cluster_members{status=\"up\",}"), metrics.body());
+    assertEquals(0, sample(metrics.body(), "aimos_cluster_unreachable_members"), metrics.body());
+    assertTrue(sample(metrics.body(), "aimos_sandbox_cold_starts_total{model=\"it-text\",version=\"v1\",}") >= 1);
+    assertTrue(metrics.body().contains("aimos_build_info{version=\"" + aimos.node.metrics.AimosMetrics.version()
+        + "\","), metrics.body());
     // the answered requests' usage events reach the rollups and are counted in the freshness histogram; with the
     // default settings most are visible within 2 s (the tag query alone waited 2 s before they were tuned)
     TestProbe.create(cluster.nodes.get(0).system()).awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(250), () -> {
@@ -384,6 +406,45 @@ class InferenceIT {
     assertTrue(sample(after, within2s) - sample(before, within2s) >= 3, () -> "freshness of 5 requests: " + after
         .lines().filter(l -> l.startsWith("aimos_usage_freshness_seconds")).toList() + ", before: " + before
         .lines().filter(l -> l.startsWith("aimos_usage_freshness_seconds")).toList());
+  }
+
+  @Test
+  void everyAnswerCarriesThePlatformsOwnTime() {
+    // a tenant of its own, so that acme's ledger rows stay exactly the mixed-traffic test's
+    String key = Http.tenantWithKey(cluster, "timed", 1000, 16);
+    int managementPort = cluster.managementPort(0);
+    String before = Http.call("GET", managementPort, "/metrics", null, null).body();
+    InferRequest req = InferRequest.newBuilder().setModel("it-text").setRequestId("overhead-1")
+        .setText(TextInput.newBuilder().setPrompt("how long did the platform take")).build();
+    long t0 = System.nanoTime();
+    // a caller cannot pick the timing slot of another request: its own header of that name is dropped
+    var unary = client.infer().addHeader("authorization", "Bearer " + key)
+        .addHeader("aimos-internal-timing-slot", "1").invokeWithMetadata(req).toCompletableFuture().join();
+    double elapsedMs = (System.nanoTime() - t0) / 1e6;
+    assertEquals("take platform the did long how", unary.value().getText().getCompletion());
+    double unaryMs = Double.parseDouble(unary.getTrailers().toCompletableFuture().join()
+        .getText("aimos-overhead-ms").orElseThrow(() -> new AssertionError("no aimos-overhead-ms trailer")));
+    assertTrue(unaryMs >= 0 && unaryMs <= elapsedMs, unaryMs + " ms of " + elapsedMs);
+
+    // a stream has it in the trailer after its last message
+    var stream = client.inferStream().addHeader("authorization", "Bearer " + key).invokeWithMetadata(
+        req.toBuilder().setRequestId("overhead-2").build());
+    var run = stream.toMat(org.apache.pekko.stream.javadsl.Sink.seq(), org.apache.pekko.stream.javadsl.Keep.both())
+        .run(cluster.nodes.get(0).system());
+    var pieces = run.second().toCompletableFuture().join();
+    assertTrue(pieces.get(pieces.size() - 1).hasDone());
+    var streamTrailers = run.first().toCompletableFuture().join().getTrailers().toCompletableFuture().join();
+    assertTrue(Double.parseDouble(streamTrailers.getText("aimos-overhead-ms")
+        .orElseThrow(() -> new AssertionError("no aimos-overhead-ms trailer on the stream"))) >= 0);
+    // REST answers have it as a header; requests that never reach a model's flow do not
+    int port = cluster.nodes.get(0).gatewayPort();
+    var rest = Http.call("POST", port, "/v1/completions", key, "{\"model\": \"it-text\", \"prompt\": \"a b\"}");
+    assertEquals(200, rest.status(), rest.body());
+    assertTrue(Double.parseDouble(rest.headers().get("aimos-overhead-ms").get(0)) >= 0, rest.headers().toString());
+    assertFalse(Http.call("GET", port, "/v1/models", key, null).headers().containsKey("aimos-overhead-ms"));
+    String after = Http.call("GET", managementPort, "/metrics", null, null).body();
+    assertTrue(sample(after, "aimos_request_overhead_seconds_count")
+        >= sample(before, "aimos_request_overhead_seconds_count") + 3, after);
   }
 
   /** The value of a sample (name and labels as exported) in a Prometheus text scrape. */

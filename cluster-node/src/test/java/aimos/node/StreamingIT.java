@@ -92,6 +92,35 @@ class StreamingIT {
   }
 
   @Test
+  void streamsAreCountedWhetherTheyStartOrNot() {
+    int management = cluster.managementPort(0);
+    String before = Http.call("GET", management, "/metrics", null, null).body();
+    CompletionException anonymous = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> client.inferStream().invoke(InferRequest.newBuilder().setModel("stream-lm")
+                .setText(TextInput.newBuilder().setPrompt("hello")).build())
+            .runWith(Sink.seq(), cluster.nodes.get(0).system()).toCompletableFuture().join());
+    assertEquals(Status.Code.UNAUTHENTICATED, ((StatusRuntimeException) anonymous.getCause()).getStatus().getCode());
+    org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class, () -> stream("m-bad", " ", 5));
+    assertTrue(stream("m-1", "I flew to New York", 5).size() > 1);
+    String after = Http.call("GET", management, "/metrics", null, null).body();
+    // a stream's body has no length, so the gateway's guard checks its key before reading it, and counts the failure
+    assertEquals(1, sample(after, "aimos_auth_failures_total{reason=\"missing_key\",}")
+        - sample(before, "aimos_auth_failures_total{reason=\"missing_key\",}"), after);
+    assertEquals(1, sample(after, "aimos_requests_total{model=\"stream-lm\",outcome=\"INVALID_ARGUMENT\",}")
+        - sample(before, "aimos_requests_total{model=\"stream-lm\",outcome=\"INVALID_ARGUMENT\",}"), after);
+    assertEquals(1, sample(after, "aimos_requests_total{model=\"stream-lm\",outcome=\"ok\",}")
+        - sample(before, "aimos_requests_total{model=\"stream-lm\",outcome=\"ok\",}"), after);
+    assertEquals(1, sample(after, "aimos_time_to_first_token_seconds_count{model=\"stream-lm\",}")
+        - sample(before, "aimos_time_to_first_token_seconds_count{model=\"stream-lm\",}"), after);
+  }
+
+  /** The value of a sample (name and labels as exported) in a Prometheus text scrape; 0 when absent. */
+  private static double sample(String metrics, String sample) {
+    return metrics.lines().filter(l -> l.startsWith(sample + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
+  }
+
+  @Test
   void openAiStreamingAnswersWithServerSentEventsAndTheUsageChunk() throws Exception {
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cluster.nodes.get(0).gatewayPort()
             + "/v1/chat/completions"))

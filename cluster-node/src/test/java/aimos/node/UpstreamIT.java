@@ -181,6 +181,21 @@ class UpstreamIT {
     assertEquals(List.of("upstream", " says", " hello"), events.stream().filter(InferStreamResponse::hasDelta)
         .map(e -> e.getDelta().getText()).toList());
     assertEquals(4, events.get(events.size() - 1).getDone().getUsage().getCompletionTokens());
+
+    // both requests are measured at the gateway: the upstream's time, its tokens, the lease wait and the stream's
+    // first piece
+    String metrics = Http.call("GET", cluster.managementPort(0), "/metrics", null, null).body();
+    assertTrue(sample(metrics, "aimos_upstream_request_duration_seconds_count{provider=\"fake\",}") >= 2, metrics);
+    assertTrue(sample(metrics, "aimos_prompt_tokens_total{model=\"up-good\",}") >= 11, metrics);
+    assertTrue(sample(metrics, "aimos_completion_tokens_total{model=\"up-good\",}") >= 8, metrics);
+    assertTrue(sample(metrics, "aimos_lease_wait_seconds_count{model=\"up-good\",}") >= 2, metrics);
+    assertTrue(sample(metrics, "aimos_time_to_first_token_seconds_count{model=\"up-good\",}") >= 1, metrics);
+  }
+
+  /** The value of a sample (name and labels as exported) in a Prometheus text scrape; 0 when absent. */
+  private static double sample(String metrics, String sample) {
+    return metrics.lines().filter(l -> l.startsWith(sample + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
   }
 
   @Test
@@ -231,6 +246,10 @@ class UpstreamIT {
     String metrics = Http.call("GET", cluster.managementPort(0), "/metrics", null, null).body();
     assertTrue(metrics.contains("aimos_fallbacks_total{model=\"up-slow\",fallback=\"up-echo\",} 1.0"), metrics.lines()
         .filter(l -> l.contains("fallback")).collect(Collectors.joining("\n")));
+    // the slow upstream's failures are the upstream's errors, by provider
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("aimos_upstream_errors_total{provider=\"fake\",kind=\"")
+        && !l.contains("invalid_input") && !l.endsWith(" 0.0")), metrics.lines()
+        .filter(l -> l.contains("upstream")).collect(Collectors.joining("\n")));
   }
 
   @Test

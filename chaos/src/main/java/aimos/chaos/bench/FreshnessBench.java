@@ -1,5 +1,6 @@
 package aimos.chaos.bench;
 
+import aimos.chaos.stats.Latencies;
 import aimos.api.v1.GetUsageRequest;
 import aimos.api.v1.GetUsageResponse;
 import aimos.api.v1.InferRequest;
@@ -54,18 +55,15 @@ public final class FreshnessBench {
   /** One GetUsage call of the poller: sent and completed (nanoTime), the requests and tokens it showed. */
   record Poll(long sentNanos, long doneNanos, long requests, long tokens) {}
 
-  /** Percentiles in milliseconds of sorted nanosecond values. */
-  record Summary(int count, double p50, double p90, double p99, double max) {
-    static Summary of(long[] sortedNanos) {
-      if (sortedNanos.length == 0) {
-        return new Summary(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
-      }
-      return new Summary(sortedNanos.length, at(sortedNanos, 50), at(sortedNanos, 90), at(sortedNanos, 99),
-          sortedNanos[sortedNanos.length - 1] / 1e6);
+  /** Percentiles in milliseconds of nanosecond values. */
+  record Summary(long count, double p50, double p90, double p99, double max) {
+    static Summary of(long[] nanos) {
+      return of(Latencies.of(nanos));
     }
 
-    static double at(long[] sorted, double percentile) {
-      return sorted[Math.max(0, (int) Math.ceil(percentile / 100.0 * sorted.length) - 1)] / 1e6;
+    static Summary of(Latencies l) {
+      return new Summary(l.count(), l.percentileMillis(50), l.percentileMillis(90), l.percentileMillis(99),
+          l.maxMillis());
     }
 
     String row(String name) {
@@ -215,7 +213,7 @@ public final class FreshnessBench {
           }
         }
       }
-      long[] bare = RuntimeBench.time(200, getUsage);
+      Latencies bare = RuntimeBench.time(200, getUsage);
       Summary bareIdle = Summary.of(bare);
 
       // the warm-up requests must show before the run starts, or they would count as the run's

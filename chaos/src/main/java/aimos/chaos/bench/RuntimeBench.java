@@ -1,5 +1,6 @@
 package aimos.chaos.bench;
 
+import aimos.chaos.stats.Latencies;
 import aimos.api.v1.AudioInput;
 import aimos.api.v1.EmbeddingInput;
 import aimos.api.v1.ImageInput;
@@ -86,7 +87,7 @@ public final class RuntimeBench {
         Case c = input(runtime);
         System.out.println("== " + runtime + ": " + requests + " requests in-process, then through the node");
         ModelRuntime model = ModelRuntimes.create(runtime);
-        long[] alone = time(requests, () -> {
+        Latencies alone = time(requests, () -> {
           SandboxReply.Builder reply = SandboxReply.newBuilder();
           model.run(c.sandbox(), reply);
           return reply;
@@ -100,7 +101,7 @@ public final class RuntimeBench {
             .invoke(c.api().setModel(name).setRequestId(tenant + "-" + runtime + "-" + n[0]++).build())
             .toCompletableFuture().join();
         awaitServing(call);
-        long[] platform = time(requests, call);
+        Latencies platform = time(requests, call);
         String row = String.format("| %-17s | %7.1f | %7.1f | %7.1f | %7.1f | %7.1f | %7.1f | %+7.1f | %5.2f |", runtime,
             p(alone, 50), p(alone, 95), p(alone, 99), p(platform, 50), p(platform, 95), p(platform, 99),
             p(platform, 50) - p(alone, 50), p(platform, 50) / p(alone, 50));
@@ -132,23 +133,22 @@ public final class RuntimeBench {
     }
   }
 
-  /** Latencies in nanoseconds of {@code n} calls one after another, after 20 warm-up calls. */
-  static long[] time(int n, Supplier<?> call) {
+  /** Latencies of {@code n} calls one after another, after 20 warm-up calls. */
+  static Latencies time(int n, Supplier<?> call) {
     for (int i = 0; i < 20; i++) {
       call.get();
     }
-    long[] t = new long[n];
+    Latencies t = new Latencies();
     for (int i = 0; i < n; i++) {
       long t0 = System.nanoTime();
       call.get();
-      t[i] = System.nanoTime() - t0;
+      t.record(System.nanoTime() - t0);
     }
-    Arrays.sort(t);
     return t;
   }
 
-  static double p(long[] sorted, int percentile) {
-    return sorted[Math.max(0, (int) Math.ceil(percentile / 100.0 * sorted.length) - 1)] / 1e6;
+  static double p(Latencies l, int percentile) {
+    return l.percentileMillis(percentile);
   }
 
   static Case input(String runtime) throws Exception {

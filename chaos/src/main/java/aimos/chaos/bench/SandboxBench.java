@@ -1,5 +1,6 @@
 package aimos.chaos.bench;
 
+import aimos.chaos.stats.Latencies;
 import aimos.chaos.load.LoadResult;
 import aimos.chaos.load.LoadRun;
 import aimos.internal.sandbox.SandboxReply;
@@ -34,17 +35,17 @@ public final class SandboxBench {
     String[] prompts = prompts();
 
     System.out.println("Sandbox isolation: " + settings.isolation().describe());
-    long[] cold = new long[starts];
+    Latencies cold = new Latencies();
     for (int i = 0; i < starts; i++) {
       long t0 = System.nanoTime();
       try (SandboxProcess p = SandboxProcess.start(settings.launchSpec(dir), settings.isolation().prepare(sandboxId),
           EchoTextRuntime.NAME, concurrency, settings.maxReplyBytes())) {
         p.ping(Duration.ofSeconds(60)).join();
-        cold[i] = System.nanoTime() - t0;
+        long took = System.nanoTime() - t0;
+        cold.record(took);
+        System.out.printf("  cold start %d: %.0f ms%n", i + 1, took / 1e6);
       }
-      System.out.printf("  cold start %d: %.0f ms%n", i + 1, cold[i] / 1e6);
     }
-    Arrays.sort(cold);
 
     EchoTextRuntime runtime = new EchoTextRuntime();
     ExecutorService pool = Executors.newFixedThreadPool(concurrency);
@@ -67,7 +68,7 @@ public final class SandboxBench {
 
     System.out.println();
     System.out.printf("sandbox cold start (launch to first ping answered), %d starts: p50 %.0f ms, max %.0f ms%n",
-        starts, cold[starts / 2] / 1e6, cold[starts - 1] / 1e6);
+        starts, cold.percentileMillis(50), cold.maxMillis());
     System.out.println(inProcess.line());
     System.out.println(sandboxed.line());
     System.out.printf("sandbox/in-process throughput ratio: %.3f; added p50 latency %.3f ms%n",

@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import aimos.chaos.cluster.LocalCluster;
+import aimos.chaos.stats.Latencies;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
@@ -43,7 +44,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 public final class DrillRun {
   public static final String VICTIM = "drill-victim";
   public static final String BYSTANDER = "drill-bystander";
-  /** The drill tenant's GPU/CPU quota: it must never hold more worker leases than this. */
+  /** Each drill tenant's GPU/CPU quota: none may ever hold more worker leases than this. */
   static final int WORKER_QUOTA = 64;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -70,11 +71,36 @@ public final class DrillRun {
     }
   }
 
-  /** One request as the client saw it; acknowledged means the client got an answer. */
-  record Sent(String id, String model, long startNanos, long latencyNanos, int attempts, String outcome,
-              String detail) {
+  /** Drill tenants: the node fault hits the node of the first; the others show what its neighbours saw. */
+  static final int TENANTS = 3;
+
+  /**
+   * One request as the client saw it; acknowledged means the client got an answer. {@code startNanos} is when the
+   * open-loop schedule meant to send it, {@code latencyNanos} from then to its final answer (all attempts).
+   */
+  record Sent(String id, String tenant, String model, long startNanos, long latencyNanos, int attempts,
+              String outcome, String detail) {
     boolean acknowledged() {
       return outcome.equals("OK");
+    }
+  }
+
+  /** One attempt of a request, as its tenant's availability is judged from them. */
+  record Attempt(String tenant, long startNanos, long endNanos, boolean ok) {}
+
+  /** The client's retry policy, as the OpenAI SDKs have it: exponential backoff with jitter, a time budget. */
+  static final class Backoff {
+    static final Duration BUDGET = Duration.ofSeconds(20);
+    static final Duration PER_ATTEMPT = Duration.ofSeconds(5);
+    static final long INITIAL_MILLIS = 500;
+    static final long MAX_MILLIS = 8000;
+
+    private Backoff() {}
+
+    /** The delay before attempt {@code next} (2, 3, ...): 0.5 s doubling up to 8 s, less up to 25% jitter. */
+    static long delayMillis(int next, double random) {
+      long base = Math.min(MAX_MILLIS, INITIAL_MILLIS << Math.min(20, next - 2));
+      return (long) (base * (1 - 0.25 * random));
     }
   }
 
@@ -137,13 +163,21 @@ public final class DrillRun {
     }
     AdminClient admin = new AdminClient(managements, settings.adminToken(), settings.secopsToken(), tls);
     String runId = drill.name() + "-" + Long.toString(System.currentTimeMillis(), 36);
-    String tenant = ("drill-" + Long.toString(System.nanoTime(), 36)).substring(0, 14);
-    progress.accept("setting up tenant " + tenant + " and models " + VICTIM + ", " + BYSTANDER);
-    admin.admin("POST", "/admin/tenants", """
-        {"id": "%s", "name": "drill %s", "plan": {"requestsPerMinute": 10000000, "tokensPerMinute": 1000000000,
-         "monthlyBudgetUsd": "1000000", "maxConcurrentRequests": 10000, "maxWorkerLeases": %d}}"""
-        .formatted(tenant, drill.name(), WORKER_QUOTA));
-    String key = admin.admin("POST", "/admin/tenants/" + tenant + "/keys", null).get("apiKey").asText();
+    String prefix = ("drill-" + Long.toString(System.nanoTime(), 36)).substring(0, 14);
+    List<String> tenants = new ArrayList<>();
+    List<String> keys = new ArrayList<>();
+    for (int t = 0; t < TENANTS; t++) {
+      tenants.add(prefix + "-" + t);
+    }
+    String tenant = tenants.get(0);
+    progress.accept("setting up tenants " + String.join(", ", tenants) + " and models " + VICTIM + ", " + BYSTANDER);
+    for (String t : tenants) {
+      admin.admin("POST", "/admin/tenants", """
+          {"id": "%s", "name": "drill %s", "plan": {"requestsPerMinute": 10000000, "tokensPerMinute": 1000000000,
+           "monthlyBudgetUsd": "1000000", "maxConcurrentRequests": 10000, "maxWorkerLeases": %d}}"""
+          .formatted(t, drill.name(), WORKER_QUOTA));
+      keys.add(admin.admin("POST", "/admin/tenants/" + t + "/keys", null).get("apiKey").asText());
+    }
     for (String model : List.of(VICTIM, BYSTANDER)) {
       admin.adminIfAny("POST", "/admin/models", "{\"name\": \"" + model + "\", \"description\": \"drills\"}");
       admin.adminIfAny("POST", "/admin/models/" + model + "/versions",
@@ -153,15 +187,18 @@ public final class DrillRun {
     for (String t : targets) {
       String[] hostPort = t.split(":");
       clients.add(InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(hostPort[0],
-          Integer.parseInt(hostPort[1]), system)), system));
+          Integer.parseInt(hostPort[1]), system).withDeadline(Backoff.PER_ATTEMPT)), system));
     }
     for (String model : List.of(VICTIM, BYSTANDER)) {
       for (int c = 0; c < clients.size(); c++) {
-        awaitServing(clients.get(c), key, model, runId + "-ready-" + model + "-" + c);
+        for (int t = 0; t < TENANTS; t++) {
+          awaitServing(clients.get(c), keys.get(t), model, runId + "-ready-" + model + "-" + c + "-" + t);
+        }
       }
     }
 
     Map<String, Sent> sent = new ConcurrentHashMap<>();
+    List<Attempt> attempts = Collections.synchronizedList(new ArrayList<>());
     Random random = new Random(settings.seed());
     ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor();
     List<CompletableFuture<Void>> inFlight = Collections.synchronizedList(new ArrayList<>());
@@ -190,7 +227,11 @@ public final class DrillRun {
       }
       long i = n[0]++;
       String model = random.nextBoolean() ? VICTIM : BYSTANDER;
-      inFlight.add(send(clients, (int) i, key, model, runId + "-" + i, sent));
+      int t = (int) (i % TENANTS);
+      // the schedule's time for this request: a late tick does not shorten its latency (coordinated omission)
+      long intended = start + i * periodNanos;
+      inFlight.add(send(clients, (int) i, tenants.get(t), keys.get(t), model, runId + "-" + i, intended, sent,
+          attempts, random.nextLong()));
       if (faultNanos[0] == 0 && System.nanoTime() >= faultAt) {
         faultNanos[0] = System.nanoTime();
         if (drill.needsCluster()) {
@@ -248,10 +289,11 @@ public final class DrillRun {
       for (int c = 0; c < targets.size(); c++) {
         String[] hostPort = targets.get(c).split(":");
         InferenceServiceClient fresh = InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(
-            hostPort[0], Integer.parseInt(hostPort[1]), system)), system);
+            hostPort[0], Integer.parseInt(hostPort[1]), system).withDeadline(Backoff.PER_ATTEMPT)), system);
         for (int k = 0; k < 5; k++) {
-          after.add(send(List.of(fresh), 0, key, k % 2 == 0 ? VICTIM : BYSTANDER, runId + "-after-" + c + "-" + k,
-              sent));
+          int t = k % TENANTS;
+          after.add(send(List.of(fresh), 0, tenants.get(t), keys.get(t), k % 2 == 0 ? VICTIM : BYSTANDER,
+              runId + "-after-" + c + "-" + k, System.nanoTime(), sent, attempts, k));
         }
         clients.add(fresh);
       }
@@ -263,18 +305,26 @@ public final class DrillRun {
     clients.forEach(InferenceServiceClient::close);
     progress.accept("waiting for the ledger");
 
-    Map<String, Integer> billed = awaitLedger(admin, tenant, sent);
-    JsonNode reconciliation = admin.admin("POST", "/admin/reconciliation?tenant=" + tenant + "&repair=false", null);
+    Map<String, Integer> billed = new HashMap<>();
+    long remainingMissing = 0;
+    long billedTwiceByReconciliation = 0;
     int peakLeases = 0;
-    for (String model : List.of(VICTIM, BYSTANDER)) {
-      JsonNode peak = admin.admin("GET", "/admin/models/" + model + "/leases", null).get("peakLeasesByTenant").get(tenant);
-      peakLeases = Math.max(peakLeases, peak == null ? 0 : peak.asInt());
+    for (String t : tenants) {
+      billed.putAll(awaitLedger(admin, t, sent));
+      JsonNode reconciliation = admin.admin("POST", "/admin/reconciliation?tenant=" + t + "&repair=false", null);
+      remainingMissing += reconciliation.get("remainingMissing").asLong();
+      billedTwiceByReconciliation += reconciliation.get("billedTwice").asLong();
+      for (String model : List.of(VICTIM, BYSTANDER)) {
+        JsonNode peak = admin.admin("GET", "/admin/models/" + model + "/leases", null).get("peakLeasesByTenant")
+            .get(t);
+        peakLeases = Math.max(peakLeases, peak == null ? 0 : peak.asInt());
+      }
     }
-    Map<String, Object> report = judge(drill, tenant, sent, billed, reconciliation, start, faultNanos[0],
-        healNanos[0]);
+    Map<String, Object> report = judge(drill, tenants, sent, attempts, billed, remainingMissing,
+        billedTwiceByReconciliation, start, faultNanos[0], healNanos[0]);
     @SuppressWarnings("unchecked")
     Map<String, Boolean> checks = (Map<String, Boolean>) report.get("checks");
-    checks.put("tenant never held more than its " + WORKER_QUOTA + " worker leases", peakLeases <= WORKER_QUOTA);
+    checks.put("no tenant ever held more than its " + WORKER_QUOTA + " worker leases", peakLeases <= WORKER_QUOTA);
     if (drill.fault().equals("SILENT_WORKER")) {
       checks.put("the silent worker was dropped and its leases reclaimed", workerDropped[0]);
     }
@@ -286,10 +336,15 @@ public final class DrillRun {
       figures.putAll(nodeFault.figures());
     }
     if (cluster != null) {
-      JsonNode writers = admin.admin("GET", "/admin/tenants/" + tenant + "/journal-writers", null);
-      checks.put("one writer at a time: the tenant's journal has no interleaved writers and no gaps",
-          !writers.get("interleaved").asBoolean() && writers.get("missingSequenceNrs").asLong() == 0);
-      figures.put("tenantJournalWriters", writers.get("writers").asInt());
+      boolean oneWriter = true;
+      Map<String, Integer> writersByTenant = new LinkedHashMap<>();
+      for (String t : tenants) {
+        JsonNode writers = admin.admin("GET", "/admin/tenants/" + t + "/journal-writers", null);
+        oneWriter &= !writers.get("interleaved").asBoolean() && writers.get("missingSequenceNrs").asLong() == 0;
+        writersByTenant.put(t, writers.get("writers").asInt());
+      }
+      checks.put("one writer at a time: no tenant's journal has interleaved writers or gaps", oneWriter);
+      figures.put("tenantJournalWriters", writersByTenant);
     }
     report.put("verdict", checks.values().stream().allMatch(b -> b) ? "PASS" : "FAIL");
     figures.put("peakWorkerLeases", peakLeases);
@@ -315,10 +370,12 @@ public final class DrillRun {
     }
   }
 
+  /** One attempt, within the client's {@link Backoff#PER_ATTEMPT} deadline. */
   private static java.util.concurrent.CompletionStage<aimos.api.v1.InferResponse> infer(
       InferenceServiceClient client, String key, String model, String id) {
-    return client.infer().addHeader("authorization", "Bearer " + key).invoke(InferRequest.newBuilder()
-        .setModel(model).setRequestId(id).setText(TextInput.newBuilder().setPrompt("drill request " + id)).build());
+    return client.infer().addHeader("authorization", "Bearer " + key)
+        .invoke(InferRequest.newBuilder().setModel(model).setRequestId(id)
+            .setText(TextInput.newBuilder().setPrompt("drill request " + id)).build());
   }
 
   /** The node hosting the drill tenant's entity, where a node fault hurts most; the last node if unknown. */
@@ -330,37 +387,43 @@ public final class DrillRun {
   }
 
   /**
-   * Sends request {@code i} to gateway {@code i mod n}, with up to {@value #MAX_ATTEMPTS} attempts of the same request
-   * id (each to the next gateway) for outcomes a client cannot know were not billed.
+   * Sends request {@code i} to gateway {@code i mod n}; an outcome a client cannot know was not billed is retried
+   * with the same request id, each attempt to the next gateway, after the {@link Backoff} delay, while the request's
+   * {@link Backoff#BUDGET} lasts.
    */
-  private CompletableFuture<Void> send(List<InferenceServiceClient> clients, int i, String key, String model,
-                                       String id, Map<String, Sent> sent) {
-    long t0 = System.nanoTime();
+  private CompletableFuture<Void> send(List<InferenceServiceClient> clients, int i, String tenant, String key,
+                                       String model, String id, long intendedNanos, Map<String, Sent> sent,
+                                       List<Attempt> attempts, long seed) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    attempt(clients, i, key, model, id, 1, t0, sent, done);
+    attempt(clients, i, tenant, key, model, id, 1, intendedNanos, sent, attempts, new Random(seed), done);
     return done;
   }
 
-  private static final int MAX_ATTEMPTS = 4;
+  private static final Set<Status.Code> RETRIED = Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED,
+      Status.Code.INTERNAL, Status.Code.UNKNOWN, Status.Code.ABORTED);
 
-  private void attempt(List<InferenceServiceClient> clients, int i, String key, String model, String id, int attempt,
-                       long t0, Map<String, Sent> sent, CompletableFuture<Void> done) {
+  private void attempt(List<InferenceServiceClient> clients, int i, String tenant, String key, String model,
+                       String id, int attempt, long t0, Map<String, Sent> sent, List<Attempt> attempts,
+                       Random jitter, CompletableFuture<Void> done) {
     long a0 = System.nanoTime();
-    infer(clients.get((i + attempt - 1) % clients.size()), key, model, id).whenComplete((r, err) -> {
-      String outcome = err == null ? "OK" : statusOf(err).name();
-      // ABORTED: the first attempt of this request id is still being served; a retry gets its result
-      boolean retry = err != null && attempt < MAX_ATTEMPTS && Set.of(Status.Code.UNAVAILABLE,
-          Status.Code.DEADLINE_EXCEEDED, Status.Code.INTERNAL, Status.Code.UNKNOWN, Status.Code.ABORTED)
-          .contains(statusOf(err));
-      if (retry) {
-        CompletableFuture.delayedExecutor(200L * attempt, TimeUnit.MILLISECONDS)
-            .execute(() -> attempt(clients, i, key, model, id, attempt + 1, t0, sent, done));
-      } else {
-        sent.put(id, new Sent(id, model, t0, System.nanoTime() - a0, attempt, outcome, err == null ? ""
-            : String.valueOf(unwrapStatus(err).getDescription())));
-        done.complete(null);
-      }
-    });
+    infer(clients.get((i + attempt - 1) % clients.size()), key, model, id)
+        .whenComplete((r, err) -> {
+          long now = System.nanoTime();
+          attempts.add(new Attempt(tenant, a0, now, err == null));
+          String outcome = err == null ? "OK" : statusOf(err).name();
+          // ABORTED: the first attempt of this request id is still being served; a retry gets its result
+          long delay = Backoff.delayMillis(attempt + 1, jitter.nextDouble());
+          boolean retry = err != null && RETRIED.contains(statusOf(err))
+              && now + delay * 1_000_000L - t0 < Backoff.BUDGET.toNanos();
+          if (retry) {
+            CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(() -> attempt(clients, i, tenant,
+                key, model, id, attempt + 1, t0, sent, attempts, jitter, done));
+          } else {
+            sent.put(id, new Sent(id, tenant, model, t0, now - t0, attempt, outcome, err == null ? ""
+                : String.valueOf(unwrapStatus(err).getDescription())));
+            done.complete(null);
+          }
+        });
   }
 
   private static Status unwrapStatus(Throwable err) {
@@ -373,11 +436,11 @@ public final class DrillRun {
     return t instanceof StatusRuntimeException s ? s.getStatus().getCode() : Status.Code.UNKNOWN;
   }
 
-  /** Billed request ids of the drill tenant with their row counts, once every acknowledged request is in. */
+  /** Billed request ids of a drill tenant with their row counts, once every acknowledged request is in. */
   private Map<String, Integer> awaitLedger(AdminClient admin, String tenant, Map<String, Sent> sent)
       throws InterruptedException {
     String month = YearMonth.now(ZoneOffset.UTC).toString();
-    long acked = sent.values().stream().filter(Sent::acknowledged).count();
+    long acked = sent.values().stream().filter(s -> s.acknowledged() && s.tenant().equals(tenant)).count();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     Map<String, Integer> billed = new HashMap<>();
     while (System.nanoTime() < deadline) {
@@ -392,7 +455,8 @@ public final class DrillRun {
         }
         cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
       } while (cursor != null);
-      long ackedBilled = sent.values().stream().filter(s -> s.acknowledged() && billed.containsKey(s.id())).count();
+      long ackedBilled = sent.values().stream().filter(s -> s.acknowledged() && s.tenant().equals(tenant)
+          && billed.containsKey(s.id())).count();
       if (ackedBilled >= acked) {
         break;
       }
@@ -414,8 +478,9 @@ public final class DrillRun {
     }
   }
 
-  private Map<String, Object> judge(Drill drill, String tenant, Map<String, Sent> sent, Map<String, Integer> billedRows,
-                                    JsonNode reconciliation, long start, long faultNanos, long healNanos) {
+  private Map<String, Object> judge(Drill drill, List<String> tenants, Map<String, Sent> sent, List<Attempt> attempts,
+                                    Map<String, Integer> billedRows, long remainingMissing, long reconciledTwice,
+                                    long start, long faultNanos, long healNanos) {
     List<Sent> all = new ArrayList<>(sent.values());
     Set<String> billed = billedRows.keySet().stream().filter(id -> !id.contains("-ready-")).collect(Collectors.toSet());
     List<String> ackedNotBilled = all.stream().filter(s -> s.acknowledged() && !billed.contains(s.id()))
@@ -464,8 +529,7 @@ public final class DrillRun {
       checks.put("requests failed fast (UNAVAILABLE before any model ran) while Cassandra was down",
           !unknown.isEmpty() && failedFast >= 0.5);
     }
-    checks.put("reconciliation: 0 missing, 0 double", reconciliation.get("remainingMissing").asLong() == 0
-        && reconciliation.get("billedTwice").asLong() == 0);
+    checks.put("reconciliation: 0 missing, 0 double", remainingMissing == 0 && reconciledTwice == 0);
     boolean pass = checks.values().stream().allMatch(b -> b);
 
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -474,7 +538,12 @@ public final class DrillRun {
     figures.put("billed", billed.size());
     figures.put("unknownOutcome", unknown.size());
     figures.put("unknownOutcomeBilled", unknownBilled);
+    figures.put("acknowledgedShare", round(share(all, Sent::acknowledged)));
     figures.put("retried", all.stream().filter(s -> s.attempts() > 1).count());
+    Map<String, Double> unavailable = unavailableSeconds(tenants, attempts);
+    figures.put("unavailableSecondsByTenant", unavailable);
+    figures.put("maxUnavailableSeconds", unavailable.values().stream().mapToDouble(Double::doubleValue).max()
+        .orElse(0));
     figures.put("victimSuccessDuringFault", round(victimSuccessDuring));
     figures.put("bystanderSuccess", round(bystanderSuccess));
     figures.put("bystanderP99BeforeMs", round(bystanderP99Before));
@@ -491,7 +560,8 @@ public final class DrillRun {
     report.put("drill", drill.name());
     report.put("description", drill.description());
     report.put("verdict", pass ? "PASS" : "FAIL");
-    report.put("tenant", tenant);
+    report.put("tenant", tenants.get(0));
+    report.put("tenants", tenants);
     report.put("durationSeconds", settings.duration().toSeconds());
     report.put("rate", settings.rate());
     report.put("seed", settings.seed());
@@ -512,9 +582,36 @@ public final class DrillRun {
     return list.isEmpty() ? 1.0 : list.stream().filter(p).count() / (double) list.size();
   }
 
+  /** The 99th percentile in ms of the acknowledged requests' latencies from their scheduled start; 0 without any. */
   private static double p99(List<Sent> list) {
-    List<Long> l = list.stream().filter(Sent::acknowledged).map(Sent::latencyNanos).sorted().toList();
-    return l.isEmpty() ? 0 : l.get(Math.max(0, (int) Math.ceil(0.99 * l.size()) - 1)) / 1e6;
+    Latencies l = new Latencies();
+    list.stream().filter(Sent::acknowledged).forEach(s -> l.record(s.latencyNanos()));
+    return l.count() == 0 ? 0 : l.percentileMillis(99);
+  }
+
+  /**
+   * Per tenant, how long it could not be served: from its first failed attempt to the end of its first successful
+   * attempt after its last failed one (0 when no attempt failed; -1 when it was never served again).
+   */
+  static Map<String, Double> unavailableSeconds(List<String> tenants, List<Attempt> attempts) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    List<Attempt> all;
+    synchronized (attempts) {
+      all = new ArrayList<>(attempts);
+    }
+    for (String t : tenants) {
+      List<Attempt> mine = all.stream().filter(a -> a.tenant().equals(t)).toList();
+      long firstFail = mine.stream().filter(a -> !a.ok()).mapToLong(Attempt::startNanos).min().orElse(-1);
+      if (firstFail < 0) {
+        out.put(t, 0.0);
+        continue;
+      }
+      long lastFail = mine.stream().filter(a -> !a.ok()).mapToLong(Attempt::startNanos).max().orElseThrow();
+      long servedAgain = mine.stream().filter(a -> a.ok() && a.startNanos() > lastFail).mapToLong(Attempt::endNanos)
+          .min().orElse(-1);
+      out.put(t, servedAgain < 0 ? -1.0 : round((servedAgain - firstFail) / 1e9));
+    }
+    return out;
   }
 
   /** A report as a few lines for a terminal. */

@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+import aimos.chaos.stats.Latencies;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -84,9 +86,13 @@ public final class LoadCommand {
           Integer.parseInt(target[1]), system)), system);
       String[] prompts = prompts(seed);
       String runId = Long.toString(System.currentTimeMillis(), 36);
+      // the platform's own time in each answer, from its aimos-overhead-ms trailer, for the measured phase only
+      AtomicReference<Latencies> overhead = new AtomicReference<>(new Latencies());
       LoadRun.Call metered = i -> infer.infer().addHeader("authorization", "Bearer " + keys.get(i % keys.size()))
-          .invoke(InferRequest.newBuilder().setModel(model).setRequestId("load-" + runId + "-" + i)
-              .setText(TextInput.newBuilder().setPrompt(prompts[i % prompts.length])).build());
+          .invokeWithMetadata(InferRequest.newBuilder().setModel(model).setRequestId("load-" + runId + "-" + i)
+              .setText(TextInput.newBuilder().setPrompt(prompts[i % prompts.length])).build())
+          .thenCompose(r -> r.getTrailers())
+          .thenAccept(trailers -> overheadMillis(trailers).ifPresent(ms -> overhead.get().record((long) (ms * 1e6))));
       LoadRun.Call bare = null;
       if (!settings.skipEcho()) {
         ServerBinding binding = EchoServer.bind(system, "127.0.0.1", 0).toCompletableFuture().join();
@@ -100,13 +106,14 @@ public final class LoadCommand {
             target[0], target[1], tls.enabled() ? "TLS" : "plaintext", model, keys.size(), concurrency,
             settings.duration(), settings.warmup());
         LoadResult m = LoadRun.run("aimos Infer (metered)", concurrency, settings.warmup(), settings.duration(),
-            metered, n -> System.out.printf("  ... %d ok%n", n));
+            metered, n -> System.out.printf("  ... %d ok%n", n), () -> overhead.set(new Latencies()));
         System.out.println(m.line());
+        System.out.println(overheadLine(overhead.get()));
         if (!m.failures().isEmpty()) {
           System.out.println("  failures: " + m.failures());
         }
         if (bare == null) {
-          rows.add(SweepRow.of(concurrency, m, null));
+          rows.add(SweepRow.of(concurrency, m, null, overhead.get()));
           continue;
         }
         System.out.printf("Bare gRPC echo (same process as this client), %d in flight, %s%n", concurrency,
@@ -117,10 +124,11 @@ public final class LoadCommand {
         if (settings.concurrencies().length == 1) {
           System.out.println();
           System.out.println(m.line());
+          System.out.println(overheadLine(overhead.get()));
           System.out.println(b.line());
           System.out.printf("metered/echo throughput ratio: %.3f%n", m.throughput() / b.throughput());
         }
-        rows.add(SweepRow.of(concurrency, m, b));
+        rows.add(SweepRow.of(concurrency, m, b, overhead.get()));
       }
       if (settings.concurrencies().length > 1) {
         System.out.println();
@@ -163,21 +171,41 @@ public final class LoadCommand {
     }
   }
 
+  /** The aimos-overhead-ms value of an answer's trailers, when it has one. */
+  static java.util.Optional<Double> overheadMillis(org.apache.pekko.grpc.javadsl.Metadata trailers) {
+    return trailers.getText("aimos-overhead-ms").flatMap(v -> {
+      try {
+        return java.util.Optional.of(Double.parseDouble(v));
+      } catch (NumberFormatException e) {
+        return java.util.Optional.empty();
+      }
+    });
+  }
+
+  static String overheadLine(Latencies overhead) {
+    return overhead.count() == 0 ? "  platform overhead (aimos-overhead-ms): not reported by this node"
+        : String.format("  platform overhead (aimos-overhead-ms, %d answers): p50 %.2f ms   p95 %.2f ms   p99 %.2f ms",
+            overhead.count(), overhead.percentileMillis(50), overhead.percentileMillis(95),
+            overhead.percentileMillis(99));
+  }
+
   /** One line of the sweep's table: the metered path against the echo at one concurrency. */
   static final class SweepRow {
-    static final String HEADER = String.format("%11s %12s %9s %9s %12s %9s %7s %13s", "in flight", "metered/s",
-        "p50 ms", "p99 ms", "echo/s", "p50 ms", "ratio", "p50 added ms");
+    static final String HEADER = String.format("%9s %10s %8s %8s %8s %10s %8s %7s %9s %10s %10s", "in flight",
+        "metered/s", "p50 ms", "p95 ms", "p99 ms", "echo/s", "p50 ms", "ratio", "p50 added", "overhead50",
+        "overhead99");
 
     private SweepRow() {}
 
-    static String of(int concurrency, LoadResult metered, LoadResult echo) {
-      if (echo == null) {
-        return String.format("%11d %12.1f %9.2f %9.2f %12s %9s %7s %13s", concurrency, metered.throughput(),
-            metered.percentileMillis(50), metered.percentileMillis(99), "-", "-", "-", "-");
-      }
-      return String.format("%11d %12.1f %9.2f %9.2f %12.1f %9.2f %7.3f %13.2f", concurrency, metered.throughput(),
-          metered.percentileMillis(50), metered.percentileMillis(99), echo.throughput(), echo.percentileMillis(50),
-          metered.throughput() / echo.throughput(), metered.percentileMillis(50) - echo.percentileMillis(50));
+    static String of(int concurrency, LoadResult metered, LoadResult echo, Latencies overhead) {
+      String echoRate = echo == null ? "-" : String.format("%.1f", echo.throughput());
+      String echoP50 = echo == null ? "-" : String.format("%.2f", echo.percentileMillis(50));
+      String ratio = echo == null ? "-" : String.format("%.3f", metered.throughput() / echo.throughput());
+      String added = echo == null ? "-" : String.format("%.2f", metered.percentileMillis(50) - echo.percentileMillis(50));
+      return String.format("%9d %10.1f %8.2f %8.2f %8.2f %10s %8s %7s %9s %10.2f %10.2f", concurrency,
+          metered.throughput(), metered.percentileMillis(50), metered.percentileMillis(95),
+          metered.percentileMillis(99), echoRate, echoP50, ratio, added, overhead.percentileMillis(50),
+          overhead.percentileMillis(99));
     }
   }
 

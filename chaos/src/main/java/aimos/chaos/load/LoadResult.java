@@ -1,29 +1,27 @@
 package aimos.chaos.load;
 
-import java.util.Arrays;
+import aimos.chaos.stats.Latencies;
 import java.util.Map;
 import java.util.TreeMap;
 
 /** What one load phase measured: counts, throughput and latency percentiles. */
 public record LoadResult(String name, long ok, long failed, Map<String, Long> failures, double seconds,
-                         long[] sortedLatencyNanos) {
+                         Latencies latencies) {
 
   public double throughput() {
     return ok / seconds;
   }
 
   public double percentileMillis(double p) {
-    if (sortedLatencyNanos.length == 0) {
-      return Double.NaN;
-    }
-    int idx = (int) Math.ceil(p / 100.0 * sortedLatencyNanos.length) - 1;
-    return sortedLatencyNanos[Math.max(0, Math.min(idx, sortedLatencyNanos.length - 1))] / 1e6;
+    return latencies.percentileMillis(p);
+  }
+
+  static LoadResult of(String name, long failed, Map<String, Long> failures, double seconds, Latencies latencies) {
+    return new LoadResult(name, latencies.count(), failed, new TreeMap<>(failures), seconds, latencies);
   }
 
   static LoadResult of(String name, long failed, Map<String, Long> failures, double seconds, long[] latencies) {
-    long[] sorted = latencies.clone();
-    Arrays.sort(sorted);
-    return new LoadResult(name, sorted.length, failed, new TreeMap<>(failures), seconds, sorted);
+    return of(name, failed, failures, seconds, Latencies.of(latencies));
   }
 
   public String line() {

@@ -22,41 +22,43 @@ public final class LoadRun {
 
   public static LoadResult run(String name, int concurrency, Duration warmup, Duration duration, Call call,
                                LongConsumer progressEverySecond) {
+    return run(name, concurrency, warmup, duration, call, progressEverySecond, () -> { });
+  }
+
+  /** As above; {@code measuring} runs once the warm-up is over, right before the measured phase. */
+  public static LoadResult run(String name, int concurrency, Duration warmup, Duration duration, Call call,
+                               LongConsumer progressEverySecond, Runnable measuring) {
     // one sequence for warm-up and measurement: every call of a run gets its own number (request ids stay unique)
     AtomicLong seq = new AtomicLong();
     if (warmup.toMillis() > 0) {
       drive(concurrency, warmup, call, new Recorder(false), s -> { }, seq);
     }
+    measuring.run();
     Recorder rec = new Recorder(true);
     long start = System.nanoTime();
     drive(concurrency, duration, call, rec, progressEverySecond, seq);
     double seconds = (System.nanoTime() - start) / 1e9;
-    return LoadResult.of(name, rec.failed.get(), rec.failures, seconds, rec.latencies());
+    return LoadResult.of(name, rec.failed.get(), rec.failures, seconds, rec.latencies);
   }
 
   private static final class Recorder {
     final boolean keep;
     final AtomicLong failed = new AtomicLong();
     final Map<String, Long> failures = new ConcurrentHashMap<>();
-    private long[] latencies = new long[1 << 16];
-    private int size;
+    final aimos.chaos.stats.Latencies latencies = new aimos.chaos.stats.Latencies();
 
     Recorder(boolean keep) {
       this.keep = keep;
     }
 
-    synchronized void ok(long nanos) {
-      if (!keep) {
-        return;
+    void ok(long nanos) {
+      if (keep) {
+        latencies.record(nanos);
       }
-      if (size == latencies.length) {
-        latencies = java.util.Arrays.copyOf(latencies, size * 2);
-      }
-      latencies[size++] = nanos;
     }
 
-    synchronized int count() {
-      return size;
+    long count() {
+      return latencies.count();
     }
 
     void failed(Throwable t) {
@@ -69,9 +71,6 @@ public final class LoadRun {
       failures.merge(key, 1L, Long::sum);
     }
 
-    synchronized long[] latencies() {
-      return java.util.Arrays.copyOf(latencies, size);
-    }
   }
 
   private static void drive(int concurrency, Duration duration, Call call, Recorder rec, LongConsumer progress,

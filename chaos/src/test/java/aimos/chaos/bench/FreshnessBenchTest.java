@@ -36,16 +36,16 @@ class FreshnessBenchTest {
   }
 
   @Test
-  void percentilesAreNearestRank() {
+  void percentilesAreNearestRankWithinTheHistogramsPrecision() {
     long[] sorted = new long[100];
     for (int i = 0; i < 100; i++) {
       sorted[i] = (i + 1) * 1_000_000L;
     }
     var s = FreshnessBench.Summary.of(sorted);
-    assertEquals(50.0, s.p50());
-    assertEquals(90.0, s.p90());
-    assertEquals(99.0, s.p99());
-    assertEquals(100.0, s.max());
+    assertEquals(50.0, s.p50(), 0.1);
+    assertEquals(90.0, s.p90(), 0.1);
+    assertEquals(99.0, s.p99(), 0.1);
+    assertEquals(100.0, s.max(), 0.1);
     assertEquals(0, FreshnessBench.Summary.of(new long[0]).count());
   }
 

@@ -40,7 +40,19 @@ class LoadCommandTest {
   void aSweepRowComparesTheMeteredPathWithTheEcho() {
     var metered = LoadResult.of("m", 0, Map.of(), 2.0, new long[] {4_000_000, 6_000_000});
     var echo = LoadResult.of("e", 0, Map.of(), 2.0, new long[] {1_000_000, 1_000_000, 1_000_000, 1_000_000});
-    String row = LoadCommand.SweepRow.of(64, metered, echo);
-    assertTrue(row.matches("\\s+64\\s+1\\.0\\s+4\\.00\\s+6\\.00\\s+2\\.0\\s+1\\.00\\s+0\\.500\\s+3\\.00"), row);
+    var overhead = aimos.chaos.stats.Latencies.of(300_000, 500_000, 700_000, 2_000_000);
+    String row = LoadCommand.SweepRow.of(64, metered, echo, overhead);
+    // in flight, metered/s, p50, p95, p99, echo/s, echo p50, ratio, p50 added, overhead p50 and p99
+    assertTrue(row.matches("\\s+64\\s+1\\.0\\s+4\\.00\\s+6\\.00\\s+6\\.00\\s+2\\.0\\s+1\\.00\\s+0\\.500"
+        + "\\s+3\\.00\\s+0\\.50\\s+2\\.00"), row);
+  }
+
+  @Test
+  void theOverheadComesFromTheTrailerAndAMalformedOneIsIgnored() {
+    var good = new org.apache.pekko.grpc.javadsl.MetadataBuilder().addText("aimos-overhead-ms", "1.250").build();
+    assertEquals(java.util.Optional.of(1.25), LoadCommand.overheadMillis(good));
+    var bad = new org.apache.pekko.grpc.javadsl.MetadataBuilder().addText("aimos-overhead-ms", "soon").build();
+    assertEquals(java.util.Optional.empty(), LoadCommand.overheadMillis(bad));
+    assertTrue(LoadCommand.overheadLine(new aimos.chaos.stats.Latencies()).contains("not reported"));
   }
 }

@@ -243,6 +243,7 @@ public final class AdminRoutes extends AllDirectives {
           if (outcome instanceof Authenticator.Authenticated a) {
             return inner.apply(a.principal());
           }
+          metrics.adminAuthFailed(outcome instanceof Authenticator.Throttled);
           if (outcome instanceof Authenticator.Throttled t) {
             long seconds = Math.max(1, (t.retryAfter().toMillis() + 999) / 1000);
             return respondWithHeader(RawHeader.create("Retry-After", Long.toString(seconds)),

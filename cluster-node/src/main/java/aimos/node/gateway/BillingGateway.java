@@ -56,7 +56,7 @@ public final class BillingGateway implements BillingServicePowerApi {
   public CompletionStage<GetUsageResponse> getUsage(GetUsageRequest in, Metadata metadata) {
     return call(metadata, tenant -> {
       String month = month(in.getMonth());
-      return usage.report(tenant, Optional.of(month)).thenApply(InferenceGateway::toProto);
+      return usage.report(tenant, Optional.of(month)).thenApply(InferenceMapping::toProto);
     });
   }
 

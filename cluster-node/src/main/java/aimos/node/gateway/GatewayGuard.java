@@ -45,11 +45,13 @@ public final class GatewayGuard {
   private final long maxGrpcBytes;
   private final Duration readTimeout;
   private final Materializer materializer;
+  private final aimos.node.metrics.AimosMetrics metrics;
 
   public GatewayGuard(ActorSystem<?> system, Function<HttpRequest, CompletionStage<HttpResponse>> inner, KeyCheck keys,
-                      long maxGrpcBytes, Duration readTimeout) {
+                      long maxGrpcBytes, Duration readTimeout, aimos.node.metrics.AimosMetrics metrics) {
     this.inner = inner;
     this.keys = keys;
+    this.metrics = metrics;
     this.maxGrpcBytes = maxGrpcBytes;
     this.readTimeout = readTimeout;
     this.materializer = Materializer.matFromSystem(system);
@@ -74,6 +76,7 @@ public final class GatewayGuard {
             "the tenant service did not answer; try again", "server_error", null));
       }
       if (!valid) {
+        metrics.authFailed(authorization.isEmpty());
         // the body is never read: the server closes the connection after this answer
         return CompletableFuture.completedFuture(refuse(request, grpc, 16, StatusCodes.UNAUTHORIZED,
             "missing, invalid or revoked API key: send 'Authorization: Bearer aimos_<tenant>_<secret>' (a body "

@@ -156,6 +156,7 @@ public final class OipRoutes extends AllDirectives {
 
   private Route infer(String name, String version) {
     return optionalHeaderValueByName("Authorization", auth ->
+        optionalHeaderValueByName(CallTiming.SLOT_HEADER, slot ->
         optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
             withSizeLimit(maxBodyBytes, () -> entity(Unmarshaller.entityToString(), body -> {
               InferRequest.Builder req = InferRequest.newBuilder().setModel(name).setVersion(version);
@@ -172,11 +173,11 @@ public final class OipRoutes extends AllDirectives {
               } catch (IllegalArgumentException e) {
                 return complete(error(StatusCodes.BAD_REQUEST, e.getMessage()));
               }
-              Metadata metadata = new MetadataBuilder().addText("authorization", auth.orElse("")).build();
+              Metadata metadata = CallTiming.restMetadata(auth, slot);
               CompletionStage<HttpResponse> response = gateway.infer(req.build(), metadata).handle((r, err) ->
                   err == null ? json(StatusCodes.OK, answer(r)) : failure(err));
               return completeWithFuture(response);
-            }))));
+            })))));
   }
 
   /** The request's one input tensor, by name, as the typed input of the inference. */

@@ -184,13 +184,14 @@ public final class OpenAiRoutes extends AllDirectives {
    */
   private Route withCaller(java.util.function.BiFunction<Metadata, String, Route> inner) {
     return optionalHeaderValueByName("Authorization", auth ->
+        optionalHeaderValueByName(CallTiming.SLOT_HEADER, slot ->
         optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
             optionalHeaderValueByName("X-Request-Id", xRequestId -> {
               String requestId = idempotencyKey.or(() -> xRequestId).orElse(UUID.randomUUID().toString());
               return respondWithDefaultHeader(RawHeader.create("x-request-id", requestId), () ->
                   withRequestTimeout(timeout, request -> timedOut(requestId), () -> inner.apply(
-                      new MetadataBuilder().addText("authorization", auth.orElse("")).build(), requestId)));
-            })));
+                      CallTiming.restMetadata(auth, slot), requestId)));
+            }))));
   }
 
   /** The answer to a request that took longer than the route allows; its usage, if any, was not recorded. */

@@ -11,12 +11,12 @@ import org.junit.jupiter.api.Test;
 class RequestParsingTest {
   @Test
   void aGrpcTimeoutIsReadInEveryUnitAndAMalformedOneMeansNoDeadline() {
-    assertEquals(500_000_000L, InferenceGateway.parseGrpcTimeout("500m"));
-    assertEquals(2_000_000_000L, InferenceGateway.parseGrpcTimeout("2S"));
-    assertEquals(3_600_000_000_000L, InferenceGateway.parseGrpcTimeout("1H"));
-    assertEquals(7L, InferenceGateway.parseGrpcTimeout("7n"));
+    assertEquals(500_000_000L, InferenceMapping.parseGrpcTimeout("500m"));
+    assertEquals(2_000_000_000L, InferenceMapping.parseGrpcTimeout("2S"));
+    assertEquals(3_600_000_000_000L, InferenceMapping.parseGrpcTimeout("1H"));
+    assertEquals(7L, InferenceMapping.parseGrpcTimeout("7n"));
     for (String bad : new String[] {"", "5", "m", "12345678901S", "-1S", "1x", "1.5S"}) {
-      assertNull(InferenceGateway.parseGrpcTimeout(bad), bad);
+      assertNull(InferenceMapping.parseGrpcTimeout(bad), bad);
     }
   }
 

@@ -1,0 +1,50 @@
+package aimos.chaos.drill;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The drill client's retry schedule and how a tenant's unavailability is read from its attempts. */
+class DrillClientTest {
+  private static final long S = 1_000_000_000L;
+
+  @Test
+  void backoffDoublesFromHalfASecondUpToEightWithAtMostAQuarterOfJitter() {
+    assertEquals(500, DrillRun.Backoff.delayMillis(2, 0));
+    assertEquals(1000, DrillRun.Backoff.delayMillis(3, 0));
+    assertEquals(2000, DrillRun.Backoff.delayMillis(4, 0));
+    assertEquals(8000, DrillRun.Backoff.delayMillis(6, 0));
+    assertEquals(8000, DrillRun.Backoff.delayMillis(40, 0));
+    assertEquals(375, DrillRun.Backoff.delayMillis(2, 1.0));
+    for (int attempt = 2; attempt < 12; attempt++) {
+      long d = DrillRun.Backoff.delayMillis(attempt, 0.5);
+      assertTrue(d >= 0.75 * DrillRun.Backoff.delayMillis(attempt, 0) && d <= DrillRun.Backoff.MAX_MILLIS, "" + d);
+    }
+    // within the 20 s budget a request gets 6 attempts when each fails at once: waits of 0.5, 1, 2, 4 and 8 s
+    long waits = 0;
+    int attempts = 1;
+    while (waits + DrillRun.Backoff.delayMillis(attempts + 1, 0) < DrillRun.Backoff.BUDGET.toMillis()) {
+      waits += DrillRun.Backoff.delayMillis(++attempts, 0);
+    }
+    assertEquals(6, attempts);
+  }
+
+  @Test
+  void aTenantIsUnavailableFromItsFirstFailedAttemptToItsFirstSuccessAfterTheLastFailure() {
+    List<DrillRun.Attempt> attempts = new java.util.ArrayList<>(List.of(
+        new DrillRun.Attempt("a", 0, S / 10, true),
+        new DrillRun.Attempt("a", 2 * S, 2 * S + S / 10, false),
+        new DrillRun.Attempt("a", 3 * S, 4 * S, true),
+        new DrillRun.Attempt("a", 5 * S, 6 * S, false),
+        // served again: its end counts
+        new DrillRun.Attempt("a", 7 * S, 7 * S + S / 2, true),
+        new DrillRun.Attempt("a", 9 * S, 9 * S + S / 10, true),
+        new DrillRun.Attempt("b", 1 * S, 2 * S, true),
+        new DrillRun.Attempt("c", 1 * S, 2 * S, false)));
+    Map<String, Double> out = DrillRun.unavailableSeconds(List.of("a", "b", "c"), attempts);
+    assertEquals(Map.of("a", 5.5, "b", 0.0, "c", -1.0), out);
+  }
+}
