@@ -34,14 +34,29 @@ public final class CqlScript {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return statements(text, java.util.Map.of("keyspace", keyspace));
+  }
+
+  /**
+   * The statements of a DDL text (comment lines removed, split at {@code ;}) with each {@code ${name}} replaced by
+   * {@code values.get(name)}. A placeholder without a value is an error, so no statement runs half-filled.
+   */
+  public static List<String> statements(String text, java.util.Map<String, String> values) {
     StringBuilder sb = new StringBuilder();
     for (String line : text.split("\n")) {
       if (!line.strip().startsWith("--")) {
         sb.append(line).append('\n');
       }
     }
-    return Arrays.stream(sb.toString().replace("${keyspace}", keyspace).split(";")).map(String::strip)
-        .filter(s -> !s.isEmpty()).toList();
+    String filled = sb.toString();
+    for (var e : values.entrySet()) {
+      filled = filled.replace("${" + e.getKey() + "}", e.getValue());
+    }
+    java.util.regex.Matcher left = java.util.regex.Pattern.compile("\\$\\{([^}]*)}").matcher(filled);
+    if (left.find()) {
+      throw new IllegalArgumentException("no value for ${" + left.group(1) + "} in the DDL");
+    }
+    return Arrays.stream(filled.split(";")).map(String::strip).filter(s -> !s.isEmpty()).toList();
   }
 
   public static CompletionStage<Done> apply(CassandraSession session, String resource, String keyspace) {

@@ -91,7 +91,10 @@ class NetworkPolicyTest {
     if (pod.labels() == null) {
       return peer.containsKey("ipBlock");
     }
-    boolean nsOk = peer.containsKey("namespaceSelector") || namespace.equals(pod.namespace());
+    // a namespace selector matches namespaces by their labels; every namespace has kubernetes.io/metadata.name
+    boolean nsOk = peer.containsKey("namespaceSelector")
+        ? selects(at(peer, "namespaceSelector"), Map.of("kubernetes.io/metadata.name", pod.namespace()))
+        : namespace.equals(pod.namespace());
     boolean podOk = !peer.containsKey("podSelector") || selects(at(peer, "podSelector"), pod.labels());
     return nsOk && podOk && (peer.containsKey("podSelector") || peer.containsKey("namespaceSelector"));
   }
@@ -150,6 +153,25 @@ class NetworkPolicyTest {
     // and nothing else is open on either: a port no rule names is closed
     assertFalse(reaches(aimos, aimos, 9999));
     assertFalse(reaches(aimos, cassandra, 7199), "JMX");
+  }
+
+  @Test
+  void theDdlJobReachesCassandraOnlyAndPrometheusOnlyMetrics() {
+    Pod aimos = podOf("aimos");
+    Pod cassandra = podOf("cassandra");
+    Pod ddl = new Pod(Map.of("app", "aimos-ddl"), aimos.namespace());
+    Pod prometheus = new Pod(Map.of("app.kubernetes.io/name", "prometheus"), "monitoring");
+    int cql = port("cassandra", "cql");
+    assertTrue(reaches(ddl, cassandra, cql), "the DDL Job reaches Cassandra");
+    assertFalse(reaches(ddl, aimos, port("aimos", "management")), "the DDL Job reaches no node");
+    assertFalse(reaches(ddl, aimos, port("aimos", "remoting")));
+    assertFalse(reaches(aimos, ddl, 8080), "nothing reaches the DDL Job");
+    assertFalse(reaches(Pod.OUTSIDE, ddl, 8080));
+    assertTrue(reaches(prometheus, aimos, port("aimos", "management")), "Prometheus scrapes /metrics");
+    assertFalse(reaches(prometheus, aimos, port("aimos", "remoting")));
+    assertFalse(reaches(prometheus, cassandra, cql));
+    Pod lookalike = new Pod(Map.of("app.kubernetes.io/name", "prometheus"), aimos.namespace());
+    assertFalse(reaches(lookalike, aimos, port("aimos", "management")), "a prometheus label outside monitoring");
   }
 
   @Test
