@@ -291,6 +291,8 @@ public final class DrillRun {
       // after recovery every gateway must serve again, first time or after a retry; over new connections, since
       // a channel to a node that was down may still be in its reconnect backoff
       List<CompletableFuture<Void>> after = new ArrayList<>();
+      // these come after the load (and after the cluster is whole again): not part of any tenant's availability
+      List<Attempt> afterAttempts = Collections.synchronizedList(new ArrayList<>());
       for (int c = 0; c < targets.size(); c++) {
         String[] hostPort = targets.get(c).split(":");
         InferenceServiceClient fresh = InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(
@@ -298,7 +300,7 @@ public final class DrillRun {
         for (int k = 0; k < 5; k++) {
           int t = k % TENANTS;
           after.add(send(List.of(fresh), 0, tenants.get(t), keys.get(t), k % 2 == 0 ? VICTIM : BYSTANDER,
-              runId + "-after-" + c + "-" + k, System.nanoTime(), sent, attempts, k));
+              runId + "-after-" + c + "-" + k, System.nanoTime(), sent, afterAttempts, k));
         }
         clients.add(fresh);
       }
