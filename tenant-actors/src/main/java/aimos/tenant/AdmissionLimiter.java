@@ -40,6 +40,8 @@ final class AdmissionLimiter {
   /** Per model the tenant's requests made fail: a budget of failures a minute. */
   private final Map<String, TokenBucket> modelFailures = new HashMap<>();
   private final Map<String, String> modelOf = new HashMap<>();
+  /** The node whose gateway asked for each admission in flight (where its reply went). */
+  private final Map<String, org.apache.pekko.actor.Address> askedFrom = new HashMap<>();
   private final java.util.Set<String> leasing = new java.util.HashSet<>();
   private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
 
@@ -146,6 +148,7 @@ final class AdmissionLimiter {
     requestOf.put(id, c.requestId());
     fingerprintByRequest.put(c.requestId(), c.fingerprint());
     modelOf.put(id, c.model());
+    askedFrom.put(id, c.replyTo().path().address());
     return id;
   }
 
@@ -157,10 +160,21 @@ final class AdmissionLimiter {
 
   private void forget(String admissionId) {
     modelOf.remove(admissionId);
+    askedFrom.remove(admissionId);
     String requestId = requestOf.remove(admissionId);
     if (requestId != null) {
       fingerprintByRequest.remove(requestId);
     }
+  }
+
+  /** The admission in flight for the request id, and the node that asked for it; null when there is none. */
+  java.util.Map.Entry<String, org.apache.pekko.actor.Address> admissionOf(String requestId) {
+    for (Map.Entry<String, String> e : requestOf.entrySet()) {
+      if (e.getValue().equals(requestId)) {
+        return Map.entry(e.getKey(), askedFrom.get(e.getKey()));
+      }
+    }
+    return null;
   }
 
   /** The input fingerprint of the request id if it is admitted or waiting for a lease now, else null. */

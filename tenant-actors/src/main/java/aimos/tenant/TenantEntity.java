@@ -331,19 +331,59 @@ public final class TenantEntity
   // ---- behaviour ----
 
   public static void init(ActorSystem<?> system, Settings settings, UsagePricer pricer) {
+    java.util.function.Predicate<org.apache.pekko.actor.Address> departed = departedFrom(
+        org.apache.pekko.cluster.typed.Cluster.get(system));
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), settings, pricer, self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)))));
+        create(ctx.getEntityId(), settings, pricer, self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)),
+            departed)));
+  }
+
+  /**
+   * Whether the node at an address can no longer answer for what it asked: not a member that is up (or joining,
+   * leaving), or unreachable. A local address is this node's own.
+   */
+  static java.util.function.Predicate<org.apache.pekko.actor.Address> departedFrom(
+      org.apache.pekko.cluster.typed.Cluster cluster) {
+    return address -> {
+      if (address.hasLocalScope() || address.equals(cluster.selfMember().address())) {
+        return false;
+      }
+      var state = cluster.state();
+      for (org.apache.pekko.cluster.Member m : state.getUnreachable()) {
+        if (m.address().equals(address)) {
+          return true;
+        }
+      }
+      for (org.apache.pekko.cluster.Member m : state.getMembers()) {
+        if (m.address().equals(address)) {
+          var status = m.status();
+          return status != org.apache.pekko.cluster.MemberStatus.up()
+              && status != org.apache.pekko.cluster.MemberStatus.weaklyUp()
+              && status != org.apache.pekko.cluster.MemberStatus.joining()
+              && status != org.apache.pekko.cluster.MemberStatus.leaving();
+        }
+      }
+      return true;
+    };
   }
 
   /** An entity outside sharding: one for a tenant that does not exist stops after its first answer. */
   public static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer) {
-    return create(tenantId, settings, pricer, null);
+    return create(tenantId, settings, pricer, null, address -> false);
+  }
+
+  /** As above, with what says that the node an admission came from is gone (tests). */
+  static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer,
+                                  java.util.function.Predicate<org.apache.pekko.actor.Address> departed) {
+    return create(tenantId, settings, pricer, null, departed);
   }
 
   private static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer,
-                                          java.util.function.Consumer<ActorRef<Command>> passivate) {
+                                          java.util.function.Consumer<ActorRef<Command>> passivate,
+                                          java.util.function.Predicate<org.apache.pekko.actor.Address> departed) {
     return Behaviors.withTimers(timers ->
-        Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf(), timers, passivate)));
+        Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf(), timers, passivate,
+            departed)));
   }
 
   private final String tenantId;
@@ -357,7 +397,8 @@ public final class TenantEntity
   private final UsageBatch unwritten = new UsageBatch();
 
   private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self,
-                       TimerScheduler<Command> timers, java.util.function.Consumer<ActorRef<Command>> passivate) {
+                       TimerScheduler<Command> timers, java.util.function.Consumer<ActorRef<Command>> passivate,
+                       java.util.function.Predicate<org.apache.pekko.actor.Address> departed) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId),
         org.apache.pekko.actor.typed.SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
             Duration.ofSeconds(5), 0.2));
@@ -367,8 +408,12 @@ public final class TenantEntity
     this.self = self;
     this.timers = timers;
     this.passivate = passivate;
+    this.departed = departed;
     this.limiter = new AdmissionLimiter(tenantId, settings, timers);
   }
+
+  /** Whether the node at an address is gone: its admissions will never be released by it. */
+  private final java.util.function.Predicate<org.apache.pekko.actor.Address> departed;
 
   @Override
   public TenantState emptyState() {
@@ -567,6 +612,9 @@ public final class TenantEntity
           ? new Replayed(tenantId, earlier.asReplay()) : reused(c.requestId()));
     }
     UsageBatch.Pending pending = unwritten.get(c.requestId());
+    if (pending == null) {
+      takeOverFromDepartedNode(c);
+    }
     String inFlight = pending != null ? pending.event().inputFingerprint() : limiter.fingerprintOf(c.requestId());
     if (inFlight != null) {
       return Effect().reply(c.replyTo(), inFlight.equals(c.fingerprint())
@@ -584,6 +632,19 @@ public final class TenantEntity
       return full != null ? Effect().reply(c.replyTo(), full) : Effect().noReply();
     }
     return Effect().reply(c.replyTo(), new Admitted(tenantId, limiter.admit(c)));
+  }
+
+  /**
+   * A retry of a request whose admission is held for a node that is gone (killed, cut off, left) takes it over: that
+   * node will never release it, and its client's retries would be refused as in progress until the admission timed
+   * out. Billing stays exact: should the old node still record the request, the request id is recorded once.
+   */
+  private void takeOverFromDepartedNode(Admit c) {
+    var held = limiter.admissionOf(c.requestId());
+    if (held != null && held.getValue() != null && c.fingerprint().equals(limiter.fingerprintOf(c.requestId()))
+        && departed.test(held.getValue())) {
+      limiter.release(held.getKey());
+    }
   }
 
   private static Rejected reused(String requestId) {

@@ -222,6 +222,44 @@ class TenantEntityTest {
   }
 
   @Test
+  void aRetryTakesOverAnAdmissionHeldForANodeThatIsGoneAndTheRequestIsBilledOnce() {
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(),
+        TenantEntity.create(tenantId, new TenantEntity.Settings(Duration.ofMinutes(1), Duration.ofMillis(500), CLOCK),
+            PRICER, address -> true),
+        new EventSourcedBehaviorTestKit.SerializationSettings(true, false, true, true, false));
+    create(plan(100, 100_000, 10_000_000, 1));
+    String key = issueKey();
+    var first = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1", "fp-a"));
+    // the node that asked is gone: the retry is admitted at once, in the single slot the first held
+    var retry = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1", "fp-a"));
+    assertFalse(first.admissionId().equals(retry.admissionId()));
+    // another input under the same id is still refused
+    assertEquals(TenantEntity.Reason.REQUEST_ID_REUSED,
+        assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-b")).reason());
+    var recorded = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
+        retry.admissionId(), "r1", "fp-a", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(7, 5), 1500,
+        rt));
+    assertFalse(recorded.reply().getValue().replayed());
+    // the old node still records what it ran: the request is recorded once
+    var late = kit.<StatusReply<TenantEntity.Recorded>>runCommand(rt -> new TenantEntity.RecordUsage(
+        first.admissionId(), "r1", "fp-a", "demo-text", "v1", BillingUnit.TOKENS, 20_000, Units.tokens(7, 5), 1500,
+        rt));
+    assertTrue(late.reply().getValue().replayed());
+    assertTrue(late.hasNoEvents());
+    assertEquals(1, kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply().getValue()
+        .monthRequests());
+  }
+
+  @Test
+  void aRetryWhileTheAskingNodeIsAliveIsStillInProgress() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1", "fp-a"));
+    assertEquals(TenantEntity.Reason.REQUEST_IN_PROGRESS,
+        assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-a")).reason());
+  }
+
+  @Test
   void usageRecordedForAnotherInputUnderARecordedIdGetsTheFirstRecordingBack() {
     create(plan(100, 100_000, 10_000_000, 4));
     String key = issueKey();
