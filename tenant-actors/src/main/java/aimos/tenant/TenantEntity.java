@@ -612,10 +612,10 @@ public final class TenantEntity
           ? new Replayed(tenantId, earlier.asReplay()) : reused(c.requestId()));
     }
     UsageBatch.Pending pending = unwritten.get(c.requestId());
-    if (pending == null) {
-      takeOverFromDepartedNode(c);
-    }
     String inFlight = pending != null ? pending.event().inputFingerprint() : limiter.fingerprintOf(c.requestId());
+    if (inFlight != null && pending == null && inFlight.equals(c.fingerprint()) && takeOverFromDepartedNode(c)) {
+      inFlight = null;
+    }
     if (inFlight != null) {
       return Effect().reply(c.replyTo(), inFlight.equals(c.fingerprint())
           ? new Rejected(Reason.REQUEST_IN_PROGRESS, "request " + c.requestId() + " is being served right now; retry "
@@ -637,14 +637,16 @@ public final class TenantEntity
   /**
    * A retry of a request whose admission is held for a node that is gone (killed, cut off, left) takes it over: that
    * node will never release it, and its client's retries would be refused as in progress until the admission timed
-   * out. Billing stays exact: should the old node still record the request, the request id is recorded once.
+   * out. Billing stays exact: should the old node still record the request, the request id is recorded once. Only
+   * a retry of a request in flight gets here, so admissions in general pay nothing for it.
    */
-  private void takeOverFromDepartedNode(Admit c) {
+  private boolean takeOverFromDepartedNode(Admit c) {
     var held = limiter.admissionOf(c.requestId());
-    if (held != null && held.getValue() != null && c.fingerprint().equals(limiter.fingerprintOf(c.requestId()))
-        && departed.test(held.getValue())) {
-      limiter.release(held.getKey());
+    if (held == null || held.getValue() == null || !departed.test(held.getValue())) {
+      return false;
     }
+    limiter.release(held.getKey());
+    return true;
   }
 
   private static Rejected reused(String requestId) {

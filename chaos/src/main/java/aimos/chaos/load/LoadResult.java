@@ -20,10 +20,6 @@ public record LoadResult(String name, long ok, long failed, Map<String, Long> fa
     return new LoadResult(name, latencies.count(), failed, new TreeMap<>(failures), seconds, latencies);
   }
 
-  static LoadResult of(String name, long failed, Map<String, Long> failures, double seconds, long[] latencies) {
-    return of(name, failed, failures, seconds, Latencies.of(latencies));
-  }
-
   public String line() {
     return String.format("%-22s %8d ok %6d failed %10.1f req/s   p50 %7.2f ms   p95 %7.2f ms   p99 %7.2f ms",
         name, ok, failed, throughput(), percentileMillis(50), percentileMillis(95), percentileMillis(99));

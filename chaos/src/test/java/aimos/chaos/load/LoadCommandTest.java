@@ -38,8 +38,9 @@ class LoadCommandTest {
 
   @Test
   void aSweepRowComparesTheMeteredPathWithTheEcho() {
-    var metered = LoadResult.of("m", 0, Map.of(), 2.0, new long[] {4_000_000, 6_000_000});
-    var echo = LoadResult.of("e", 0, Map.of(), 2.0, new long[] {1_000_000, 1_000_000, 1_000_000, 1_000_000});
+    var metered = LoadResult.of("m", 0, Map.of(), 2.0, aimos.chaos.stats.Latencies.of(4_000_000, 6_000_000));
+    var echo = LoadResult.of("e", 0, Map.of(), 2.0,
+        aimos.chaos.stats.Latencies.of(1_000_000, 1_000_000, 1_000_000, 1_000_000));
     var overhead = aimos.chaos.stats.Latencies.of(300_000, 500_000, 700_000, 2_000_000);
     String row = LoadCommand.SweepRow.of(64, metered, echo, overhead);
     // in flight, metered/s, p50, p95, p99, echo/s, echo p50, ratio, p50 added, overhead p50 and p99
