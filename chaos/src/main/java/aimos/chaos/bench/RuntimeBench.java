@@ -56,11 +56,20 @@ public final class RuntimeBench {
   public static void main(String[] args) throws Exception {
     Map<String, String> o = new java.util.HashMap<>();
     for (int i = 0; i < args.length; i += 2) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        System.err.print(HELP);
+      if (args[i].equals("--help")) {
+        System.out.print(HELP);
+        System.exit(0);
+      }
+      if (!args[i].startsWith("--") || i + 1 >= args.length
+          || !java.util.Set.of("requests", "runtimes", "target", "management").contains(args[i].substring(2))) {
+        System.err.print("unknown option or missing value: '" + args[i] + "'\n" + HELP);
         System.exit(2);
       }
       o.put(args[i].substring(2), args[i + 1]);
+    }
+    if (!o.getOrDefault("requests", "50").matches("[1-9][0-9]{0,6}")) {
+      System.err.println("--requests takes a whole number from 1, was '" + o.get("requests") + "'");
+      System.exit(2);
     }
     String token = System.getenv().getOrDefault("AIMOS_ADMIN_TOKEN", "");
     if (token.isEmpty()) {

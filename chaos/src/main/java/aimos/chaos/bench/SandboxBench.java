@@ -26,9 +26,19 @@ public final class SandboxBench {
   private SandboxBench() {}
 
   public static void main(String[] args) throws Exception {
-    int concurrency = args.length > 0 ? Integer.parseInt(args[0]) : 4;
-    Duration duration = Duration.ofSeconds(args.length > 1 ? Long.parseLong(args[1]) : 15);
-    int starts = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    String usage = "Usage: bin/aimos bench sandbox [CONCURRENCY (1-1024, default 4)] [SECONDS (1-3600, default 15)] "
+        + "[STARTS (1-1000, default 5)]";
+    if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+      System.out.println(usage);
+      return;
+    }
+    if (args.length > 3) {
+      System.err.println("too many arguments\n" + usage);
+      System.exit(2);
+    }
+    int concurrency = positional(args, 0, 4, 1024, usage);
+    Duration duration = Duration.ofSeconds(positional(args, 1, 15, 3600, usage));
+    int starts = positional(args, 2, 5, 1000, usage);
     Path dir = Files.createTempDirectory("aimos-bench-sandbox");
     SandboxSettings settings = SandboxSettings.forCurrentJvm(dir);
     String sandboxId = "bench-" + ProcessHandle.current().pid();
@@ -86,5 +96,16 @@ public final class SandboxBench {
       out[i] = ("the sandbox boundary costs a pipe round trip and two protobuf frames per request " + i).repeat(1 + i % 3);
     }
     return out;
+  }
+
+  private static int positional(String[] args, int index, int dflt, int max, String usage) {
+    if (args.length <= index) {
+      return dflt;
+    }
+    if (!args[index].matches("[0-9]{1,7}") || Integer.parseInt(args[index]) < 1 || Integer.parseInt(args[index]) > max) {
+      System.err.println("'" + args[index] + "' is not a whole number from 1 to " + max + "\n" + usage);
+      System.exit(2);
+    }
+    return Integer.parseInt(args[index]);
   }
 }

@@ -65,18 +65,28 @@ public final class AuditCommand {
     if (token.isEmpty()) {
       throw new IllegalArgumentException("set AIMOS_SECOPS_TOKEN or pass --secops-token-file F");
     }
-    aimos.chaos.tls.ClientTls tls = aimos.chaos.tls.ClientTls.fromEnvironment();
+    return verify(management, token, aimos.chaos.tls.ClientTls.fromEnvironment(),
+        Optional.ofNullable(o.get("public-key-file")).map(Path::of), new java.io.PrintWriter(System.out, true));
+  }
+
+  /**
+   * Reads the whole log from {@code management} and checks it, printing progress and the verdict to {@code out}.
+   * Returns 0 when intact, 1 when tampered; throws IllegalArgumentException or IllegalStateException when it
+   * could not check.
+   */
+  public static int verify(String management, String token, aimos.chaos.tls.ClientTls tls,
+                           Optional<Path> publicKeyFile, java.io.PrintWriter out) {
     String base = tls.url(management, "");
-    HttpClient http = tls.httpClient().build();
+    HttpClient http = tls.httpClient().connectTimeout(java.time.Duration.ofSeconds(5)).build();
     PublicKey key;
-    if (o.containsKey("public-key-file")) {
+    if (publicKeyFile.isPresent()) {
       try {
-        key = AuditChain.publicKey(Files.readString(Path.of(o.get("public-key-file"))));
+        key = AuditChain.publicKey(Files.readString(publicKeyFile.get()));
       } catch (IOException e) {
-        throw new IllegalArgumentException("cannot read " + o.get("public-key-file") + ": " + e.getMessage());
+        throw new IllegalArgumentException("cannot read " + publicKeyFile.get() + ": " + e.getMessage());
       }
     } else {
-      System.out.println("No --public-key-file: using the public key the node reports.");
+      out.println("No --public-key-file: using the public key the node reports.");
       key = AuditChain.publicKey(get(http, base + "/admin/audit/public-key", token));
     }
     AuditVerifier v = new AuditVerifier(Optional.of(key));
@@ -90,7 +100,7 @@ public final class AuditCommand {
           break;
         }
       }
-      System.out.println("checked " + v.checked() + " records");
+      out.println("checked " + v.checked() + " records");
       if (v.problem().isPresent() || page.get("next").isNull()) {
         break;
       }
@@ -102,10 +112,10 @@ public final class AuditCommand {
             + ": records were removed from its end")
         : Optional.empty());
     if (problem.isPresent()) {
-      System.out.println("TAMPERED: " + problem.get());
+      out.println("TAMPERED: " + problem.get());
       return 1;
     }
-    System.out.println("OK: " + v.checked() + " records, chain and signatures intact, up to the writer's head "
+    out.println("OK: " + v.checked() + " records, chain and signatures intact, up to the writer's head "
         + headSeq);
     return 0;
   }

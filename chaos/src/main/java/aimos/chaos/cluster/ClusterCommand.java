@@ -27,6 +27,10 @@ public final class ClusterCommand {
   public static void main(String[] args) {
     Path dir = Path.of(System.getenv().getOrDefault("AIMOS_CLUSTER_DIR", ".aimos/cluster")).toAbsolutePath();
     String cmd = args.length == 0 ? "help" : args[0];
+    if (args.length > 1 && !cmd.equals("up")) {
+      System.err.print("'cluster " + cmd + "' takes no options, was '" + args[1] + "'.\n" + HELP);
+      System.exit(2);
+    }
     try {
       switch (cmd) {
         case "up" -> up(dir, Arrays.asList(args).subList(1, args.length));
@@ -53,13 +57,17 @@ public final class ClusterCommand {
       switch (options.get(i)) {
         case "--nodes" -> {
           if (i + 1 >= options.size() || !options.get(i + 1).matches("[1-5]")) {
-            throw new IllegalArgumentException("--nodes must be between 1 and 5 (local1.conf .. local5.conf)");
+            System.err.println("--nodes must be between 1 and 5 (local1.conf .. local5.conf)");
+            System.exit(2);
           }
           nodes = Integer.parseInt(options.get(++i));
         }
         case "--netns" -> netns = true;
         case "--plaintext" -> plaintext = true;
-        default -> throw new IllegalArgumentException("Unknown option '" + options.get(i) + "'.\n" + HELP);
+        default -> {
+          System.err.print("Unknown option '" + options.get(i) + "'.\n" + HELP);
+          System.exit(2);
+        }
       }
     }
     Optional<LocalCluster> running = LocalCluster.open(dir, s -> { });

@@ -49,6 +49,10 @@ public final class ChaosCommand {
     return ProcessHandle.of(launcher).flatMap(h -> h.children().findFirst()).map(ProcessHandle::pid).orElse(0L);
   }
 
+  static final java.util.Set<String> OPTIONS = java.util.Set.of("target", "management", "admin-token",
+      "admin-token-file", "secops-token", "secops-token-file", "duration", "rate", "seed", "report-dir",
+      "cassandra-pid");
+
   public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("--help")) {
       System.out.print(HELP);
@@ -62,25 +66,42 @@ public final class ChaosCommand {
       System.err.print(HELP);
       System.exit(2);
     }
-    List<Drill> drills = args[1].equals("all") ? Drill.ALL : List.of(Drill.named(args[1]));
+    List<Drill> drills;
     Map<String, String> o = new java.util.HashMap<>();
-    for (int i = 2; i < args.length; i += 2) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("options come as --name value; see 'bin/aimos chaos --help'");
+    try {
+      drills = args[1].equals("all") ? Drill.ALL : List.of(Drill.named(args[1]));
+      for (int i = 2; i < args.length; i += 2) {
+        if (!args[i].startsWith("--") || i + 1 >= args.length) {
+          throw new IllegalArgumentException("options come as --name value, was '" + args[i] + "'");
+        }
+        if (!OPTIONS.contains(args[i].substring(2))) {
+          throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+        }
+        o.put(args[i].substring(2), args[i + 1]);
       }
-      o.put(args[i].substring(2), args[i + 1]);
+      aimos.chaos.load.LoadCommand.duration(o.getOrDefault("duration", "30s"));
+      for (String n : List.of("rate", "seed", "cassandra-pid")) {
+        if (o.containsKey(n) && !o.get(n).matches("[0-9]{1,9}")) {
+          throw new IllegalArgumentException("--" + n + " takes a whole number, was '" + o.get(n) + "'");
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage() + " (see 'bin/aimos chaos --help')");
+      System.exit(2);
+      return;
     }
     String admin = aimos.chaos.cli.Secrets.of(o, "admin-token", "AIMOS_ADMIN_TOKEN");
     String secops = aimos.chaos.cli.Secrets.of(o, "secops-token", "AIMOS_SECOPS_TOKEN");
     boolean escapeOnly = drills.stream().allMatch(d -> d.fault().equals(Drill.SANDBOX_ESCAPE));
     if (secops.isEmpty() && escapeOnly) {
-      throw new IllegalArgumentException("sandbox-escape needs the secops token: AIMOS_SECOPS_TOKEN or "
-          + "--secops-token-file");
+      System.err.println("sandbox-escape needs the secops token: AIMOS_SECOPS_TOKEN or --secops-token-file");
+      System.exit(2);
     }
     if (!escapeOnly && (admin.isEmpty() || secops.isEmpty())) {
-      throw new IllegalArgumentException("drills need the admin and the secops token: AIMOS_ADMIN_TOKEN and "
+      System.err.println("drills need the admin and the secops token: AIMOS_ADMIN_TOKEN and "
           + "AIMOS_SECOPS_TOKEN, or --admin-token-file and --secops-token-file (the node needs AIMOS_SECOPS_TOKEN set "
           + "too)");
+      System.exit(2);
     }
     LocalCluster cluster = LocalCluster.open(Path.of(System.getenv().getOrDefault("AIMOS_CLUSTER_DIR",
         ".aimos/cluster")), line -> System.out.println("  " + line)).filter(c -> c.isAlive(1) || c.isAlive(2))

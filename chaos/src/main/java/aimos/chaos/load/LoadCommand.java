@@ -77,7 +77,14 @@ public final class LoadCommand {
     }
     String[] target = opts.getOrDefault("target", "127.0.0.1:8080").split(":");
     String model = opts.getOrDefault("model", "demo-text");
-    long seed = Long.parseLong(opts.getOrDefault("seed", "1"));
+    long seed;
+    try {
+      seed = Long.parseLong(opts.getOrDefault("seed", "1"));
+    } catch (NumberFormatException e) {
+      System.err.println("--seed takes a whole number, was '" + opts.get("seed") + "' (see bin/aimos load --help)");
+      System.exit(2);
+      return;
+    }
 
     aimos.chaos.tls.ClientTls tls = aimos.chaos.tls.ClientTls.fromEnvironment();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos-load", ConfigFactory.load());
@@ -237,6 +244,11 @@ public final class LoadCommand {
     }
   }
 
+  /** The options {@link #HELP} lists, and the inline secrets {@code Secrets} still takes with a warning. */
+  static final java.util.Set<String> OPTIONS = java.util.Set.of("target", "management", "model", "concurrency",
+      "duration", "warmup", "seed", "skip-echo", "tenants", "sweep", "help", "api-key", "api-key-file", "admin-token",
+      "admin-token-file");
+
   static Map<String, String> parse(String[] args) {
     Map<String, String> m = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
@@ -245,6 +257,9 @@ public final class LoadCommand {
         throw new IllegalArgumentException("unexpected argument '" + a + "'; options start with --");
       }
       String key = a.substring(2);
+      if (!OPTIONS.contains(key)) {
+        throw new IllegalArgumentException("unknown option '" + a + "'");
+      }
       if (key.equals("skip-echo") || key.equals("help") || key.equals("sweep")) {
         m.put(key, "true");
       } else if (i + 1 < args.length) {

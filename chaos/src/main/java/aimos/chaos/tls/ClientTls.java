@@ -41,7 +41,7 @@ public final class ClientTls {
     return fromEnvironment(System::getenv);
   }
 
-  static ClientTls fromEnvironment(Function<String, String> env) {
+  public static ClientTls fromEnvironment(Function<String, String> env) {
     String ca = env.apply("AIMOS_TLS_CA_FILE");
     if (ca != null && !ca.isBlank()) {
       return trusting(Path.of(ca.strip()));

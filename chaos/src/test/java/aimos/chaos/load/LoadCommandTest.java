@@ -56,4 +56,12 @@ class LoadCommandTest {
     assertEquals(java.util.Optional.empty(), LoadCommand.overheadMillis(bad));
     assertTrue(LoadCommand.overheadLine(new aimos.chaos.stats.Latencies()).contains("not reported"));
   }
+
+  @Test
+  void refusesUnknownOptions() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LoadCommand.parse(new String[] {"--concurency", "8"}));
+    assertTrue(e.getMessage().contains("--concurency"), e.getMessage());
+    assertEquals("8", LoadCommand.parse(new String[] {"--concurrency", "8"}).get("concurrency"));
+  }
 }

@@ -1,0 +1,159 @@
+package aimos.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "tenants", description = "Create tenants, read them and change their plans.",
+    subcommands = {TenantsCommand.Create.class, TenantsCommand.Get.class, TenantsCommand.SetPlan.class,
+        TenantsCommand.Location.class})
+final class TenantsCommand {
+
+  /** A plan's limits, as options; on create all but --max-worker-leases are required. */
+  static final class PlanOptions {
+    @Option(names = "--requests-per-minute", paramLabel = "N", description = "requests a minute")
+    Long requestsPerMinute;
+
+    @Option(names = "--tokens-per-minute", paramLabel = "N", description = "tokens a minute")
+    Long tokensPerMinute;
+
+    @Option(names = "--monthly-budget-usd", paramLabel = "USD", converter = Usd.class,
+        description = "monthly budget in US dollars, for example 100.00")
+    String monthlyBudgetUsd;
+
+    @Option(names = "--max-concurrent-requests", paramLabel = "N", description = "requests in flight at once")
+    Integer maxConcurrentRequests;
+
+    @Option(names = "--max-worker-leases", paramLabel = "N",
+        description = "worker leases held at once (default: --max-concurrent-requests)")
+    Integer maxWorkerLeases;
+
+    /** The plan as the API takes it, each option given replacing the value in {@code base} (may be empty). */
+    ObjectNode merged(ObjectNode base) {
+      ObjectNode p = base.deepCopy();
+      if (requestsPerMinute != null) p.put("requestsPerMinute", requestsPerMinute);
+      if (tokensPerMinute != null) p.put("tokensPerMinute", tokensPerMinute);
+      if (monthlyBudgetUsd != null) p.put("monthlyBudgetUsd", monthlyBudgetUsd);
+      if (maxConcurrentRequests != null) p.put("maxConcurrentRequests", maxConcurrentRequests);
+      if (maxWorkerLeases != null) p.put("maxWorkerLeases", maxWorkerLeases);
+      return p;
+    }
+
+    boolean any() {
+      return requestsPerMinute != null || tokensPerMinute != null || monthlyBudgetUsd != null
+          || maxConcurrentRequests != null || maxWorkerLeases != null;
+    }
+  }
+
+  /** A decimal amount of US dollars: 100, 100.5, 0.000001. */
+  static final class Usd implements picocli.CommandLine.ITypeConverter<String> {
+    @Override
+    public String convert(String value) {
+      if (!value.matches("[0-9]{1,12}(\\.[0-9]{1,6})?")) {
+        throw new picocli.CommandLine.TypeConversionException("'" + value
+            + "' is not an amount of US dollars (write 100.00; up to 6 decimals)");
+      }
+      return value;
+    }
+  }
+
+  @Command(name = "create", description = "Create a tenant with a plan (POST /admin/tenants).")
+  static final class Create extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id (lower case letters, digits and '-')")
+    String id;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "display name (default: the id)")
+    String name;
+
+    @ArgGroup(exclusive = false, multiplicity = "1", heading = "Plan:%n")
+    Required plan;
+
+    static final class Required {
+      @Option(names = "--requests-per-minute", paramLabel = "N", required = true, description = "requests a minute")
+      long requestsPerMinute;
+
+      @Option(names = "--tokens-per-minute", paramLabel = "N", required = true, description = "tokens a minute")
+      long tokensPerMinute;
+
+      @Option(names = "--monthly-budget-usd", paramLabel = "USD", required = true, converter = Usd.class,
+          description = "monthly budget in US dollars, for example 100.00")
+      String monthlyBudgetUsd;
+
+      @Option(names = "--max-concurrent-requests", paramLabel = "N", required = true,
+          description = "requests in flight at once")
+      int maxConcurrentRequests;
+
+      @Option(names = "--max-worker-leases", paramLabel = "N",
+          description = "worker leases held at once (default: --max-concurrent-requests)")
+      Integer maxWorkerLeases;
+    }
+
+    @Override
+    int run() {
+      ObjectNode body = Management.JSON.createObjectNode();
+      body.put("id", id);
+      body.put("name", name == null ? id : name);
+      ObjectNode p = body.putObject("plan");
+      p.put("requestsPerMinute", plan.requestsPerMinute);
+      p.put("tokensPerMinute", plan.tokensPerMinute);
+      p.put("monthlyBudgetUsd", plan.monthlyBudgetUsd);
+      p.put("maxConcurrentRequests", plan.maxConcurrentRequests);
+      if (plan.maxWorkerLeases != null) {
+        p.put("maxWorkerLeases", plan.maxWorkerLeases);
+      }
+      print(management().post("/admin/tenants", body));
+      return 0;
+    }
+  }
+
+  @Command(name = "get", description = "A tenant: its plan, keys and this month's usage (GET /admin/tenants/{id}).")
+  static final class Get extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Override
+    int run() {
+      print(management().get("/admin/tenants/" + enc(id)));
+      return 0;
+    }
+  }
+
+  @Command(name = "set-plan", description = {"Change a tenant's plan (PUT /admin/tenants/{id}/plan).",
+      "Limits not given keep their current value (read first with GET /admin/tenants/{id})."})
+  static final class SetPlan extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @picocli.CommandLine.Mixin
+    PlanOptions plan;
+
+    @Override
+    int run() {
+      if (!plan.any()) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "set-plan needs at least one of "
+            + "--requests-per-minute, --tokens-per-minute, --monthly-budget-usd, --max-concurrent-requests, "
+            + "--max-worker-leases");
+      }
+      Management m = management();
+      JsonNode current = m.get("/admin/tenants/" + enc(id)).path("plan");
+      ObjectNode base = current.isObject() ? (ObjectNode) current : Management.JSON.createObjectNode();
+      print(m.put("/admin/tenants/" + enc(id) + "/plan", plan.merged(base)));
+      return 0;
+    }
+  }
+
+  @Command(name = "location", description = "The node that holds a tenant (GET /admin/tenants/{id}/location).")
+  static final class Location extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Override
+    int run() {
+      print(management().get("/admin/tenants/" + enc(id) + "/location"));
+      return 0;
+    }
+  }
+}
