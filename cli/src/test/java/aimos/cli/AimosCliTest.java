@@ -1,0 +1,272 @@
+package aimos.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AimosCliTest {
+  private static final String TENANT = """
+      {"id":"acme","name":"Acme","plan":{"requestsPerMinute":600,"tokensPerMinute":100000,
+      "monthlyBudgetUsd":"100.00","maxConcurrentRequests":8,"maxWorkerLeases":8},
+      "keys":[{"keyId":"k1","scope":"inference","issuedAtMillis":1,"revoked":false}],
+      "month":"2026-12","monthRequests":3,"monthTokens":42,"monthSpendUsd":"0.01"}""";
+
+  private FakeManagement api;
+  private Map<String, String> env;
+
+  @TempDir
+  Path dir;
+
+  @BeforeEach
+  void start() throws Exception {
+    api = new FakeManagement();
+    env = Map.of("AIMOS_MANAGEMENT", api.address(), "AIMOS_ADMIN_TOKEN", "env-admin-token",
+        "AIMOS_DEV_PLAINTEXT", "1");
+  }
+
+  @AfterEach
+  void stop() {
+    api.close();
+  }
+
+  private Run run(String... args) {
+    return Run.of(env, args);
+  }
+
+  private static void usageError(Run r, String... fragments) {
+    assertEquals(2, r.status(), r.toString());
+    for (String f : fragments) {
+      assertTrue(r.err().contains(f), "stderr lacks '" + f + "': " + r);
+    }
+    assertTrue(r.err().contains("--help' for more information"), r.toString());
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r);
+  }
+
+  @Test
+  void noCommandIsAUsageError() {
+    usageError(run(), "Missing command");
+  }
+
+  @Test
+  void unknownCommandSuggestsTheNearest() {
+    usageError(run("tenats"), "Unmatched argument", "tenants");
+    usageError(run("tenants", "crate", "x"), "Did you mean", "tenants create");
+  }
+
+  @Test
+  void groupWithoutSubcommandShowsItsCommands() {
+    Run r = run("keys");
+    usageError(r, "Missing required subcommand", "issue", "revoke");
+  }
+
+  @Test
+  void unknownOptionIsAUsageError() {
+    usageError(run("tenants", "get", "acme", "--verbose"), "Unknown option: '--verbose'", "aimos tenants get");
+    assertTrue(api.calls.isEmpty(), "nothing is sent on a usage error");
+  }
+
+  @Test
+  void badValuesAreUsageErrors() {
+    usageError(run("tenants", "create", "acme", "--requests-per-minute", "many", "--tokens-per-minute", "1",
+        "--monthly-budget-usd", "1", "--max-concurrent-requests", "1"), "--requests-per-minute", "'many'");
+    usageError(run("tenants", "create", "acme", "--requests-per-minute", "1", "--tokens-per-minute", "1",
+        "--monthly-budget-usd", "1,50", "--max-concurrent-requests", "1"), "not an amount of US dollars");
+    usageError(run("tenants", "create", "acme", "--requests-per-minute", "1"), "Missing required argument");
+    usageError(run("tenants", "get", "acme", "-o", "xml"), "--output", "xml");
+    usageError(run("usage", "acme", "--month", "December"), "--month");
+    usageError(run("usage", "acme", "--daily", "--hourly"), "mutually exclusive");
+    usageError(run("keys", "issue", "acme", "--scope", "root"), "not a key scope");
+    usageError(run("tokens", "issue", "--name", "ci", "--role", "god"), "--role");
+    usageError(run("faults", "m", "v1", "--fault", "MELT"), "--fault");
+    usageError(run("tenants", "set-plan", "acme"), "needs at least one of");
+    assertTrue(api.calls.isEmpty(), "nothing is sent on a usage error: " + api.calls);
+  }
+
+  @Test
+  void badManagementAddressIsAUsageError() {
+    usageError(run("tenants", "get", "acme", "--management", "no port here"), "--management", "HOST:PORT");
+    usageError(Run.of(Map.of("AIMOS_MANAGEMENT", "nonsense", "AIMOS_ADMIN_TOKEN", "t"), "sandboxes"),
+        "AIMOS_MANAGEMENT");
+  }
+
+  @Test
+  void tokensAreNeverTakenFromArguments() {
+    for (String[] args : new String[][] {{"tenants", "get", "acme", "--token", "argv-secret"},
+        {"tenants", "get", "acme", "--token=argv-secret"}, {"sandboxes", "--admin-token", "argv-secret"}}) {
+      Run r = run(args);
+      usageError(r, "AIMOS_ADMIN_TOKEN", "--token-file");
+      assertFalse(r.err().contains("argv-secret") || r.out().contains("argv-secret"), r.toString());
+    }
+    assertTrue(api.calls.isEmpty());
+  }
+
+  @Test
+  void tokenComesFromTheEnvironmentOrAFile() throws Exception {
+    api.answer("GET /admin/tenants/acme", 200, TENANT);
+    assertEquals(0, run("tenants", "get", "acme").status());
+    assertEquals("Bearer env-admin-token", api.last().authorization());
+
+    Path file = dir.resolve("token");
+    Files.writeString(file, "file-token\nignored second line\n");
+    Run r = run("tenants", "get", "acme", "--token-file", file.toString());
+    assertEquals(0, r.status(), r.toString());
+    assertEquals("Bearer file-token", api.last().authorization());
+
+    Files.writeString(file, "\n");
+    r = run("tenants", "get", "acme", "--token-file", file.toString());
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().contains("is empty"), r.toString());
+
+    r = run("tenants", "get", "acme", "--token-file", dir.resolve("missing").toString());
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().contains("cannot be read"), r.toString());
+  }
+
+  @Test
+  void withoutATokenSaysWhereToPutOne() {
+    Run r = Run.of(Map.of("AIMOS_MANAGEMENT", api.address()), "sandboxes");
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().startsWith("error: no admin token: set AIMOS_ADMIN_TOKEN"), r.toString());
+    assertEquals(1, r.err().lines().count(), r.toString());
+  }
+
+  @Test
+  void secopsCommandsTakeTheSecopsTokenFirst() {
+    api.answer("GET /admin/chaos/runs/r1", 200, "{\"id\":\"r1\",\"status\":\"running\"}");
+    Map<String, String> both = Map.of("AIMOS_MANAGEMENT", api.address(), "AIMOS_ADMIN_TOKEN", "a",
+        "AIMOS_SECOPS_TOKEN", "s");
+    assertEquals(0, Run.of(both, "drills", "status", "r1").status());
+    assertEquals("Bearer s", api.last().authorization());
+    assertEquals(0, Run.of(env, "drills", "status", "r1").status());
+    assertEquals("Bearer env-admin-token", api.last().authorization());
+  }
+
+  @Test
+  void refusalsAreOneLineFailures() {
+    api.answer("GET /admin/tenants/acme", 401, "{\"error\":{\"code\":401,\"message\":\"unknown token\"}}");
+    Run r = run("tenants", "get", "acme");
+    assertEquals(1, r.status(), r.toString());
+    assertEquals(1, r.err().lines().count(), r.toString());
+    assertTrue(r.err().contains("refused the token") && r.err().contains("unknown token"), r.toString());
+
+    Run missing = run("tenants", "get", "nobody");
+    assertEquals(1, missing.status(), missing.toString());
+    assertTrue(missing.err().contains("not found (404)"), missing.toString());
+
+    api.answer("POST /admin/tenants", 409, "{\"error\":{\"code\":409,\"message\":\"tenant acme already exists\"}}");
+    Run conflict = run("tenants", "create", "acme", "--requests-per-minute", "1", "--tokens-per-minute", "1",
+        "--monthly-budget-usd", "1", "--max-concurrent-requests", "1");
+    assertEquals(1, conflict.status(), conflict.toString());
+    assertTrue(conflict.err().contains("already exists"), conflict.toString());
+  }
+
+  @Test
+  void unreachableManagementIsAFailureWithWhatToDo() throws Exception {
+    int port;
+    try (var s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Run r = run("sandboxes", "--management", "127.0.0.1:" + port);
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().contains("cannot reach the management API at 127.0.0.1:" + port), r.toString());
+    assertTrue(r.err().contains("AIMOS_MANAGEMENT"), r.toString());
+    assertFalse(r.err().contains("\tat "), r.toString());
+  }
+
+  @Test
+  void createSendsThePlanAndPrintsTheTenant() throws Exception {
+    api.answer("POST /admin/tenants", 201, TENANT);
+    Run r = run("tenants", "create", "acme", "--name", "Acme", "--requests-per-minute", "600",
+        "--tokens-per-minute", "100000", "--monthly-budget-usd", "100.00", "--max-concurrent-requests", "8", "-o",
+        "json");
+    assertEquals(0, r.status(), r.toString());
+    JsonNode sent = Management.JSON.readTree(api.last().body());
+    assertEquals("acme", sent.get("id").asText());
+    assertEquals(600, sent.at("/plan/requestsPerMinute").asLong());
+    assertEquals("100.00", sent.at("/plan/monthlyBudgetUsd").asText());
+    assertFalse(sent.get("plan").has("maxWorkerLeases"));
+    assertEquals("acme", Management.JSON.readTree(r.out()).get("id").asText());
+  }
+
+  @Test
+  void setPlanChangesOnlyTheLimitsGiven() throws Exception {
+    api.answer("GET /admin/tenants/acme", 200, TENANT).answer("PUT /admin/tenants/acme/plan", 200, TENANT);
+    Run r = run("tenants", "set-plan", "acme", "--requests-per-minute", "1200");
+    assertEquals(0, r.status(), r.toString());
+    FakeManagement.Call put = api.last();
+    assertEquals("PUT", put.method());
+    JsonNode plan = Management.JSON.readTree(put.body());
+    assertEquals(1200, plan.get("requestsPerMinute").asLong());
+    assertEquals(100000, plan.get("tokensPerMinute").asLong());
+    assertEquals("100.00", plan.get("monthlyBudgetUsd").asText());
+  }
+
+  @Test
+  void queriesCarryTheOptions() {
+    api.answer("POST /admin/reconciliation?tenant=acme&repair=false", 200, "{\"tenants\":1,\"missing\":0}");
+    assertEquals(0, run("reconcile", "--tenant", "acme", "--dry-run").status());
+    api.answer("POST /admin/reconciliation?repair=true", 200, "{\"tenants\":1,\"missing\":0}");
+    assertEquals(0, run("reconcile").status());
+    api.answer("GET /admin/tenants/acme/usage/hourly?day=2026-12-01", 200, "{\"rows\":[]}");
+    Run r = run("usage", "acme", "--hourly", "--day", "2026-12-01");
+    assertEquals(0, r.status(), r.toString());
+    api.answer("GET /admin/tenants/acme/ledger?month=2026-11&limit=5", 200, "{\"rows\":[],\"nextCursor\":null}");
+    assertEquals(0, run("ledger", "acme", "--month", "2026-11", "--limit", "5").status());
+    api.answer("GET /admin/tenants/acme/ledger/export?format=csv", 200, "a,b\n1,2\n");
+    Run csv = run("ledger", "acme", "--export", "csv");
+    assertEquals("a,b\n1,2\n", csv.out(), csv.toString());
+    api.answer("POST /admin/chaos/drills/slow-model?duration=10s&rate=5", 202,
+        "{\"id\":\"r1\",\"status\":\"queued\"}");
+    assertEquals(0, Run.of(env, "drills", "start", "slow-model", "--duration", "10s", "--rate", "5").status());
+  }
+
+  @Test
+  void keysListShowsTheTenantsKeys() {
+    api.answer("GET /admin/tenants/acme", 200, TENANT);
+    Run r = run("keys", "list", "acme");
+    assertEquals(0, r.status(), r.toString());
+    assertTrue(r.out().startsWith("KEYID  SCOPE      ISSUEDATMILLIS  REVOKED\n"), r.out());
+    assertTrue(r.out().contains("k1     inference  1               false"), r.out());
+  }
+
+  @Test
+  void drillsWatchFollowsARunToItsEnd() {
+    api.answer("GET /admin/chaos/runs/r9", 200, "{\"id\":\"r9\",\"status\":\"failed\",\"error\":\"boom\"}");
+    Run r = run("drills", "watch", "r9", "--interval", "0.1");
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().contains("r9: failed"), r.toString());
+    api.answer("GET /admin/chaos/runs/r9", 200, "{\"id\":\"r9\",\"status\":\"done\",\"report\":{\"passed\":true}}");
+    assertEquals(0, run("drills", "watch", "r9").status());
+  }
+
+  @Test
+  void versionAndCompletion() {
+    Run v = run("version", "-o", "json");
+    assertEquals(0, v.status(), v.toString());
+    assertTrue(v.out().contains("\"version\""), v.out());
+    Run c = run("completion");
+    assertEquals(0, c.status(), c.toString());
+    assertTrue(c.out().contains("complete -F") && c.out().contains("tenants"), "a bash completion script");
+    assertEquals(0, run("--help").status());
+    assertEquals(0, run("tenants", "create", "--help").status());
+  }
+
+  @Test
+  void nodeProcessesPointToBinAimos() {
+    Run r = run("dev");
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().contains("bin/aimos dev"), r.toString());
+    Run help = run("dev", "--help");
+    assertEquals(0, help.status(), help.toString());
+    assertTrue(help.out().contains("--plaintext"), help.toString());
+  }
+}
