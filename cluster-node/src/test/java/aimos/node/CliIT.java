@@ -1,0 +1,176 @@
+package aimos.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import aimos.cli.AimosCli;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The aimos command line against a real node: each admin command's happy path through the management API, a
+ * refused token and an unreachable node. The CLI runs in this process with its environment given as a map.
+ */
+class CliIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static TestCluster cluster;
+  private static Map<String, String> env;
+
+  record Run(int status, String out, String err) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(out);
+      } catch (Exception e) {
+        throw new AssertionError("not JSON: " + this, e);
+      }
+    }
+
+    Run ok() {
+      assertEquals(0, status, toString());
+      assertTrue(err.isEmpty(), toString());
+      return this;
+    }
+
+    @Override
+    public String toString() {
+      return "exit " + status + "\nstdout:\n" + out + "\nstderr:\n" + err;
+    }
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = TestCluster.start(1);
+    Http.textModel(cluster, "cli-text");
+    env = Map.of("AIMOS_MANAGEMENT", "127.0.0.1:" + cluster.managementPort(0),
+        "AIMOS_ADMIN_TOKEN", TestCluster.ADMIN_TOKEN, "AIMOS_DEV_PLAINTEXT", "1");
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  private static Run aimos(Map<String, String> environment, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int status = AimosCli.execute(args, environment, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Run(status, out.toString(), err.toString());
+  }
+
+  private static Run aimos(String... args) {
+    return aimos(env, args);
+  }
+
+  @Test
+  void tenantsAndKeys() {
+    JsonNode created = aimos("tenants", "create", "cli-a", "--name", "CLI A", "--requests-per-minute", "600",
+        "--tokens-per-minute", "100000", "--monthly-budget-usd", "100.00", "--max-concurrent-requests", "8", "-o",
+        "json").ok().json();
+    assertEquals("cli-a", created.get("id").asText());
+    assertEquals("CLI A", created.get("name").asText());
+
+    Run yaml = aimos("tenants", "get", "cli-a", "-o", "yaml").ok();
+    assertTrue(yaml.out().contains("id: cli-a") && yaml.out().contains("requestsPerMinute: 600"), yaml.toString());
+
+    Run table = aimos("tenants", "get", "cli-a").ok();
+    assertTrue(table.out().startsWith("FIELD"), table.toString());
+    assertTrue(table.out().contains("plan.monthlyBudgetUsd"), table.toString());
+
+    JsonNode changed = aimos("tenants", "set-plan", "cli-a", "--requests-per-minute", "1200", "-o", "json").ok()
+        .json();
+    assertEquals(1200, changed.at("/plan/requestsPerMinute").asLong());
+    assertEquals(100000, changed.at("/plan/tokensPerMinute").asLong(), "limits not given keep their value");
+
+    JsonNode issued = aimos("keys", "issue", "cli-a", "-o", "json").ok().json();
+    String keyId = issued.get("keyId").asText();
+    assertFalse(issued.get("apiKey").asText().isEmpty());
+    assertEquals("inference", issued.get("scope").asText());
+
+    Run keys = aimos("keys", "list", "cli-a").ok();
+    assertTrue(keys.out().startsWith("KEYID"), keys.toString());
+    assertTrue(keys.out().contains(keyId), keys.toString());
+
+    JsonNode afterRevoke = aimos("keys", "revoke", "cli-a", keyId, "-o", "json").ok().json();
+    boolean revoked = false;
+    for (JsonNode k : afterRevoke) {
+      revoked |= k.get("keyId").asText().equals(keyId) && k.get("revoked").asBoolean();
+    }
+    assertTrue(revoked, afterRevoke.toString());
+
+    Run missing = aimos("tenants", "get", "cli-nobody");
+    assertEquals(1, missing.status(), missing.toString());
+    assertTrue(missing.err().startsWith("error: not found (404)"), missing.toString());
+    assertEquals(1, missing.err().lines().count(), missing.toString());
+  }
+
+  @Test
+  void readsOfUsageLedgerModelsSandboxesAndTokens() {
+    aimos("tenants", "create", "cli-b", "--requests-per-minute", "600", "--tokens-per-minute", "100000",
+        "--monthly-budget-usd", "10", "--max-concurrent-requests", "4").ok();
+
+    Run models = aimos("models", "list", "-o", "json").ok();
+    boolean listed = false;
+    for (JsonNode m : models.json()) {
+      listed |= m.get("name").asText().equals("cli-text");
+    }
+    assertTrue(listed, models.toString());
+    assertTrue(aimos("models", "list").ok().out().contains("cli-text"));
+
+    JsonNode usage = aimos("usage", "cli-b", "-o", "json").ok().json();
+    assertEquals(0, usage.get("requests").asLong(), usage.toString());
+    aimos("usage", "cli-b", "--daily").ok();
+    aimos("usage", "cli-b", "--hourly", "-o", "yaml").ok();
+
+    JsonNode ledger = aimos("ledger", "cli-b", "-o", "json").ok().json();
+    assertTrue(ledger.get("rows").isArray() && ledger.get("rows").isEmpty(), ledger.toString());
+
+    aimos("sandboxes").ok();
+    aimos("sandboxes", "-o", "json").ok().json();
+
+    JsonNode reconcile = aimos("reconcile", "--tenant", "cli-b", "--dry-run", "-o", "json").ok().json();
+    assertEquals(1, reconcile.get("tenants").asInt(), reconcile.toString());
+    assertEquals(0, reconcile.get("missing").asLong(), reconcile.toString());
+
+    JsonNode tokens = aimos("tokens", "list", "-o", "json").ok().json();
+    assertTrue(tokens.isArray(), tokens.toString());
+
+    assertEquals("admin", aimos("whoami", "-o", "json").ok().json().get("role").asText());
+
+    Map<String, String> secops = new HashMap<>(env);
+    secops.put("AIMOS_SECOPS_TOKEN", TestCluster.SECOPS_TOKEN);
+    Run audit = aimos(secops, "audit", "verify").ok();
+    assertTrue(audit.out().contains("OK: "), audit.toString());
+    assertFalse(aimos("version").ok().out().isBlank());
+  }
+
+  @Test
+  void aRefusedTokenIsAFailureWithWhatToDo() {
+    Map<String, String> bad = new HashMap<>(env);
+    bad.put("AIMOS_ADMIN_TOKEN", "not-the-token-of-this-cluster");
+    Run r = aimos(bad, "tenants", "get", "cli-a");
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().contains("refused the token (401"), r.toString());
+    assertTrue(r.err().contains("AIMOS_ADMIN_TOKEN"), r.toString());
+    assertTrue(r.out().isEmpty(), r.toString());
+  }
+
+  @Test
+  void anUnreachableNodeIsAFailureWithWhatToDo() throws Exception {
+    int port;
+    try (var s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Run r = aimos("sandboxes", "--management", "127.0.0.1:" + port);
+    assertEquals(1, r.status(), r.toString());
+    assertTrue(r.err().startsWith("error: cannot reach the management API at 127.0.0.1:" + port), r.toString());
+    assertEquals(1, r.err().lines().count(), r.toString());
+  }
+}
