@@ -25,7 +25,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
         "The token comes from $AIMOS_ADMIN_TOKEN or --token-file FILE (secops commands: $AIMOS_SECOPS_TOKEN first), "
             + "never from the command line.",
         "Exit status: 0 ok, 1 failure (refused, not found, unreachable), 2 usage (unknown command or option, "
-            + "bad value)."},
+            + "bad value).",
+        "bin/aimos also has 'build' (mvn -B -DskipTests install)."},
     subcommands = {TenantsCommand.class, KeysCommand.class, ModelsCommand.class, UsageCommand.class,
         LedgerCommand.class, InvoicesCommand.class, SandboxesCommand.class, FaultsCommand.class,
         DrillsCommand.class, ReconcileCommand.class, TokensCommand.class, AuditCommand.class, WhoamiCommand.class,
@@ -71,9 +72,6 @@ public final class AimosCli implements Runnable {
     cl.setErr(err);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     withHelp(cl);
-    for (String tool : new String[] {"load", "cluster", "chaos"}) {
-      cl.getSubcommands().get(tool).setUnmatchedOptionsArePositionalParams(true);
-    }
     for (String bench : new String[] {"sandbox", "runtimes", "freshness"}) {
       cl.getSubcommands().get("bench").getSubcommands().get(bench).setUnmatchedOptionsArePositionalParams(true);
     }

@@ -28,15 +28,83 @@ final class ToolCommands {
     }
   }
 
-  @Command(name = "load",
-      description = {"Drive Infer at a concurrency for a duration, then the same load against a bare gRPC echo "
-          + "service; prints throughput and p50/p95/p99 of both.",
-          "Options: --target, --management, --model, --concurrency, --duration, --warmup, --seed, --skip-echo, "
-              + "--tenants, --sweep, --api-key-file, --admin-token-file (see 'aimos load --help')."})
-  static final class Load extends Tool {
+  /** Options given on the command line, as the tool's main takes them ({@code --name value} or {@code --flag}). */
+  static final class Args {
+    private final List<String> list = new ArrayList<>();
+
+    Args add(String name, Object value) {
+      if (value != null) {
+        list.add("--" + name);
+        list.add(value.toString());
+      }
+      return this;
+    }
+
+    Args flag(String name, boolean on) {
+      if (on) {
+        list.add("--" + name);
+      }
+      return this;
+    }
+
+    String[] array() {
+      return list.toArray(String[]::new);
+    }
+  }
+
+  @Command(name = "load", description = {"Drive Infer at a concurrency for a duration, then the same load against a "
+      + "bare gRPC echo service; prints throughput and p50/p95/p99 of both and their ratio.",
+      "Takes AIMOS_API_KEY (a tenant whose plan allows the load), else AIMOS_ADMIN_TOKEN (creates a tenant with "
+          + "limits far above the load)."})
+  static final class Load implements Callable<Integer> {
+    @Option(names = "--target", paramLabel = "HOST:PORT", description = "gateway to load (default 127.0.0.1:8080)")
+    String target;
+
+    @Option(names = "--management", paramLabel = "HOST:PORT",
+        description = "management HTTP for the admin token (default 127.0.0.1:8558)")
+    String management;
+
+    @Option(names = "--model", paramLabel = "NAME", description = "model to call (default demo-text)")
+    String model;
+
+    @Option(names = "--concurrency", paramLabel = "N", description = "requests in flight (default 64)")
+    String concurrency;
+
+    @Option(names = "--duration", paramLabel = "D", description = "measured time, e.g. 20s (default 20s)")
+    String duration;
+
+    @Option(names = "--warmup", paramLabel = "D", description = "unmeasured warm-up before each phase (default 5s)")
+    String warmup;
+
+    @Option(names = "--seed", paramLabel = "N", description = "seed for the prompts (default 1)")
+    String seed;
+
+    @Option(names = "--skip-echo", description = "measure only the metered path")
+    boolean skipEcho;
+
+    @Option(names = "--tenants", paramLabel = "N",
+        description = "spread the load over N tenants (1-1000, default 1; N > 1 needs the admin token)")
+    String tenants;
+
+    @Option(names = "--sweep", description = "measure at 1, 8, 64 and 256 in flight (each against the echo) and "
+        + "print one table")
+    boolean sweep;
+
+    @Option(names = "--api-key-file", paramLabel = "FILE", description = "file holding the API key "
+        + "(default $AIMOS_API_KEY)")
+    String apiKeyFile;
+
+    @Option(names = "--admin-token-file", paramLabel = "FILE", description = "file holding the admin token "
+        + "(default $AIMOS_ADMIN_TOKEN)")
+    String adminTokenFile;
+
     @Override
-    void main(String[] args) {
-      aimos.chaos.load.LoadCommand.main(args);
+    public Integer call() {
+      aimos.chaos.load.LoadCommand.main(new Args().add("target", target).add("management", management)
+          .add("model", model).add("concurrency", concurrency).add("duration", duration).add("warmup", warmup)
+          .add("seed", seed).flag("skip-echo", skipEcho).add("tenants", tenants).flag("sweep", sweep)
+          .add("api-key-file", apiKeyFile).add("admin-token-file", adminTokenFile).array());
+      return 0;
     }
   }
 
@@ -82,25 +150,114 @@ final class ToolCommands {
     }
   }
 
-  @Command(name = "cluster",
-      description = {"A local cluster: 'cluster up [--nodes N] [--netns] [--plaintext]' starts one Cassandra and N "
-          + "node processes on loopback and returns when all are ready; 'cluster status'; 'cluster down'.",
-          "See 'aimos cluster help'."})
-  static final class Cluster extends Tool {
-    @Override
-    void main(String[] args) {
-      aimos.chaos.cluster.ClusterCommand.main(args);
+  @Command(name = "cluster", description = "A local cluster of node processes on loopback, for trying things and "
+      + "for the node drills.", subcommands = {Cluster.Up.class, Cluster.Status.class, Cluster.Down.class})
+  static final class Cluster {
+    @Command(name = "up", description = {"Start one Cassandra and N node processes (node i: gateway 808i, management "
+        + "856i, remoting 2552i), split brain resolver on; returns when all are ready.",
+        "Its files (logs, pids, Cassandra's data) are in $AIMOS_CLUSTER_DIR (default .aimos/cluster)."})
+    static final class Up implements Callable<Integer> {
+      @Option(names = "--nodes", paramLabel = "N", description = "nodes, 1 to 5 (default 3)")
+      String nodes;
+
+      @Option(names = "--netns", description = "each node in its own network namespace (10.213.0.1i), so that "
+          + "network-partition drills can cut links between nodes; needs root")
+      boolean netns;
+
+      @Option(names = "--plaintext", description = "no TLS (also AIMOS_DEV_PLAINTEXT=1); without it every port "
+          + "speaks TLS with a certificate from the local CA in $AIMOS_TLS_DIR (default .aimos/tls)")
+      boolean plaintext;
+
+      @Override
+      public Integer call() {
+        List<String> a = new ArrayList<>(List.of("up"));
+        a.addAll(List.of(new Args().add("nodes", nodes).flag("netns", netns).flag("plaintext", plaintext).array()));
+        aimos.chaos.cluster.ClusterCommand.main(a.toArray(String[]::new));
+        return 0;
+      }
+    }
+
+    @Command(name = "status", description = "Members and readiness of the local cluster.")
+    static final class Status implements Callable<Integer> {
+      @Override
+      public Integer call() {
+        aimos.chaos.cluster.ClusterCommand.main(new String[] {"status"});
+        return 0;
+      }
+    }
+
+    @Command(name = "down", description = "Stop the local cluster's nodes, then its Cassandra.")
+    static final class Down implements Callable<Integer> {
+      @Override
+      public Integer call() {
+        aimos.chaos.cluster.ClusterCommand.main(new String[] {"down"});
+        return 0;
+      }
     }
   }
 
-  @Command(name = "chaos",
-      description = {"Drills against a running cluster from this machine: 'chaos list'; 'chaos run DRILL|all "
-          + "[--duration 30s --rate 50 --seed 1 ...]' (load, fault, invariants, Pass/Fail, JSON report; needs "
-          + "AIMOS_ADMIN_TOKEN and AIMOS_SECOPS_TOKEN).", "See 'aimos chaos --help'."})
-  static final class Chaos extends Tool {
-    @Override
-    void main(String[] args) throws Exception {
-      aimos.chaos.drill.ChaosCommand.main(args);
+  @Command(name = "chaos", description = "Drills run from this machine against a running cluster: load, a fault, "
+      + "invariants, Pass/Fail and a JSON report.", subcommands = {Chaos.ListDrills.class, Chaos.RunDrill.class})
+  static final class Chaos {
+    @Command(name = "list", description = "The drills.")
+    static final class ListDrills implements Callable<Integer> {
+      @Override
+      public Integer call() throws Exception {
+        aimos.chaos.drill.ChaosCommand.main(new String[] {"list"});
+        return 0;
+      }
+    }
+
+    @Command(name = "run", description = {"Run a drill, or all of them, against a running cluster (needs "
+        + "AIMOS_ADMIN_TOKEN and AIMOS_SECOPS_TOKEN; sandbox-escape the secops token only).",
+        "Node drills (node-kill, node-restart, network-partition) act on the local cluster in $AIMOS_CLUSTER_DIR, "
+            + "started with 'aimos cluster up' (--netns for partitions). Exit status 1 when a drill fails."})
+    static final class RunDrill implements Callable<Integer> {
+      @Parameters(paramLabel = "DRILL", description = "a drill's name ('aimos chaos list'), or all")
+      String drill;
+
+      @Option(names = "--target", paramLabel = "HOST:PORT",
+          description = "a gateway of the cluster (default: node 1 of the local cluster, else 127.0.0.1:8080)")
+      String target;
+
+      @Option(names = "--management", paramLabel = "HOST:PORT",
+          description = "its management HTTP (default: node 1's, else 127.0.0.1:8558)")
+      String management;
+
+      @Option(names = "--admin-token-file", paramLabel = "FILE",
+          description = "file holding the admin token (default $AIMOS_ADMIN_TOKEN)")
+      String adminTokenFile;
+
+      @Option(names = "--secops-token-file", paramLabel = "FILE",
+          description = "file holding the secops token (default $AIMOS_SECOPS_TOKEN)")
+      String secopsTokenFile;
+
+      @Option(names = "--duration", paramLabel = "D", description = "load duration, e.g. 30s (default 30s)")
+      String duration;
+
+      @Option(names = "--rate", paramLabel = "N", description = "requests per second (default 50)")
+      String rate;
+
+      @Option(names = "--seed", paramLabel = "N", description = "seed of the traffic mix (default 1)")
+      String seed;
+
+      @Option(names = "--report-dir", paramLabel = "DIR", description = "where JSON reports go (default .aimos/drills)")
+      String reportDir;
+
+      @Option(names = "--cassandra-pid", paramLabel = "PID", description = "the Cassandra process cassandra-outage "
+          + "may pause (default: the local cluster's)")
+      String cassandraPid;
+
+      @Override
+      public Integer call() throws Exception {
+        List<String> a = new ArrayList<>(List.of("run", drill));
+        a.addAll(List.of(new Args().add("target", target).add("management", management)
+            .add("admin-token-file", adminTokenFile).add("secops-token-file", secopsTokenFile)
+            .add("duration", duration).add("rate", rate).add("seed", seed).add("report-dir", reportDir)
+            .add("cassandra-pid", cassandraPid).array()));
+        aimos.chaos.drill.ChaosCommand.main(a.toArray(String[]::new));
+        return 0;
+      }
     }
   }
 

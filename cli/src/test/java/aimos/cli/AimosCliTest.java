@@ -92,6 +92,15 @@ class AimosCliTest {
   }
 
   @Test
+  void toolOptionsAreCheckedBeforeAToolRuns() {
+    usageError(run("load", "--concurency", "8"), "Unknown options: '--concurency'", "Possible solutions: --concurrency");
+    usageError(run("load", "--api-key", "argv-secret"), "AIMOS_ADMIN_TOKEN");
+    usageError(run("cluster", "up", "--node", "3"), "Unknown options: '--node'", "Possible solutions: --nodes");
+    usageError(run("chaos", "run"), "Missing required parameter: 'DRILL'");
+    usageError(run("chaos", "run", "slow-model", "--admin-token", "argv-secret"), "--token-file");
+  }
+
+  @Test
   void badManagementAddressIsAUsageError() {
     usageError(run("tenants", "get", "acme", "--management", "no port here"), "--management", "HOST:PORT");
     usageError(Run.of(Map.of("AIMOS_MANAGEMENT", "nonsense", "AIMOS_ADMIN_TOKEN", "t"), "sandboxes"),
