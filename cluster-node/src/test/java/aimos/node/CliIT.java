@@ -142,6 +142,14 @@ class CliIT {
     JsonNode tokens = aimos("tokens", "list", "-o", "json").ok().json();
     assertTrue(tokens.isArray(), tokens.toString());
 
+    assertEquals("cli-text", aimos("models", "get", "cli-text", "-o", "json").ok().json().get("name").asText());
+    aimos("models", "leases", "cli-text").ok();
+    aimos("tenants", "location", "cli-b").ok();
+    JsonNode invoices = aimos("invoices", "list", "cli-b", "-o", "json").ok().json();
+    assertTrue(invoices.isArray() && invoices.isEmpty(), invoices.toString());
+    Run noInvoice = aimos("invoices", "get", "AIMOS-1999-000001");
+    assertEquals(1, noInvoice.status(), noInvoice.toString());
+
     assertEquals("admin", aimos("whoami", "-o", "json").ok().json().get("role").asText());
 
     Map<String, String> secops = new HashMap<>(env);
@@ -149,6 +157,31 @@ class CliIT {
     Run audit = aimos(secops, "audit", "verify").ok();
     assertTrue(audit.out().contains("OK: "), audit.toString());
     assertFalse(aimos("version").ok().out().isBlank());
+  }
+
+  @Test
+  void adminTokensIssuedRotatedAndRevoked() {
+    JsonNode issued = aimos("tokens", "issue", "--name", "cli-viewer", "--role", "viewer", "-o", "json").ok().json();
+    String id = issued.get("id").asText();
+    String token = issued.get("token").asText();
+    assertEquals("viewer", issued.get("role").asText());
+
+    Map<String, String> viewer = new HashMap<>(env);
+    viewer.put("AIMOS_ADMIN_TOKEN", token);
+    assertEquals("viewer", aimos(viewer, "whoami", "-o", "json").ok().json().get("role").asText());
+    Run forbidden = aimos(viewer, "tenants", "create", "cli-v", "--requests-per-minute", "1", "--tokens-per-minute",
+        "1", "--monthly-budget-usd", "1", "--max-concurrent-requests", "1");
+    assertEquals(1, forbidden.status(), forbidden.toString());
+    assertTrue(forbidden.err().startsWith("error: forbidden (403)"), forbidden.toString());
+
+    JsonNode rotated = aimos("tokens", "rotate", id, "-o", "json").ok().json();
+    assertFalse(rotated.get("token").asText().equals(token), rotated.toString());
+    aimos("tokens", "revoke", id).ok();
+    boolean revoked = false;
+    for (JsonNode t : aimos("tokens", "list", "-o", "json").ok().json()) {
+      revoked |= t.get("id").asText().equals(id) && !t.get("revokedAt").isNull();
+    }
+    assertTrue(revoked, "tokens list shows it revoked");
   }
 
   @Test
