@@ -25,6 +25,14 @@ final class DrillsCommand {
     @Option(names = "--seed", paramLabel = "N", description = "seed of the traffic mix (default 1)")
     Integer seed;
 
+    @Option(names = "--watch", description = "follow the run to its end as 'drills watch' does (exit status 1 when "
+        + "it failed or its verdict is FAIL)")
+    boolean watch;
+
+    @Option(names = "--interval", paramLabel = "S", defaultValue = "PT2S", converter = Seconds.class,
+        description = "with --watch: time between polls in seconds (default 2)")
+    Duration interval;
+
     @Override
     boolean secops() {
       return true;
@@ -36,9 +44,14 @@ final class DrillsCommand {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "Invalid value for option '--duration': '"
             + duration + "' (write 30s, 500ms or 2m)");
       }
-      print(management().post("/admin/chaos/drills/" + enc(drill)
-          + query("duration", duration, "rate", rate, "seed", seed), null));
-      return 0;
+      Management m = management();
+      JsonNode started = m.post("/admin/chaos/drills/" + enc(drill)
+          + query("duration", duration, "rate", rate, "seed", seed), null);
+      if (!watch) {
+        print(started);
+        return 0;
+      }
+      return follow(this, m, started.path("id").asText(), interval);
     }
   }
 
@@ -60,12 +73,12 @@ final class DrillsCommand {
   }
 
   @Command(name = "watch", description = {"Follow a drill run until it ends, printing each change of state; then its "
-      + "report.", "Exit status 0 when the run is done, 1 when it failed."})
+      + "report.", "Exit status 0 when the run is done and passed, 1 when it failed or its verdict is FAIL."})
   static final class Watch extends ApiCommand {
     @Parameters(paramLabel = "ID", description = "the run's id (drills start prints it)")
     String id;
 
-    @Option(names = "--interval", paramLabel = "D", defaultValue = "PT2S", converter = Seconds.class,
+    @Option(names = "--interval", paramLabel = "S", defaultValue = "PT2S", converter = Seconds.class,
         description = "time between polls in seconds (default 2)")
     Duration interval;
 
@@ -76,27 +89,31 @@ final class DrillsCommand {
 
     @Override
     int run() {
-      Management m = management();
-      String last = null;
-      long started = System.nanoTime();
-      while (true) {
-        JsonNode run = m.get("/admin/chaos/runs/" + enc(id));
-        String status = run.path("status").asText("unknown");
-        if (!status.equals(last)) {
-          err().printf("%s: %s (%d s)%n", id, status, Duration.ofNanos(System.nanoTime() - started).toSeconds());
-          err().flush();
-          last = status;
-        }
-        if (status.equals("done") || status.equals("failed")) {
-          print(run);
-          return status.equals("done") ? 0 : 1;
-        }
-        try {
-          Thread.sleep(interval.toMillis());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new CliFailure("interrupted; the drill goes on: 'aimos drills status " + id + "'");
-        }
+      return follow(this, management(), id, interval);
+    }
+  }
+
+  /** Polls a run until it is done or failed, each change of state on stderr; then prints it. */
+  static int follow(ApiCommand c, Management m, String id, Duration interval) {
+    String last = null;
+    long started = System.nanoTime();
+    while (true) {
+      JsonNode run = m.get("/admin/chaos/runs/" + ApiCommand.enc(id));
+      String status = run.path("status").asText("unknown");
+      if (!status.equals(last)) {
+        c.err().printf("%s: %s (%d s)%n", id, status, Duration.ofNanos(System.nanoTime() - started).toSeconds());
+        c.err().flush();
+        last = status;
+      }
+      if (status.equals("done") || status.equals("failed")) {
+        c.print(run);
+        return status.equals("done") && !run.path("report").path("verdict").asText("PASS").equals("FAIL") ? 0 : 1;
+      }
+      try {
+        Thread.sleep(interval.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CliFailure("interrupted; the drill goes on: 'aimos drills status " + id + "'");
       }
     }
   }

@@ -253,8 +253,15 @@ class AimosCliTest {
     Run r = run("drills", "watch", "r9", "--interval", "0.1");
     assertEquals(1, r.status(), r.toString());
     assertTrue(r.err().contains("r9: failed"), r.toString());
-    api.answer("GET /admin/chaos/runs/r9", 200, "{\"id\":\"r9\",\"status\":\"done\",\"report\":{\"passed\":true}}");
+    api.answer("GET /admin/chaos/runs/r9", 200, "{\"id\":\"r9\",\"status\":\"done\",\"report\":{\"verdict\":\"PASS\"}}");
     assertEquals(0, run("drills", "watch", "r9").status());
+    api.answer("GET /admin/chaos/runs/r9", 200, "{\"id\":\"r9\",\"status\":\"done\",\"report\":{\"verdict\":\"FAIL\"}}");
+    assertEquals(1, run("drills", "watch", "r9").status());
+    api.answer("POST /admin/chaos/drills/slow-model", 202, "{\"id\":\"r9\",\"status\":\"queued\"}");
+    Run started = Run.of(Map.of("AIMOS_MANAGEMENT", api.address(), "AIMOS_SECOPS_TOKEN", "s"), "drills", "start",
+        "slow-model", "--watch", "-o", "json");
+    assertEquals(1, started.status(), started.toString());
+    assertTrue(started.out().contains("\"FAIL\""), started.toString());
   }
 
   @Test
