@@ -71,6 +71,21 @@ public final class AimosCli implements Runnable {
     cl.setOut(out);
     cl.setErr(err);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.registerConverter(java.time.YearMonth.class, v -> {
+      try {
+        return java.time.YearMonth.parse(v);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new CommandLine.TypeConversionException("'" + v + "' is not a month (write YYYY-MM, for example 2026-12)");
+      }
+    });
+    cl.registerConverter(java.time.LocalDate.class, v -> {
+      try {
+        return java.time.LocalDate.parse(v);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new CommandLine.TypeConversionException("'" + v + "' is not a day (write YYYY-MM-DD, for example "
+            + "2026-12-07)");
+      }
+    });
     withHelp(cl);
     for (String bench : new String[] {"sandbox", "runtimes", "freshness"}) {
       cl.getSubcommands().get("bench").getSubcommands().get(bench).setUnmatchedOptionsArePositionalParams(true);

@@ -82,7 +82,8 @@ class AimosCliTest {
         "--monthly-budget-usd", "1,50", "--max-concurrent-requests", "1"), "not an amount of US dollars");
     usageError(run("tenants", "create", "acme", "--requests-per-minute", "1"), "Missing required argument");
     usageError(run("tenants", "get", "acme", "-o", "xml"), "--output", "xml");
-    usageError(run("usage", "acme", "--month", "December"), "--month");
+    usageError(run("usage", "acme", "--month", "December"), "--month", "'December' is not a month (write YYYY-MM");
+    usageError(run("usage", "acme", "--hourly", "--day", "2026-13-01"), "--day", "is not a day (write YYYY-MM-DD");
     usageError(run("usage", "acme", "--daily", "--hourly"), "mutually exclusive");
     usageError(run("keys", "issue", "acme", "--scope", "root"), "not a key scope");
     usageError(run("tokens", "issue", "--name", "ci", "--role", "god"), "--role");
