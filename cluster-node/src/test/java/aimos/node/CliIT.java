@@ -185,6 +185,32 @@ class CliIT {
   }
 
   @Test
+  void overTlsTrustingTheClustersCa() throws Exception {
+    TestCerts ca = TestCerts.authority("cli-it-ca");
+    try (TestCluster tls = TestCluster.startTls(1, ca, "")) {
+      Map<String, String> trusting = Map.of("AIMOS_MANAGEMENT", "127.0.0.1:" + tls.managementPort(0),
+          "AIMOS_ADMIN_TOKEN", TestCluster.ADMIN_TOKEN, "AIMOS_TLS_CA_FILE", ca.caCert.toString());
+      assertEquals("admin", aimos(trusting, "whoami", "-o", "json").ok().json().get("role").asText());
+      aimos(trusting, "tenants", "create", "cli-tls", "--requests-per-minute", "60", "--tokens-per-minute", "1000",
+          "--monthly-budget-usd", "1", "--max-concurrent-requests", "1").ok();
+
+      Map<String, String> plaintext = new HashMap<>(trusting);
+      plaintext.remove("AIMOS_TLS_CA_FILE");
+      plaintext.put("AIMOS_DEV_PLAINTEXT", "1");
+      Run r = aimos(plaintext, "whoami");
+      assertEquals(1, r.status(), r.toString());
+      assertTrue(r.err().contains("reached in plaintext") && r.err().contains("AIMOS_TLS_CA_FILE"), r.toString());
+
+      Map<String, String> badCa = new HashMap<>(trusting);
+      badCa.put("AIMOS_TLS_CA_FILE", ca.dir.resolve("no-such-ca.crt").toString());
+      Run missing = aimos(badCa, "whoami");
+      assertEquals(1, missing.status(), missing.toString());
+      assertTrue(missing.err().contains("AIMOS_TLS_CA_FILE"), missing.toString());
+      assertEquals(1, missing.err().lines().count(), missing.toString());
+    }
+  }
+
+  @Test
   void aRefusedTokenIsAFailureWithWhatToDo() {
     Map<String, String> bad = new HashMap<>(env);
     bad.put("AIMOS_ADMIN_TOKEN", "not-the-token-of-this-cluster");
