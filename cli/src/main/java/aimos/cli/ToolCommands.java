@@ -210,7 +210,8 @@ final class ToolCommands {
 
     @Command(name = "run", description = {"Run a drill, or all of them, against a running cluster (needs "
         + "AIMOS_ADMIN_TOKEN and AIMOS_SECOPS_TOKEN; sandbox-escape the secops token only).",
-        "Node drills (node-kill, node-restart, network-partition) act on the local cluster in $AIMOS_CLUSTER_DIR, "
+        "Node drills (node-kill, node-restart, network-partition, node-pause) act on the local cluster in "
+            + "$AIMOS_CLUSTER_DIR, "
             + "started with 'aimos cluster up' (--netns for partitions). Exit status 1 when a drill fails."})
     static final class RunDrill implements Callable<Integer> {
       @Parameters(paramLabel = "DRILL", description = "a drill's name ('aimos chaos list'), or all")
@@ -248,13 +249,17 @@ final class ToolCommands {
           + "may pause (default: the local cluster's)")
       String cassandraPid;
 
+      @Option(names = "--pause", paramLabel = "D", description = "how long node-pause freezes the node, e.g. 8s "
+          + "(default 4s)")
+      String pause;
+
       @Override
       public Integer call() throws Exception {
         List<String> a = new ArrayList<>(List.of("run", drill));
         a.addAll(List.of(new Args().add("target", target).add("management", management)
             .add("admin-token-file", adminTokenFile).add("secops-token-file", secopsTokenFile)
             .add("duration", duration).add("rate", rate).add("seed", seed).add("report-dir", reportDir)
-            .add("cassandra-pid", cassandraPid).array()));
+            .add("cassandra-pid", cassandraPid).add("pause", pause).array()));
         aimos.chaos.drill.ChaosCommand.main(a.toArray(String[]::new));
         return 0;
       }

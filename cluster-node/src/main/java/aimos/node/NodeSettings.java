@@ -7,7 +7,7 @@ import java.time.Duration;
 public record NodeSettings(String gatewayHost, int gatewayPort, Duration requestTimeout, Duration askTimeout,
                            Duration leaseTimeout, Duration leaseTtl, int maxPromptChars, int maxImageBytes, String adminToken, String secopsToken, boolean createTables,
                            String billingKeyspace, String clusterFormation, Duration bodyTimeout,
-                           long replayOutputBytes, Duration replayOutputTtl) {
+                           long replayOutputBytes, Duration replayOutputTtl, Duration reAskAfter) {
 
   @Override
   public String toString() {
@@ -49,6 +49,7 @@ public record NodeSettings(String gatewayHost, int gatewayPort, Duration request
         formation,
         a.getDuration("gateway.body-timeout"),
         a.getBytes("gateway.replay-output-bytes"),
-        a.getDuration("gateway.replay-output-ttl"));
+        a.getDuration("gateway.replay-output-ttl"),
+        a.getDuration("gateway.re-ask-after"));
   }
 }

@@ -11,12 +11,17 @@ import java.util.Map;
  * granted before expire at their workers.
  */
 final class LeaseTable {
-  private record Lease(String workerId, String tenantId, long expiresNanos) {}
+  private record Lease(String workerId, String tenantId, long expiresNanos, String holder) {}
+
+  /** A lease as its holder sees it. */
+  record Held(String leaseId, String workerId) {}
 
   private final Map<String, Lease> leases = new HashMap<>();
   private final Map<String, Integer> load = new HashMap<>();
   private final Map<String, Integer> tenantLeases = new HashMap<>();
   private final Map<String, Integer> peakTenantLeases = new HashMap<>();
+  /** The lease of each holder that named itself (see {@link ModelEntity.AcquireLease#holder()}). */
+  private final Map<String, String> byHolder = new HashMap<>();
   /** Lease ids are unique within this incarnation: a counter, no random source on the hot path. */
   private final String incarnation = Long.toHexString(System.nanoTime());
   private long leaseCounter;
@@ -39,9 +44,12 @@ final class LeaseTable {
   }
 
   /** Takes a slot on the worker; the new lease id. */
-  String grant(String workerId, String tenantId, long expiresNanos) {
+  String grant(String workerId, String tenantId, long expiresNanos, String holder) {
     String leaseId = incarnation + "-" + (++leaseCounter);
-    leases.put(leaseId, new Lease(workerId, tenantId, expiresNanos));
+    leases.put(leaseId, new Lease(workerId, tenantId, expiresNanos, holder));
+    if (!holder.isEmpty()) {
+      byHolder.put(holder, leaseId);
+    }
     load.merge(workerId, 1, Integer::sum);
     int held = tenantLeases.merge(tenantId, 1, Integer::sum);
     peakTenantLeases.merge(tenantId, held, Math::max);
@@ -49,12 +57,22 @@ final class LeaseTable {
   }
 
   void renew(String leaseId, long expiresNanos) {
-    leases.computeIfPresent(leaseId, (id, l) -> new Lease(l.workerId(), l.tenantId(), expiresNanos));
+    leases.computeIfPresent(leaseId, (id, l) -> new Lease(l.workerId(), l.tenantId(), expiresNanos, l.holder()));
+  }
+
+  /** The lease the holder has now; null when it has none. */
+  Held heldBy(String holder) {
+    String leaseId = byHolder.get(holder);
+    Lease l = leaseId == null ? null : leases.get(leaseId);
+    return l == null ? null : new Held(leaseId, l.workerId());
   }
 
   void release(String leaseId) {
     Lease l = leases.remove(leaseId);
     if (l != null) {
+      if (!l.holder().isEmpty()) {
+        byHolder.remove(l.holder(), leaseId);
+      }
       load.computeIfPresent(l.workerId(), (k, v) -> v <= 1 ? null : v - 1);
       tenantLeases.computeIfPresent(l.tenantId(), (k, v) -> v <= 1 ? null : v - 1);
     }

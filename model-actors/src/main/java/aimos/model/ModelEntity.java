@@ -108,8 +108,33 @@ public final class ModelEntity
 
   public record WorkerDown(String workerId) implements Command {}
 
-  /** Asks for a slot on a worker of the version (empty: the default version). */
-  public record AcquireLease(String version, String tenantId, ActorRef<LeaseResult> replyTo) implements Command {}
+  /**
+   * Asks for a slot on a worker of the version (empty: the default version). {@code holder} names who will hold the
+   * lease (the gateway uses the tenant and admission; "": nobody in particular): asked again by the same holder, when
+   * an answer was lost on the way (this model's node died and it moved), the entity answers with the lease that
+   * holder already has, or lets the new ask take the waiting one's place, instead of granting a second slot.
+   * {@code deadlineEpochMillis} is when the asker stops waiting (0: never): a request still waiting then is dropped,
+   * never granted a slot nobody would use or give back.
+   */
+  public record AcquireLease(String version, String tenantId, ActorRef<LeaseResult> replyTo, String holder,
+                             long deadlineEpochMillis) implements Command {
+    public AcquireLease(String version, String tenantId, ActorRef<LeaseResult> replyTo) {
+      this(version, tenantId, replyTo, "", 0);
+    }
+
+    public AcquireLease(String version, String tenantId, ActorRef<LeaseResult> replyTo, String holder) {
+      this(version, tenantId, replyTo, holder, 0);
+    }
+
+    /** The same ask sent again by the same holder, with a new reply address. */
+    public AcquireLease askedAgain(ActorRef<LeaseResult> to) {
+      return new AcquireLease(version, tenantId, to, holder, deadlineEpochMillis);
+    }
+
+    boolean askerGaveUp(long nowMillis) {
+      return deadlineEpochMillis != 0 && nowMillis > deadlineEpochMillis;
+    }
+  }
 
   public record ReleaseLease(String leaseId) implements Command {}
 
@@ -194,7 +219,23 @@ public final class ModelEntity
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
   private final Placement placement;
 
-  private record Waiting(AcquireLease request, long deadlineNanos) {}
+  private static final class Waiting {
+    private AcquireLease request;
+    private final long deadlineNanos;
+
+    private Waiting(AcquireLease request, long deadlineNanos) {
+      this.request = request;
+      this.deadlineNanos = deadlineNanos;
+    }
+
+    AcquireLease request() {
+      return request;
+    }
+
+    long deadlineNanos() {
+      return deadlineNanos;
+    }
+  }
 
   private ModelEntity(String name, Settings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers,
                       java.util.function.Consumer<ActorRef<Command>> passivate) {
@@ -359,6 +400,9 @@ public final class ModelEntity
   }
 
   private ReplyEffect<Event, ModelState> acquire(ModelState s, AcquireLease c) {
+    if (c.askerGaveUp(System.currentTimeMillis())) {
+      return Effect().noReply();
+    }
     String version = c.version() == null || c.version().isEmpty() ? s.defaultVersion : c.version();
     if (!s.versions.containsKey(version)) {
       String known = String.join(", ", s.versions.keySet());
@@ -366,7 +410,19 @@ public final class ModelEntity
           ? "model " + name + " has no versions yet"
           : "model " + name + " has no version " + version + " (versions: " + known + ")"));
     }
-    Granted granted = tryGrant(s, version, c.tenantId());
+    if (!c.holder().isEmpty()) {
+      Granted held = heldBy(s, c.holder());
+      if (held != null) {
+        return Effect().reply(c.replyTo(), held);
+      }
+      for (Waiting w : queue) {
+        if (w.request.holder().equals(c.holder())) {
+          w.request = w.request.askedAgain(c.replyTo());
+          return Effect().noReply();
+        }
+      }
+    }
+    Granted granted = tryGrant(s, version, c.tenantId(), c.holder());
     if (granted != null) {
       return Effect().reply(c.replyTo(), granted);
     }
@@ -374,18 +430,31 @@ public final class ModelEntity
       return Effect().reply(c.replyTo(), new NoCapacity("model " + name + " version " + version
           + " has no free worker slot and " + queue.size() + " requests already waiting"));
     }
-    queue.add(new Waiting(new AcquireLease(version, c.tenantId(), c.replyTo()),
+    queue.add(new Waiting(new AcquireLease(version, c.tenantId(), c.replyTo(), c.holder(), c.deadlineEpochMillis()),
         System.nanoTime() + settings.queueTimeout().toNanos()));
     return Effect().noReply();
   }
 
-  private Granted tryGrant(ModelState s, String version, String tenantId) {
+  private Granted tryGrant(ModelState s, String version, String tenantId, String holder) {
     WorkerRegistry.Entry best = leases.leastLoaded(workers, version);
     if (best == null) {
       return null;
     }
-    String leaseId = leases.grant(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos());
+    String leaseId = leases.grant(best.workerId(), tenantId, System.nanoTime() + settings.leaseTtl().toNanos(),
+        holder);
     return new Granted(leaseId, best.workerId(), best.ref(), s.versions.get(version));
+  }
+
+  /** The lease the holder has now, as it was granted; null when it has none (or its worker is gone). */
+  private Granted heldBy(ModelState s, String holder) {
+    LeaseTable.Held held = leases.heldBy(holder);
+    if (held == null) {
+      return null;
+    }
+    WorkerRegistry.Entry worker = workers.all().stream().filter(w -> w.workerId().equals(held.workerId()))
+        .findFirst().orElse(null);
+    return worker == null ? null : new Granted(held.leaseId(), worker.workerId(), worker.ref(),
+        s.versions.get(worker.version()));
   }
 
   private void registerWorker(ModelState s, RegisterWorker c) {
@@ -405,9 +474,14 @@ public final class ModelEntity
 
   private void serveQueue(ModelState s) {
     Iterator<Waiting> it = queue.iterator();
+    long nowMillis = System.currentTimeMillis();
     while (it.hasNext()) {
       Waiting w = it.next();
-      Granted g = tryGrant(s, w.request().version(), w.request().tenantId());
+      if (w.request().askerGaveUp(nowMillis)) {
+        it.remove();
+        continue;
+      }
+      Granted g = tryGrant(s, w.request().version(), w.request().tenantId(), w.request().holder());
       if (g != null) {
         w.request().replyTo().tell(g);
         it.remove();

@@ -106,6 +106,59 @@ class ModelEntityTest {
   }
 
   @Test
+  void theSameHolderAskingAgainGetsItsLeaseBackOrTakesItsWaitingPlace() {
+    registerWithVersion("v1");
+    TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", worker.ref(), 1, self));
+    var first = assertInstanceOf(ModelEntity.Granted.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt, "t/adm-1")).reply());
+    // the answer was lost on the way: asked again, the holder gets the same lease, not the worker's only other slot
+    var again = assertInstanceOf(ModelEntity.Granted.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt, "t/adm-1")).reply());
+    assertEquals(first.leaseId(), again.leaseId());
+    assertEquals("w1", again.workerId());
+    assertEquals("v1", again.version().version());
+
+    // another holder waits for the slot; asked again, its new ask takes the waiting one's place
+    TestProbe<ModelEntity.LeaseResult> gone = testKit.createTestProbe();
+    TestProbe<ModelEntity.LeaseResult> asker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", gone.ref(), "t/adm-2"));
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", asker.ref(), "t/adm-2"));
+    kit.runCommand(new ModelEntity.ReleaseLease(first.leaseId()));
+    var second = asker.expectMessageClass(ModelEntity.Granted.class);
+    gone.expectNoMessage(Duration.ofMillis(100));
+    // one lease held, by the second holder
+    TestProbe<ModelEntity.LeaseReport> report = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.GetLeases(report.ref()));
+    assertEquals(1, report.receiveMessage().activeLeases());
+    assertEquals(second.leaseId(), assertInstanceOf(ModelEntity.Granted.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt, "t/adm-2")).reply()).leaseId());
+  }
+
+  @Test
+  void aWaitingRequestWhoseAskerGaveUpIsNeverGrantedASlot() {
+    registerWithVersion("v1");
+    TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", worker.ref(), 1, self));
+    var held = assertInstanceOf(ModelEntity.Granted.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt)).reply());
+    // this asker stops waiting at once; another waits behind it
+    TestProbe<ModelEntity.LeaseResult> gaveUp = testKit.createTestProbe();
+    TestProbe<ModelEntity.LeaseResult> patient = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", gaveUp.ref(), "t/adm-1", System.currentTimeMillis() + 50));
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", patient.ref(), "t/adm-2", 0));
+    gaveUp.expectNoMessage(Duration.ofMillis(100));
+    // the slot freed goes to the one still waiting, not to the one gone (whose lease nobody would give back)
+    kit.runCommand(new ModelEntity.ReleaseLease(held.leaseId()));
+    patient.expectMessageClass(ModelEntity.Granted.class);
+    gaveUp.expectNoMessage(Duration.ofMillis(50));
+    // an ask that arrives after its asker's deadline is dropped
+    TestProbe<ModelEntity.LeaseResult> late = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.AcquireLease("v1", "t", late.ref(), "t/adm-3", System.currentTimeMillis() - 1));
+    late.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
   void grantsLeasesUpToTheWorkersSlotsThenQueuesThenRefuses() {
     registerWithVersion("v1");
     TestProbe<Worker.Command> worker = testKit.createTestProbe();

@@ -42,10 +42,28 @@ final class AdmissionLimiter {
   private final Map<String, String> modelOf = new HashMap<>();
   /** The node whose gateway asked for each admission in flight (where its reply went). */
   private final Map<String, org.apache.pekko.actor.Address> askedFrom = new HashMap<>();
+  /** The gateway attempt that holds each admission in flight (see {@link Admit#attempt()}), when it named one. */
+  private final Map<String, String> attemptOf = new HashMap<>();
   private final java.util.Set<String> leasing = new java.util.HashSet<>();
   private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
 
-  private record Waiting(Admit admit, long deadlineNanos) {}
+  private static final class Waiting {
+    private Admit admit;
+    private final long deadlineNanos;
+
+    private Waiting(Admit admit, long deadlineNanos) {
+      this.admit = admit;
+      this.deadlineNanos = deadlineNanos;
+    }
+
+    Admit admit() {
+      return admit;
+    }
+
+    long deadlineNanos() {
+      return deadlineNanos;
+    }
+  }
 
   boolean leaseAvailable(TenantState s) {
     return leasing.size() < s.plan.maxWorkerLeases();
@@ -149,6 +167,9 @@ final class AdmissionLimiter {
     fingerprintByRequest.put(c.requestId(), c.fingerprint());
     modelOf.put(id, c.model());
     askedFrom.put(id, c.replyTo().path().address());
+    if (!c.attempt().isEmpty()) {
+      attemptOf.put(id, c.attempt());
+    }
     return id;
   }
 
@@ -161,6 +182,7 @@ final class AdmissionLimiter {
   private void forget(String admissionId) {
     modelOf.remove(admissionId);
     askedFrom.remove(admissionId);
+    attemptOf.remove(admissionId);
     String requestId = requestOf.remove(admissionId);
     if (requestId != null) {
       fingerprintByRequest.remove(requestId);
@@ -175,6 +197,37 @@ final class AdmissionLimiter {
       }
     }
     return null;
+  }
+
+  /**
+   * The admission in flight that the gateway attempt asking again already holds for the same request and input;
+   * null when there is none.
+   */
+  String admissionOfAttempt(Admit c) {
+    if (!c.fingerprint().equals(fingerprintByRequest.get(c.requestId()))) {
+      return null;
+    }
+    for (Map.Entry<String, String> e : attemptOf.entrySet()) {
+      if (e.getValue().equals(c.attempt()) && c.requestId().equals(requestOf.get(e.getKey()))) {
+        return e.getKey();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * When the same gateway attempt already waits for a lease, its new ask takes the waiting one's place (the earlier
+   * reply address may be gone); true when it did.
+   */
+  boolean askedAgainWhileWaiting(Admit c) {
+    for (Waiting w : waiting) {
+      if (w.admit().attempt().equals(c.attempt()) && w.admit().requestId().equals(c.requestId())
+          && w.admit().fingerprint().equals(c.fingerprint())) {
+        w.admit = c;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The input fingerprint of the request id if it is admitted or waiting for a lease now, else null. */

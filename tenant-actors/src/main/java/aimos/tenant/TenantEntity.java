@@ -145,10 +145,17 @@ public final class TenantEntity
    * was already answered for the same fingerprint is {@link Replayed} without running anything, one answered or in
    * flight for another input is refused. {@code deadlineEpochMillis} is when the asker stops waiting (0: never); an
    * Admit that arrives later (held in a shard's buffer while the tenant moved to another node, say) is dropped, since
-   * nobody would release its slot.
+   * nobody would release its slot. {@code attempt} names one gateway's handling of one call ("": none): the gateway
+   * asks again under the same attempt when an answer does not come (the tenant's node died and the shard moved),
+   * and an attempt that already holds an admission gets that admission again instead of a refusal as in progress.
    */
   public record Admit(String secret, String requestId, String fingerprint, String model, long estimatedTokens,
-                      long deadlineEpochMillis, ActorRef<Admission> replyTo) implements Command {
+                      long deadlineEpochMillis, ActorRef<Admission> replyTo, String attempt) implements Command {
+    public Admit(String secret, String requestId, String fingerprint, String model, long estimatedTokens,
+                 long deadlineEpochMillis, ActorRef<Admission> replyTo) {
+      this(secret, requestId, fingerprint, model, estimatedTokens, deadlineEpochMillis, replyTo, "");
+    }
+
     public Admit(String secret, String requestId, long estimatedTokens, ActorRef<Admission> replyTo) {
       this(secret, requestId, "", "", estimatedTokens, 0, replyTo);
     }
@@ -158,9 +165,15 @@ public final class TenantEntity
       this(secret, requestId, "", "", estimatedTokens, deadlineEpochMillis, replyTo);
     }
 
+    /** The same ask sent again by the same attempt, with a new reply address. */
+    public Admit askedAgain(ActorRef<Admission> to) {
+      return new Admit(secret, requestId, fingerprint, model, estimatedTokens, deadlineEpochMillis, to, attempt);
+    }
+
     @Override
     public String toString() {
-      return "Admit[requestId=" + requestId + ", fingerprint=" + fingerprint + ", model=" + model + ", secret=***]";
+      return "Admit[requestId=" + requestId + ", fingerprint=" + fingerprint + ", model=" + model + ", attempt="
+          + attempt + ", secret=***]";
     }
   }
 
@@ -611,6 +624,15 @@ public final class TenantEntity
       return Effect().reply(c.replyTo(), earlier.sameInput(c.fingerprint())
           ? new Replayed(tenantId, earlier.asReplay()) : reused(c.requestId()));
     }
+    if (!c.attempt().isEmpty()) {
+      String same = limiter.admissionOfAttempt(c);
+      if (same != null) {
+        return Effect().reply(c.replyTo(), new Admitted(tenantId, same));
+      }
+      if (limiter.askedAgainWhileWaiting(c)) {
+        return Effect().noReply();
+      }
+    }
     UsageBatch.Pending pending = unwritten.get(c.requestId());
     String inFlight = pending != null ? pending.event().inputFingerprint() : limiter.fingerprintOf(c.requestId());
     if (inFlight != null && pending == null && inFlight.equals(c.fingerprint()) && takeOverFromDepartedNode(c)) {
@@ -663,7 +685,6 @@ public final class TenantEntity
   private ReplyEffect<Event, TenantState> recordUsage(TenantState s, RecordUsage c) {
     limiter.release(c.admissionId());
     limiter.serveWaiting(s);
-    limiter.debitTokens(c.units().tokens());
     // a replay carries the first recording's fingerprint: the gateway gives out no output whose input differs
     Recorded earlier = s.recent.get(c.requestId(), now());
     if (earlier != null) {
@@ -675,6 +696,8 @@ public final class TenantEntity
       same.waiting().add(c.replyTo());
       return Effect().noReply();
     }
+    // once per request id: the gateway asks again when an answer is slow, and that must not count twice
+    limiter.debitTokens(c.units().tokens());
     String month = currentMonth();
     long before = s.month.tokensBefore(month) + unwritten.tokensIn(month);
     // the price list in force at the recording instant decides the charge, once

@@ -259,6 +259,58 @@ class TenantEntityTest {
         assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r1", "fp-a")).reason());
   }
 
+  private TenantEntity.Admission admitAttempt(String key, String requestId, String fingerprint, String attempt) {
+    return kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(secret(key), requestId, fingerprint,
+        "demo-text", 10, 0, rt, attempt)).reply();
+  }
+
+  @Test
+  void theSameAttemptAskingAgainGetsItsAdmissionBackAndStillHoldsOneSlot() {
+    create(plan(100, 100_000, 10_000_000, 1));
+    String key = issueKey();
+    var first = assertInstanceOf(TenantEntity.Admitted.class, admitAttempt(key, "r1", "fp-a", "gw-1"));
+    // its answer was lost on the way (the tenant's node died, say): the gateway asks again under the same attempt
+    var again = assertInstanceOf(TenantEntity.Admitted.class, admitAttempt(key, "r1", "fp-a", "gw-1"));
+    assertEquals(first.admissionId(), again.admissionId());
+    // one slot only: the concurrency limit of 1 refuses another request
+    assertEquals(TenantEntity.Reason.CONCURRENT_REQUESTS,
+        assertInstanceOf(TenantEntity.Rejected.class, admit(key, "r2")).reason());
+    // the client's own retry (another attempt) is in progress, another input under the id is refused
+    assertEquals(TenantEntity.Reason.REQUEST_IN_PROGRESS,
+        assertInstanceOf(TenantEntity.Rejected.class, admitAttempt(key, "r1", "fp-a", "gw-2")).reason());
+    assertEquals(TenantEntity.Reason.REQUEST_ID_REUSED,
+        assertInstanceOf(TenantEntity.Rejected.class, admitAttempt(key, "r1", "fp-b", "gw-1")).reason());
+    record(first.admissionId(), "r1", 1, 1);
+    assertEquals(1, kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply().getValue()
+        .monthRequests());
+  }
+
+  @Test
+  void theSameAttemptAskingAgainWhileWaitingForALeaseTakesTheWaitingOnesPlace() {
+    create(new Plan(100, 100_000, 10_000_000, 10, 1));
+    String key = issueKey();
+    var a = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+    TestProbe<TenantEntity.Admission> gone = testKit.createTestProbe();
+    TestProbe<TenantEntity.Admission> asker = testKit.createTestProbe();
+    kit.runCommand(new TenantEntity.Admit(secret(key), "c", "fp-c", "demo-text", 1, 0, gone.ref(), "gw-1"));
+    kit.runCommand(new TenantEntity.Admit(secret(key), "c", "fp-c", "demo-text", 1, 0, asker.ref(), "gw-1"));
+    kit.runCommand(new TenantEntity.LeaseReleased(a.admissionId()));
+    assertInstanceOf(TenantEntity.Admitted.class, asker.receiveMessage());
+    gone.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void aRecordingAskedAgainCountsItsTokensOnce() {
+    create(plan(100, 50, 10_000_000, 4));
+    String key = issueKey();
+    var a = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "a"));
+    assertFalse(record(a.admissionId(), "a", 20, 10).getValue().replayed());
+    // the gateway asked again while the first answer was on its way
+    assertTrue(record(a.admissionId(), "a", 20, 10).getValue().replayed());
+    // 30 of the 50 tokens a minute are spent, not 60: a request estimated at 10 tokens is admitted
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "b"));
+  }
+
   @Test
   void usageRecordedForAnotherInputUnderARecordedIdGetsTheFirstRecordingBack() {
     create(plan(100, 100_000, 10_000_000, 4));

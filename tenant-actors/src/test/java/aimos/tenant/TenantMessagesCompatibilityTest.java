@@ -61,6 +61,19 @@ class TenantMessagesCompatibilityTest {
     assertEquals(new TenantEntity.Admit("secret-1234567890", "r-2", "", "", 3, 4, null),
         laterReads(new TenantMessagesV1.Admit("secret-1234567890", "r-2", 3, 4, null), TenantEntity.Admit.class));
 
+    // the attempt came after fingerprint and model: a node of the version before reads its own shape and stops
+    var withAttempt = new TenantEntity.Admit("secret-1234567890", "r-3", "fp", "demo-text", 12, 99, null, "gw-1");
+    assertEquals(new TenantMessagesV1.Admit("secret-1234567890", "r-3", 12, 99, null),
+        earlierReads(withAttempt, TenantMessagesV1.Admit.class));
+    assertEquals(withAttempt, serializer.fromBinary(serializer.toBinary(withAttempt), serializer.manifest(withAttempt)));
+    // and the bytes that version writes (no attempt) read as an Admit that names no attempt
+    Output before = new Output(256, -1);
+    earlierNode().writeObject(before, new TenantMessagesV1.Admit("secret-1234567890", "r-4", 5, 6, null));
+    before.writeString("fp-4");
+    before.writeString("demo-text");
+    assertEquals(new TenantEntity.Admit("secret-1234567890", "r-4", "fp-4", "demo-text", 5, 6, null, ""),
+        serializer.fromBinary(before.toBytes(), TenantEntity.Admit.class.getName()));
+
     assertEquals(new TenantMessagesV1.Release("adm-1"),
         earlierReads(TenantEntity.Release.modelFailed("adm-1", "w#1"), TenantMessagesV1.Release.class));
     var failed = TenantEntity.Release.modelFailed("adm-3", "w#2");

@@ -429,6 +429,29 @@ public final class LocalCluster {
     awaitExit(node, Duration.ofSeconds(10));
   }
 
+  /** SIGSTOP: the node is frozen, as a long garbage-collection pause freezes it; {@link #resume} thaws it. */
+  public void pause(int node) {
+    signal(node, "STOP");
+  }
+
+  public void resume(int node) {
+    signal(node, "CONT");
+  }
+
+  private void signal(int node, String signal) {
+    long pid = pid(node).orElseThrow(() -> new IllegalStateException("node " + node + " is not running"));
+    try {
+      Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("kill -" + signal + " " + pid + " (node " + node + ") failed");
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot signal node " + node + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** SIGTERM: the node leaves the cluster, hands its shards over and exits; killed if it takes over a minute. */
   public boolean stop(int node) {
     Optional<ProcessHandle> p = pid(node).flatMap(ProcessHandle::of);
@@ -474,14 +497,18 @@ public final class LocalCluster {
     return get(clientTls().url(management(node), "/ready")).map(r -> r.statusCode() == 200).orElse(false);
   }
 
-  /** Members as a live node sees them: address to status ("Up", "Leaving", ...); "unreachable" marks those. */
+  /**
+   * Members as a live node sees them: address to status ("Up", "Leaving", "Down", ...); "unreachable" marks those
+   * that are unreachable and not yet Down.
+   */
   public Optional<Map<String, String>> members(int viewer) {
     return get(clientTls().url(management(viewer), "/cluster/members")).filter(r -> r.statusCode() == 200).map(r -> {
       try {
         JsonNode json = JSON.readTree(r.body());
         Map<String, String> m = new java.util.TreeMap<>();
         json.path("members").forEach(n -> m.put(n.get("node").asText(), n.get("status").asText()));
-        json.path("unreachable").forEach(n -> m.put(n.get("node").asText(), "unreachable"));
+        json.path("unreachable").forEach(n -> m.computeIfPresent(n.get("node").asText(),
+            (node, status) -> status.equals("Down") ? status : "unreachable"));
         return m;
       } catch (IOException e) {
         return null;

@@ -25,12 +25,13 @@ public final class ChaosCommand {
         --rate N                 requests per second (default 50)
         --seed N                 seed of the traffic mix (default 1)
         --report-dir DIR         where JSON reports go (default .aimos/drills)
+        --pause D                how long node-pause freezes the node, e.g. 8s (default 4s)
         --cassandra-pid PID      the Cassandra process cassandra-outage may pause (default: the local
                                  cluster's, from .aimos/cluster/cassandra.pid)
       sandbox-escape sends no load: each node (every node of the local cluster, else --management) runs a hostile
       model in one of its own sandboxes through its secops route and reports each attempt; only the secops token
       is needed.
-      Node drills (node-kill, node-restart, network-partition) act on the processes of the local cluster in
+      Node drills (node-kill, node-restart, network-partition, node-pause) act on the processes of the local cluster in
       $AIMOS_CLUSTER_DIR (default .aimos/cluster), started with 'bin/aimos cluster up' (--netns for partitions).
       TLS: a local cluster is reached as it was started; another node over TLS trusting $AIMOS_TLS_CA_FILE, else
       the local CA ($AIMOS_TLS_DIR/ca.crt) when it exists, else in plaintext (or always with AIMOS_DEV_PLAINTEXT=1).
@@ -51,7 +52,7 @@ public final class ChaosCommand {
 
   static final java.util.Set<String> OPTIONS = java.util.Set.of("target", "management", "admin-token",
       "admin-token-file", "secops-token", "secops-token-file", "duration", "rate", "seed", "report-dir",
-      "cassandra-pid");
+      "cassandra-pid", "pause");
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("--help")) {
@@ -89,6 +90,10 @@ public final class ChaosCommand {
       System.err.println(e.getMessage() + " (see 'bin/aimos chaos --help')");
       System.exit(2);
       return;
+    }
+    if (o.containsKey("pause")) {
+      java.time.Duration pause = aimos.chaos.load.LoadCommand.duration(o.get("pause"));
+      drills = drills.stream().map(d -> d.fault().equals(Drill.NODE_PAUSE) ? d.lasting(pause) : d).toList();
     }
     String admin = aimos.chaos.cli.Secrets.of(o, "admin-token", "AIMOS_ADMIN_TOKEN");
     String secops = aimos.chaos.cli.Secrets.of(o, "secops-token", "AIMOS_SECOPS_TOKEN");

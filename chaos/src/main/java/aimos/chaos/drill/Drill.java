@@ -15,6 +15,8 @@ public record Drill(String name, String description, String fault, int count, in
   public static final String NODE_KILL = "NODE_KILL";
   public static final String NODE_RESTART = "NODE_RESTART";
   public static final String PARTITION = "PARTITION";
+  /** The node is frozen (SIGSTOP), as a long garbage-collection pause freezes it, then resumed. */
+  public static final String NODE_PAUSE = "NODE_PAUSE";
   /** A hostile model in a real sandbox of each node tries every way out; no load, no fault injected. */
   public static final String SANDBOX_ESCAPE = "SANDBOX_ESCAPE";
 
@@ -36,6 +38,9 @@ public record Drill(String name, String description, String fault, int count, in
       new Drill("network-partition", "every link between the drill tenant's node and the other nodes is cut for "
           + "15 s (nodes in network namespaces): the minority downs itself, one writer per entity", PARTITION, 0,
           15_000, false, false),
+      new Drill("node-pause", "the node hosting the drill tenant is frozen (SIGSTOP) for 4 s, as a long GC pause "
+          + "freezes it, then resumed: the cluster must ride it out without downing the node (--pause sets the time)",
+          NODE_PAUSE, 0, 4_000, false, false),
       new Drill("sandbox-escape", "a hostile model in a real sandbox of the node, contained as the node contains "
           + "models, tries each way out (the node's environment, memory and files, ptrace, other sandboxes, sockets, "
           + "writes outside its dir, a fork bomb); every attempt must be denied, with every containment layer",
@@ -43,7 +48,14 @@ public record Drill(String name, String description, String fault, int count, in
 
   /** Whether the drill needs a local cluster's processes (and not only a node's APIs). */
   public boolean needsCluster() {
-    return fault.equals(NODE_KILL) || fault.equals(NODE_RESTART) || fault.equals(PARTITION);
+    return fault.equals(NODE_KILL) || fault.equals(NODE_RESTART) || fault.equals(PARTITION)
+        || fault.equals(NODE_PAUSE);
+  }
+
+  /** The same drill with its fault held for another time (the pause of node-pause, say). */
+  public Drill lasting(java.time.Duration faultTime) {
+    return new Drill(name, description.replace(delayMs / 1000 + " s", faultTime.toSeconds() + " s"), fault, count,
+        (int) Math.min(Integer.MAX_VALUE, faultTime.toMillis()), judgesSlo, judgesIsolation);
   }
 
   public static Drill named(String name) {

@@ -112,6 +112,7 @@ public final class DrillRun {
   private final Settings settings;
   private final Consumer<String> progress;
   private final aimos.chaos.tls.ClientTls tls;
+  private Gateways gateways = new Gateways(1);
 
   /** A drill that reaches a local cluster as the cluster was started (TLS or not), other nodes in plaintext. */
   public DrillRun(ActorSystem<?> system, Settings settings, Consumer<String> progress) {
@@ -193,6 +194,7 @@ public final class DrillRun {
       clients.add(InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(hostPort[0],
           Integer.parseInt(hostPort[1]), system).withDeadline(Backoff.PER_ATTEMPT)), system));
     }
+    gateways = new Gateways(clients.size());
     for (String model : List.of(VICTIM, BYSTANDER)) {
       for (int c = 0; c < clients.size(); c++) {
         for (int t = 0; t < TENANTS; t++) {
@@ -413,9 +415,13 @@ public final class DrillRun {
                        String id, int attempt, long t0, Map<String, Sent> sent, List<Attempt> attempts,
                        Random jitter, CompletableFuture<Void> done) {
     long a0 = System.nanoTime();
-    infer(clients.get((i + attempt - 1) % clients.size()), key, model, id)
+    int gateway = gateways.pick((i + attempt - 1) % clients.size(), a0);
+    infer(clients.get(gateway), key, model, id)
         .whenComplete((r, err) -> {
           long now = System.nanoTime();
+          if (err != null && refusedConnection(err)) {
+            gateways.refused(gateway, now);
+          }
           attempts.add(new Attempt(tenant, a0, now, err == null, err == null ? ""
               : String.valueOf(unwrapStatus(err).getDescription())));
           String outcome = err == null ? "OK" : statusOf(err).name();
@@ -432,6 +438,39 @@ public final class DrillRun {
             done.complete(null);
           }
         });
+  }
+
+  /** No gateway answered: the connection was refused or broke (the node is down or restarting). */
+  private static boolean refusedConnection(Throwable err) {
+    Status status = unwrapStatus(err);
+    return status.getCode() == Status.Code.UNAVAILABLE && status.getCause() instanceof java.io.IOException;
+  }
+
+  /**
+   * Which gateway an attempt goes to, as a load balancer in front of the nodes picks it: each in turn, skipping for
+   * {@link #EJECTED} one that refused a connection (a passive health check), unless every one did.
+   */
+  static final class Gateways {
+    static final Duration EJECTED = Duration.ofSeconds(5);
+    private final long[] ejectedUntil;
+
+    Gateways(int n) {
+      ejectedUntil = new long[n];
+    }
+
+    synchronized int pick(int preferred, long nowNanos) {
+      for (int k = 0; k < ejectedUntil.length; k++) {
+        int g = (preferred + k) % ejectedUntil.length;
+        if (ejectedUntil[g] - nowNanos <= 0) {
+          return g;
+        }
+      }
+      return preferred;
+    }
+
+    synchronized void refused(int gateway, long nowNanos) {
+      ejectedUntil[gateway] = nowNanos + EJECTED.toNanos();
+    }
   }
 
   private static Status unwrapStatus(Throwable err) {
@@ -607,7 +646,8 @@ public final class DrillRun {
   /**
    * Per tenant, the longest time it went without an answer: the largest gap between the ends of two successful
    * attempts in a row (an attempt that failed on a node that is down, then succeeded on the next one, leaves no
-   * gap); -1 when attempts failed after its last answer, so it was never served again.
+   * gap). Attempts that failed after its last answer count up to the end of the last of them (it went at least that
+   * long without one; the drill's recovery checks judge whether it was served again); -1 when it was never answered.
    */
   static Map<String, Double> unavailableSeconds(List<String> tenants, List<Attempt> attempts) {
     Map<String, Double> out = new LinkedHashMap<>();
@@ -618,12 +658,13 @@ public final class DrillRun {
     for (String t : tenants) {
       long[] answered = all.stream().filter(a -> a.tenant().equals(t) && a.ok()).mapToLong(Attempt::endNanos)
           .sorted().toArray();
-      long lastAnswer = answered.length == 0 ? Long.MIN_VALUE : answered[answered.length - 1];
-      if (all.stream().anyMatch(a -> a.tenant().equals(t) && !a.ok() && a.startNanos() > lastAnswer)) {
+      if (answered.length == 0) {
         out.put(t, -1.0);
         continue;
       }
-      long gap = 0;
+      long lastAnswer = answered[answered.length - 1];
+      long gap = all.stream().filter(a -> a.tenant().equals(t) && !a.ok() && a.startNanos() > lastAnswer)
+          .mapToLong(a -> a.endNanos() - lastAnswer).max().orElse(0);
       for (int k = 1; k < answered.length; k++) {
         gap = Math.max(gap, answered[k] - answered[k - 1]);
       }

@@ -28,6 +28,7 @@ final class NodeFault {
   volatile boolean removedByOthers;
   volatile boolean exitedByItself;
   volatile boolean leftGracefully;
+  volatile boolean paused;
   volatile String error;
 
   NodeFault(Drill drill, LocalCluster cluster, int victim, Consumer<String> progress) {
@@ -47,6 +48,9 @@ final class NodeFault {
         error = e.getMessage();
         progress.accept("the fault could not be carried out: " + e.getMessage());
       } finally {
+        if (paused) {
+          cluster.resume(victim);
+        }
         cluster.heal();
       }
     }, runnable -> {
@@ -91,9 +95,38 @@ final class NodeFault {
           }
         }
       }
+      case Drill.NODE_PAUSE -> {
+        cluster.pause(victim);
+        paused = true;
+        faultNanos = System.nanoTime();
+        progress.accept("froze " + who + " with SIGSTOP for " + healAfter.toMillis() + " ms");
+        watch(healAfter, () -> removedByOthers);
+        cluster.resume(victim);
+        paused = false;
+        healNanos = System.nanoTime();
+        progress.accept("resumed it (SIGCONT)");
+        awaitVerdictOnPausedNode();
+        progress.accept("the others " + (removedByOthers ? "downed it"
+            : seenUnreachable ? "saw it unreachable, and kept it" : "never saw it unreachable"));
+        if (!removedByOthers) {
+          // still a member: the others must see it reachable again, with nobody restarted
+          cluster.awaitAllUp(Duration.ofMinutes(2));
+          recoveredNanos = System.nanoTime();
+          progress.accept(String.format("all %d nodes Up, %.1f s after the pause began", cluster.size(),
+              (recoveredNanos - faultNanos) / 1e9));
+          return;
+        }
+        // downed: it learns so on waking and exits; start it again
+        cluster.awaitExit(victim, Duration.ofSeconds(30));
+        if (cluster.isAlive(victim)) {
+          cluster.kill(victim);
+        }
+      }
       default -> throw new IllegalArgumentException("not a node fault: " + drill.fault());
     }
-    healNanos = System.nanoTime();
+    if (healNanos == 0 || !drill.fault().equals(Drill.NODE_PAUSE)) {
+      healNanos = System.nanoTime();
+    }
     progress.accept("starting node " + victim + " again");
     cluster.start(victim);
     cluster.awaitReady(victim, Duration.ofMinutes(3));
@@ -101,6 +134,42 @@ final class NodeFault {
     recoveredNanos = System.nanoTime();
     progress.accept(String.format("all %d nodes Up again, %.1f s after the fault", cluster.size(),
         (recoveredNanos - faultNanos) / 1e9));
+  }
+
+  /**
+   * After the thaw, the split brain resolver may still down the node on a decision it was about to take: watches
+   * the other nodes' views until both see it Up with nobody unreachable (ridden out: no decision can come any more),
+   * or one sees it Down or gone (downed).
+   */
+  private void awaitVerdictOnPausedNode() {
+    String address = cluster.remoting(victim);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean settled = true;
+      for (int other = 1; other <= cluster.size(); other++) {
+        if (other == victim) {
+          continue;
+        }
+        Optional<Map<String, String>> members = cluster.members(other);
+        if (members.isEmpty()) {
+          settled = false;
+          continue;
+        }
+        String state = members.get().get(address);
+        if (state == null || state.equals("Down")) {
+          removedByOthers = true;
+          return;
+        }
+        if (!state.equals("Up") || members.get().containsValue("unreachable")) {
+          seenUnreachable |= state.equals("unreachable");
+          settled = false;
+        }
+      }
+      if (settled) {
+        return;
+      }
+      LocalCluster.sleep(200);
+    }
   }
 
   /** Polls what another node sees of the victim until {@code done} or the time is up. */
@@ -130,6 +199,10 @@ final class NodeFault {
     if (drill.fault().equals(Drill.PARTITION)) {
       m.put("isolatedNodeDownedItself", exitedByItself);
     }
+    if (drill.fault().equals(Drill.NODE_PAUSE)) {
+      m.put("pauseSeconds", drill.delayMs() / 1000.0);
+      m.put("downedWhilePaused", removedByOthers);
+    }
     if (recoveredNanos != 0) {
       m.put("clusterRecoveredSeconds", Math.round((recoveredNanos - faultNanos) / 1e6) / 1000.0);
     }
@@ -147,6 +220,8 @@ final class NodeFault {
         m.put("majority downed and removed the isolated node", removedByOthers);
         m.put("isolated minority downed itself and exited", exitedByItself);
       }
+      case Drill.NODE_PAUSE -> m.put("node frozen for " + drill.delayMs() / 1000.0 + " s was not downed (the failure "
+          + "detector and the split brain resolver's stable-after ride out such a pause)", !removedByOthers);
       default -> { }
     }
     m.put("all " + cluster.size() + " nodes Up again", recoveredNanos != 0);

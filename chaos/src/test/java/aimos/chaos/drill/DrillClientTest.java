@@ -46,9 +46,29 @@ class DrillClientTest {
         new DrillRun.Attempt("a", 8 * S, 8 * S + S / 10, true),
         new DrillRun.Attempt("b", S, 2 * S, true),
         new DrillRun.Attempt("b", 2 * S, 2 * S + S / 2, true),
+        // failed after its last answer: at least until its last attempt ended
         new DrillRun.Attempt("c", S, 2 * S, true),
-        new DrillRun.Attempt("c", 3 * S, 4 * S, false)));
-    Map<String, Double> out = DrillRun.unavailableSeconds(List.of("a", "b", "c"), attempts);
-    assertEquals(Map.of("a", 5.5, "b", 0.5, "c", -1.0), out);
+        new DrillRun.Attempt("c", 3 * S, 4 * S, false),
+        new DrillRun.Attempt("c", 4 * S, 9 * S / 2, false),
+        // never answered
+        new DrillRun.Attempt("d", S, 2 * S, false)));
+    Map<String, Double> out = DrillRun.unavailableSeconds(List.of("a", "b", "c", "d"), attempts);
+    assertEquals(Map.of("a", 5.5, "b", 0.5, "c", 2.5, "d", -1.0), out);
+  }
+
+  @Test
+  void aGatewayThatRefusedAConnectionIsSkippedForAWhileUnlessAllDid() {
+    var gateways = new DrillRun.Gateways(3);
+    long now = 1_000 * S;
+    assertEquals(1, gateways.pick(1, now));
+    gateways.refused(1, now);
+    assertEquals(2, gateways.pick(1, now + S));
+    assertEquals(0, gateways.pick(0, now + S));
+    // back in the rotation once the ejection is over
+    assertEquals(1, gateways.pick(1, now + DrillRun.Gateways.EJECTED.toNanos() + 1));
+    gateways.refused(0, now);
+    gateways.refused(2, now);
+    gateways.refused(1, now);
+    assertEquals(2, gateways.pick(2, now + S));
   }
 }

@@ -68,6 +68,10 @@ final class InferenceFlow {
   private final Directories directories;
   private final CallTiming timings;
   private final RecentAnswers answers;
+  /** Names each attempt at admission uniquely across the cluster: a random prefix per node, then a counter. */
+  private final String attemptPrefix = Long.toHexString(new java.security.SecureRandom().nextLong()) + "-";
+  private final java.util.concurrent.atomic.AtomicLong attempts = new java.util.concurrent.atomic.AtomicLong();
+  private final MemberChanges memberChanges;
 
   InferenceFlow(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics,
                 aimos.node.health.StoreHealth store, Directories directories, CallTiming timings) {
@@ -79,6 +83,7 @@ final class InferenceFlow {
     this.directories = directories;
     this.timings = timings;
     this.answers = new RecentAnswers(settings.replayOutputBytes(), settings.replayOutputTtl());
+    this.memberChanges = MemberChanges.watch(system);
   }
 
   /**
@@ -91,7 +96,7 @@ final class InferenceFlow {
       Call call = call(in, metadata);
       result = admit(call).thenCompose(admission -> admission instanceof TenantEntity.Replayed replayed
           ? CompletableFuture.completedFuture(replay(call, replayed.recorded()))
-          : lease((TenantEntity.Admitted) admission, in)
+          : lease((TenantEntity.Admitted) admission, in, call.deadlineNanos())
               .thenCompose(granted -> run(call, (TenantEntity.Admitted) admission, granted, started, null, null,
                   null)));
     } catch (GrpcServiceException e) {
@@ -119,7 +124,7 @@ final class InferenceFlow {
               .setDone(replay(call, replayed.recorded())).build()));
         }
         TenantEntity.Admitted admitted = (TenantEntity.Admitted) admission;
-        return lease(admitted, in).thenApply(granted -> {
+        return lease(admitted, in, call.deadlineNanos()).thenApply(granted -> {
           Pair<ActorRef<Worker.Streamed>, Source<Worker.Streamed, NotUsed>> pieces =
               ActorSource.<Worker.Streamed>actorRef(m -> m instanceof Worker.StreamEnd, m -> Optional.empty(),
                   STREAM_BUFFER, OverflowStrategy.fail()).preMaterialize(system);
@@ -204,11 +209,19 @@ final class InferenceFlow {
       if (!tenantExists) {
         throw new GrpcServiceException(Status.UNAUTHENTICATED.withDescription("invalid or revoked API key"));
       }
-      return AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant(key.tenantId()),
-              replyTo -> new TenantEntity.Admit(key.secret(), call.requestId(), call.fingerprint(),
-                  call.in().getModel(), estimate,
-                  System.currentTimeMillis() + settings.askTimeout().toMillis(), replyTo),
-              settings.askTimeout(), system.scheduler())
+      // one attempt: asked again under the same name, the tenant answers with the admission this attempt holds
+      Duration wait = within(settings.askTimeout(), call.deadlineNanos());
+      TenantEntity.Admit admit = new TenantEntity.Admit(key.secret(), call.requestId(), call.fingerprint(),
+          call.in().getModel(), estimate, System.currentTimeMillis() + wait.toMillis(), null, nextAttempt());
+      EntityRef<TenantEntity.Command> tenant = tenant(key.tenantId());
+      return askAgain(each -> AskPattern.<TenantEntity.Command, TenantEntity.Admission>ask(tenant,
+                  admit::askedAgain, each, system.scheduler()), wait, (winner, late) -> {
+            // an ask that reached the tenant after the request was done got an admission of its own: give it back
+            if (late instanceof TenantEntity.Admitted a && !(winner instanceof TenantEntity.Admitted w
+                && w.admissionId().equals(a.admissionId()))) {
+              tenant.tell(new TenantEntity.Release(a.admissionId()));
+            }
+          })
           .exceptionally(e -> {
             throw unavailable("the tenant service did not answer in time; retry with the same request_id", e);
           });
@@ -228,6 +241,26 @@ final class InferenceFlow {
       }
       throw rejection((TenantEntity.Rejected) admission);
     });
+  }
+
+  /** The configured wait, cut to what is left of the caller's deadline (0: none): nobody waits for an answer after. */
+  private static Duration within(Duration configured, long deadlineNanos) {
+    if (deadlineNanos == 0) {
+      return configured;
+    }
+    long left = deadlineNanos - System.nanoTime();
+    return Duration.ofNanos(Math.max(1_000_000, Math.min(configured.toNanos(), left)));
+  }
+
+  /** Asks, and asks again if the entity's node may have died meanwhile (see {@link AskAgain}). */
+  private <T> CompletionStage<T> askAgain(java.util.function.Function<Duration, CompletionStage<T>> ask,
+                                          Duration total, java.util.function.BiConsumer<T, T> late) {
+    return AskAgain.ask(ask, settings.reAskAfter(), total,
+        (delay, task) -> system.scheduler().scheduleOnce(delay, task, system.executionContext()), memberChanges, late);
+  }
+
+  private String nextAttempt() {
+    return attemptPrefix + attempts.incrementAndGet();
   }
 
   private CompletionStage<Boolean> known(KnownNames names, String name, String what) {
@@ -268,12 +301,26 @@ final class InferenceFlow {
         .build();
   }
 
-  private CompletionStage<ModelEntity.Granted> lease(TenantEntity.Admitted admitted, InferRequest in) {
+  /**
+   * Leases a worker slot for the admitted request, waiting at most until the caller's deadline ({@code deadlineNanos},
+   * 0: none): a caller that gave up is retrying elsewhere, and this admission must be given back for that retry.
+   */
+  private CompletionStage<ModelEntity.Granted> lease(TenantEntity.Admitted admitted, InferRequest in,
+                                                     long deadlineNanos) {
     EntityRef<ModelEntity.Command> modelRef = sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel());
     long asked = System.nanoTime();
-    return AskPattern.<ModelEntity.Command, ModelEntity.LeaseResult>ask(modelRef,
-            replyTo -> new ModelEntity.AcquireLease(in.getVersion(), admitted.tenantId(), replyTo),
-            settings.leaseTimeout(), system.scheduler())
+    // held by the admission: asked again, the model answers with the lease this admission already has
+    Duration wait = within(settings.leaseTimeout(), deadlineNanos);
+    ModelEntity.AcquireLease acquire = new ModelEntity.AcquireLease(in.getVersion(), admitted.tenantId(), null,
+        admitted.tenantId() + "/" + admitted.admissionId(), System.currentTimeMillis() + wait.toMillis());
+    return askAgain(each -> AskPattern.<ModelEntity.Command, ModelEntity.LeaseResult>ask(modelRef,
+            acquire::askedAgain, each, system.scheduler()), wait, (winner, late) -> {
+          // a lease granted to an ask that arrived after the request gave its own back: give this one back too
+          if (late instanceof ModelEntity.Granted g && !(winner instanceof ModelEntity.Granted w
+              && w.leaseId().equals(g.leaseId()))) {
+            modelRef.tell(new ModelEntity.ReleaseLease(g.leaseId()));
+          }
+        })
         .handle((result, err) -> {
           if (result instanceof ModelEntity.Granted g) {
             metrics.leaseAcquired(in.getModel(), (System.nanoTime() - asked) / 1e9);
@@ -282,7 +329,7 @@ final class InferenceFlow {
           tenant(admitted.tenantId()).tell(new TenantEntity.Release(admitted.admissionId()));
           if (err != null) {
             throw unavailable("no worker lease for model " + in.getModel() + " within "
-                + settings.leaseTimeout().toMillis() + " ms", err);
+                + wait.toMillis() + " ms", err);
           }
           if (result instanceof ModelEntity.NoSuchVersion n) {
             throw new GrpcServiceException(Status.NOT_FOUND.withDescription(n.message()));
@@ -427,7 +474,7 @@ final class InferenceFlow {
     InferRequest other = in.toBuilder().setModel(target[0]).setVersion(target.length > 1 ? target[1] : "").build();
     log.info("Request {}: model {} failed ({}); falling back to {}", requestId, in.getModel(), code, fallback);
     metrics.fallback(in.getModel(), target[0]);
-    return lease(admitted, other).thenCompose(g -> runModel(admitted, g, requestId, other, stream, timing));
+    return lease(admitted, other, 0).thenCompose(g -> runModel(admitted, g, requestId, other, stream, timing));
   }
 
   private CompletionStage<TenantEntity.Recorded> record(EntityRef<TenantEntity.Command> tenant,
@@ -436,12 +483,13 @@ final class InferenceFlow {
                                                         long started, long answered) {
     ModelEntity.VersionInfo v = granted.version();
     long latencyMicros = (answered - started) / 1000;
-    return AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Recorded>>ask(tenant,
+    // recorded once per request id, so asking again (the tenant moved meanwhile) never bills twice
+    return askAgain(wait -> AskPattern.<TenantEntity.Command, StatusReply<TenantEntity.Recorded>>ask(tenant,
             replyTo -> new TenantEntity.RecordUsage(admitted.admissionId(), call.requestId(), call.fingerprint(),
                 in.getModel(), v.version(),
                 v.unit(), v.unitPriceMicros(), units(c),
                 latencyMicros, replyTo),
-            settings.askTimeout(), system.scheduler())
+            wait, system.scheduler()), settings.askTimeout(), (winner, late) -> { })
         .thenApply(StatusReply::getValue);
   }
 
