@@ -7,6 +7,7 @@ import aimos.model.sandbox.WorkerHost;
 import aimos.serialization.KryoSerializable;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -217,6 +218,8 @@ public final class ModelEntity
   private final WorkerRegistry workers = new WorkerRegistry();
   private final LeaseTable leases = new LeaseTable();
   private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
+  /** The waiting requests that named their holder, by holder. */
+  private final Map<String, Waiting> waitingByHolder = new HashMap<>();
   private final Placement placement;
 
   private static final class Waiting {
@@ -415,11 +418,10 @@ public final class ModelEntity
       if (held != null) {
         return Effect().reply(c.replyTo(), held);
       }
-      for (Waiting w : queue) {
-        if (w.request.holder().equals(c.holder())) {
-          w.request = w.request.askedAgain(c.replyTo());
-          return Effect().noReply();
-        }
+      Waiting w = waitingByHolder.get(c.holder());
+      if (w != null) {
+        w.request = w.request.askedAgain(c.replyTo());
+        return Effect().noReply();
       }
     }
     Granted granted = tryGrant(s, version, c.tenantId(), c.holder());
@@ -430,8 +432,12 @@ public final class ModelEntity
       return Effect().reply(c.replyTo(), new NoCapacity("model " + name + " version " + version
           + " has no free worker slot and " + queue.size() + " requests already waiting"));
     }
-    queue.add(new Waiting(new AcquireLease(version, c.tenantId(), c.replyTo(), c.holder(), c.deadlineEpochMillis()),
-        System.nanoTime() + settings.queueTimeout().toNanos()));
+    Waiting waiting = new Waiting(new AcquireLease(version, c.tenantId(), c.replyTo(), c.holder(),
+        c.deadlineEpochMillis()), System.nanoTime() + settings.queueTimeout().toNanos());
+    queue.add(waiting);
+    if (!c.holder().isEmpty()) {
+      waitingByHolder.put(c.holder(), waiting);
+    }
     return Effect().noReply();
   }
 
@@ -479,12 +485,14 @@ public final class ModelEntity
       Waiting w = it.next();
       if (w.request().askerGaveUp(nowMillis)) {
         it.remove();
+        waitingByHolder.remove(w.request().holder(), w);
         continue;
       }
       Granted g = tryGrant(s, w.request().version(), w.request().tenantId(), w.request().holder());
       if (g != null) {
         w.request().replyTo().tell(g);
         it.remove();
+        waitingByHolder.remove(w.request().holder(), w);
       }
     }
   }
@@ -499,6 +507,7 @@ public final class ModelEntity
     }
     while (!queue.isEmpty() && queue.peek().deadlineNanos() - now < 0) {
       Waiting w = queue.poll();
+      waitingByHolder.remove(w.request().holder(), w);
       w.request().replyTo().tell(new NoCapacity(workers.serves(w.request().version())
           ? "every worker of model " + name + " version " + w.request().version() + " stayed busy for "
               + settings.queueTimeout().toMillis() + " ms"

@@ -44,6 +44,7 @@ final class AdmissionLimiter {
   private final Map<String, org.apache.pekko.actor.Address> askedFrom = new HashMap<>();
   /** The gateway attempt that holds each admission in flight (see {@link Admit#attempt()}), when it named one. */
   private final Map<String, String> attemptOf = new HashMap<>();
+  private final Map<String, String> admissionByAttempt = new HashMap<>();
   private final java.util.Set<String> leasing = new java.util.HashSet<>();
   private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>();
 
@@ -169,6 +170,7 @@ final class AdmissionLimiter {
     askedFrom.put(id, c.replyTo().path().address());
     if (!c.attempt().isEmpty()) {
       attemptOf.put(id, c.attempt());
+      admissionByAttempt.put(c.attempt(), id);
     }
     return id;
   }
@@ -182,7 +184,10 @@ final class AdmissionLimiter {
   private void forget(String admissionId) {
     modelOf.remove(admissionId);
     askedFrom.remove(admissionId);
-    attemptOf.remove(admissionId);
+    String attempt = attemptOf.remove(admissionId);
+    if (attempt != null) {
+      admissionByAttempt.remove(attempt, admissionId);
+    }
     String requestId = requestOf.remove(admissionId);
     if (requestId != null) {
       fingerprintByRequest.remove(requestId);
@@ -204,15 +209,9 @@ final class AdmissionLimiter {
    * null when there is none.
    */
   String admissionOfAttempt(Admit c) {
-    if (!c.fingerprint().equals(fingerprintByRequest.get(c.requestId()))) {
-      return null;
-    }
-    for (Map.Entry<String, String> e : attemptOf.entrySet()) {
-      if (e.getValue().equals(c.attempt()) && c.requestId().equals(requestOf.get(e.getKey()))) {
-        return e.getKey();
-      }
-    }
-    return null;
+    String id = admissionByAttempt.get(c.attempt());
+    return id != null && c.requestId().equals(requestOf.get(id))
+        && c.fingerprint().equals(fingerprintByRequest.get(c.requestId())) ? id : null;
   }
 
   /**
