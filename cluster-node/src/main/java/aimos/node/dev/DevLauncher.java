@@ -142,7 +142,7 @@ public final class DevLauncher {
       System.out.println("Stopped.");
     }, "aimos-dev-stop"));
 
-    System.out.println("[3/4] Creating the demo tenant and model...");
+    System.out.println("[3/4] Creating the demo tenant and models, and waiting for their sandboxes...");
     String apiKey;
     try {
       // the first start creates the journal's tables while these run: retry until they answer
@@ -158,6 +158,8 @@ public final class DevLauncher {
       System.exit(1);
       return;
     }
+
+    awaitDemoWorkers(node);
 
     int port = node.gatewayPort();
     String mgmt = system.settings().config().getString("pekko.management.http.hostname") + ":"
@@ -194,6 +196,45 @@ public final class DevLauncher {
         + "\",\"text\":{\"prompt\":\"hello world\"}}' 127.0.0.1:" + port + " aimos.v1.InferenceService/Infer");
     System.out.println("Press Ctrl-C to stop.");
     system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  /**
+   * The demo models answer once each has a running sandbox: they start after their versions are added, and a
+   * runtime's first start loads its model files. Until then a request would get "no capacity", so the node is only
+   * called running after that (or, should a sandbox not start, with a warning naming the models without one).
+   */
+  private static void awaitDemoWorkers(Main.Node node) {
+    java.util.Set<String> waiting = new java.util.LinkedHashSet<>();
+    DEMO_MODELS.forEach(m -> waiting.add(m.name()));
+    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    long nextReport = System.nanoTime();
+    while (!waiting.isEmpty() && System.nanoTime() < deadline) {
+      waiting.removeIf(name -> {
+        try {
+          return node.models().leases(name).toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS)
+              .workers() > 0;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      if (waiting.isEmpty()) {
+        break;
+      }
+      if (System.nanoTime() - nextReport >= 0) {
+        System.out.println("      waiting for the sandboxes of " + String.join(", ", waiting) + " to start...");
+        nextReport = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      }
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    if (!waiting.isEmpty()) {
+      System.err.println("No sandbox runs for " + String.join(", ", waiting) + " after 3 minutes: requests to them get "
+          + "'no capacity' until one does; the node's log says why (GET /admin/sandboxes lists them)");
+    }
   }
 
   private static boolean ignoreExisting(CompletionStage<?> stage) {
