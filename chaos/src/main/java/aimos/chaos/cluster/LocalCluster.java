@@ -439,14 +439,18 @@ public final class LocalCluster {
   }
 
   private void signal(int node, String signal) {
-    long pid = pid(node).orElseThrow(() -> new IllegalStateException("node " + node + " is not running"));
+    signal(signal, pid(node).orElseThrow(() -> new IllegalStateException("node " + node + " is not running")));
+  }
+
+  /** kill -SIGNAL pid (STOP, CONT, ...): freezes and thaws a node or the Cassandra process. */
+  public static void signal(String signal, long pid) {
     try {
       Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
       if (p.waitFor() != 0) {
-        throw new IllegalStateException("kill -" + signal + " " + pid + " (node " + node + ") failed");
+        throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
       }
     } catch (IOException e) {
-      throw new IllegalStateException("cannot signal node " + node + ": " + e.getMessage(), e);
+      throw new IllegalStateException("cannot signal pid " + pid + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

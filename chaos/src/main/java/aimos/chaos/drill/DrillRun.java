@@ -244,7 +244,7 @@ public final class DrillRun {
         if (drill.needsCluster()) {
           // NodeFault acts on its own thread
         } else if (drill.fault().equals(Drill.CASSANDRA_PAUSE)) {
-          signal("STOP", settings.cassandraPid());
+          LocalCluster.signal("STOP", settings.cassandraPid());
           progress.accept("Cassandra (pid " + settings.cassandraPid() + ") frozen for " + drill.delayMs() + " ms");
         } else {
           CompletableFuture.runAsync(() -> admin.secops("POST", "/admin/sandboxes/" + VICTIM + "/v1/faults",
@@ -256,7 +256,7 @@ public final class DrillRun {
       if (drill.fault().equals(Drill.CASSANDRA_PAUSE) && faultNanos[0] != 0 && healNanos[0] == 0
           && System.nanoTime() - faultNanos[0] >= drill.delayMs() * 1_000_000L) {
         healNanos[0] = System.nanoTime();
-        signal("CONT", settings.cassandraPid());
+        LocalCluster.signal("CONT", settings.cassandraPid());
         progress.accept("Cassandra resumed");
       }
       if (drill.fault().equals("SILENT_WORKER") && faultNanos[0] != 0 && !workerDropped[0] && i % 5 == 0) {
@@ -277,7 +277,7 @@ public final class DrillRun {
     }
     ticks.shutdown();
     if (drill.fault().equals(Drill.CASSANDRA_PAUSE) && healNanos[0] == 0) {
-      signal("CONT", settings.cassandraPid());
+      LocalCluster.signal("CONT", settings.cassandraPid());
       healNanos[0] = System.nanoTime();
     }
     CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).orTimeout(60, TimeUnit.SECONDS)
@@ -510,19 +510,6 @@ public final class DrillRun {
       Thread.sleep(500);
     }
     return billed;
-  }
-
-  private static void signal(String signal, long pid) {
-    try {
-      Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
-      if (p.waitFor() != 0) {
-        throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
-      }
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException("cannot signal pid " + pid + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   private Map<String, Object> judge(Drill drill, List<String> tenants, Map<String, Sent> sent, List<Attempt> attempts,

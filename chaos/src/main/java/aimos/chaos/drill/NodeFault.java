@@ -124,7 +124,8 @@ final class NodeFault {
       }
       default -> throw new IllegalArgumentException("not a node fault: " + drill.fault());
     }
-    if (healNanos == 0 || !drill.fault().equals(Drill.NODE_PAUSE)) {
+    if (healNanos == 0) {
+      // a paused node was healed when it was thawed
       healNanos = System.nanoTime();
     }
     progress.accept("starting node " + victim + " again");
