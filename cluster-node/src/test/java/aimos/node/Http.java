@@ -2,10 +2,13 @@ package aimos.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 
 /** A plain HTTP client for the management port. */
 public final class Http {
@@ -53,6 +56,42 @@ public final class Http {
     } catch (Exception e) {
       throw new AssertionError(method + " " + path + " failed: " + e, e);
     }
+  }
+
+  /**
+   * A POST written whole before anything is read, as most clients write: an answer the server sends while the body is
+   * still arriving and then closes on is lost to such a client.
+   */
+  public static Reply postWhole(java.net.Socket socket, String path, String token, byte[] body) throws IOException {
+    java.io.OutputStream out = socket.getOutputStream();
+    out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + (token == null ? "" : "Authorization: Bearer " + token + "\r\n")
+        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    out.write(body);
+    out.flush();
+    return readAnswer(socket.getInputStream());
+  }
+
+  /** One HTTP/1.1 answer with a Content-Length body; header names in lower case. */
+  public static Reply readAnswer(InputStream in) throws IOException {
+    java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("connection closed before an answer: " + head.toString(StandardCharsets.US_ASCII));
+      }
+      head.write(b);
+    }
+    String[] lines = head.toString(StandardCharsets.US_ASCII).split("\r\n");
+    java.util.Map<String, java.util.List<String>> headers = new java.util.TreeMap<>();
+    for (int i = 1; i < lines.length; i++) {
+      int colon = lines[i].indexOf(':');
+      headers.computeIfAbsent(lines[i].substring(0, colon).strip().toLowerCase(java.util.Locale.ROOT),
+          k -> new java.util.ArrayList<>()).add(lines[i].substring(colon + 1).strip());
+    }
+    int length = Integer.parseInt(headers.getOrDefault("content-length", java.util.List.of("0")).get(0));
+    return new Reply(Integer.parseInt(lines[0].split(" ")[1]),
+        new String(in.readNBytes(length), StandardCharsets.UTF_8), headers);
   }
 
   public static Reply admin(TestCluster c, String method, String path, String body) {

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -315,6 +316,17 @@ class OpenAiRestIT {
         "invalid_request_error", "API key");
     String huge = "{\"model\": \"oa-text\", \"prompt\": \"" + "a ".repeat(4_500_000) + "\"}";
     expectError(post("/v1/completions", key, "bad-11", huge), 413, "invalid_request_error", "larger than");
+    // written whole before the answer is read: the 413 must still reach the client, on a connection still open
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", cluster.nodes.get(0).gatewayPort())) {
+      socket.setSoTimeout(60_000);
+      Http.Reply whole = Http.postWhole(socket, "/v1/completions", key, huge.getBytes(StandardCharsets.UTF_8));
+      assertEquals(413, whole.status(), whole.toString());
+      assertTrue(whole.body().contains("larger than"), whole.body());
+      Http.Reply next = Http.postWhole(socket, "/v1/completions", null, ok.getBytes(StandardCharsets.UTF_8));
+      assertEquals(401, next.status(), next.toString());
+    } catch (java.io.IOException e) {
+      throw new AssertionError("an oversized body written whole got no answer: " + e, e);
+    }
     expectError(post("/v1/chat/completions", key, "bad-12", """
         {"model": "oa-text", "messages": [{"role": "user", "content": "x"}], "n": 2}"""), 400,
         "invalid_request_error", "n must be 1");

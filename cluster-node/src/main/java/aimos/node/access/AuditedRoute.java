@@ -1,6 +1,7 @@
 package aimos.node.access;
 
 import aimos.access.token.Principal;
+import aimos.node.BoundedBody;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -14,11 +15,9 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Complete;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.server.RouteResult;
 import org.apache.pekko.http.javadsl.server.RouteResults;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,14 +45,9 @@ public final class AuditedRoute extends AllDirectives {
   /** {@code before} gives the state the mutation changes (null if none), for the record. */
   public Route audited(Principal principal, String action, String target,
                        Supplier<CompletionStage<Object>> before, Supplier<Route> inner) {
-    String tooLarge = "the body is larger than " + maxBodyBytes + " bytes";
-    return handleExceptions(ExceptionHandler.newBuilder()
-            .match(EntityStreamSizeException.class, e -> complete(error.apply(StatusCodes.PAYLOAD_TOO_LARGE, tooLarge)))
-            .build(),
-        // a declared Content-Length above the limit is refused before reading (toStrict would answer 400)
-        () -> extractRequestEntity(entity -> entity.getContentLengthOption().orElse(0L) > maxBodyBytes
-            ? complete(error.apply(StatusCodes.PAYLOAD_TOO_LARGE, tooLarge))
-            : optionalHeaderValueByName("X-Request-Id", given -> {
+    return BoundedBody.atMost(maxBodyBytes, () -> error.apply(StatusCodes.PAYLOAD_TOO_LARGE,
+            "the body is larger than " + maxBodyBytes + " bytes"),
+        () -> optionalHeaderValueByName("X-Request-Id", given -> {
               String requestId = given.filter(id -> REQUEST_ID.matcher(id).matches())
                   .orElseGet(() -> java.util.UUID.randomUUID().toString());
               return extractStrictEntity(Duration.ofSeconds(10), maxBodyBytes, body -> onSuccess(
@@ -61,7 +55,7 @@ public final class AuditedRoute extends AllDirectives {
                       RawHeader.create("X-Request-Id", requestId), () -> mapRouteResultFuture(result -> result
                           .thenCompose(r -> record(r, principal, action, target, requestId,
                               body.getData().utf8String(), state)), inner))));
-            })));
+            }));
   }
 
   private CompletionStage<RouteResult> record(RouteResult r, Principal principal, String action, String target,

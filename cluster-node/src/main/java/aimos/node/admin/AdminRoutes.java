@@ -13,6 +13,7 @@ import aimos.tenant.KeyScope;
 import aimos.tenant.Money;
 import aimos.tenant.Plan;
 import aimos.tenant.TenantEntity;
+import aimos.node.BoundedBody;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -323,17 +324,12 @@ public final class AdminRoutes extends AllDirectives {
   }
 
   private Route jsonBody(boolean mayBeEmpty, Function<JsonNode, Route> inner) {
-    return handleExceptions(org.apache.pekko.http.javadsl.server.ExceptionHandler.newBuilder()
-            .match(org.apache.pekko.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(error(
-                StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")))
+    return handleRejections(org.apache.pekko.http.javadsl.server.RejectionHandler.newBuilder()
+            .handle(org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection.class, r ->
+                complete(error(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message())))
             .build(),
-        () -> handleRejections(org.apache.pekko.http.javadsl.server.RejectionHandler.newBuilder()
-                .handle(org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection.class, r ->
-                    complete(r.getCause() instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
-                        ? error(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")
-                        : error(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message())))
-                .build(),
-            () -> withSizeLimit(MAX_BODY_BYTES, () -> readJson(mayBeEmpty, inner))));
+        () -> BoundedBody.atMost(MAX_BODY_BYTES, () -> error(StatusCodes.PAYLOAD_TOO_LARGE,
+            "the body is larger than " + MAX_BODY_BYTES + " bytes"), () -> readJson(mayBeEmpty, inner)));
   }
 
   private Route readJson(boolean mayBeEmpty, Function<JsonNode, Route> inner) {

@@ -2,6 +2,7 @@ package aimos.node.admin;
 
 import aimos.billing.webhook.WebhookEndpoints;
 import aimos.billing.webhook.WebhookException;
+import aimos.node.BoundedBody;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
@@ -138,11 +139,10 @@ public final class WebhookRoutes extends AllDirectives {
   public Route jsonBody(Function<JsonNode, Route> inner) {
     return handleRejections(org.apache.pekko.http.javadsl.server.RejectionHandler.newBuilder()
             .handle(org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection.class, r ->
-                complete(r.getCause() instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
-                    ? error.apply(StatusCodes.PAYLOAD_TOO_LARGE, "the body is larger than " + MAX_BODY_BYTES + " bytes")
-                    : error.apply(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message())))
+                complete(error.apply(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message())))
             .build(),
-        () -> withSizeLimit(MAX_BODY_BYTES, () -> entity(Unmarshaller.entityToString(), body -> {
+        () -> BoundedBody.atMost(MAX_BODY_BYTES, () -> error.apply(StatusCodes.PAYLOAD_TOO_LARGE,
+            "the body is larger than " + MAX_BODY_BYTES + " bytes"), () -> entity(Unmarshaller.entityToString(), body -> {
           JsonNode node;
           try {
             node = JSON.readTree(body);

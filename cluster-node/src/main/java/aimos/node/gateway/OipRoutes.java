@@ -8,6 +8,7 @@ import aimos.api.v1.TextInput;
 import aimos.model.ModelEntity;
 import aimos.model.runtime.ModelRuntimes;
 import aimos.node.admin.ModelCatalog;
+import aimos.node.BoundedBody;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -158,7 +159,8 @@ public final class OipRoutes extends AllDirectives {
     return optionalHeaderValueByName("Authorization", auth ->
         optionalHeaderValueByName(CallTiming.SLOT_HEADER, slot ->
         optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
-            withSizeLimit(maxBodyBytes, () -> entity(Unmarshaller.entityToString(), body -> {
+            BoundedBody.atMost(maxBodyBytes, () -> error(StatusCodes.PAYLOAD_TOO_LARGE, "the request body is larger "
+                + "than " + maxBodyBytes + " bytes"), () -> entity(Unmarshaller.entityToString(), body -> {
               InferRequest.Builder req = InferRequest.newBuilder().setModel(name).setVersion(version);
               try {
                 JsonNode json = JSON.readTree(body);

@@ -3,6 +3,7 @@ package aimos.node.gateway;
 import aimos.api.v1.InferRequest;
 import aimos.api.v1.InferResponse;
 import aimos.api.v1.TextInput;
+import aimos.node.BoundedBody;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,7 +25,6 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -58,22 +58,22 @@ public final class OpenAiRoutes extends AllDirectives {
     this.timeout = timeout;
   }
 
+  private HttpResponse tooLarge() {
+    return RestRoutes.error(StatusCodes.PAYLOAD_TOO_LARGE, "the request body is larger than " + maxBodyBytes
+        + " bytes", "invalid_request_error");
+  }
+
   public Route route() {
-    Route tooLarge = complete(RestRoutes.error(StatusCodes.PAYLOAD_TOO_LARGE,
-        "the request body is larger than " + maxBodyBytes + " bytes", "invalid_request_error"));
     Route inference = concat(
         path(PathMatchers.segment("v1").slash("completions"), () -> post(() -> serve(completions))),
         path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() -> serve(chat))),
         path(PathMatchers.segment("v1").slash("embeddings"), () -> post(this::embeddings)),
         path(PathMatchers.segment("v1").slash("audio").slash("transcriptions"), () -> post(this::transcriptions)));
     return handleRejections(RejectionHandler.newBuilder()
-            .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
-                ? tooLarge
-                : complete(RestRoutes.error(StatusCodes.BAD_REQUEST, "the body could not be read: " + r.message(),
-                    "invalid_request_error")))
+            .handle(MalformedRequestContentRejection.class, r -> complete(RestRoutes.error(StatusCodes.BAD_REQUEST,
+                "the body could not be read: " + r.message(), "invalid_request_error")))
             .build(),
-        () -> handleExceptions(ExceptionHandler.newBuilder().match(EntityStreamSizeException.class, e -> tooLarge)
-            .build(), () -> inference));
+        () -> inference);
   }
 
   /** How one endpoint reads its body and shapes its answers, whole or streamed. */
@@ -203,7 +203,7 @@ public final class OpenAiRoutes extends AllDirectives {
 
   /** Reads a JSON body of at most {@code maxBodyBytes}; bad JSON and bad fields are 400s that say what to fix. */
   private Route jsonRequest(JsonEndpoint endpoint) {
-    return withCaller((caller, requestId) -> withSizeLimit(maxBodyBytes, () ->
+    return withCaller((caller, requestId) -> BoundedBody.atMost(maxBodyBytes, this::tooLarge, () ->
         entity(Unmarshaller.entityToString(), body -> {
           try {
             JsonNode json = JSON.readTree(body);
@@ -283,13 +283,12 @@ public final class OpenAiRoutes extends AllDirectives {
    */
   private Route transcriptions() {
     return withCaller((caller, requestId) ->
-                withSizeLimit(maxBodyBytes, () -> extractMaterializer(materializer ->
+                BoundedBody.atMost(maxBodyBytes, this::tooLarge, () -> extractMaterializer(materializer ->
                     entity(Unmarshaller.entityToMultipartFormData(), form ->
                         onComplete(form.toStrict(30_000, materializer), strict -> {
                           if (strict.isFailure()) {
                             return complete(strict.failed().get() instanceof EntityStreamSizeException
-                                ? RestRoutes.error(StatusCodes.PAYLOAD_TOO_LARGE, "the request body is larger than "
-                                    + maxBodyBytes + " bytes", "invalid_request_error")
+                                ? tooLarge()
                                 : RestRoutes.error(StatusCodes.BAD_REQUEST, "the body could not be read as "
                                     + "multipart/form-data: " + strict.failed().get().getMessage(),
                                     "invalid_request_error"));
