@@ -8,7 +8,6 @@ import aimos.billing.ledger.LedgerRepository;
 import aimos.billing.pricing.PriceBookEntity;
 import aimos.billing.pricing.PriceBookReplica;
 import aimos.billing.rollup.CassandraRollupRepository;
-import aimos.billing.rollup.RollupRepository;
 import aimos.billing.rollup.UsageQueries;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.pricing.PricingSettings;
@@ -20,9 +19,12 @@ import aimos.node.admin.BillingNotifyAdminRoutes;
 import aimos.node.gateway.TenantAdminRoutes;
 import aimos.node.tls.PemTls;
 import aimos.node.tls.RotatingServerTls;
+import aimos.node.admin.InvoiceClosing;
 import aimos.node.admin.InvoiceRoutes;
 import aimos.node.admin.PrivacyRoutes;
 import aimos.node.admin.TenantPrivacy;
+import aimos.billing.invoice.InvoiceClose;
+import aimos.billing.invoice.InvoiceStore;
 import aimos.billing.invoice.Invoices;
 import aimos.billing.sla.JournalSla;
 import aimos.node.gateway.TenantBillingRoutes;
@@ -130,7 +132,7 @@ public final class Main {
   /** What a started node exposes to its launcher and to tests. */
   public record Node(ActorSystem<?> system, NodeSettings settings, AimosMetrics metrics, TenantAdmin tenants,
                      ModelCatalog models, LedgerReader ledger, UsageQueries usage,
-                     CompletionStage<ServerBinding> gatewayBinding) {
+                     CompletionStage<ServerBinding> gatewayBinding, InvoiceClosing invoiceClose) {
 
     public int gatewayPort() {
       return gatewayBinding.toCompletableFuture().join().localAddress().getPort();
@@ -172,7 +174,7 @@ public final class Main {
     Webhooks webhooks = Webhooks.start(system, session, settings.billingKeyspace(),
         WebhookSettings.from(config.getConfig("aimos.webhooks")), settings.createTables(), Clock.systemUTC(),
         metrics, dataKeys);
-    RollupRepository rollups = new CassandraRollupRepository(session, settings.billingKeyspace());
+    CassandraRollupRepository rollups = new CassandraRollupRepository(session, settings.billingKeyspace());
     UsageQueries usage = new UsageQueries(rollups);
     LedgerReader ledgerReader = new LedgerReader(ledger, usage::sequenceRange);
     TenantUsage tenantUsage = new TenantUsage(usage, ledgerReader);
@@ -271,6 +273,10 @@ public final class Main {
     Reconciliation reconciliation = new Reconciliation(system, new Reconciler(system, ledger, rollups,
         config.getDuration("aimos.billing.reconcile-grace")), metrics);
     reconciliation.schedule(config.getDuration("aimos.billing.reconcile-interval"));
+    // finalizes closed months (month end plus invoice-grace) on the oldest node; idempotent if runs overlap
+    InvoiceClosing invoiceClose = new InvoiceClosing(system, new InvoiceClose(system, invoices,
+        new InvoiceStore(session, settings.billingKeyspace()), rollups::tenantMonths), metrics, Clock.systemUTC());
+    invoiceClose.schedule(config.getDuration("aimos.billing.invoice-close-interval"));
     String gatewayHost = settings.gatewayHost().equals("0.0.0.0") ? "127.0.0.1" : settings.gatewayHost();
     DrillRuns drills = new DrillRuns(system,
         () -> gatewayHost + ":" + binding.toCompletableFuture().join().localAddress().getPort(),
@@ -282,7 +288,7 @@ public final class Main {
         new LoginThrottle(config.getInt("aimos.access.failed-logins.burst"),
             config.getDuration("aimos.access.failed-logins.refill-interval"), System::nanoTime),
         config.getDuration("aimos.access.token-cache-ttl"), Clock.systemUTC(), System::nanoTime);
-    InvoiceRoutes invoiceRoutes = new InvoiceRoutes(invoices, sla, tenants);
+    InvoiceRoutes invoiceRoutes = new InvoiceRoutes(invoices, sla, tenants, invoiceClose);
     PrivacyRoutes privacyRoutes = new PrivacyRoutes(new TenantPrivacy(tenants, dataKeys, webhooks.endpoints(),
         webhooks.store(), invoices, Clock.systemUTC()));
     BillingNotifyAdminRoutes billingNotify = new BillingNotifyAdminRoutes(system, settings.askTimeout(), tenants,
@@ -312,7 +318,7 @@ public final class Main {
       Cluster cluster = Cluster.get(system);
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
-    return new Node(system, settings, metrics, tenants, models, ledgerReader, usage, binding);
+    return new Node(system, settings, metrics, tenants, models, ledgerReader, usage, binding, invoiceClose);
   }
 
   /** The node's TLS identity for a server port, if configured; a configured one that does not load stops the node. */

@@ -116,6 +116,18 @@ public final class InvoiceStore {
         tenantId)).thenApply(InvoiceStore::invoices);
   }
 
+  /** The statuses of a tenant's invoice rows by month (draft, finalized, void), without reading the documents. */
+  public CompletionStage<java.util.Map<String, java.util.Set<String>>> statuses(String tenantId) {
+    return all(SimpleStatement.newInstance("SELECT month, status FROM " + ks + ".invoices WHERE tenant_id = ?",
+        tenantId)).thenApply(rows -> {
+          java.util.Map<String, java.util.Set<String>> out = new java.util.TreeMap<>();
+          for (Row r : rows) {
+            out.computeIfAbsent(r.getString("month"), m -> new java.util.TreeSet<>()).add(r.getString("status"));
+          }
+          return out;
+        });
+  }
+
   private static List<Invoice> invoices(List<Row> rows) {
     return rows.stream().map(r -> read(r.getString("doc"), Invoice.class)).toList();
   }

@@ -4,13 +4,17 @@ import com.datastax.oss.driver.api.core.cql.AsyncResultSet;
 import com.datastax.oss.driver.api.core.cql.BoundStatement;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
+import com.datastax.oss.driver.api.core.cql.SimpleStatement;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
+import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * The rollup tables {@code usage_daily} and {@code usage_hourly} (DDL in {@code aimos/billing/ledger.cql}). Writes are
@@ -31,6 +35,7 @@ public final class CassandraRollupRepository implements RollupRepository {
       Grain.HOUR, new Table("usage_hourly", "day", "hour")));
 
   private final CassandraSession session;
+  private final String tenantMonths;
   private final Map<Grain, Statements> statements = new EnumMap<>(Grain.class);
 
   private record Statements(CompletionStage<PreparedStatement> insert, CompletionStage<PreparedStatement> update,
@@ -42,6 +47,7 @@ public final class CassandraRollupRepository implements RollupRepository {
       throw new IllegalArgumentException("invalid keyspace name '" + keyspace + "'");
     }
     this.session = session;
+    this.tenantMonths = "SELECT DISTINCT tenant_id, month FROM " + keyspace + ".usage_daily";
     TABLES.forEach((grain, t) -> {
       String table = keyspace + "." + t.name();
       String key = "tenant_id = ? AND " + t.partition() + " = ? AND " + t.slot() + " = ? AND model = ? AND version = ?";
@@ -116,6 +122,14 @@ public final class CassandraRollupRepository implements RollupRepository {
           }
           return rows.stream().map(r -> toRow(grain, r)).toList();
         });
+  }
+
+  /**
+   * Every tenant-month with usage: the partition keys of {@code usage_daily}, one per tenant and month, read by a scan
+   * of the table's partition keys only (paged by the driver). Its cost grows with tenants x months, not with requests.
+   */
+  public Source<TenantMonth, NotUsed> tenantMonths() {
+    return session.select(SimpleStatement.newInstance(tenantMonths).setTimeout(Duration.ofSeconds(10))).map(r -> new TenantMonth(r.getString("tenant_id"), r.getString("month")));
   }
 
   private static RollupRow toRow(Grain grain, Row r) {

@@ -64,6 +64,7 @@ public final class AccessPolicy {
       Rule.of("POST", "/admin/tenants/{id}/invoices/{month}/draft", BILLING),
       Rule.of("GET", "/admin/invoices/{number}", VIEWER, BILLING),
       Rule.of("POST", "/admin/invoices/{number}/finalize", BILLING),
+      Rule.of("POST", "/admin/invoices/close", BILLING),
       Rule.of("POST", "/admin/invoices/{number}/void", BILLING),
       Rule.of("GET", "/admin/invoices/{number}/credit-notes", VIEWER, BILLING),
       Rule.of("POST", "/admin/invoices/{number}/credit-notes", BILLING),

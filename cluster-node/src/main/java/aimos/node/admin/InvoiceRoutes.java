@@ -61,11 +61,13 @@ public final class InvoiceRoutes extends AllDirectives {
   private final Invoices invoices;
   private final JournalSla sla;
   private final TenantAdmin tenants;
+  private final InvoiceClosing closing;
 
-  public InvoiceRoutes(Invoices invoices, JournalSla sla, TenantAdmin tenants) {
+  public InvoiceRoutes(Invoices invoices, JournalSla sla, TenantAdmin tenants, InvoiceClosing closing) {
     this.invoices = invoices;
     this.sla = sla;
     this.tenants = tenants;
+    this.closing = closing;
   }
 
   /**
@@ -188,7 +190,10 @@ public final class InvoiceRoutes extends AllDirectives {
   // ---- /admin/invoices/{number} ----
 
   public Route adminRoutes() {
-    return pathPrefix("invoices", () -> pathPrefix(PathMatchers.segment(), number -> concat(
+    return pathPrefix("invoices", () -> concat(path("close", () -> concat(
+            post(() -> respond(StatusCodes.OK, () -> closing.runNow().thenApply(InvoiceClosing::summary))),
+            notAllowed("POST"))),
+        pathPrefix(PathMatchers.segment(), number -> concat(
         pathEnd(() -> concat(
             get(() -> rendered(() -> invoices.get(number), this::failure)),
             notAllowed("GET"))),
@@ -213,7 +218,7 @@ public final class InvoiceRoutes extends AllDirectives {
             }))),
             notAllowed("GET or POST"))),
         complete(error(StatusCodes.NOT_FOUND, "no such invoice route: use /admin/invoices/{number}, /finalize, "
-            + "/void or /credit-notes")))));
+            + "/void or /credit-notes"))))));
   }
 
   record CreditNoteRequest(long amountMicros, String reason, String note) {}

@@ -84,7 +84,7 @@ public final class Reconciliation {
       return;
     }
     system.scheduler().scheduleWithFixedDelay(interval, interval, () -> {
-      if (!isOldest()) {
+      if (!isOldest(system)) {
         return;
       }
       run(null, true).whenComplete((summary, err) -> {
@@ -100,7 +100,8 @@ public final class Reconciliation {
     }, system.executionContext());
   }
 
-  private boolean isOldest() {
+  /** Whether this node is the oldest up member of its cluster (where cluster-wide periodic jobs run). */
+  static boolean isOldest(ActorSystem<?> system) {
     Cluster cluster = Cluster.get(system);
     var self = cluster.selfMember();
     for (var m : cluster.state().getMembers()) {

@@ -114,6 +114,17 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   private final Gauge reconciliationFlagged = Gauge.build("aimos_reconciliation_flagged_rows",
       "Ledger rows without an event, or request ids billed twice, in the last reconciliation.").register(registry);
 
+  private final Counter invoiceCloseRuns = Counter.build("aimos_invoice_close_runs_total",
+      "Runs of the automatic invoice close on this node.").register(registry);
+  private final Counter invoiceCloseMonths = Counter.build("aimos_invoice_close_months_total",
+      "Closed tenant-months the invoice close tried to finalize, by result (finalized, already_finalized, "
+          + "unreconciled, refused, failed).").labelNames("result").register(registry);
+  private final Gauge invoicesAwaitingClose = Gauge.build("aimos_invoices_awaiting_close",
+      "Closed tenant-months with usage still without a finalized invoice after this node's last close run, by reason "
+          + "(unreconciled, refused, failed, voided).").labelNames("reason").register(registry);
+  private final Gauge invoiceCloseLastRun = Gauge.build("aimos_invoice_close_last_run_timestamp_seconds",
+      "When this node's last invoice close run ended.").register(registry);
+
   private final Gauge storeAvailable = Gauge.build("aimos_store_available",
       "1 while Cassandra answers this node's probe, 0 while requests are refused for want of it.").register(registry);
 
@@ -333,6 +344,16 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
     reconciliationMissing.inc(missingOrMispriced);
     reconciliationRepaired.inc(repaired);
     reconciliationFlagged.set(flagged);
+  }
+
+  /** One run of the invoice close: what it did with each month tried, and what is left without an invoice. */
+  public void invoiceClose(Map<String, Long> results, Map<String, Long> awaiting) {
+    invoiceCloseRuns.inc();
+    results.forEach((result, n) -> invoiceCloseMonths.labels(result).inc(n));
+    for (String reason : List.of("unreconciled", "refused", "failed", "voided")) {
+      invoicesAwaitingClose.labels(reason).set(awaiting.getOrDefault(reason, 0L));
+    }
+    invoiceCloseLastRun.set(System.currentTimeMillis() / 1000.0);
   }
 
   @Override

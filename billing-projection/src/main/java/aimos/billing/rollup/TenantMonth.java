@@ -1,0 +1,4 @@
+package aimos.billing.rollup;
+
+/** A tenant and a billing month ("2026-11", UTC). */
+public record TenantMonth(String tenantId, String month) {}
