@@ -87,6 +87,7 @@ class AccessIT {
           null, "billing"),
       c("GET", "/admin/invoices/{number}", "/admin/invoices/AIMOS-1999-000000", null, "viewer billing"),
       c("POST", "/admin/invoices/{number}/finalize", "/admin/invoices/AIMOS-1999-000000/finalize", null, "billing"),
+      c("POST", "/admin/invoices/close", "/admin/invoices/close", null, "billing"),
       c("POST", "/admin/invoices/{number}/void", "/admin/invoices/AIMOS-1999-000000/void", null, "billing"),
       c("GET", "/admin/invoices/{number}/credit-notes", "/admin/invoices/AIMOS-1999-000000/credit-notes", null,
           "viewer billing"),

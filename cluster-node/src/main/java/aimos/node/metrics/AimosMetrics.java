@@ -122,6 +122,7 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   private final Gauge invoicesAwaitingClose = Gauge.build("aimos_invoices_awaiting_close",
       "Closed tenant-months with usage still without a finalized invoice after this node's last close run, by reason "
           + "(unreconciled, refused, failed, voided).").labelNames("reason").register(registry);
+  private static final List<String> AWAITING_CLOSE = List.of("unreconciled", "refused", "failed", "voided");
   private final Gauge invoiceCloseLastRun = Gauge.build("aimos_invoice_close_last_run_timestamp_seconds",
       "When this node's last invoice close run ended.").register(registry);
 
@@ -192,6 +193,7 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
         .buckets(requestBuckets(longestRequest))
         .register(registry);
     storeAvailable.set(1);
+    AWAITING_CLOSE.forEach(reason -> invoicesAwaitingClose.labels(reason).set(0));
     buildInfo.labels(version(), System.getProperty("java.version", "unknown")).set(1);
     registry.register(new io.prometheus.client.Collector() {
       @Override
@@ -350,7 +352,7 @@ public final class AimosMetrics implements SandboxMonitor, aimos.billing.webhook
   public void invoiceClose(Map<String, Long> results, Map<String, Long> awaiting) {
     invoiceCloseRuns.inc();
     results.forEach((result, n) -> invoiceCloseMonths.labels(result).inc(n));
-    for (String reason : List.of("unreconciled", "refused", "failed", "voided")) {
+    for (String reason : AWAITING_CLOSE) {
       invoicesAwaitingClose.labels(reason).set(awaiting.getOrDefault(reason, 0L));
     }
     invoiceCloseLastRun.set(System.currentTimeMillis() / 1000.0);

@@ -76,7 +76,8 @@ class AlertRulesTest {
     assertEquals(Set.of("AimosStoreDown", "AimosProjectionLagHigh", "AimosProjectionStalled",
         "AimosReconciliationFlaggedRows", "AimosReconciliationRepairing", "AimosSandboxQuarantined",
         "AimosHighErrorRatio", "AimosLatencyP99OverSlo", "AimosClusterMemberUnreachable", "AimosErrorBudgetBurnFast",
-        "AimosErrorBudgetBurnSlow", "AimosUpstreamErrors", "AimosWebhooksGivingUp"), alerts);
+        "AimosErrorBudgetBurnSlow", "AimosUpstreamErrors", "AimosWebhooksGivingUp", "AimosInvoicesAwaitingClose"),
+        alerts);
     assertEquals(alerts, tested, "every alert needs a test in aimos-rules-test.yaml that shows it firing");
   }
 
