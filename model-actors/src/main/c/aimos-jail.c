@@ -2,9 +2,11 @@
  * aimos-jail: starts one AIMOS model sandbox contained.
  *
  *   aimos-jail [--uid N --gid N] [--userns] --stage DIR --workdir DIR [--ro PATH]... [--tmp-mb N]
- *              [--net none|host] [--seccomp local|upstream|off] -- PROGRAM [ARG]...
+ *              [--net none|relay|host] [--seccomp local|upstream|off] -- PROGRAM [ARG]...
  *
- * Namespaces of its own (mount, pid, ipc, uts, and network with --net none); a root made of a tmpfs holding
+ * Namespaces of its own (mount, pid, ipc, uts, and network with --net none or relay: relay brings the namespace's
+ * loopback up, so that the sandbox can listen on 127.0.0.1 for its own connections to the node's egress relay, a
+ * unix socket in its work dir; nothing else is reachable); a root made of a tmpfs holding
  * read-only binds of the --ro paths, the work dir (writable), a private /tmp (tmpfs), a minimal /dev and a /proc
  * of its own pid namespace; then the uid and gid given (when started as root) or the caller's own inside a user
  * namespace (--userns), no_new_privs and a seccomp filter, and PROGRAM runs as pid 1 of the namespace.
@@ -27,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -226,6 +230,18 @@ static void install_seccomp(int local) {
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0) die("seccomp filter");
 }
 
+/* the loopback of the sandbox's own network namespace, up (it starts down) */
+static void loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket for the loopback");
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) die("loopback flags");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) die("loopback up");
+  close(fd);
+}
+
 static void forward(int sig) {
   if (child > 0) kill(child, sig);
 }
@@ -251,7 +267,7 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) usage("no program after --");
   if (!stage || !workdir || stage[0] != '/' || workdir[0] != '/') usage("--stage and --workdir must be absolute");
-  if (strcmp(net, "none") && strcmp(net, "host")) usage("--net is none or host");
+  if (strcmp(net, "none") && strcmp(net, "relay") && strcmp(net, "host")) usage("--net is none, relay or host");
   if (strcmp(filter, "local") && strcmp(filter, "upstream") && strcmp(filter, "off")) {
     usage("--seccomp is local, upstream or off");
   }
@@ -271,7 +287,7 @@ int main(int argc, char **argv) {
     write_file("/proc/self/gid_map", map);
   }
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-  if (!strcmp(net, "none")) flags |= CLONE_NEWNET;
+  if (strcmp(net, "host")) flags |= CLONE_NEWNET;
   if (unshare(flags) < 0) die("mount, pid, ipc, uts or network namespace");
   /* the parent holds the write end for its whole life: the child sees it hang up once the parent is gone */
   int alive[2];
@@ -301,6 +317,7 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("parent-death signal");
   build_root();
   if (sethostname("sandbox", 7) < 0) die("hostname");
+  if (!strcmp(net, "relay")) loopback_up();
   if (chdir(workdir) < 0) die("chdir to the work dir");
   if (!userns && uid >= 0) {
     if (setgroups(0, NULL) < 0) die("setgroups");

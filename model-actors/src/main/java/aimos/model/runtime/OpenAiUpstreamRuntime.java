@@ -120,7 +120,14 @@ public final class OpenAiUpstreamRuntime implements ModelRuntime {
     this.apiKey = env.getOrDefault(ENV_API_KEY, "");
     this.timeout = Duration.ofMillis(Long.parseLong(env.getOrDefault(ENV_TIMEOUT_MS, "30000")));
     this.retries = Integer.parseInt(env.getOrDefault(ENV_RETRIES, "2"));
-    this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+    HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1);
+    try {
+      // a contained sandbox has no network but the node's egress relay, which reaches this provider only
+      aimos.model.sandbox.EgressForwarder.proxy(env).ifPresent(client::proxy);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("the egress forwarder did not start", e);
+    }
+    this.http = client.build();
   }
 
   @Override

@@ -188,9 +188,9 @@ public final class ContainmentDrill {
                        Targets targets, IntSupplier connections) throws IOException, InterruptedException {
     SandboxContainment containment = isolation.containment();
     SandboxProcess.LaunchSpec spec = settings.launchSpec(dir);
-    List<String> wrapper;
+    SandboxIsolation.Launch launch;
     try {
-      wrapper = isolation.prepare(sandboxId, spec, EscapeProbe.NAME);
+      launch = isolation.launch(sandboxId, spec, EscapeProbe.NAME);
     } catch (IOException e) {
       // mode required without every layer: no sandbox starts on this node, the probe's neither
       isolation.release(sandboxId);
@@ -198,8 +198,16 @@ public final class ContainmentDrill {
           .map(a -> new Attempt(a, EscapeProbe.NOT_TRIED, "no sandbox starts: " + e.getMessage())).toList();
       return judge(containment, isolation, none);
     }
-    SandboxProcess p = SandboxProcess.start(spec, wrapper, containment.kind() != SandboxContainment.Kind.NONE,
-        EscapeProbe.class.getName(), EscapeProbe.NAME, 1, settings.maxReplyBytes());
+    SandboxProcess p;
+    try {
+      p = launch.started(SandboxProcess.start(launch.spec(), launch.wrapper(),
+          containment.kind() != SandboxContainment.Kind.NONE, EscapeProbe.class.getName(), EscapeProbe.NAME, 1,
+          settings.maxReplyBytes()));
+    } catch (IOException e) {
+      launch.close();
+      isolation.release(sandboxId);
+      throw e;
+    }
     List<Attempt> attempts = new ArrayList<>();
     try {
       Duration start = settings.startTimeout().compareTo(Duration.ofSeconds(60)) > 0 ? settings.startTimeout()
@@ -240,6 +248,7 @@ public final class ContainmentDrill {
       } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
         // the release below is retried by nobody: the cgroup stays empty
       }
+      launch.close();
       isolation.release(sandboxId);
     }
     return judge(containment, isolation, attempts);
@@ -252,7 +261,8 @@ public final class ContainmentDrill {
                                    Optional<Path> pidNamespace) throws InterruptedException {
     String name = a.attempt();
     switch (name) {
-      case "open a TCP socket to the node's 127.0.0.1 listener" -> {
+      case "open a TCP socket to the node's 127.0.0.1 listener",
+          "reach the node's 127.0.0.1 listener through the egress relay" -> {
         int seen = connections.getAsInt();
         return seen > 0 ? new Attempt(name, EscapeProbe.SUCCEEDED, "the node's listener accepted " + seen
             + " connection(s)") : a;

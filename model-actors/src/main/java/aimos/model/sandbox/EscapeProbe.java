@@ -55,7 +55,8 @@ public final class EscapeProbe implements ModelRuntime {
       "write a file into the node's data dir",
       "write a file into /usr/lib",
       "fork-bomb (start processes until refused)",
-      "leave a process running");
+      "leave a process running",
+      "reach the node's 127.0.0.1 listener through the egress relay");
 
   /** The sandbox's entry point: serves the probe as {@link SandboxMain} serves a runtime, on one model thread. */
   public static void main(String[] args) throws IOException {
@@ -123,7 +124,8 @@ public final class EscapeProbe implements ModelRuntime {
         () -> {
           Process p = new ProcessBuilder("sleep", "30").start();
           return denied("pid " + p.pid() + " left running; it must go when the sandbox is killed");
-        });
+        },
+        () -> throughRelay("127.0.0.1:" + at.get("port")));
     StringBuilder answer = new StringBuilder();
     for (int i = 0; i < ATTEMPTS.size(); i++) {
       if (i > 0) {
@@ -170,6 +172,52 @@ public final class EscapeProbe implements ModelRuntime {
       }
     }
     return denied(file + " is readable but has no " + secret + " (it is the sandbox's own)");
+  }
+
+  /**
+   * Asks the node's egress relay (the socket in its working directory, if it has one) for a tunnel to {@code target};
+   * an upstream sandbox also asks for its own provider, which must work, so that a refusal is the relay's choice and
+   * not a relay that reaches nothing.
+   */
+  private static String throughRelay(String target) throws IOException {
+    String socket;
+    try (Stream<Path> here = Files.list(Path.of(""))) {
+      socket = here.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("egress-") && n.endsWith(".sock"))
+          .findFirst().orElse(null);
+    }
+    if (socket == null) {
+      return denied("no egress socket in its work dir: this sandbox has no way out at all");
+    }
+    String answer = tunnel(socket, target);
+    if (answer.startsWith("HTTP/1.1 200")) {
+      return succeeded("the relay opened a tunnel: " + answer);
+    }
+    String provider = System.getenv("AIMOS_UPSTREAM_BASE_URL");
+    String control = "";
+    if (provider != null) {
+      java.net.URI uri = java.net.URI.create(provider);
+      control = "; its provider " + uri.getHost() + ":" + uri.getPort() + ": " + tunnel(socket, uri.getHost() + ":"
+          + uri.getPort());
+    }
+    return denied("the relay answered " + answer + control);
+  }
+
+  /** The status line the relay answers to {@code CONNECT target}. */
+  private static String tunnel(String socket, String target) throws IOException {
+    try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+        java.net.UnixDomainSocketAddress.of(socket))) {
+      ch.write(java.nio.ByteBuffer.wrap(("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1)));
+      java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(512);
+      String got = "";
+      while (in.hasRemaining() && ch.read(in) >= 0) {
+        got = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
+        if (got.contains("\r\n")) {
+          return got.substring(0, got.indexOf("\r\n"));
+        }
+      }
+      return got.isBlank() ? "nothing (closed)" : got.strip();
+    }
   }
 
   private static String read(Path file) throws IOException {

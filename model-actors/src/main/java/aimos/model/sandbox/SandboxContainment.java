@@ -203,11 +203,12 @@ public final class SandboxContainment {
    * The command prefix that contains one sandbox. Throws, with what is missing and how to fix it, when containment is
    * required and cannot be applied.
    *
-   * @param network whether the sandbox keeps the host's network (upstream runtimes)
+   * @param network whether the sandbox calls other servers (upstream runtimes)
    * @param noNetwork whether it gets a network namespace with nothing up
+   * @param relay whether it gets a network namespace whose only way out is its egress relay (with network)
    */
   public List<String> wrap(Path workDir, String javaCommand, String classpath, String runtime, boolean network,
-                           boolean noNetwork) throws IOException {
+                           boolean noNetwork, boolean relay) throws IOException {
     if (settings.mode() == Mode.REQUIRED && !missing.isEmpty()) {
       throw new IOException("sandbox containment is required (aimos.sandbox.containment.mode) but " + missing);
     }
@@ -234,7 +235,7 @@ public final class SandboxContainment {
     }
     cmd.addAll(List.of("--stage", stageDir(settings.cacheDir()).toString(), "--workdir",
         workDir.toAbsolutePath().normalize().toString(), "--tmp-mb", Integer.toString(settings.tmpMb()),
-        "--net", noNetwork ? "none" : "host", "--seccomp", network ? "upstream" : "local"));
+        "--net", noNetwork ? "none" : relay ? "relay" : "host", "--seccomp", network ? "upstream" : "local"));
     for (String p : readOnlyPaths(javaCommand, classpath, runtime, workDir)) {
       cmd.add("--ro");
       cmd.add(p);

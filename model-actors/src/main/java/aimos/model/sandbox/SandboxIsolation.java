@@ -38,6 +38,8 @@ public final class SandboxIsolation {
   private final boolean prlimit;
   private final boolean unshare;
   private final SandboxContainment containment;
+  /** The one server a sandbox with network may reach (its provider), or null. */
+  private final java.net.URI egress;
 
   SandboxIsolation(Limits limits, Cgroups cgroups, List<Path> roots, boolean prlimit, boolean unshare) {
     this(limits, cgroups, roots, prlimit, unshare, SandboxContainment.off());
@@ -45,12 +47,18 @@ public final class SandboxIsolation {
 
   SandboxIsolation(Limits limits, Cgroups cgroups, List<Path> roots, boolean prlimit, boolean unshare,
                    SandboxContainment containment) {
+    this(limits, cgroups, roots, prlimit, unshare, containment, null);
+  }
+
+  private SandboxIsolation(Limits limits, Cgroups cgroups, List<Path> roots, boolean prlimit, boolean unshare,
+                           SandboxContainment containment, java.net.URI egress) {
     this.limits = limits;
     this.cgroups = cgroups;
     this.roots = roots;
     this.prlimit = prlimit;
     this.unshare = unshare;
     this.containment = containment;
+    this.egress = egress;
   }
 
   /** Finds out once what this host allows, with containment as {@code auto} finds it. */
@@ -102,21 +110,35 @@ public final class SandboxIsolation {
       return this;
     }
     return new SandboxIsolation(new Limits(memoryMb, limits.cpus(), limits.maxProcesses(), limits.maxOpenFiles(),
-        limits.noNetwork()), cgroups, roots, prlimit, unshare, containment);
+        limits.noNetwork()), cgroups, roots, prlimit, unshare, containment, egress);
   }
 
-  /** The same isolation with the host's network: for sandboxes that call other servers. */
-  public SandboxIsolation withNetwork() {
-    if (!limits.noNetwork()) {
-      return this;
-    }
+  /**
+   * The same isolation for a sandbox that calls {@code target} (an upstream provider): contained, it keeps a network
+   * namespace of its own whose only way out is an {@link EgressRelay} to that host and port; without containment it
+   * keeps the host's network.
+   */
+  public SandboxIsolation withEgressTo(java.net.URI target) {
     return new SandboxIsolation(new Limits(limits.memoryMb(), limits.cpus(), limits.maxProcesses(),
-        limits.maxOpenFiles(), false), cgroups, roots, prlimit, false, containment);
+        limits.maxOpenFiles(), false), cgroups, roots, prlimit, false, containment, target);
   }
 
   /** The same caps with other containment (tests compare a contained sandbox with an uncontained one). */
   public SandboxIsolation withContainment(SandboxContainment other) {
-    return new SandboxIsolation(limits, cgroups, roots, prlimit, unshare, other);
+    return new SandboxIsolation(limits, cgroups, roots, prlimit, unshare, other, egress);
+  }
+
+  /** Whether this sandbox's only way out is an egress relay (it calls a server, and has a network of its own). */
+  public boolean relayedEgress() {
+    return egress != null && !limits.noNetwork() && containment.ownNetwork();
+  }
+
+  /**
+   * Opens the egress relay of a sandbox at {@code workDir} when it has one ({@link #relayedEgress}), else null; the
+   * caller closes it once the sandbox's process is gone.
+   */
+  public EgressRelay openEgress(Path workDir) throws IOException {
+    return relayedEgress() ? EgressRelay.open(workDir, egress) : null;
   }
 
   public SandboxContainment containment() {
@@ -142,13 +164,51 @@ public final class SandboxIsolation {
   public String describe() {
     return "cgroups " + cgroups + (roots.isEmpty() ? "" : " " + roots) + ", memory " + limits.memoryMb() + " MB, cpus "
         + limits.cpus() + ", max processes " + limits.maxProcesses() + ", max open files " + limits.maxOpenFiles()
-        + (prlimit ? " (rlimits)" : " (no rlimits)") + ", network " + (networkIsolated() ? "none" : "host")
+        + (prlimit ? " (rlimits)" : " (no rlimits)") + ", network " + (networkIsolated() ? "none"
+            : relayedEgress() ? "only " + egress.getHost() + " through the node's egress relay" : "host")
         + ", containment: " + containment.describe();
   }
 
   /** Heap for the sandbox JVM: half its memory cap, leaving room for metaspace, threads and native memory. */
   public int heapMb() {
     return Math.max(32, limits.memoryMb() / 2);
+  }
+
+  /**
+   * What one sandbox process starts with: its launch spec (naming its egress socket when it has one), the command
+   * prefix of {@link #prepare(String, SandboxProcess.LaunchSpec, String)}, and its egress relay (null without one).
+   */
+  public record Launch(SandboxProcess.LaunchSpec spec, List<String> wrapper, EgressRelay egress)
+      implements AutoCloseable {
+    /** The process started from this launch; its egress relay closes once it is gone. */
+    public SandboxProcess started(SandboxProcess process) {
+      if (egress != null) {
+        process.onExit().whenComplete((v, e) -> egress.close());
+      }
+      return process;
+    }
+
+    /** Closes the egress relay now (the process did not start, or is gone); again: nothing. */
+    @Override
+    public void close() {
+      if (egress != null) {
+        egress.close();
+      }
+    }
+  }
+
+  /** Prepares the caps and containment of the sandbox {@code spec} launches, and opens its egress relay if it has one. */
+  public Launch launch(String sandboxId, SandboxProcess.LaunchSpec spec, String runtime) throws IOException {
+    EgressRelay egress = openEgress(spec.workDir());
+    try {
+      SandboxProcess.LaunchSpec s = egress == null ? spec : spec.withVariable(EgressForwarder.ENV, egress.socketName());
+      return new Launch(s, prepare(sandboxId, s, runtime), egress);
+    } catch (IOException | RuntimeException e) {
+      if (egress != null) {
+        egress.close();
+      }
+      throw e;
+    }
   }
 
   /**
@@ -165,7 +225,7 @@ public final class SandboxIsolation {
    */
   public List<String> prepare(String sandboxId, SandboxProcess.LaunchSpec spec, String runtime) throws IOException {
     List<String> jail = spec == null ? List.of() : containment.wrap(spec.workDir(), spec.javaCommand(),
-        spec.classpath(), runtime, !limits.noNetwork(), networkIsolated());
+        spec.classpath(), runtime, !limits.noNetwork(), networkIsolated(), relayedEgress());
     boolean contained = spec != null && containment.kind() != SandboxContainment.Kind.NONE;
     List<String> joins = new ArrayList<>();
     for (Path dir : groupDirs(sandboxId)) {

@@ -36,6 +36,13 @@ public final class SandboxProcess implements AutoCloseable {
     public LaunchSpec(String javaCommand, List<String> jvmOptions, String classpath, Path workDir) {
       this(javaCommand, jvmOptions, classpath, workDir, java.util.Map.of());
     }
+
+    /** The same spec with one more variable in the sandbox's environment. */
+    public LaunchSpec withVariable(String name, String value) {
+      java.util.Map<String, String> env = new java.util.TreeMap<>(environment);
+      env.put(name, value);
+      return new LaunchSpec(javaCommand, jvmOptions, classpath, workDir, env);
+    }
   }
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SandboxProcess.class);

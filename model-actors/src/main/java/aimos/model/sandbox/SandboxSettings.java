@@ -51,6 +51,14 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
         probeInterval, maxReplyBytes, isolation, upstreams, environment);
   }
 
+  /** The same settings with these upstream providers (the containment test runs its probe as an upstream sandbox). */
+  public SandboxSettings withUpstreams(
+      java.util.Map<String, aimos.model.runtime.OpenAiUpstreamRuntime.Provider> providers) {
+    return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, requestTimeout, startTimeout,
+        heartbeat, backoffMin, backoffMax, pingInterval, pingTimeout, missedPings, failureWindow, quarantineAfter,
+        probeInterval, maxReplyBytes, isolation, providers, environment);
+  }
+
   /** The same settings with other caps or containment (tests compare a contained node with an uncontained one). */
   public SandboxSettings withIsolation(SandboxIsolation other) {
     return new SandboxSettings(javaCommand, jvmOptions, classpath, workDir, slots, requestTimeout, startTimeout,
@@ -60,8 +68,8 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
 
   /**
    * These settings for a sandbox of {@code runtime}: its memory and request time raised to what it needs; an upstream
-   * runtime gets the host's network and its provider's settings in its environment, and answers within its
-   * provider's attempts.
+   * runtime gets a way out to its provider's host only (see {@link SandboxIsolation#withEgressTo}) and its provider's
+   * settings in its environment, and answers within its provider's attempts.
    */
   public SandboxSettings forRuntime(String runtime) {
     Duration timeout = aimos.model.runtime.ModelRuntimes.requestTimeout(runtime, requestTimeout);
@@ -73,7 +81,7 @@ public record SandboxSettings(String javaCommand, List<String> jvmOptions, Strin
     if (provider != null && upstreams.containsKey(provider)) {
       var p = upstreams.get(provider);
       timeout = requestTimeout.compareTo(p.worstCase()) > 0 ? requestTimeout : p.worstCase();
-      iso = iso.withNetwork();
+      iso = iso.withEgressTo(java.net.URI.create(p.baseUrl()));
       env = p.environment();
     }
     return new SandboxSettings(javaCommand, options, classpath, workDir, slots, timeout, startTimeout, heartbeat,

@@ -160,10 +160,15 @@ public final class SandboxSupervisor extends AbstractBehavior<Worker.Command> {
     pingInFlight = false;
     try {
       var spec = settings.launchSpec(settings.workDir().resolve(model).resolve(version.version()));
-      var isolation = settings.isolation().prepare(sandboxId, spec, version.runtime());
-      process = SandboxProcess.start(spec, isolation,
-          settings.isolation().containment().kind() != SandboxContainment.Kind.NONE, version.runtime(),
-          settings.slots(), settings.maxReplyBytes());
+      var launch = settings.isolation().launch(sandboxId, spec, version.runtime());
+      try {
+        process = launch.started(SandboxProcess.start(launch.spec(), launch.wrapper(),
+            settings.isolation().containment().kind() != SandboxContainment.Kind.NONE, version.runtime(),
+            settings.slots(), settings.maxReplyBytes()));
+      } catch (IOException e) {
+        launch.close();
+        throw e;
+      }
     } catch (IOException e) {
       getContext().getSelf().tell(new StartFailed(gen, e.getMessage()));
       return;

@@ -32,12 +32,12 @@ class SandboxContainmentSettingsTest {
     var c = new SandboxContainment(settings, SandboxContainment.Kind.UTIL_LINUX, null, true,
         "aimos-jail cannot be used (gcc could not build it), so sandboxes lack a dedicated uid; install gcc");
     var e = assertThrows(IOException.class, () -> c.wrap(Path.of("/tmp/w"), "/usr/bin/java", "/a.jar", "echo-text",
-        false, true));
+        false, true, false));
     assertTrue(e.getMessage().contains("required") && e.getMessage().contains("install gcc"), e.getMessage());
     var auto = new SandboxContainment(SandboxContainment.Settings.defaults(SandboxContainment.Mode.AUTO),
         SandboxContainment.Kind.UTIL_LINUX, null, true, "missing layers");
     assertTrue(assertDoesNotThrow(() -> auto.wrap(Path.of("/tmp/w"), "/usr/bin/java", "/a.jar", "echo-text", false,
-        true)).contains("--no-new-privs"));
+        true, false)).contains("--no-new-privs"));
   }
 
   @Test
@@ -53,7 +53,7 @@ class SandboxContainmentSettingsTest {
     var c = new SandboxContainment(settings, SandboxContainment.Kind.JAIL, Path.of("/opt/aimos-jail"), true, "");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> local = c.wrap(work, java, jar + ":" + root.resolve("missing.jar"), "onnx-image:" + model, false,
-        true);
+        true, false);
     String args = String.join(" ", local);
     assertEquals("/opt/aimos-jail", local.get(0));
     assertTrue(args.contains("--uid 61000 --gid 61001"), args);
@@ -66,8 +66,8 @@ class SandboxContainmentSettingsTest {
     assertFalse(args.contains("missing.jar"), "absent entries are not shown");
     assertFalse(args.contains("--ro " + root.resolve("sandboxes") + " "), "a dir holding work dirs is not shown");
     assertEquals("--", local.get(local.size() - 1));
-    String upstream = String.join(" ", c.wrap(work, java, jar.toString(), "openai:p/m", true, false));
-    assertTrue(upstream.contains("--net host --seccomp upstream"), upstream);
+    String upstream = String.join(" ", c.wrap(work, java, jar.toString(), "openai:p/m", true, false, true));
+    assertTrue(upstream.contains("--net relay --seccomp upstream"), upstream);
   }
 
   private static <T> T assertDoesNotThrow(org.junit.jupiter.api.function.ThrowingSupplier<T> s) {

@@ -92,9 +92,9 @@ class SandboxContainmentTest {
       Files.writeString(Path.of("target", "hostile-model-attempts.md"), report.table());
       System.out.println(report.table());
       assertEquals(EscapeProbe.ATTEMPTS, report.attempts().stream().map(ContainmentDrill.Attempt::attempt).toList());
-      assertEquals(18, report.attempts().size());
+      assertEquals(19, report.attempts().size());
       assertTrue(report.passed(), "escapes: " + report.failures() + "\n" + report.table());
-      assertEquals(18, report.denied());
+      assertEquals(19, report.denied());
       assertFalse(Files.exists(nodeDir.resolve("planted")));
       assertFalse(Files.exists(hostTmp));
       assertFalse(Files.exists(systemFile));
@@ -108,6 +108,57 @@ class SandboxContainmentTest {
     } finally {
       Files.deleteIfExists(hostTmp);
       Files.deleteIfExists(systemFile);
+    }
+  }
+
+  /**
+   * The hostile model as an upstream runtime: IP sockets allowed by its filter, a network namespace of its own whose
+   * only way out is the node's egress relay, which reaches its provider (a listener standing in for it) and nothing
+   * else, the node's loopback listener included.
+   */
+  @Test
+  void anUpstreamSandboxReachesItsProviderAndNothingElse() throws Exception {
+    assumeTrue(settings.isolation().containment().kind() == SandboxContainment.Kind.JAIL || !onPath("gcc"),
+        "gcc is here: the launcher must work (see the node's log for why not)");
+    try (ServerSocket provider = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      AtomicInteger reached = new AtomicInteger();
+      ContainmentDrill.countConnections(provider, reached, "hostile-provider");
+      SandboxSettings upstream = settings.withUpstreams(Map.of("hostile", new aimos.model.runtime.OpenAiUpstreamRuntime
+          .Provider("hostile", "http://127.0.0.1:" + provider.getLocalPort() + "/v1", "sk-own-key",
+          java.time.Duration.ofSeconds(5), 0))).forRuntime("openai:hostile/m");
+      SandboxIsolation isolation = upstream.isolation();
+      assertTrue(isolation.relayedEgress(), isolation.describe());
+      assertTrue(isolation.describe().contains("network only 127.0.0.1 through the node's egress relay"),
+          isolation.describe());
+      Path hostTmp = Path.of("/tmp", "aimos-hostile-" + UUID.randomUUID());
+      Path systemFile = Path.of("/usr/lib", "aimos-hostile-" + UUID.randomUUID());
+      int before = connections.get();
+      try {
+        Path dir = sandboxes.resolve("hostile-upstream").resolve("v1");
+        var targets = new ContainmentDrill.Targets(ProcessHandle.current().pid(), SECRET, nodeDir,
+            nodeDir.resolve("cassandra/data/journal-Data.db"), cwdFile(), sandboxes.resolve("other/v1"),
+            listener.getLocalPort(), hostTmp, systemFile, true, Map.of());
+        ContainmentDrill.Report report = ContainmentDrill.attack(upstream, isolation, dir,
+            "hostile-up-" + ProcessHandle.current().pid(), targets, () -> connections.get() - before);
+        Files.writeString(Path.of("target", "hostile-upstream-model-attempts.md"), report.table());
+        assertTrue(report.passed(), "escapes: " + report.failures() + "\n" + report.table());
+        assertEquals(19, report.denied(), report.table());
+        var results = byName(report);
+        String direct = results.get("open a TCP socket to the node's 127.0.0.1 listener").detail();
+        assertTrue(direct.contains("Connection refused"), "its own loopback, not the node's: " + direct);
+        String relayed = results.get("reach the node's 127.0.0.1 listener through the egress relay").detail();
+        assertTrue(relayed.startsWith("the relay answered HTTP/1.1 403 Forbidden; its provider 127.0.0.1:"
+            + provider.getLocalPort() + ": HTTP/1.1 200 Connection established"), relayed);
+        assertEquals(before, connections.get(), "connections the sandbox opened to the node's listener");
+        assertTrue(reached.get() >= 1, "the provider was reached through the relay");
+        try (Stream<Path> left = Files.list(dir)) {
+          assertEquals(List.of(), left.filter(p -> p.getFileName().toString().endsWith(".sock")).toList(),
+              "the relay's socket goes with the sandbox");
+        }
+      } finally {
+        Files.deleteIfExists(hostTmp);
+        Files.deleteIfExists(systemFile);
+      }
     }
   }
 
