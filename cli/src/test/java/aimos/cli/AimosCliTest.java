@@ -286,4 +286,26 @@ class AimosCliTest {
     assertEquals(0, help.status(), help.toString());
     assertTrue(help.out().contains("--plaintext"), help.toString());
   }
+
+  @Test
+  void tenantsListSuspendAndResumeCallTheirRoutes() throws Exception {
+    api.answer("GET /admin/tenants?cursor=50&limit=2", 200, """
+        {"tenants":[{"id":"acme","name":"Acme","plan":{"requestsPerMinute":600},"status":"suspended",
+        "suspendReason":"unpaid"}],"nextCursor":null,"total":51}""");
+    Run list = run("tenants", "list", "--cursor", "50", "--limit", "2");
+    assertEquals(0, list.status(), list.toString());
+    assertTrue(list.out().contains("acme") && list.out().contains("suspended"), list.out());
+    usageError(run("tenants", "list", "--limit", "0"), "--limit", "1 to 100");
+    usageError(run("tenants", "list", "--limit", "x"), "--limit");
+
+    api.answer("POST /admin/tenants/acme/suspend", 200, TENANT);
+    assertEquals(0, run("tenants", "suspend", "acme", "--reason", "unpaid invoice", "-o", "json").status());
+    assertEquals("unpaid invoice", Management.JSON.readTree(api.last().body()).get("reason").asText());
+    assertEquals(0, run("tenants", "suspend", "acme").status());
+    assertFalse(Management.JSON.readTree(api.last().body()).has("reason"));
+    api.answer("POST /admin/tenants/acme/resume", 200, TENANT);
+    assertEquals(0, run("tenants", "resume", "acme").status());
+    assertEquals("POST", api.last().method());
+    usageError(run("tenants", "suspend"), "TENANT");
+  }
 }
