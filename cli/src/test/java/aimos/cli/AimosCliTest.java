@@ -308,4 +308,15 @@ class AimosCliTest {
     assertEquals("POST", api.last().method());
     usageError(run("tenants", "suspend"), "TENANT");
   }
+
+  @Test
+  void modelsRetireCallsItsRoute() {
+    api.answer("POST /admin/models/demo-text/versions/v1/retire", 200, """
+        {"name":"demo-text","description":"","versions":[],"defaultVersion":"v2","liveWorkers":1,
+        "retiredVersions":["v1"]}""");
+    Run r = run("models", "retire", "demo-text", "v1", "-o", "json");
+    assertEquals(0, r.status(), r.toString());
+    assertTrue(r.out().contains("\"retiredVersions\""), r.out());
+    usageError(run("models", "retire", "demo-text"), "VERSION");
+  }
 }

@@ -119,6 +119,8 @@ class AccessIT {
       c("POST", "/admin/models", "/admin/models", "{}", "operator"),
       c("GET", "/admin/models/{name}", "/admin/models/no-such-model", null, "viewer operator billing"),
       c("POST", "/admin/models/{name}/versions", "/admin/models/no-such-model/versions", "{}", "operator"),
+      c("POST", "/admin/models/{name}/versions/{version}/retire", "/admin/models/no-such-model/versions/v1/retire",
+          null, "operator"),
       c("GET", "/admin/models/{name}/leases", "/admin/models/no-such-model/leases", null, "viewer operator"),
       c("GET", "/admin/sandboxes", "/admin/sandboxes", null, "viewer operator secops"),
       c("POST", "/admin/sandboxes/{model}/{version}/faults", "/admin/sandboxes/no-such-model/v1/faults", "{}",

@@ -262,6 +262,85 @@ class CliIT {
   }
 
   @Test
+  void aRetiredVersionTakesNoRequestsStaysListedAndItsSandboxStops() throws Exception {
+    Http.model(cluster, "cli-retire", "echo-text", "TOKENS", 1);
+    aimos("models", "add-version", "cli-retire", "--version", "v2", "--runtime", "echo-text", "--billing-unit",
+        "TOKENS").ok();
+    String key = Http.tenantWithKey(cluster, "cli-r", 600, 4);
+    // both versions serve before (their sandboxes may still be starting: retried while unavailable)
+    for (String version : new String[] {"v1", "v2"}) {
+      io.grpc.Status.Code code = null;
+      for (int i = 0; i < 60; i++) {
+        try {
+          cluster.client(0).infer().addHeader("authorization", "Bearer " + key).invoke(
+              aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion(version)
+                  .setRequestId("r-" + version + "-" + i)
+                  .setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello there")).build())
+              .toCompletableFuture().join();
+          code = io.grpc.Status.Code.OK;
+          break;
+        } catch (java.util.concurrent.CompletionException e) {
+          code = ((org.apache.pekko.grpc.GrpcServiceException) e.getCause()).getStatus().getCode();
+          if (code != io.grpc.Status.Code.UNAVAILABLE) {
+            break;
+          }
+          Thread.sleep(500);
+        }
+      }
+      assertEquals(io.grpc.Status.Code.OK, code, version);
+    }
+
+    JsonNode retired = aimos("models", "retire", "cli-retire", "v1", "-o", "json").ok().json();
+    assertEquals("v1", retired.get("retiredVersions").get(0).asText(), retired.toString());
+    assertEquals("v2", retired.get("defaultVersion").asText());
+    aimos("models", "retire", "cli-retire", "v1").ok();
+    JsonNode view = aimos("models", "get", "cli-retire", "-o", "json").ok().json();
+    assertEquals(2, view.get("versions").size(), "a retired version stays readable: " + view);
+    assertEquals("[\"v1\"]", view.get("retiredVersions").toString());
+
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+        () -> cluster.client(0).infer().addHeader("authorization", "Bearer " + key).invoke(
+            aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion("v1").setRequestId("r-after")
+                .setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello")).build())
+            .toCompletableFuture().join());
+    var status = ((org.apache.pekko.grpc.GrpcServiceException) refused.getCause()).getStatus();
+    assertEquals(io.grpc.Status.Code.NOT_FOUND, status.getCode());
+    assertEquals("model cli-retire version v1 is retired and takes no new requests; use version v2 (the default: "
+        + "name no version)", status.getDescription());
+    assertEquals("v2", TestCluster.infer(cluster.client(0), key, "cli-retire", "r-default", "hello").getVersion());
+
+    // its sandbox is stopped (no request of it is in flight); the other version's keeps running
+    long until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    JsonNode sandboxes;
+    do {
+      sandboxes = JSON.readTree(Http.call("GET", cluster.managementPort(0), "/admin/sandboxes",
+          TestCluster.ADMIN_TOKEN, null).body());
+    } while (hasSandbox(sandboxes, "cli-retire", "v1") && System.nanoTime() < until && pause());
+    assertFalse(hasSandbox(sandboxes, "cli-retire", "v1"), sandboxes.toString());
+    assertTrue(hasSandbox(sandboxes, "cli-retire", "v2"), sandboxes.toString());
+
+    Run unknown = aimos("models", "retire", "cli-retire", "v9");
+    assertEquals(1, unknown.status(), unknown.toString());
+    assertTrue(unknown.err().startsWith("error: not found (404)") && unknown.err().contains("versions: v1, v2"),
+        unknown.toString());
+    Run usage = aimos("models", "retire", "cli-retire");
+    assertEquals(2, usage.status(), usage.toString());
+  }
+
+  private static boolean pause() throws InterruptedException {
+    Thread.sleep(300);
+    return true;
+  }
+
+  /** Whether any node's sandbox list names a sandbox of the model version. */
+  private static boolean hasSandbox(JsonNode answer, String model, String version) {
+    boolean[] found = {false};
+    answer.findParents("model").forEach(s -> found[0] |= s.path("model").asText().equals(model)
+        && s.path("version").asText().equals(version));
+    return found[0];
+  }
+
+  @Test
   void adminTokensIssuedRotatedAndRevoked() {
     JsonNode issued = aimos("tokens", "issue", "--name", "cli-viewer", "--role", "viewer", "-o", "json").ok().json();
     String id = issued.get("id").asText();

@@ -89,6 +89,7 @@ public final class AccessPolicy {
       Rule.of("POST", "/admin/models", OPERATOR),
       Rule.of("GET", "/admin/models/{name}", VIEWER, OPERATOR, BILLING),
       Rule.of("POST", "/admin/models/{name}/versions", OPERATOR),
+      Rule.of("POST", "/admin/models/{name}/versions/{version}/retire", OPERATOR),
       Rule.of("GET", "/admin/models/{name}/leases", VIEWER, OPERATOR),
       Rule.of("GET", "/admin/sandboxes", VIEWER, OPERATOR, SECOPS),
       // security operations: breaking things on purpose is kept apart from administering them

@@ -233,6 +233,8 @@ public final class AdminRoutes extends AllDirectives {
                 body.hasNonNull("replicas") ? intField(body, "replicas") : 1,
                 body.hasNonNull("deviceMemoryMb") ? intField(body, "deviceMemoryMb") : 0,
                 body.hasNonNull("fallback") ? body.get("fallback").asText() : ""))))),
+            path(PathMatchers.segment("versions").slash(PathMatchers.segment()).slash("retire"), version ->
+                post(() -> respond(StatusCodes.OK, () -> models.retire(name, version)))),
             path("leases", () -> get(() -> respond(StatusCodes.OK, () -> models.leases(name))))
         )));
   }
