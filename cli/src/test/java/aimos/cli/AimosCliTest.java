@@ -310,6 +310,21 @@ class AimosCliTest {
   }
 
   @Test
+  void modelsAddVersionTakesItsOwnVersionOption() throws Exception {
+    api.answer("POST /admin/models/demo-text/versions", 201, """
+        {"name":"demo-text","description":"","versions":[],"defaultVersion":"v2","liveWorkers":0}""");
+    Run r = run("models", "add-version", "demo-text", "--version", "v2", "--runtime", "echo-text", "--billing-unit",
+        "TOKENS");
+    assertEquals(0, r.status(), r.toString());
+    JsonNode sent = Management.JSON.readTree(api.last().body());
+    assertEquals("v2", sent.get("version").asText());
+    assertEquals("echo-text", sent.get("runtime").asText());
+    assertTrue(run("models", "add-version", "--help").out().contains("--version=VERSION"));
+    usageError(run("models", "add-version", "demo-text", "--runtime", "echo-text", "--billing-unit", "TOKENS"),
+        "--version");
+  }
+
+  @Test
   void modelsRetireCallsItsRoute() {
     api.answer("POST /admin/models/demo-text/versions/v1/retire", 200, """
         {"name":"demo-text","description":"","versions":[],"defaultVersion":"v2","liveWorkers":1,

@@ -160,7 +160,8 @@ class CliIT {
   }
 
   private static java.net.http.HttpResponse<String> chat(String apiKey, String requestId) throws Exception {
-    var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+    // HTTP/1.1 as the OpenAI SDKs speak it (a cleartext h2c upgrade of a POST is a separate matter)
+    var r = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
             "http://127.0.0.1:" + cluster.nodes.get(0).gatewayPort() + "/v1/chat/completions"))
         .header("Content-Type", "application/json").header("Authorization", "Bearer " + apiKey)
         .header("Idempotency-Key", requestId)
@@ -232,7 +233,7 @@ class CliIT {
         && error.get("message").asText().contains("contact the operator"), refused.body());
     var grpc = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
         () -> TestCluster.infer(cluster.client(0), key, "cli-text", "s1-grpc", "hello"));
-    var status = ((org.apache.pekko.grpc.GrpcServiceException) grpc.getCause()).getStatus();
+    var status = io.grpc.Status.fromThrowable(grpc.getCause());
     assertEquals(io.grpc.Status.Code.PERMISSION_DENIED, status.getCode());
     assertTrue(status.getDescription().startsWith("tenant_suspended: tenant cli-s1 is suspended"), status.toString());
     assertEquals(1, aimos("tenants", "get", "cli-s1", "-o", "json").ok().json().get("monthRequests").asLong(),
@@ -280,7 +281,7 @@ class CliIT {
           code = io.grpc.Status.Code.OK;
           break;
         } catch (java.util.concurrent.CompletionException e) {
-          code = ((org.apache.pekko.grpc.GrpcServiceException) e.getCause()).getStatus().getCode();
+          code = io.grpc.Status.fromThrowable(e.getCause()).getCode();
           if (code != io.grpc.Status.Code.UNAVAILABLE) {
             break;
           }
@@ -303,7 +304,7 @@ class CliIT {
             aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion("v1").setRequestId("r-after")
                 .setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello")).build())
             .toCompletableFuture().join());
-    var status = ((org.apache.pekko.grpc.GrpcServiceException) refused.getCause()).getStatus();
+    var status = io.grpc.Status.fromThrowable(refused.getCause());
     assertEquals(io.grpc.Status.Code.NOT_FOUND, status.getCode());
     assertEquals("model cli-retire version v1 is retired and takes no new requests; use version v2 (the default: "
         + "name no version)", status.getDescription());
