@@ -112,8 +112,17 @@ public final class AimosCli implements Runnable {
   private static void withHelp(CommandLine c) {
     if (c.getParent() != null && !(c.getCommand() instanceof ToolCommands.Tool)
         && !(c.getCommand() instanceof CommandLine.HelpCommand)) {
-      c.getCommandSpec().mixinStandardHelpOptions(true);
-      c.getCommandSpec().remove(c.getCommandSpec().findOption("--version"));
+      CommandLine.Model.CommandSpec spec = c.getCommandSpec();
+      // a command's own --version (models add-version) is kept: only the mixin's version help goes
+      CommandLine.Model.OptionSpec own = spec.findOption("--version");
+      if (own != null) {
+        spec.remove(own);
+      }
+      spec.mixinStandardHelpOptions(true);
+      spec.options().stream().filter(CommandLine.Model.OptionSpec::versionHelp).toList().forEach(spec::remove);
+      if (own != null) {
+        spec.addOption(own);
+      }
     }
     c.getSubcommands().values().forEach(AimosCli::withHelp);
   }

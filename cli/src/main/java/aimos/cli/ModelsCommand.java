@@ -5,9 +5,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "models", description = "The model catalogue: register models, add versions, read leases.",
+@Command(name = "models", description = "The model catalogue: register models, add and retire versions, read leases.",
     subcommands = {ModelsCommand.List.class, ModelsCommand.Get.class, ModelsCommand.Register.class,
-        ModelsCommand.AddVersion.class, ModelsCommand.Leases.class})
+        ModelsCommand.AddVersion.class, ModelsCommand.Retire.class, ModelsCommand.Leases.class})
 final class ModelsCommand {
   enum BillingUnit { TOKENS, IMAGES, AUDIO_MINUTES }
 
@@ -92,6 +92,25 @@ final class ModelsCommand {
       if (deviceMemoryMb != null) body.put("deviceMemoryMb", deviceMemoryMb);
       if (fallback != null) body.put("fallback", fallback);
       print(management().post("/admin/models/" + enc(name) + "/versions", body));
+      return 0;
+    }
+  }
+
+  @Command(name = "retire", description = {
+      "Retire a model version (POST /admin/models/{name}/versions/{version}/retire).",
+      "It takes no new requests (they are refused, naming the version to use instead), the requests it is serving",
+      "finish, then its sandboxes are stopped; it stays listed in retiredVersions. Retiring is final; again: no change."})
+  static final class Retire extends ApiCommand {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "the model's name")
+    String name;
+
+    @Parameters(index = "1", paramLabel = "VERSION", description = "the version to retire")
+    String version;
+
+    @Override
+    int run() {
+      print(management().post("/admin/models/" + enc(name) + "/versions/" + enc(version) + "/retire",
+          Management.JSON.createObjectNode()));
       return 0;
     }
   }

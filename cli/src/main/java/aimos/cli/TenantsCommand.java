@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "tenants", description = "Create tenants, read them and change their plans.",
-    subcommands = {TenantsCommand.Create.class, TenantsCommand.Get.class, TenantsCommand.SetPlan.class,
+@Command(name = "tenants", description = "Create, list, read, suspend and resume tenants and change their plans.",
+    subcommands = {TenantsCommand.Create.class, TenantsCommand.List.class, TenantsCommand.Get.class,
+        TenantsCommand.SetPlan.class, TenantsCommand.Suspend.class, TenantsCommand.Resume.class,
         TenantsCommand.Location.class})
 final class TenantsCommand {
 
@@ -153,6 +154,61 @@ final class TenantsCommand {
     @Override
     int run() {
       print(management().get("/admin/tenants/" + enc(id) + "/location"));
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = {"A page of tenants: id, name, plan and status (GET /admin/tenants).",
+      "Pages follow the order tenants were created in; the next page starts at the page's nextCursor."})
+  static final class List extends ApiCommand {
+    @Option(names = "--cursor", paramLabel = "CURSOR", description = "the page after this cursor (nextCursor of a page)")
+    String cursor;
+
+    @Option(names = "--limit", paramLabel = "N", description = "tenants on a page, 1-100 (the node's default: 50)")
+    Integer limit;
+
+    @Override
+    int run() {
+      if (limit != null && (limit < 1 || limit > 100)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "Invalid value for option '--limit': " + limit + " (give 1 to 100)");
+      }
+      print(management().get("/admin/tenants" + query("cursor", cursor, "limit", limit)));
+      return 0;
+    }
+  }
+
+  @Command(name = "suspend", description = {"Suspend a tenant (POST /admin/tenants/{id}/suspend).",
+      "Its requests are refused at admission (gRPC PERMISSION_DENIED, REST 403 tenant_suspended) and nothing is",
+      "billed until it is resumed; its keys, plan and usage stay. Suspending a suspended tenant changes nothing."})
+  static final class Suspend extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Option(names = "--reason", paramLabel = "TEXT",
+        description = "why (at most 500 characters), shown to the operator and in the tenant's refusals")
+    String reason;
+
+    @Override
+    int run() {
+      ObjectNode body = Management.JSON.createObjectNode();
+      if (reason != null) {
+        body.put("reason", reason);
+      }
+      print(management().post("/admin/tenants/" + enc(id) + "/suspend", body));
+      return 0;
+    }
+  }
+
+  @Command(name = "resume", description = {"Resume a suspended tenant (POST /admin/tenants/{id}/resume).",
+      "Its keys admit requests again. Resuming an active tenant changes nothing."})
+  static final class Resume extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Override
+    int run() {
+      print(management().post("/admin/tenants/" + enc(id) + "/resume", Management.JSON.createObjectNode()));
       return 0;
     }
   }

@@ -286,4 +286,52 @@ class AimosCliTest {
     assertEquals(0, help.status(), help.toString());
     assertTrue(help.out().contains("--plaintext"), help.toString());
   }
+
+  @Test
+  void tenantsListSuspendAndResumeCallTheirRoutes() throws Exception {
+    api.answer("GET /admin/tenants?cursor=50&limit=2", 200, """
+        {"tenants":[{"id":"acme","name":"Acme","plan":{"requestsPerMinute":600},"status":"suspended",
+        "suspendReason":"unpaid"}],"nextCursor":null,"total":51}""");
+    Run list = run("tenants", "list", "--cursor", "50", "--limit", "2");
+    assertEquals(0, list.status(), list.toString());
+    assertTrue(list.out().contains("acme") && list.out().contains("suspended"), list.out());
+    usageError(run("tenants", "list", "--limit", "0"), "--limit", "1 to 100");
+    usageError(run("tenants", "list", "--limit", "x"), "--limit");
+
+    api.answer("POST /admin/tenants/acme/suspend", 200, TENANT);
+    assertEquals(0, run("tenants", "suspend", "acme", "--reason", "unpaid invoice", "-o", "json").status());
+    assertEquals("unpaid invoice", Management.JSON.readTree(api.last().body()).get("reason").asText());
+    assertEquals(0, run("tenants", "suspend", "acme").status());
+    assertFalse(Management.JSON.readTree(api.last().body()).has("reason"));
+    api.answer("POST /admin/tenants/acme/resume", 200, TENANT);
+    assertEquals(0, run("tenants", "resume", "acme").status());
+    assertEquals("POST", api.last().method());
+    usageError(run("tenants", "suspend"), "TENANT");
+  }
+
+  @Test
+  void modelsAddVersionTakesItsOwnVersionOption() throws Exception {
+    api.answer("POST /admin/models/demo-text/versions", 201, """
+        {"name":"demo-text","description":"","versions":[],"defaultVersion":"v2","liveWorkers":0}""");
+    Run r = run("models", "add-version", "demo-text", "--version", "v2", "--runtime", "echo-text", "--billing-unit",
+        "TOKENS");
+    assertEquals(0, r.status(), r.toString());
+    JsonNode sent = Management.JSON.readTree(api.last().body());
+    assertEquals("v2", sent.get("version").asText());
+    assertEquals("echo-text", sent.get("runtime").asText());
+    assertTrue(run("models", "add-version", "--help").out().contains("--version=VERSION"));
+    usageError(run("models", "add-version", "demo-text", "--runtime", "echo-text", "--billing-unit", "TOKENS"),
+        "--version");
+  }
+
+  @Test
+  void modelsRetireCallsItsRoute() {
+    api.answer("POST /admin/models/demo-text/versions/v1/retire", 200, """
+        {"name":"demo-text","description":"","versions":[],"defaultVersion":"v2","liveWorkers":1,
+        "retiredVersions":["v1"]}""");
+    Run r = run("models", "retire", "demo-text", "v1", "-o", "json");
+    assertEquals(0, r.status(), r.toString());
+    assertTrue(r.out().contains("\"retiredVersions\""), r.out());
+    usageError(run("models", "retire", "demo-text"), "VERSION");
+  }
 }

@@ -27,7 +27,8 @@ class CliReferenceTest {
   @Test
   void everyCommandHasASection() {
     String doc = CliReference.generate();
-    for (String c : new String[] {"aimos tenants create", "aimos keys revoke", "aimos models add-version",
+    for (String c : new String[] {"aimos tenants create", "aimos tenants list", "aimos tenants suspend",
+        "aimos tenants resume", "aimos keys revoke", "aimos models add-version", "aimos models retire",
         "aimos usage", "aimos ledger", "aimos reconcile", "aimos tokens rotate", "aimos drills watch",
         "aimos completion", "aimos load", "aimos bench sandbox"}) {
       assertTrue(doc.contains("\n## " + c + "\n"), c);

@@ -65,6 +65,9 @@ class AccessIT {
       c("POST", "/admin/tenants", "/admin/tenants", "{}", "operator billing"),
       c("GET", "/admin/tenants/{id}", "/admin/tenants/no-such-tenant", null, "viewer operator billing"),
       c("PUT", "/admin/tenants/{id}/plan", "/admin/tenants/no-such-tenant/plan", "{}", "billing"),
+      c("GET", "/admin/tenants", "/admin/tenants?limit=0", null, "viewer operator billing"),
+      c("POST", "/admin/tenants/{id}/suspend", "/admin/tenants/no-such-tenant/suspend", null, "operator billing"),
+      c("POST", "/admin/tenants/{id}/resume", "/admin/tenants/no-such-tenant/resume", null, "operator billing"),
       c("POST", "/admin/tenants/{id}/keys", "/admin/tenants/no-such-tenant/keys", null, "operator"),
       c("DELETE", "/admin/tenants/{id}/keys/{key}", "/admin/tenants/no-such-tenant/keys/key-0", null, "operator"),
       c("GET", "/admin/tenants/{id}/location", "/admin/tenants/Bad_Id/location", null, "viewer operator"),
@@ -117,6 +120,8 @@ class AccessIT {
       c("POST", "/admin/models", "/admin/models", "{}", "operator"),
       c("GET", "/admin/models/{name}", "/admin/models/no-such-model", null, "viewer operator billing"),
       c("POST", "/admin/models/{name}/versions", "/admin/models/no-such-model/versions", "{}", "operator"),
+      c("POST", "/admin/models/{name}/versions/{version}/retire", "/admin/models/no-such-model/versions/v1/retire",
+          null, "operator"),
       c("GET", "/admin/models/{name}/leases", "/admin/models/no-such-model/leases", null, "viewer operator"),
       c("GET", "/admin/sandboxes", "/admin/sandboxes", null, "viewer operator secops"),
       c("POST", "/admin/sandboxes/{model}/{version}/faults", "/admin/sandboxes/no-such-model/v1/faults", "{}",
@@ -212,6 +217,21 @@ class AccessIT {
     assertEquals(key.json().get("keyId"), tenant.json().get("keys").get(0).get("keyId"));
     assertEquals(404, OpenApiContract.check("GET", "/admin/tenants/no-such-tenant",
         call("GET", "/admin/tenants/no-such-tenant", TestCluster.ADMIN_TOKEN, null)).status());
+    var suspended = OpenApiContract.check("POST", "/admin/tenants/{id}/suspend",
+        call("POST", "/admin/tenants/contract-co/suspend", TestCluster.ADMIN_TOKEN, "{\"reason\": \"contract\"}"));
+    assertEquals(200, suspended.status(), suspended.body());
+    assertEquals("suspended", suspended.json().get("status").asText());
+    var listed = OpenApiContract.check("GET", "/admin/tenants",
+        call("GET", "/admin/tenants?limit=100", TestCluster.ADMIN_TOKEN, null));
+    assertEquals(200, listed.status(), listed.body());
+    assertTrue(listed.body().contains("\"id\":\"contract-co\""), listed.body());
+    assertEquals(400, OpenApiContract.check("GET", "/admin/tenants",
+        call("GET", "/admin/tenants?limit=101", TestCluster.ADMIN_TOKEN, null)).status());
+    var resumed = OpenApiContract.check("POST", "/admin/tenants/{id}/resume",
+        call("POST", "/admin/tenants/contract-co/resume", TestCluster.ADMIN_TOKEN, null));
+    assertEquals("active", resumed.json().get("status").asText());
+    assertEquals(404, OpenApiContract.check("POST", "/admin/tenants/{id}/resume",
+        call("POST", "/admin/tenants/no-such-tenant/resume", TestCluster.ADMIN_TOKEN, null)).status());
     assertEquals(200, OpenApiContract.check("GET", "/admin/whoami",
         call("GET", "/admin/whoami", TestCluster.ADMIN_TOKEN, null)).status());
     var page = OpenApiContract.check("GET", "/admin/audit?limit=3",

@@ -159,6 +159,188 @@ class CliIT {
     assertFalse(aimos("version").ok().out().isBlank());
   }
 
+  private static java.net.http.HttpResponse<String> chat(String apiKey, String requestId) throws Exception {
+    // HTTP/1.1 as the OpenAI SDKs speak it (a cleartext h2c upgrade of a POST is a separate matter)
+    var r = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+            "http://127.0.0.1:" + cluster.nodes.get(0).gatewayPort() + "/v1/chat/completions"))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + apiKey)
+        .header("Idempotency-Key", requestId)
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+            "{\"model\": \"cli-text\", \"messages\": [{\"role\": \"user\", \"content\": \"hello there\"}]}"))
+        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    return OpenApiContract.check("POST", "/v1/chat/completions", r);
+  }
+
+  @Test
+  void tenantsListedSuspendedAndResumedAndASuspendedTenantsRequestsRefusedUnbilled() throws Exception {
+    for (String id : new String[] {"cli-s1", "cli-s2", "cli-s3"}) {
+      aimos("tenants", "create", id, "--requests-per-minute", "600", "--tokens-per-minute", "100000",
+          "--monthly-budget-usd", "10", "--max-concurrent-requests", "4").ok();
+    }
+    String key = aimos("keys", "issue", "cli-s1", "-o", "json").ok().json().get("apiKey").asText();
+    // the model's first sandbox may still be starting: its first answer can be 503 until it is up
+    var first = chat(key, "s1-before");
+    for (int i = 0; first.statusCode() == 503 && i < 60; i++) {
+      Thread.sleep(500);
+      first = chat(key, "s1-before");
+    }
+    assertEquals(200, first.statusCode(), first.body());
+
+    // pages of two, in creation order, each tenant once
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      JsonNode page = (cursor == null ? aimos("tenants", "list", "--limit", "2", "-o", "json")
+          : aimos("tenants", "list", "--limit", "2", "--cursor", cursor, "-o", "json")).ok().json();
+      assertTrue(page.get("tenants").size() <= 2, page.toString());
+      page.get("tenants").forEach(t -> {
+        seen.add(t.get("id").asText());
+        assertEquals("active", t.get("status").asText(), t.toString());
+        assertTrue(t.at("/plan/requestsPerMinute").isNumber(), t.toString());
+      });
+      cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+      pages++;
+    } while (cursor != null && pages < 100);
+    assertEquals(seen.size(), new java.util.HashSet<>(seen).size(), seen.toString());
+    assertTrue(seen.indexOf("cli-s1") >= 0 && seen.indexOf("cli-s1") < seen.indexOf("cli-s2")
+        && seen.indexOf("cli-s2") < seen.indexOf("cli-s3"), seen.toString());
+    Run table = aimos("tenants", "list").ok();
+    assertTrue(table.out().contains("cli-s2") && table.out().contains("STATUS"), table.toString());
+    Run badLimit = aimos("tenants", "list", "--limit", "101");
+    assertEquals(2, badLimit.status(), badLimit.toString());
+    var tooMany = Http.call("GET", cluster.managementPort(0), "/admin/tenants?limit=101", TestCluster.ADMIN_TOKEN,
+        null);
+    assertEquals(400, tooMany.status(), tooMany.body());
+    assertTrue(tooMany.body().contains("limit must be a whole number from 1 to 100"), tooMany.body());
+    assertEquals(400, Http.call("GET", cluster.managementPort(0), "/admin/tenants?cursor=-3", TestCluster.ADMIN_TOKEN,
+        null).status());
+
+    JsonNode suspended = aimos("tenants", "suspend", "cli-s1", "--reason", "unpaid invoice", "-o", "json").ok()
+        .json();
+    assertEquals("suspended", suspended.get("status").asText());
+    assertEquals("unpaid invoice", suspended.get("suspendReason").asText());
+    // again: the same, first reason kept
+    assertEquals("unpaid invoice", aimos("tenants", "suspend", "cli-s1", "-o", "json").ok().json()
+        .get("suspendReason").asText());
+    assertEquals("suspended", aimos("tenants", "get", "cli-s1", "-o", "json").ok().json().get("status").asText());
+
+    var refused = chat(key, "s1-during");
+    assertEquals(403, refused.statusCode(), refused.body());
+    JsonNode error = JSON.readTree(refused.body()).get("error");
+    assertEquals("tenant_suspended", error.get("code").asText(), refused.body());
+    assertTrue(error.get("message").asText().contains("tenant cli-s1 is suspended (unpaid invoice)")
+        && error.get("message").asText().contains("contact the operator"), refused.body());
+    var grpc = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+        () -> TestCluster.infer(cluster.client(0), key, "cli-text", "s1-grpc", "hello"));
+    var status = io.grpc.Status.fromThrowable(grpc.getCause());
+    assertEquals(io.grpc.Status.Code.PERMISSION_DENIED, status.getCode());
+    assertTrue(status.getDescription().startsWith("tenant_suspended: tenant cli-s1 is suspended"), status.toString());
+    assertEquals(1, aimos("tenants", "get", "cli-s1", "-o", "json").ok().json().get("monthRequests").asLong(),
+        "nothing billed while suspended");
+    // other tenants are not touched
+    assertEquals("active", aimos("tenants", "get", "cli-s2", "-o", "json").ok().json().get("status").asText());
+
+    JsonNode resumed = aimos("tenants", "resume", "cli-s1", "-o", "json").ok().json();
+    assertEquals("active", resumed.get("status").asText());
+    assertFalse(resumed.has("suspendReason"), resumed.toString());
+    aimos("tenants", "resume", "cli-s1").ok();
+    assertEquals(200, chat(key, "s1-after").statusCode(), "the same key admits again");
+    assertEquals(2, aimos("tenants", "get", "cli-s1", "-o", "json").ok().json().get("monthRequests").asLong());
+
+    Run unknown = aimos("tenants", "suspend", "cli-nobody");
+    assertEquals(1, unknown.status(), unknown.toString());
+    assertTrue(unknown.err().startsWith("error: not found (404)"), unknown.toString());
+    Map<String, String> secops = new HashMap<>(env);
+    secops.put("AIMOS_ADMIN_TOKEN", TestCluster.SECOPS_TOKEN);
+    Run forbidden = aimos(secops, "tenants", "suspend", "cli-s2");
+    assertTrue(forbidden.err().startsWith("error: forbidden (403)"), forbidden.toString());
+
+    // both changes are in the audit trail
+    var audit = Http.call("GET", cluster.managementPort(0), "/admin/audit?limit=1000", TestCluster.SECOPS_TOKEN, null);
+    assertTrue(audit.body().contains("POST /admin/tenants/{id}/suspend")
+        && audit.body().contains("POST /admin/tenants/{id}/resume"), audit.body());
+  }
+
+  @Test
+  void aRetiredVersionTakesNoRequestsStaysListedAndItsSandboxStops() throws Exception {
+    Http.model(cluster, "cli-retire", "echo-text", "TOKENS", 1);
+    aimos("models", "add-version", "cli-retire", "--version", "v2", "--runtime", "echo-text", "--billing-unit",
+        "TOKENS").ok();
+    String key = Http.tenantWithKey(cluster, "cli-r", 600, 4);
+    // both versions serve before (their sandboxes may still be starting: retried while unavailable)
+    for (String version : new String[] {"v1", "v2"}) {
+      io.grpc.Status.Code code = null;
+      for (int i = 0; i < 60; i++) {
+        try {
+          cluster.client(0).infer().addHeader("authorization", "Bearer " + key).invoke(
+              aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion(version)
+                  .setRequestId("r-" + version + "-" + i)
+                  .setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello there")).build())
+              .toCompletableFuture().join();
+          code = io.grpc.Status.Code.OK;
+          break;
+        } catch (java.util.concurrent.CompletionException e) {
+          code = io.grpc.Status.fromThrowable(e.getCause()).getCode();
+          if (code != io.grpc.Status.Code.UNAVAILABLE) {
+            break;
+          }
+          Thread.sleep(500);
+        }
+      }
+      assertEquals(io.grpc.Status.Code.OK, code, version);
+    }
+
+    JsonNode retired = aimos("models", "retire", "cli-retire", "v1", "-o", "json").ok().json();
+    assertEquals("v1", retired.get("retiredVersions").get(0).asText(), retired.toString());
+    assertEquals("v2", retired.get("defaultVersion").asText());
+    aimos("models", "retire", "cli-retire", "v1").ok();
+    JsonNode view = aimos("models", "get", "cli-retire", "-o", "json").ok().json();
+    assertEquals(2, view.get("versions").size(), "a retired version stays readable: " + view);
+    assertEquals("[\"v1\"]", view.get("retiredVersions").toString());
+
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+        () -> cluster.client(0).infer().addHeader("authorization", "Bearer " + key).invoke(
+            aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion("v1").setRequestId("r-after")
+                .setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello")).build())
+            .toCompletableFuture().join());
+    var status = io.grpc.Status.fromThrowable(refused.getCause());
+    assertEquals(io.grpc.Status.Code.NOT_FOUND, status.getCode());
+    assertEquals("model cli-retire version v1 is retired and takes no new requests; use version v2 (the default: "
+        + "name no version)", status.getDescription());
+    assertEquals("v2", TestCluster.infer(cluster.client(0), key, "cli-retire", "r-default", "hello").getVersion());
+
+    // its sandbox is stopped (no request of it is in flight); the other version's keeps running
+    long until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    JsonNode sandboxes;
+    do {
+      sandboxes = JSON.readTree(Http.call("GET", cluster.managementPort(0), "/admin/sandboxes",
+          TestCluster.ADMIN_TOKEN, null).body());
+    } while (hasSandbox(sandboxes, "cli-retire", "v1") && System.nanoTime() < until && pause());
+    assertFalse(hasSandbox(sandboxes, "cli-retire", "v1"), sandboxes.toString());
+    assertTrue(hasSandbox(sandboxes, "cli-retire", "v2"), sandboxes.toString());
+
+    Run unknown = aimos("models", "retire", "cli-retire", "v9");
+    assertEquals(1, unknown.status(), unknown.toString());
+    assertTrue(unknown.err().startsWith("error: not found (404)") && unknown.err().contains("versions: v1, v2"),
+        unknown.toString());
+    Run usage = aimos("models", "retire", "cli-retire");
+    assertEquals(2, usage.status(), usage.toString());
+  }
+
+  private static boolean pause() throws InterruptedException {
+    Thread.sleep(300);
+    return true;
+  }
+
+  /** Whether any node's sandbox list names a sandbox of the model version. */
+  private static boolean hasSandbox(JsonNode answer, String model, String version) {
+    boolean[] found = {false};
+    answer.findParents("model").forEach(s -> found[0] |= s.path("model").asText().equals(model)
+        && s.path("version").asText().equals(version));
+    return found[0];
+  }
+
   @Test
   void adminTokensIssuedRotatedAndRevoked() {
     JsonNode issued = aimos("tokens", "issue", "--name", "cli-viewer", "--role", "viewer", "-o", "json").ok().json();

@@ -103,6 +103,13 @@ public final class ModelEntity
 
   public record Get(ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
 
+  /**
+   * Retires a version: new leases of it are refused (naming the version to use instead), leases it holds run to their
+   * end, then its sandboxes are stopped. It stays in the model's view, listed as retired. Retiring a retired version
+   * changes nothing; retiring is final (register a new version to serve again).
+   */
+  public record RetireVersion(String version, ActorRef<StatusReply<ModelView>> replyTo) implements Command {}
+
   /** A worker announces itself; repeated as its heartbeat. */
   public record RegisterWorker(String workerId, String version, ActorRef<Worker.Command> worker, int slots,
                                String node) implements Command {}
@@ -165,8 +172,21 @@ public final class ModelEntity
     }
   }
 
+  /**
+   * {@code versions} in registration order, retired ones included; {@code retiredVersions} names those retired (empty
+   * from nodes before retirement); {@code defaultVersion} is the newest version not retired ("" when all are).
+   */
   public record ModelView(String name, String description, List<VersionInfo> versions, String defaultVersion,
-                          int liveWorkers) implements KryoSerializable {}
+                          int liveWorkers, List<String> retiredVersions) implements KryoSerializable {
+    public ModelView(String name, String description, List<VersionInfo> versions, String defaultVersion,
+                     int liveWorkers) {
+      this(name, description, versions, defaultVersion, liveWorkers, List.of());
+    }
+
+    public ModelView {
+      retiredVersions = retiredVersions == null ? List.of() : retiredVersions;
+    }
+  }
 
   public sealed interface LeaseResult extends KryoSerializable {}
 
@@ -192,6 +212,8 @@ public final class ModelEntity
   public record ModelRegistered(String name, String description, long registeredAtMillis) implements Event {}
 
   public record VersionRegistered(VersionInfo info) implements Event {}
+
+  public record VersionRetired(String version, long retiredAtMillis) implements Event {}
 
   // ---- behaviour ----
 
@@ -292,12 +314,14 @@ public final class ModelEntity
         .onCommand(Register.class, this::register)
         .onCommand(AddVersion.class, (s, c) -> refuseAndStop(c.replyTo(), unknownModel()))
         .onCommand(Get.class, (s, c) -> refuseAndStop(c.replyTo(), unknownModel()))
+        .onCommand(RetireVersion.class, (s, c) -> refuseAndStop(c.replyTo(), unknownModel()))
         .onCommand(AcquireLease.class, (s, c) -> refuseAndStop(c.replyTo(),
             new NoSuchVersion("model " + name + " does not exist")));
     b.forState(s -> s.registered)
         .onCommand(Register.class, (s, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("model " + name + " already exists")))
         .onCommand(AddVersion.class, this::addVersion)
+        .onCommand(RetireVersion.class, this::retire)
         .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s.view(name, workers.size()))))
         .onCommand(AcquireLease.class, this::acquire);
     b.forAnyState()
@@ -364,6 +388,70 @@ public final class ModelEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
   }
 
+  private ReplyEffect<Event, ModelState> retire(ModelState s, RetireVersion c) {
+    if (c.version() == null || !s.versions.containsKey(c.version())) {
+      return Effect().reply(c.replyTo(), StatusReply.error("model " + name + " version " + c.version()
+          + " does not exist (versions: " + String.join(", ", s.versions.keySet()) + ")"));
+    }
+    if (s.retired.containsKey(c.version())) {
+      return Effect().reply(c.replyTo(), StatusReply.success(s.view(name, workers.size())));
+    }
+    return Effect().persist(new VersionRetired(c.version(), System.currentTimeMillis()))
+        .thenRun(st -> {
+          ctx.getLog().info("Model {}: version {} retired; its sandboxes stop once its {} leases are given back",
+              name, c.version(), leasesOf(c.version()));
+          refuseWaitingFor(st, c.version());
+          stopDrained(st);
+        })
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.view(name, workers.size())));
+  }
+
+  /** Why a lease of a retired version is refused, and what to call instead. */
+  private String retiredMessage(ModelState s, String version) {
+    return "model " + name + " version " + version + " is retired and takes no new requests; "
+        + (s.defaultVersion.isEmpty() ? "every version of it is retired: use another model"
+            : "use version " + s.defaultVersion + " (the default: name no version)");
+  }
+
+  private void refuseWaitingFor(ModelState s, String version) {
+    Iterator<Waiting> it = queue.iterator();
+    while (it.hasNext()) {
+      Waiting w = it.next();
+      if (w.request().version().equals(version)) {
+        it.remove();
+        waitingByHolder.remove(w.request().holder(), w);
+        w.request().replyTo().tell(new NoSuchVersion(retiredMessage(s, version)));
+      }
+    }
+  }
+
+  private int leasesOf(String version) {
+    Map<String, Integer> load = leases.byWorker(workers);
+    int n = 0;
+    for (WorkerRegistry.Entry w : workers.all()) {
+      if (w.version().equals(version)) {
+        n += load.getOrDefault(w.workerId(), 0);
+      }
+    }
+    return n;
+  }
+
+  /** Versions whose sandboxes were told to stop by this incarnation of the entity. */
+  private final Set<String> stopped = new HashSet<>();
+
+  /** Stops the sandboxes of each retired version that holds no lease any more (its last request has finished). */
+  private void stopDrained(ModelState s) {
+    for (String version : s.retired.keySet()) {
+      if (!stopped.contains(version) && leasesOf(version) == 0) {
+        stopped.add(version);
+        List<String> ids = workers.all().stream().filter(w -> w.version().equals(version))
+            .map(WorkerRegistry.Entry::workerId).toList();
+        ids.forEach(this::dropWorker);
+        placement.stop(version);
+      }
+    }
+  }
+
   private String versionProblem(ModelState s, AddVersion c) {
     if (c.version() == null || !VERSION.matcher(c.version()).matches()) {
       return "version must be 1-32 characters of letters, digits, '.', '_' and '-'";
@@ -407,6 +495,13 @@ public final class ModelEntity
       return Effect().noReply();
     }
     String version = c.version() == null || c.version().isEmpty() ? s.defaultVersion : c.version();
+    if (version.isEmpty() && !s.versions.isEmpty()) {
+      return Effect().reply(c.replyTo(), new NoSuchVersion("every version of model " + name + " is retired ("
+          + String.join(", ", s.retired.keySet()) + "): use another model"));
+    }
+    if (s.retired.containsKey(version)) {
+      return Effect().reply(c.replyTo(), new NoSuchVersion(retiredMessage(s, version)));
+    }
     if (!s.versions.containsKey(version)) {
       String known = String.join(", ", s.versions.keySet());
       return Effect().reply(c.replyTo(), new NoSuchVersion(s.versions.isEmpty()
@@ -464,6 +559,10 @@ public final class ModelEntity
   }
 
   private void registerWorker(ModelState s, RegisterWorker c) {
+    if (s.retired.containsKey(c.version())) {
+      // a sandbox of a retired version still announcing itself (its stop is on the way): it gets no leases
+      return;
+    }
     if (workers.heartbeat(c, System.nanoTime())) {
       ctx.getLog().info("Model {}: worker {} for version {} joined ({} slots)", name, c.workerId(), c.version(),
           c.slots());
@@ -505,6 +604,7 @@ public final class ModelEntity
     if (expired || !gone.isEmpty()) {
       serveQueue(s);
     }
+    stopDrained(s);
     while (!queue.isEmpty() && queue.peek().deadlineNanos() - now < 0) {
       Waiting w = queue.poll();
       waitingByHolder.remove(w.request().holder(), w);

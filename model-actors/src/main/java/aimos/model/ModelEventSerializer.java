@@ -17,6 +17,7 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
   static final String VERSION = "VersionRegistered.v1";
   static final String DIRECTORY_ADD = "ModelDirectoryEntryAdded.v1";
   static final String SNAPSHOT = "ModelSnapshot.v1";
+  static final String RETIRED = "VersionRetired.v1";
 
   public ModelEventSerializer(ExtendedActorSystem system) {}
 
@@ -33,6 +34,7 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
     if (o instanceof ModelEntity.VersionRegistered) return VERSION;
     if (o instanceof ModelDirectory.NameAdded) return DIRECTORY_ADD;
     if (o instanceof ModelSnapshot) return SNAPSHOT;
+    if (o instanceof ModelEntity.VersionRetired) return RETIRED;
     throw new IllegalArgumentException("Not a model event: " + o.getClass());
   }
 
@@ -44,6 +46,10 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
     }
     if (o instanceof ModelEntity.VersionRegistered e) {
       return toProto(e.info()).toByteArray();
+    }
+    if (o instanceof ModelEntity.VersionRetired e) {
+      return aimos.internal.events.VersionRetired.newBuilder().setVersion(e.version())
+          .setRetiredAtMillis(e.retiredAtMillis()).build().toByteArray();
     }
     if (o instanceof ModelSnapshot snapshot) {
       return snapshot.toByteArray();
@@ -67,6 +73,10 @@ public final class ModelEventSerializer extends SerializerWithStringManifest {
         }
         case DIRECTORY_ADD -> {
           return new ModelDirectory.NameAdded(ModelDirectoryEntryAdded.parseFrom(bytes).getName());
+        }
+        case RETIRED -> {
+          var p = aimos.internal.events.VersionRetired.parseFrom(bytes);
+          return new ModelEntity.VersionRetired(p.getVersion(), p.getRetiredAtMillis());
         }
         case SNAPSHOT -> {
           return ModelSnapshot.parseFrom(bytes);

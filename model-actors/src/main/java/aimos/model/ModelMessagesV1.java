@@ -10,4 +10,8 @@ public final class ModelMessagesV1 {
   private ModelMessagesV1() {}
 
   public record AcquireLease(String version, String tenantId, ActorRef<ModelEntity.LeaseResult> replyTo) {}
+
+  /** {@link ModelEntity.ModelView} before retirement. */
+  public record ModelView(String name, String description, java.util.List<ModelEntity.VersionInfo> versions,
+                          String defaultVersion, int liveWorkers) {}
 }

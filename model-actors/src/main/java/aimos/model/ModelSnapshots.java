@@ -16,6 +16,8 @@ public final class ModelSnapshots implements SnapshotAdapter<ModelState> {
   public Object toJournal(ModelState s) {
     ModelSnapshot.Builder b = ModelSnapshot.newBuilder().setRegistered(s.registered).setDescription(s.description);
     s.versions.values().forEach(v -> b.addVersions(ModelEventSerializer.toProto(v)));
+    s.retired.forEach((v, at) -> b.addRetired(aimos.internal.events.VersionRetired.newBuilder().setVersion(v)
+        .setRetiredAtMillis(at)));
     return b.build();
   }
 
@@ -26,6 +28,7 @@ public final class ModelSnapshots implements SnapshotAdapter<ModelState> {
     s.registered = p.getRegistered();
     s.description = p.getDescription();
     p.getVersionsList().forEach(v -> s.apply(new ModelEntity.VersionRegistered(ModelEventSerializer.fromProto(v))));
+    p.getRetiredList().forEach(r -> s.apply(new ModelEntity.VersionRetired(r.getVersion(), r.getRetiredAtMillis())));
     return s;
   }
 }

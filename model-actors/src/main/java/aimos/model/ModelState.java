@@ -12,6 +12,8 @@ public final class ModelState {
   String description = "";
   final LinkedHashMap<String, ModelEntity.VersionInfo> versions = new LinkedHashMap<>();
   String defaultVersion = "";
+  /** Retired versions and when, in the order they were retired. */
+  final LinkedHashMap<String, Long> retired = new LinkedHashMap<>();
 
   ModelState apply(ModelEntity.Event event) {
     if (event instanceof ModelEntity.ModelRegistered e) {
@@ -20,12 +22,21 @@ public final class ModelState {
     } else if (event instanceof ModelEntity.VersionRegistered e) {
       versions.put(e.info().version(), e.info());
       defaultVersion = e.info().version();
+    } else if (event instanceof ModelEntity.VersionRetired e) {
+      retired.put(e.version(), e.retiredAtMillis());
+      // the default is the newest version still serving
+      defaultVersion = "";
+      versions.keySet().forEach(v -> {
+        if (!retired.containsKey(v)) {
+          defaultVersion = v;
+        }
+      });
     }
     return this;
   }
 
   ModelEntity.ModelView view(String name, int liveWorkers) {
     return new ModelEntity.ModelView(name, description, new ArrayList<>(versions.values()), defaultVersion,
-        liveWorkers);
+        liveWorkers, new ArrayList<>(retired.keySet()));
   }
 }

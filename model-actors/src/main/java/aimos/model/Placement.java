@@ -28,7 +28,23 @@ final class Placement {
   private final Map<String, Set<ActorRef<WorkerHost.Command>>> placed = new HashMap<>();
   private final Map<String, Set<ActorRef<WorkerHost.Command>>> refused = new HashMap<>();
 
+  /** Retired versions whose sandboxes were told to stop; a host that joins later is told too. */
+  private final Set<String> stopped = new HashSet<>();
+
+  /** Stops the version's sandboxes on every host and places it no more. */
+  void stop(String version) {
+    stopped.add(version);
+    placed.remove(version);
+    refused.remove(version);
+    hosts.forEach(h -> h.tell(new WorkerHost.StopHosting(name, version)));
+  }
+
   void hostsChanged(Set<ActorRef<WorkerHost.Command>> now) {
+    for (ActorRef<WorkerHost.Command> h : now) {
+      if (!hosts.contains(h)) {
+        stopped.forEach(v -> h.tell(new WorkerHost.StopHosting(name, v)));
+      }
+    }
     hosts = now;
     placed.values().forEach(set -> set.retainAll(now));
     // a new host may accept what others refused
@@ -46,6 +62,9 @@ final class Placement {
 
   void place(ModelState s) {
     for (ModelEntity.VersionInfo v : s.versions.values()) {
+      if (s.retired.containsKey(v.version())) {
+        continue;
+      }
       Set<ActorRef<WorkerHost.Command>> on = placed.computeIfAbsent(v.version(), k -> new HashSet<>());
       Set<ActorRef<WorkerHost.Command>> no = refused.getOrDefault(v.version(), Set.of());
       List<ActorRef<WorkerHost.Command>> candidates = hosts.stream()

@@ -253,4 +253,65 @@ class ModelEntityTest {
       return null;
     });
   }
+
+  @Test
+  void aRetiredVersionTakesNoNewLeasesLetsItsRequestsFinishAndIsThenDropped() {
+    registerWithVersion("v1");
+    kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt ->
+        new ModelEntity.AddVersion("v2", "echo-text", BillingUnit.TOKENS, 20_000, 1, 0, rt));
+    TestProbe<Worker.Command> w1 = testKit.createTestProbe();
+    TestProbe<Worker.Command> w2 = testKit.createTestProbe();
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", w1.ref(), 2, self));
+    kit.runCommand(new ModelEntity.RegisterWorker("w2", "v2", w2.ref(), 2, self));
+    var inFlight = assertInstanceOf(ModelEntity.Granted.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("v1", "t", rt)).reply());
+
+    var retired = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt -> new ModelEntity.RetireVersion("v1", rt));
+    assertInstanceOf(ModelEntity.VersionRetired.class, retired.event());
+    assertEquals(java.util.List.of("v1"), retired.reply().getValue().retiredVersions());
+    assertEquals("v2", retired.reply().getValue().defaultVersion());
+    assertEquals(2, retired.reply().getValue().versions().size(), "still listed");
+    // again: nothing new
+    assertTrue(kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt -> new ModelEntity.RetireVersion("v1", rt))
+        .hasNoEvents());
+
+    var refused = assertInstanceOf(ModelEntity.NoSuchVersion.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("v1", "t", rt)).reply());
+    assertEquals("model " + name + " version v1 is retired and takes no new requests; use version v2 (the default: "
+        + "name no version)", refused.message());
+    assertEquals("v2", assertInstanceOf(ModelEntity.Granted.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt)).reply()).version().version());
+
+    // the request in flight keeps its worker until it gives its lease back; then the worker is dropped
+    var report = kit.<ModelEntity.LeaseReport>runCommand(ModelEntity.GetLeases::new).reply();
+    assertEquals(1, report.leasesByWorker().get("w1"));
+    kit.runCommand(new ModelEntity.ReleaseLease(inFlight.leaseId()));
+    testKit.createTestProbe().awaitAssert(() -> {
+      var after = kit.<ModelEntity.LeaseReport>runCommand(ModelEntity.GetLeases::new).reply();
+      assertTrue(!after.leasesByWorker().containsKey("w1"), after.toString());
+      return null;
+    });
+    // its sandbox's heartbeats register nothing any more
+    kit.runCommand(new ModelEntity.RegisterWorker("w1", "v1", w1.ref(), 2, self));
+    assertTrue(!kit.<ModelEntity.LeaseReport>runCommand(ModelEntity.GetLeases::new).reply().leasesByWorker()
+        .containsKey("w1"));
+
+    var restarted = kit.restart();
+    assertTrue(restarted.state().retired.containsKey("v1"));
+    assertInstanceOf(ModelEntity.NoSuchVersion.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("v1", "t", rt)).reply());
+  }
+
+  @Test
+  void retiringAnUnknownVersionOrEveryVersionSaysWhatToDo() {
+    registerWithVersion("v1");
+    var unknown = kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt -> new ModelEntity.RetireVersion("v9", rt));
+    assertEquals("model " + name + " version v9 does not exist (versions: v1)", unknown.reply().getError()
+        .getMessage());
+    assertTrue(unknown.hasNoEvents());
+    kit.<StatusReply<ModelEntity.ModelView>>runCommand(rt -> new ModelEntity.RetireVersion("v1", rt));
+    var none = assertInstanceOf(ModelEntity.NoSuchVersion.class, kit.<ModelEntity.LeaseResult>runCommand(
+        rt -> new ModelEntity.AcquireLease("", "t", rt)).reply());
+    assertEquals("every version of model " + name + " is retired (v1): use another model", none.message());
+  }
 }

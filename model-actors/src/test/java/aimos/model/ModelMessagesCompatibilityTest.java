@@ -46,4 +46,20 @@ class ModelMessagesCompatibilityTest {
     assertEquals(new ModelEntity.AcquireLease("v2", "acme", null, "", 0),
         serializer.fromBinary(earlier.toBytes(), ModelEntity.AcquireLease.class.getName()));
   }
+
+  @Test
+  void modelViewsCrossVersionsAndOnesFromEarlierNodesHaveNothingRetired() throws Exception {
+    Kryo earlier = earlierNode();
+    earlier.register(ModelMessagesV1.ModelView.class, 209);
+    earlier.register(java.util.ArrayList.class, 21);
+    var now = new ModelEntity.ModelView("m", "d", new java.util.ArrayList<>(), "v2", 1,
+        new java.util.ArrayList<>(java.util.List.of("v1")));
+    assertEquals(new ModelMessagesV1.ModelView("m", "d", new java.util.ArrayList<>(), "v2", 1),
+        earlier.readObject(new Input(serializer.toBinary(now)), ModelMessagesV1.ModelView.class));
+    assertEquals(now, serializer.fromBinary(serializer.toBinary(now), serializer.manifest(now)));
+    Output out = new Output(256, -1);
+    earlier.writeObject(out, new ModelMessagesV1.ModelView("m", "d", new java.util.ArrayList<>(), "v2", 1));
+    var read = (ModelEntity.ModelView) serializer.fromBinary(out.toBytes(), ModelEntity.ModelView.class.getName());
+    assertEquals(java.util.List.of(), read.retiredVersions());
+  }
 }

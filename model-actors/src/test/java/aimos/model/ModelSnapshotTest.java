@@ -85,4 +85,42 @@ class ModelSnapshotTest {
         0, 1)));
     assertEquals(new ArrayList<>(), new ArrayList<>(snapshot.getVersionsList()));
   }
+
+  @Test
+  void decodesCommittedBytesOfARetiredVersionInEventAndSnapshot() throws Exception {
+    var retired = new ModelEntity.VersionRetired("v1", 1764000008000L);
+    assertEquals(retired, serializer.fromBinary(Base64.getDecoder().decode("CgJ2MRDAjuC0qzM="), "VersionRetired.v1"));
+    assertEquals("VersionRetired.v1", serializer.manifest(retired));
+    assertEquals("CgJ2MRDAjuC0qzM=", Base64.getEncoder().encodeToString(serializer.toBinary(retired)));
+    // SNAPSHOT_V1 with v1 retired (field 4)
+    String bytes = "CAESDlJldmVyc2VzIHdvcmRzGiQKAnYxEgllY2hvLXRleHQaBlRPS0VOUyCgnAEogNDftKszMAEaMAoCdjISCWVjaG8tdGV4"
+        + "dBoGVE9LRU5TILDqASiI99+0qzMwAjiAEEIHZGVtby1sbSILCgJ2MRDAjuC0qzM=";
+    ModelState s = ModelSnapshots.INSTANCE.fromJournal(
+        serializer.fromBinary(Base64.getDecoder().decode(bytes), "ModelSnapshot.v1"));
+    var view = s.view("demo-text", 0);
+    assertEquals(List.of("v1"), view.retiredVersions());
+    assertEquals("v2", view.defaultVersion());
+    assertEquals(2, view.versions().size());
+    assertEquals(bytes, Base64.getEncoder().encodeToString(serializer.toBinary(ModelSnapshots.INSTANCE.toJournal(s))));
+    // a snapshot from before retirement: nothing retired
+    ModelState old = ModelSnapshots.INSTANCE.fromJournal(
+        serializer.fromBinary(Base64.getDecoder().decode(SNAPSHOT_V1), "ModelSnapshot.v1"));
+    assertEquals(List.of(), old.view("demo-text", 0).retiredVersions());
+  }
+
+  @Test
+  void retiringTheNewestVersionMakesTheNewestServingOneTheDefault() {
+    ModelState s = new ModelState().apply(new ModelEntity.ModelRegistered("m", "d", 1));
+    for (String v : List.of("v1", "v2", "v3")) {
+      s.apply(new ModelEntity.VersionRegistered(new ModelEntity.VersionInfo(v, "echo-text", BillingUnit.TOKENS, 1, 1,
+          0, 1)));
+    }
+    s.apply(new ModelEntity.VersionRetired("v3", 2));
+    assertEquals("v2", s.defaultVersion);
+    s.apply(new ModelEntity.VersionRetired("v1", 3));
+    assertEquals("v2", s.defaultVersion);
+    s.apply(new ModelEntity.VersionRetired("v2", 4));
+    assertEquals("", s.defaultVersion);
+    assertEquals(List.of("v3", "v1", "v2"), s.view("m", 0).retiredVersions());
+  }
 }

@@ -58,6 +58,7 @@ public final class TenantEntity
   public static final int DEDUP_WINDOW = RecentRequests.MAX_IDS;
   public static final Duration DEDUP_HORIZON = RecentRequests.HORIZON;
   public static final int MAX_ACTIVE_KEYS = 20;
+  public static final int MAX_SUSPEND_REASON = 500;
 
   /**
    * Budget-threshold crossings carry this one tag: a few per tenant and month, read by the budget-alert projection
@@ -132,6 +133,17 @@ public final class TenantEntity
   public record RevokeKey(String keyId, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
   public record GetSummary(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /**
+   * Suspends the tenant: every request of its keys is refused at admission ({@link Reason#TENANT_SUSPENDED}),
+   * nothing runs or is billed; keys, plan and usage stay. {@code reason} (at most {@link #MAX_SUSPEND_REASON}
+   * characters, may be empty) is shown to the operator and in the refusals. Suspending a suspended tenant changes
+   * nothing.
+   */
+  public record Suspend(String reason, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /** Resumes a suspended tenant: its keys admit requests again. Resuming an active tenant changes nothing. */
+  public record Resume(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
   /** Sets the budget-alert thresholds: 1-10 percentages of the monthly budget, each 1-100, ascending. */
   public record SetBudgetAlerts(List<Integer> percents, ActorRef<StatusReply<BudgetAlertStatus>> replyTo)
@@ -250,7 +262,9 @@ public final class TenantEntity
     /** The request id is being served right now; its answer can be fetched by retrying once it is done. */
     REQUEST_IN_PROGRESS,
     /** The tenant's requests made the model fail too often in the last minute. */
-    MODEL_FAILURES
+    MODEL_FAILURES,
+    /** The tenant is suspended by an operator: nothing is admitted until it is resumed. */
+    TENANT_SUSPENDED
   }
 
   /** The metered result of one request id; {@code fingerprint} is its input's, empty for usage recorded without. */
@@ -284,11 +298,27 @@ public final class TenantEntity
                                   List<Integer> crossed, long budgetMicros, long spendMicros)
       implements KryoSerializable {}
 
+  /**
+   * {@code suspended}, {@code suspendReason} and {@code suspendedAtMillis} say whether an operator suspended the
+   * tenant, why and when (false, "" and 0 from nodes before suspension).
+   */
   public record Summary(String tenantId, String displayName, Plan plan, List<KeyInfo> keys, String month,
-                        long monthRequests, long monthTokens, long monthSpendMicros) implements KryoSerializable {
+                        long monthRequests, long monthTokens, long monthSpendMicros, boolean suspended,
+                        String suspendReason, long suspendedAtMillis) implements KryoSerializable {
+    public Summary(String tenantId, String displayName, Plan plan, List<KeyInfo> keys, String month,
+                   long monthRequests, long monthTokens, long monthSpendMicros) {
+      this(tenantId, displayName, plan, keys, month, monthRequests, monthTokens, monthSpendMicros, false, "", 0);
+    }
+
     /** The same summary showing {@code name}: the display name opened from its stored (sealed) form. */
     public Summary withDisplayName(String name) {
-      return new Summary(tenantId, name, plan, keys, month, monthRequests, monthTokens, monthSpendMicros);
+      return new Summary(tenantId, name, plan, keys, month, monthRequests, monthTokens, monthSpendMicros, suspended,
+          suspendReason, suspendedAtMillis);
+    }
+
+    /** "suspended" or "active". */
+    public String status() {
+      return suspended ? "suspended" : "active";
     }
   }
 
@@ -340,6 +370,12 @@ public final class TenantEntity
 
   /** New budget-alert thresholds; empty: the defaults. */
   public record BudgetAlertsSet(List<Integer> percents) implements Event {}
+
+  /** An operator suspended the tenant ({@code reason} may be empty). */
+  public record TenantSuspended(String reason, long suspendedAtMillis) implements Event {}
+
+  /** An operator resumed the suspended tenant. */
+  public record TenantResumed(long resumedAtMillis) implements Event {}
 
   // ---- behaviour ----
 
@@ -483,6 +519,8 @@ public final class TenantEntity
         .onCommand(IssueKey.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
         .onCommand(RevokeKey.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
         .onCommand(GetSummary.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(Suspend.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
+        .onCommand(Resume.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
         .onCommand(SetBudgetAlerts.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()))
         .onCommand(GetBudgetAlerts.class, (s, c) -> refuseAndStop(c.replyTo(), notFound()));
     b.forState(s -> s.created)
@@ -492,6 +530,11 @@ public final class TenantEntity
         .onCommand(IssueKey.class, this::issueKey)
         .onCommand(RevokeKey.class, this::revokeKey)
         .onCommand(GetSummary.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId))))
+        .onCommand(Suspend.class, this::suspend)
+        .onCommand(Resume.class, (s, c) -> !s.suspended
+            ? Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId)))
+            : Effect().persist(new TenantResumed(now()))
+                .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId))))
         .onCommand(SetBudgetAlerts.class, this::setBudgetAlerts)
         .onCommand(GetBudgetAlerts.class, (s, c) -> Effect().reply(c.replyTo(),
             StatusReply.success(s.budgetAlerts(tenantId, currentMonth()))))
@@ -561,6 +604,26 @@ public final class TenantEntity
         .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
   }
 
+  private ReplyEffect<Event, TenantState> suspend(TenantState s, Suspend c) {
+    String reason = c.reason() == null ? "" : c.reason().strip();
+    if (reason.length() > MAX_SUSPEND_REASON || reason.chars().anyMatch(Character::isISOControl)) {
+      return Effect().reply(c.replyTo(), StatusReply.error("reason must be at most " + MAX_SUSPEND_REASON
+          + " characters without control characters"));
+    }
+    if (s.suspended) {
+      // suspending again keeps the first suspension (its time and reason): the call is safe to retry
+      return Effect().reply(c.replyTo(), StatusReply.success(s.summary(tenantId)));
+    }
+    return Effect().persist(new TenantSuspended(reason, now()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
+  }
+
+  private Rejected suspended(TenantState s) {
+    return new Rejected(Reason.TENANT_SUSPENDED, "tenant " + tenantId + " is suspended"
+        + (s.suspendReason.isEmpty() ? "" : " (" + s.suspendReason + ")")
+        + "; its requests are refused and nothing is billed until it is resumed: contact the operator", 0);
+  }
+
   private ReplyEffect<Event, TenantState> changePlan(TenantState s, ChangePlan c) {
     return Effect().persist(new PlanChanged(c.plan()))
         .thenReply(c.replyTo(), st -> StatusReply.success(st.summary(tenantId)));
@@ -616,6 +679,9 @@ public final class TenantEntity
     }
     if (c.secret() == null || !s.keys.matches(c.secret(), KeyScope.INFERENCE)) {
       return Effect().reply(c.replyTo(), unauthenticated());
+    }
+    if (s.suspended) {
+      return Effect().reply(c.replyTo(), suspended(s));
     }
     // a request id is looked up before anything runs: a retry never runs the model again, another input never
     // gets an answer under an id that was already paid for

@@ -8,6 +8,8 @@ import aimos.internal.events.PlanChanged;
 import aimos.internal.events.TenantCreated;
 import aimos.internal.events.TenantDirectoryEntryAdded;
 import aimos.internal.events.TenantDirectorySeeded;
+import aimos.internal.events.TenantResumed;
+import aimos.internal.events.TenantSuspended;
 import aimos.internal.events.UsageRecorded;
 import aimos.internal.snapshots.TenantSnapshot;
 import aimos.tenant.directory.TenantDirectory;
@@ -32,6 +34,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
   static final String SNAPSHOT = "TenantSnapshot.v1";
   static final String BUDGET_CROSSED = "BudgetThresholdCrossed.v1";
   static final String BUDGET_ALERTS_SET = "BudgetAlertsSet.v1";
+  static final String SUSPENDED = "TenantSuspended.v1";
+  static final String RESUMED = "TenantResumed.v1";
 
   public TenantEventSerializer(ExtendedActorSystem system) {}
 
@@ -54,6 +58,8 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantSnapshot) return SNAPSHOT;
     if (o instanceof TenantEntity.BudgetThresholdCrossed) return BUDGET_CROSSED;
     if (o instanceof TenantEntity.BudgetAlertsSet) return BUDGET_ALERTS_SET;
+    if (o instanceof TenantEntity.TenantSuspended) return SUSPENDED;
+    if (o instanceof TenantEntity.TenantResumed) return RESUMED;
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -101,6 +107,13 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
     if (o instanceof TenantEntity.BudgetAlertsSet e) {
       return BudgetAlertsSet.newBuilder().addAllPercents(e.percents()).build().toByteArray();
     }
+    if (o instanceof TenantEntity.TenantSuspended e) {
+      return TenantSuspended.newBuilder().setReason(e.reason()).setSuspendedAtMillis(e.suspendedAtMillis()).build()
+          .toByteArray();
+    }
+    if (o instanceof TenantEntity.TenantResumed e) {
+      return TenantResumed.newBuilder().setResumedAtMillis(e.resumedAtMillis()).build().toByteArray();
+    }
     throw new IllegalArgumentException("Not a tenant event: " + o.getClass());
   }
 
@@ -146,6 +159,13 @@ public final class TenantEventSerializer extends SerializerWithStringManifest {
         case BUDGET_ALERTS_SET -> {
           return new TenantEntity.BudgetAlertsSet(java.util.List.copyOf(BudgetAlertsSet.parseFrom(bytes)
               .getPercentsList()));
+        }
+        case SUSPENDED -> {
+          TenantSuspended p = TenantSuspended.parseFrom(bytes);
+          return new TenantEntity.TenantSuspended(p.getReason(), p.getSuspendedAtMillis());
+        }
+        case RESUMED -> {
+          return new TenantEntity.TenantResumed(TenantResumed.parseFrom(bytes).getResumedAtMillis());
         }
         default -> throw new NotSerializableException("Unknown tenant event manifest " + manifest);
       }

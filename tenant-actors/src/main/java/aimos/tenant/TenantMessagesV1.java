@@ -32,4 +32,8 @@ public final class TenantMessagesV1 {
   public record IssueKey(ActorRef<StatusReply<TenantEntity.IssuedKey>> replyTo) {}
 
   public record KeyInfo(String keyId, long issuedAtMillis, boolean revoked) {}
+
+  /** {@link TenantEntity.Summary} before suspension. */
+  public record Summary(String tenantId, String displayName, Plan plan, java.util.List<TenantEntity.KeyInfo> keys,
+                        String month, long monthRequests, long monthTokens, long monthSpendMicros) {}
 }

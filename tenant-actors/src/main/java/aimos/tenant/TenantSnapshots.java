@@ -30,6 +30,9 @@ public final class TenantSnapshots implements SnapshotAdapter<TenantState> {
     TenantSnapshot.Builder b = TenantSnapshot.newBuilder().setCreated(s.created).setDisplayName(s.displayName)
         .setMonth(s.month.month).setMonthRequests(s.month.requests).setMonthTokens(s.month.tokens)
         .setMonthSpendMicros(s.month.spendMicros);
+    if (s.suspended) {
+      b.setSuspended(true).setSuspendReason(s.suspendReason).setSuspendedAtMillis(s.suspendedAtMillis);
+    }
     b.addAllBudgetAlertPercents(s.alerts.percents);
     // crossings are kept for the snapshot's month only: a later month starts with none
     b.addAllBudgetThresholdsCrossed(s.alerts.crossedIn(s.month.month));
@@ -61,6 +64,9 @@ public final class TenantSnapshots implements SnapshotAdapter<TenantState> {
       s.keys.restore(new KeyRing.Key(k.getKeyId(), k.getSalt().toByteArray(), k.getHash().toByteArray(),
           k.getIssuedAtMillis(), k.getRevoked(), KeyScope.ofLabel(k.getScope())));
     }
+    s.suspended = p.getSuspended();
+    s.suspendReason = p.getSuspendReason();
+    s.suspendedAtMillis = p.getSuspendedAtMillis();
     s.month.month = p.getMonth();
     s.month.requests = p.getMonthRequests();
     s.month.tokens = p.getMonthTokens();

@@ -13,6 +13,9 @@ public final class TenantState {
   final MonthToDate month = new MonthToDate();
   final RecentRequests recent = new RecentRequests();
   final BudgetAlerts alerts = new BudgetAlerts();
+  boolean suspended;
+  String suspendReason = "";
+  long suspendedAtMillis;
 
   public boolean isCreated() {
     return created;
@@ -41,6 +44,14 @@ public final class TenantState {
       alerts.crossed(e.month(), e.percent());
     } else if (event instanceof TenantEntity.BudgetAlertsSet e) {
       alerts.percents = java.util.List.copyOf(e.percents());
+    } else if (event instanceof TenantEntity.TenantSuspended e) {
+      suspended = true;
+      suspendReason = e.reason();
+      suspendedAtMillis = e.suspendedAtMillis();
+    } else if (event instanceof TenantEntity.TenantResumed) {
+      suspended = false;
+      suspendReason = "";
+      suspendedAtMillis = 0;
     }
     return this;
   }
@@ -52,6 +63,6 @@ public final class TenantState {
 
   TenantEntity.Summary summary(String tenantId) {
     return new TenantEntity.Summary(tenantId, displayName, plan, keys.infos(), month.month, month.requests,
-        month.tokens, month.spendMicros);
+        month.tokens, month.spendMicros, suspended, suspendReason, suspendedAtMillis);
   }
 }

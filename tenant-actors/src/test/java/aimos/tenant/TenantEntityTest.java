@@ -561,4 +561,63 @@ class TenantEntityTest {
       assertFalse(m.toString().contains(secret), m.toString());
     }
   }
+
+  @Test
+  void aSuspendedTenantIsRefusedAtAdmissionUntilResumedAndItsKeysStayValid() {
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    var suspended = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Suspend(
+        "  unpaid invoice ", rt));
+    assertEquals(new TenantEntity.TenantSuspended("unpaid invoice", CLOCK.millis()), suspended.event());
+    assertTrue(suspended.reply().getValue().suspended());
+    assertEquals("suspended", suspended.reply().getValue().status());
+
+    var refused = kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit(secret(key), "r1", 10, rt));
+    assertTrue(refused.hasNoEvents());
+    var rejected = assertInstanceOf(TenantEntity.Rejected.class, refused.reply());
+    assertEquals(TenantEntity.Reason.TENANT_SUSPENDED, rejected.reason());
+    assertEquals("tenant " + tenantId + " is suspended (unpaid invoice); its requests are refused and nothing is "
+        + "billed until it is resumed: contact the operator", rejected.message());
+    // a wrong key still learns nothing about the tenant
+    assertEquals(TenantEntity.Reason.UNAUTHENTICATED, assertInstanceOf(TenantEntity.Rejected.class,
+        kit.<TenantEntity.Admission>runCommand(rt -> new TenantEntity.Admit("not-a-key-secret", "r0", 10, rt))
+            .reply()).reason());
+
+    // suspending again changes nothing and keeps the first reason
+    var again = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Suspend("other", rt));
+    assertTrue(again.hasNoEvents());
+    assertEquals("unpaid invoice", again.reply().getValue().suspendReason());
+
+    var resumed = kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.Resume::new);
+    assertEquals(new TenantEntity.TenantResumed(CLOCK.millis()), resumed.event());
+    assertFalse(resumed.reply().getValue().suspended());
+    assertEquals("", resumed.reply().getValue().suspendReason());
+    var admitted = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1"));
+    assertTrue(record(admitted.admissionId(), "r1", 3, 4).isSuccess());
+    assertEquals(1, kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply()
+        .getValue().monthRequests());
+    // resuming an active tenant changes nothing
+    assertTrue(kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.Resume::new).hasNoEvents());
+    kit.restart();
+    assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r2"));
+  }
+
+  @Test
+  void refusesABadSuspensionReasonAndSuspendingATenantThatDoesNotExist() {
+    String unknownId = "nobody-" + ids.incrementAndGet();
+    var unknown = testKit.spawn(TenantEntity.create(unknownId, new TenantEntity.Settings(Duration.ofMinutes(1),
+        Duration.ofMillis(500), CLOCK), PRICER));
+    TestProbe<StatusReply<TenantEntity.Summary>> probe = testKit.createTestProbe();
+    unknown.tell(new TenantEntity.Suspend("x", probe.ref()));
+    assertEquals("tenant " + unknownId + " does not exist", probe.receiveMessage().getError().getMessage());
+    create(plan(100, 100_000, 10_000_000, 4));
+    var tooLong = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Suspend("x".repeat(501),
+        rt));
+    assertTrue(tooLong.hasNoEvents());
+    assertTrue(tooLong.reply().getError().getMessage().startsWith("reason must be at most 500 characters"));
+    var control = kit.<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Suspend("a\nb", rt));
+    assertTrue(control.hasNoEvents());
+    assertFalse(kit.<StatusReply<TenantEntity.Summary>>runCommand(TenantEntity.GetSummary::new).reply().getValue()
+        .suspended());
+  }
 }

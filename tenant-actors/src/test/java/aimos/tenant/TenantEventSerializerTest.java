@@ -116,6 +116,20 @@ class TenantEventSerializerTest {
   }
 
   @Test
+  void decodesCommittedBytesOfSuspensionEvents() throws Exception {
+    var suspended = new TenantEntity.TenantSuspended("unpaid invoice", 1764000006000L);
+    String suspendedBytes = "Cg51bnBhaWQgaW52b2ljZRDw/t+0qzM=";
+    assertEquals(suspended, decode("TenantSuspended.v1", suspendedBytes));
+    assertEquals("TenantSuspended.v1", serializer.manifest(suspended));
+    assertEquals(suspendedBytes, Base64.getEncoder().encodeToString(serializer.toBinary(suspended)));
+    assertEquals(new TenantEntity.TenantSuspended("", 0), decode("TenantSuspended.v1", ""));
+    var resumed = new TenantEntity.TenantResumed(1764000007000L);
+    assertEquals(resumed, decode("TenantResumed.v1", "CNiG4LSrMw=="));
+    assertEquals("TenantResumed.v1", serializer.manifest(resumed));
+    assertEquals("CNiG4LSrMw==", Base64.getEncoder().encodeToString(serializer.toBinary(resumed)));
+  }
+
+  @Test
   void refusesUnknownManifestsAndCorruptBytes() {
     assertThrows(NotSerializableException.class, () -> serializer.fromBinary(new byte[0], "TenantDeleted.v9"));
     assertThrows(NotSerializableException.class,

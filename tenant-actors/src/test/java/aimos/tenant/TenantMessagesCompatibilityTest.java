@@ -39,6 +39,9 @@ class TenantMessagesCompatibilityTest {
     kryo.register(TenantMessagesV1.Recorded.class, 113);
     kryo.register(TenantMessagesV1.IssueKey.class, 104);
     kryo.register(TenantMessagesV1.KeyInfo.class, 115);
+    kryo.register(Plan.class, 100);
+    kryo.register(TenantMessagesV1.Summary.class, 116);
+    kryo.register(java.util.ArrayList.class, 21);
     return kryo;
   }
 
@@ -114,5 +117,19 @@ class TenantMessagesCompatibilityTest {
         earlierReads(info, TenantMessagesV1.KeyInfo.class));
     assertEquals(new TenantEntity.KeyInfo("key-0a1b2c3d4e5f", 6, false, ""),
         laterReads(new TenantMessagesV1.KeyInfo("key-0a1b2c3d4e5f", 6, false), TenantEntity.KeyInfo.class));
+  }
+
+  @Test
+  void summariesCrossVersionsAndOnesFromEarlierNodesReadAsActive() throws Exception {
+    var plan = new Plan(600, 100_000, 100_000_000, 8, 4);
+    var keys = new java.util.ArrayList<TenantEntity.KeyInfo>();
+    var now = new TenantEntity.Summary("acme", "Acme", plan, keys, "2026-12", 3, 40, 500, true, "unpaid", 77);
+    assertEquals(new TenantMessagesV1.Summary("acme", "Acme", plan, keys, "2026-12", 3, 40, 500),
+        earlierReads(now, TenantMessagesV1.Summary.class));
+    assertEquals(now, serializer.fromBinary(serializer.toBinary(now), serializer.manifest(now)));
+    var fromEarlier = (TenantEntity.Summary) laterReads(new TenantMessagesV1.Summary("acme", "Acme", plan, keys,
+        "2026-12", 3, 40, 500), TenantEntity.Summary.class);
+    assertEquals(new TenantEntity.Summary("acme", "Acme", plan, keys, "2026-12", 3, 40, 500), fromEarlier);
+    assertEquals("active", fromEarlier.status());
   }
 }

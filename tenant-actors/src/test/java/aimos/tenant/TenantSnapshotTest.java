@@ -222,6 +222,44 @@ class TenantSnapshotTest {
   }
 
   @Test
+  void decodesCommittedSnapshotBytesOfASuspendedTenantAndOlderSnapshotsAsActive() throws Exception {
+    String bytes = "CAESCUFjbWUgQ29ycBoQCNgEEKCNBhiAwtcvIAgoBCIjChBrZXktMGExYjJjM2Q0ZTVmEgQBAgMEGgIqKiDo19+0qzMiIgoQa2"
+        + "V5LWZmZWVkZGNjYmJhYRICBQYaAQcg0N/ftKszKAEqBzIwMjYtMTEwAjj0B0D4nQFKRgoFcmVxLTESCWRlbW8tdGV4dBoCdjEgBygFQPAB"
+        + "SiAwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZlC459+0qzNKJQoFcmVxLTISC2RlbW8tc3BlZWNoGgJ2Mji4F0CIJ1Cg79+0qz"
+        + "NgAWoOdW5wYWlkIGludm9pY2Vw8P7ftKsz";
+    var proto = (TenantSnapshot) serializer.fromBinary(Base64.getDecoder().decode(bytes), "TenantSnapshot.v1");
+    TenantState s = TenantSnapshots.INSTANCE.fromJournal(proto);
+    var summary = s.summary("acme");
+    assertTrue(summary.suspended());
+    assertEquals("unpaid invoice", summary.suspendReason());
+    assertEquals(1764000006000L, summary.suspendedAtMillis());
+    assertEquals(2, summary.monthRequests());
+    assertEquals(bytes, Base64.getEncoder().encodeToString(serializer.toBinary(TenantSnapshots.toProto(s))));
+    // written before suspension existed: active, and writes the same bytes as it did
+    TenantState old = TenantSnapshots.INSTANCE.fromJournal(
+        (TenantSnapshot) serializer.fromBinary(Base64.getDecoder().decode(SNAPSHOT_V1), "TenantSnapshot.v1"));
+    assertFalse(old.summary("acme").suspended());
+    assertEquals("active", old.summary("acme").status());
+  }
+
+  @Test
+  void aSuspensionSurvivesRecoveryFromTheSnapshotAlone() {
+    Tenant t = tenant(4, new ManualClock(Instant.parse("2026-11-26T10:00:00Z")));
+    t.kit().<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Create("Acme",
+        new Plan(100, 100_000, 10_000_000, 4), rt));
+    String secret = t.issueKey();
+    t.serve(secret, "r1", "fp1", 1, 1);
+    t.kit().<StatusReply<TenantEntity.Summary>>runCommand(rt -> new TenantEntity.Suspend("abuse", rt));
+    assertEquals(1, t.kit().snapshotTestKit().orElseThrow().persistedInStorage(t.pid()).size());
+    t.kit().persistenceTestKit().clearByIdPreservingSeqNumbers(t.pid());
+    t.kit().restart();
+    assertTrue(t.summary().suspended());
+    assertEquals("abuse", t.summary().suspendReason());
+    var refused = assertInstanceOf(TenantEntity.Rejected.class, t.admit(secret, "r2", "fp2"));
+    assertEquals(TenantEntity.Reason.TENANT_SUSPENDED, refused.reason());
+  }
+
+  @Test
   void aSnapshotIsACopyThatLaterEventsDoNotChange() {
     TenantState s = new TenantState();
     s.apply(new TenantEntity.TenantCreated("t", "T", new Plan(1, 1, 1, 1), 1));

@@ -42,8 +42,11 @@ public final class AccessPolicy {
       Rule.of("GET", "/admin/whoami", Role.values()),
       // tenants and keys
       Rule.of("POST", "/admin/tenants", OPERATOR, BILLING),
+      Rule.of("GET", "/admin/tenants", VIEWER, OPERATOR, BILLING),
       Rule.of("GET", "/admin/tenants/{id}", VIEWER, OPERATOR, BILLING),
       Rule.of("PUT", "/admin/tenants/{id}/plan", BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/suspend", OPERATOR, BILLING),
+      Rule.of("POST", "/admin/tenants/{id}/resume", OPERATOR, BILLING),
       Rule.of("POST", "/admin/tenants/{id}/keys", OPERATOR),
       Rule.of("DELETE", "/admin/tenants/{id}/keys/{key}", OPERATOR),
       Rule.of("GET", "/admin/tenants/{id}/location", VIEWER, OPERATOR),
@@ -87,6 +90,7 @@ public final class AccessPolicy {
       Rule.of("POST", "/admin/models", OPERATOR),
       Rule.of("GET", "/admin/models/{name}", VIEWER, OPERATOR, BILLING),
       Rule.of("POST", "/admin/models/{name}/versions", OPERATOR),
+      Rule.of("POST", "/admin/models/{name}/versions/{version}/retire", OPERATOR),
       Rule.of("GET", "/admin/models/{name}/leases", VIEWER, OPERATOR),
       Rule.of("GET", "/admin/sandboxes", VIEWER, OPERATOR, SECOPS),
       // security operations: breaking things on purpose is kept apart from administering them

@@ -178,12 +178,19 @@ public final class AdminRoutes extends AllDirectives {
 
   private Route tenantRoutes() {
     return concat(
-        pathEnd(() -> post(() -> jsonBody(body -> respond(StatusCodes.CREATED, () -> tenants.create(
-            text(body, "id"), text(body, "name"), plan(body.get("plan"))).thenApply(AdminRoutes::tenantJson))))),
+        pathEnd(() -> concat(
+            post(() -> jsonBody(body -> respond(StatusCodes.CREATED, () -> tenants.create(
+                text(body, "id"), text(body, "name"), plan(body.get("plan"))).thenApply(AdminRoutes::tenantJson)))),
+            get(() -> parameterOptional("cursor", cursor -> parameterOptional("limit", limit ->
+                respond(StatusCodes.OK, () -> tenants.list(cursor, limit).thenApply(AdminRoutes::tenantPageJson))))))),
         pathPrefix(PathMatchers.segment(), id -> concat(
             pathEnd(() -> get(() -> respond(StatusCodes.OK, () -> tenants.get(id).thenApply(AdminRoutes::tenantJson)))),
             path("plan", () -> put(() -> jsonBody(body -> respond(StatusCodes.OK,
                 () -> tenants.changePlan(id, plan(body)).thenApply(AdminRoutes::tenantJson))))),
+            path("suspend", () -> post(() -> optionalJsonBody(body -> respond(StatusCodes.OK,
+                () -> tenants.suspend(id, optionalText(body, "reason", "")).thenApply(AdminRoutes::tenantJson))))),
+            path("resume", () -> post(() -> respond(StatusCodes.OK,
+                () -> tenants.resume(id).thenApply(AdminRoutes::tenantJson)))),
             pathPrefix("keys", () -> concat(
                 pathEnd(() -> post(() -> optionalJsonBody(body -> respond(StatusCodes.CREATED, () -> {
                   KeyScope scope = KeyScope.ofLabel(optionalText(body, "scope", KeyScope.INFERENCE.label()));
@@ -226,6 +233,8 @@ public final class AdminRoutes extends AllDirectives {
                 body.hasNonNull("replicas") ? intField(body, "replicas") : 1,
                 body.hasNonNull("deviceMemoryMb") ? intField(body, "deviceMemoryMb") : 0,
                 body.hasNonNull("fallback") ? body.get("fallback").asText() : ""))))),
+            path(PathMatchers.segment("versions").slash(PathMatchers.segment()).slash("retire"), version ->
+                post(() -> respond(StatusCodes.OK, () -> models.retire(name, version)))),
             path("leases", () -> get(() -> respond(StatusCodes.OK, () -> models.leases(name))))
         )));
   }
@@ -460,11 +469,34 @@ public final class AdminRoutes extends AllDirectives {
     plan.put("maxConcurrentRequests", s.plan().maxConcurrentRequests());
     plan.put("maxWorkerLeases", s.plan().maxWorkerLeases());
     m.put("plan", plan);
+    m.put("status", s.status());
+    if (s.suspended()) {
+      m.put("suspendReason", s.suspendReason());
+      m.put("suspendedAtMillis", s.suspendedAtMillis());
+    }
     m.put("keys", s.keys().stream().map(AdminRoutes::keyJson).toList());
     m.put("month", s.month());
     m.put("monthRequests", s.monthRequests());
     m.put("monthTokens", s.monthTokens());
     m.put("monthSpendUsd", Money.format(s.monthSpendMicros()));
+    return m;
+  }
+
+  /** A page of tenants: id, name, plan and status of each, and the cursor of the next page (null: the last). */
+  static Map<String, Object> tenantPageJson(TenantAdmin.TenantPage page) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("tenants", page.tenants().stream().map(t -> {
+      Map<String, Object> full = tenantJson(t);
+      Map<String, Object> row = new LinkedHashMap<>();
+      for (String k : java.util.List.of("id", "name", "plan", "status", "suspendReason")) {
+        if (full.containsKey(k)) {
+          row.put(k, full.get(k));
+        }
+      }
+      return row;
+    }).toList());
+    m.put("nextCursor", page.nextCursor());
+    m.put("total", page.total());
     return m;
   }
 

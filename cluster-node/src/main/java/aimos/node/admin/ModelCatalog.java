@@ -80,6 +80,11 @@ public final class ModelCatalog {
     return model(name).askWithStatus(ModelEntity.Get::new, timeout);
   }
 
+  /** Retires a version (see {@link ModelEntity.RetireVersion}); a retired one again: no change. */
+  public CompletionStage<ModelEntity.ModelView> retire(String name, String version) {
+    return model(name).askWithStatus(rt -> new ModelEntity.RetireVersion(version, rt), timeout);
+  }
+
   public CompletionStage<ModelEntity.LeaseReport> leases(String name) {
     return model(name).ask(ModelEntity.GetLeases::new, timeout);
   }

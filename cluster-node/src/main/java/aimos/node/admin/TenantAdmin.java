@@ -88,6 +88,85 @@ public final class TenantAdmin {
         .thenCompose(this::opened);
   }
 
+  /** Suspends the tenant (its requests are refused at admission until it is resumed); again: no change. */
+  public CompletionStage<TenantEntity.Summary> suspend(String id, String reason) {
+    String r = reason == null ? "" : reason.strip();
+    if (r.length() > TenantEntity.MAX_SUSPEND_REASON) {
+      throw new IllegalArgumentException("reason must be at most " + TenantEntity.MAX_SUSPEND_REASON
+          + " characters, was " + r.length());
+    }
+    return tenant(id).<TenantEntity.Summary>askWithStatus(rt -> new TenantEntity.Suspend(r, rt), timeout)
+        .thenCompose(this::opened);
+  }
+
+  /** Resumes a suspended tenant; an active one: no change. */
+  public CompletionStage<TenantEntity.Summary> resume(String id) {
+    return tenant(id).<TenantEntity.Summary>askWithStatus(TenantEntity.Resume::new, timeout)
+        .thenCompose(this::opened);
+  }
+
+  /** The most tenants one page of {@link #list} holds, and how many it holds when not told. */
+  public static final int MAX_PAGE = 100;
+  public static final int DEFAULT_PAGE = 50;
+
+  /** One page of tenants: those at directory positions [cursor, next) that exist, and the next page's cursor. */
+  public record TenantPage(List<TenantEntity.Summary> tenants, String nextCursor, int total) {}
+
+  /**
+   * A page of tenants in the order they were listed in the tenant directory: the page's ids from the directory, then
+   * each tenant's own summary (exact: plan and status as its entity has them), asked concurrently. The cursor is the
+   * position in the directory where the page starts; ids that were listed but whose creation failed are left out.
+   */
+  public CompletionStage<TenantPage> list(Optional<String> cursor, Optional<String> limit) {
+    int from = cursor.map(c -> {
+      try {
+        int v = Integer.parseInt(c);
+        if (v >= 0) {
+          return v;
+        }
+      } catch (NumberFormatException ignored) {
+        // below
+      }
+      throw new IllegalArgumentException("cursor must be a nextCursor of an earlier page, was '" + c + "'");
+    }).orElse(0);
+    int size = limit.map(l -> {
+      try {
+        int v = Integer.parseInt(l);
+        if (v >= 1 && v <= MAX_PAGE) {
+          return v;
+        }
+      } catch (NumberFormatException ignored) {
+        // below
+      }
+      throw new IllegalArgumentException("limit must be a whole number from 1 to " + MAX_PAGE + ", was '" + l + "'");
+    }).orElse(DEFAULT_PAGE);
+    return TenantDirectory.ref(system).<TenantDirectory.Listing>ask(rt -> new TenantDirectory.Since(from, rt), timeout)
+        .thenCompose(listing -> {
+          List<String> ids = listing.ids().subList(0, Math.min(size, listing.ids().size()));
+          List<java.util.concurrent.CompletableFuture<Optional<TenantEntity.Summary>>> asks = new ArrayList<>();
+          for (String id : ids) {
+            asks.add(tenant(id).<TenantEntity.Summary>askWithStatus(TenantEntity.GetSummary::new, timeout)
+                .thenCompose(this::opened)
+                .thenApply(Optional::of)
+                .exceptionally(e -> {
+                  Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                      ? e.getCause() : e;
+                  if (t instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage
+                      && t.getMessage().contains("does not exist")) {
+                    return Optional.empty();
+                  }
+                  throw new java.util.concurrent.CompletionException(t);
+                })
+                .toCompletableFuture());
+          }
+          int next = from + ids.size();
+          return java.util.concurrent.CompletableFuture.allOf(asks.toArray(java.util.concurrent.CompletableFuture[]::new))
+              .thenApply(done -> new TenantPage(asks.stream().map(java.util.concurrent.CompletableFuture::join)
+                  .flatMap(Optional::stream).toList(), next < listing.total() ? Integer.toString(next) : null,
+                  listing.total()));
+        });
+  }
+
   /** A new key; an erased tenant gets none (409), so nothing can run or be billed under it again. */
   public CompletionStage<TenantEntity.IssuedKey> issueKey(String id, aimos.tenant.KeyScope scope) {
     EntityRef<TenantEntity.Command> tenant = tenant(id);

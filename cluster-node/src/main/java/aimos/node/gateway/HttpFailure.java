@@ -54,6 +54,7 @@ record HttpFailure(StatusCode status, String message, String openAiType, String 
       case RESOURCE_EXHAUSTED -> budget ? "insufficient_quota" : "rate_limit_exceeded";
       case ALREADY_EXISTS -> "idempotency_key_reused";
       case ABORTED -> "idempotency_key_in_use";
+      case PERMISSION_DENIED -> message.startsWith("tenant_suspended") ? "tenant_suspended" : null;
       case DEADLINE_EXCEEDED -> "timeout";
       default -> null;
     };

@@ -274,6 +274,9 @@ final class InferenceFlow {
       case UNAUTHENTICATED -> new GrpcServiceException(Status.UNAUTHENTICATED.withDescription(
           "invalid or revoked API key"));
       case REQUEST_ID_REUSED -> new GrpcServiceException(Status.ALREADY_EXISTS.withDescription(r.message()));
+      // an operator's decision about the tenant, not a passing limit: retrying does not help
+      case TENANT_SUSPENDED -> new GrpcServiceException(Status.PERMISSION_DENIED.withDescription(
+          "tenant_suspended: " + r.message()));
       case REQUEST_IN_PROGRESS -> new GrpcServiceException(Status.ABORTED.withDescription(r.message()),
           retryAfter(r.retryAfterMillis()));
       default -> {

@@ -63,6 +63,9 @@ public final class WorkerHost {
    */
   private record StopSandboxes(ActorRef<Done> replyTo) implements Command {}
 
+  /** Stops this host's sandbox of a model version (it was retired); one this host does not run: nothing. */
+  public record StopHosting(String model, String version) implements Command {}
+
   private WorkerHost() {}
 
   public static Behavior<Command> create(SandboxSettings settings, SandboxMonitor monitor) {
@@ -82,6 +85,7 @@ public final class WorkerHost {
               .exceptionally(e -> Done.getInstance()));
       Map<String, ActorRef<Worker.Command>> sandboxes = new HashMap<>();
       Map<String, SandboxStatus> statuses = new TreeMap<>();
+      Map<String, Integer> deviceMemoryOf = new HashMap<>();
       return Behaviors.receive(Command.class)
           .onMessage(EnsureHosted.class, m -> {
             String key = m.model() + "@" + m.version().version();
@@ -93,6 +97,7 @@ public final class WorkerHost {
                 return Behaviors.same();
               }
               deviceMemoryUsed[0] += needs;
+              deviceMemoryOf.put(key, needs);
               sandboxes.put(key, ctx.spawn(
                   SandboxSupervisor.create(m.model(), m.version(), settings, monitor, ctx.getSelf()),
                   "sandbox-" + m.model() + "-" + m.version().version()));
@@ -101,7 +106,23 @@ public final class WorkerHost {
             return Behaviors.same();
           })
           .onMessage(StatusChanged.class, m -> {
-            statuses.put(m.status().model() + "@" + m.status().version(), m.status());
+            String key = m.status().model() + "@" + m.status().version();
+            if (sandboxes.containsKey(key)) {
+              statuses.put(key, m.status());
+            }
+            return Behaviors.same();
+          })
+          .onMessage(StopHosting.class, m -> {
+            String key = m.model() + "@" + m.version();
+            ActorRef<Worker.Command> sandbox = sandboxes.remove(key);
+            if (sandbox != null) {
+              ctx.getLog().info("Stopping the sandbox of {} version {}: the version is retired", m.model(),
+                  m.version());
+              ctx.stop(sandbox);
+              deviceMemoryUsed[0] -= deviceMemoryOf.getOrDefault(key, 0);
+            }
+            deviceMemoryOf.remove(key);
+            statuses.remove(key);
             return Behaviors.same();
           })
           .onMessage(GetStatus.class, m -> {
