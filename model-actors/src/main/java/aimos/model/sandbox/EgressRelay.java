@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The only way out of an upstream sandbox's network namespace: a unix socket in its work dir, served by the node, that
- * speaks the HTTP proxy protocol ({@code CONNECT host:port}, or a plain-HTTP request in absolute form) and connects to
- * one host and port only, its provider's. Anything else is answered {@code 403} and logged, and nothing is connected;
+ * speaks the HTTP proxy protocol ({@code CONNECT host:port}, or a plain-HTTP request in absolute form, passed on in
+ * origin form, one request per connection) and connects to one host and port only, its provider's. Anything else is answered {@code 403} and logged, and nothing is connected;
  * a head over {@value #MAX_HEAD} bytes is answered {@code 431}. DNS is resolved here, on the node: the sandbox has none.
  */
 public final class EgressRelay implements AutoCloseable {
@@ -92,6 +92,7 @@ public final class EgressRelay implements AutoCloseable {
     Thread acceptor = new Thread(relay::acceptLoop, "egress-relay-" + dir.getFileName());
     acceptor.setDaemon(true);
     acceptor.start();
+    log.info("Egress relay {}: the sandbox may reach {} only", socket, relay.target());
     return relay;
   }
 
@@ -201,6 +202,9 @@ public final class EgressRelay implements AutoCloseable {
         head.position(end);
         writeAll(client, ByteBuffer.wrap("HTTP/1.1 200 Connection established\r\n\r\n"
             .getBytes(StandardCharsets.ISO_8859_1)));
+      } else {
+        writeAll(upstream, ByteBuffer.wrap(originForm(head.array(), end, parts, asked)));
+        head.position(end);
       }
       writeAll(upstream, head);
       relayed.incrementAndGet();
@@ -233,6 +237,28 @@ public final class EgressRelay implements AutoCloseable {
         open.remove(upstream);
       }
     }
+  }
+
+  /**
+   * The head of a plain request as its server expects it: the request line in origin form, the proxy's own headers
+   * dropped, and {@code Connection: close}, so that the client's next request (which may name another host) comes on
+   * a new connection and is checked again.
+   */
+  private static byte[] originForm(byte[] head, int end, String[] requestLine, URI asked) {
+    String path = asked.getRawPath() == null || asked.getRawPath().isEmpty() ? "/" : asked.getRawPath();
+    StringBuilder out = new StringBuilder(requestLine[0]).append(' ').append(path)
+        .append(asked.getRawQuery() == null ? "" : "?" + asked.getRawQuery()).append(' ').append(requestLine[2])
+        .append("\r\n");
+    String[] lines = new String(head, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
+    for (int i = 1; i < lines.length; i++) {
+      String name = lines[i].contains(":") ? lines[i].substring(0, lines[i].indexOf(':')).strip()
+          .toLowerCase(Locale.ROOT) : "";
+      if (!lines[i].isEmpty() && !name.equals("connection") && !name.startsWith("proxy-")
+          && !name.equals("keep-alive")) {
+        out.append(lines[i]).append("\r\n");
+      }
+    }
+    return out.append("Connection: close\r\n\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
   }
 
   /** Reads until the head's blank line; returns the offset just after it, or -1 when the head is too long or cut. */

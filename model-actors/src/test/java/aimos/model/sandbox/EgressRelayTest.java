@@ -58,7 +58,9 @@ class EgressRelayTest {
     HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     s.createContext("/", ex -> {
       requests.incrementAndGet();
-      saw.set(ex.getRequestMethod() + " " + ex.getRequestURI() + " key=" + ex.getRequestHeaders().getFirst("Authorization"));
+      saw.set(ex.getRequestMethod() + " " + ex.getRequestURI() + " key=" + ex.getRequestHeaders().getFirst("Authorization")
+          + " connection=" + ex.getRequestHeaders().getFirst("Connection") + " proxy="
+          + ex.getRequestHeaders().getFirst("Proxy-Connection"));
       byte[] body = ("answer to " + ex.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
       ex.sendResponseHeaders(200, body.length);
       ex.getResponseBody().write(body);
@@ -103,11 +105,12 @@ class EgressRelayTest {
   }
 
   @Test
-  void aPlainRequestInAbsoluteFormGoesToTheProviderAsItIs() throws IOException {
-    String answer = exchange("POST http://" + provider() + "/v1/chat/completions HTTP/1.1\r\nHost: " + provider()
-        + "\r\nAuthorization: Bearer sk-own\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  void aPlainRequestInAbsoluteFormGoesToTheProviderInOriginFormOnePerConnection() throws IOException {
+    String answer = exchange("POST http://" + provider() + "/v1/chat/completions?x=1 HTTP/1.1\r\nHost: " + provider()
+        + "\r\nAuthorization: Bearer sk-own\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\n"
+        + "Content-Length: 2\r\n\r\n{}");
     assertTrue(answer.startsWith("HTTP/1.1 200") && answer.endsWith("answer to /v1/chat/completions"), answer);
-    assertEquals("POST /v1/chat/completions key=Bearer sk-own", providerSaw.get());
+    assertEquals("POST /v1/chat/completions?x=1 key=Bearer sk-own connection=close proxy=null", providerSaw.get());
   }
 
   @Test

@@ -184,6 +184,8 @@ class SandboxContainmentTest {
     } finally {
       Files.deleteIfExists(hostTmp);
       Files.deleteIfExists(systemFile);
+      // what it planted in the node's data dir, which the contained runs must find empty
+      Files.deleteIfExists(nodeDir.resolve("planted"));
     }
   }
 
