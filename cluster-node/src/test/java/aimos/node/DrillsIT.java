@@ -101,11 +101,17 @@ class DrillsIT {
     assertEquals(node.system().address().hostPort(), onNode.get("node"));
     assertEquals("JAIL", ((Map<String, Object>) onNode.get("containment")).get("kind"), onNode.toString());
     var attempts = (java.util.List<Map<String, Object>>) onNode.get("attempts");
-    assertEquals(aimos.model.sandbox.EscapeProbe.ATTEMPTS, attempts.stream().map(a -> a.get("attempt")).toList());
+    assertEquals(aimos.model.sandbox.ContainmentDrill.ATTEMPTS, attempts.stream().map(a -> a.get("attempt")).toList());
     for (Map<String, Object> a : attempts) {
       assertEquals("DENIED", a.get("result"), a.toString());
       assertTrue(!String.valueOf(a.get("detail")).isBlank(), a.toString());
     }
+    // as an upstream sandbox its only way out is the egress relay: to the drill's stand-in provider, and nowhere else
+    String relayed = String.valueOf(attempts.get(attempts.size() - 1).get("detail"));
+    assertTrue(relayed.startsWith("the relay answered HTTP/1.1 403 Forbidden; its provider 127.0.0.1:")
+        && relayed.endsWith("HTTP/1.1 200 Connection established"), relayed);
+    assertTrue(String.valueOf(attempts.get(aimos.model.sandbox.EscapeProbe.ATTEMPTS.size() - 1).get("detail"))
+        .startsWith("no egress socket"), attempts.toString());
     assertEquals(java.util.List.of(), onNode.get("failures"));
     String table = Files.readString(Path.of((String) report.get("tableFile")));
     assertTrue(table.contains("| fork-bomb (start processes until refused) | DENIED | refused after"), table);

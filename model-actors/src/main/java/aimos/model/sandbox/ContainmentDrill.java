@@ -38,6 +38,14 @@ import java.util.stream.Stream;
  * which other sandboxes (or the node) share.
  */
 public final class ContainmentDrill {
+  /** How the attempts of the probe's second pass, as an upstream sandbox, are named in the report. */
+  public static final String UPSTREAM = "as an upstream sandbox: ";
+  private static final String DRILL_PROVIDER = "drill-provider";
+
+  /** The attempts of a drill, in the order of its report: the probe as a local model, then as an upstream one. */
+  public static final List<String> ATTEMPTS = Stream.concat(EscapeProbe.ATTEMPTS.stream(),
+      EscapeProbe.ATTEMPTS.stream().map(a -> UPSTREAM + a)).toList();
+
   /** One attempt as the report shows it: result is DENIED, SUCCEEDED or NOT_TRIED. */
   public record Attempt(String attempt, String result, String detail) {
     public boolean denied() {
@@ -172,11 +180,45 @@ public final class ContainmentDrill {
       Targets targets = new Targets(ProcessHandle.current().pid(), secret, nodeDir,
           nodeDir.resolve("journal-Data.db"), cwdFile, otherDir, listener.getLocalPort(), hostTmp, systemFile, bomb,
           notTried);
-      return attack(settings, isolation, probeDir, "drill-" + runId, targets, connections::get);
+      Report local = attack(settings, isolation, probeDir, "drill-" + runId, targets, connections::get);
+      return withUpstreamPass(local, nodeSettings, base, runId, targets, connections);
     } finally {
       for (Path p : cleanUp) {
         delete(p);
       }
+    }
+  }
+
+  /**
+   * The same probe again as an upstream sandbox (IP sockets allowed by its filter, a network of its own whose only way
+   * out is the node's egress relay), with a loopback listener of the drill's own standing in for its provider: every
+   * attempt must be denied again, and the relay must reach that provider (else upstream models could not work and the
+   * refusals would prove nothing).
+   */
+  private static Report withUpstreamPass(Report local, SandboxSettings nodeSettings, Path base, String runId,
+                                         Targets targets, AtomicInteger connections)
+      throws IOException, InterruptedException {
+    try (ServerSocket provider = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      AtomicInteger reached = new AtomicInteger();
+      countConnections(provider, reached, "drill-escape-provider");
+      SandboxSettings upstream = nodeSettings.withUpstreams(Map.of(DRILL_PROVIDER,
+          new aimos.model.runtime.OpenAiUpstreamRuntime.Provider(DRILL_PROVIDER, "http://127.0.0.1:"
+              + provider.getLocalPort() + "/v1", "", Duration.ofSeconds(5), 0)))
+          .forRuntime("openai:" + DRILL_PROVIDER + "/probe");
+      int before = connections.get();
+      Report up = attack(upstream, upstream.isolation(), base.resolve("probe-upstream").resolve("v1"),
+          "drill-" + runId + "-up", targets, () -> connections.get() - before);
+      List<Attempt> all = new ArrayList<>(local.attempts());
+      up.attempts().forEach(a -> all.add(new Attempt(UPSTREAM + a.attempt(), a.result(), a.detail())));
+      Report both = judge(upstream.isolation().containment(), nodeSettings.isolation(), all);
+      if (upstream.isolation().relayedEgress() && reached.get() == 0) {
+        List<String> failures = new ArrayList<>(both.failures());
+        failures.add("the egress relay did not reach the drill's stand-in provider: upstream models could not call "
+            + "theirs (see the node's log for 'Egress relay')");
+        both = new Report(both.mode(), both.kind(), both.layers(), both.missing(), both.isolation(), both.attempts(),
+            List.copyOf(failures));
+      }
+      return both;
     }
   }
 

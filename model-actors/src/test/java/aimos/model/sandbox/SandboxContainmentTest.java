@@ -203,8 +203,11 @@ class SandboxContainmentTest {
     assertTrue(report.failures().get(0).startsWith("sandbox containment is off on this node"), report.failures()
         .toString());
     assertTrue(report.failures().get(0).contains("AIMOS_SANDBOX_CONTAINMENT"), report.failures().toString());
-    assertEquals(EscapeProbe.ATTEMPTS, report.attempts().stream().map(ContainmentDrill.Attempt::attempt).toList());
+    assertEquals(ContainmentDrill.ATTEMPTS, report.attempts().stream().map(ContainmentDrill.Attempt::attempt)
+        .toList());
     var results = byName(report);
+    assertEquals(EscapeProbe.SUCCEEDED, results.get(ContainmentDrill.UPSTREAM + "open a TCP socket to the node's "
+        + "127.0.0.1 listener").result(), "uncontained, an upstream sandbox has the host's network: " + report.table());
     assertEquals(EscapeProbe.SUCCEEDED, results.get("read the node's environment via /proc/<node pid>/environ")
         .result(), report.table());
     assertEquals(EscapeProbe.SUCCEEDED, results.get("list another sandbox's work dir").result(), report.table());
