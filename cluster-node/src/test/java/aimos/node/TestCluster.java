@@ -102,9 +102,14 @@ public final class TestCluster implements AutoCloseable {
 
   /** The settings of a node serving {@code cert}, trusting {@code ca}'s certificates for its peers. */
   public static String tlsConfig(TestCerts.Issued cert, TestCerts ca) {
+    return tlsConfig(cert, ca.caCert);
+  }
+
+  /** As {@link #tlsConfig(TestCerts.Issued, TestCerts)}, trusting the CA certificates in {@code caFile}. */
+  public static String tlsConfig(TestCerts.Issued cert, java.nio.file.Path caFile) {
     return "aimos.tls.certificate-file = \"" + cert.cert() + "\"\n"
         + "aimos.tls.private-key-file = \"" + cert.key() + "\"\n"
-        + "aimos.tls.ca-file = \"" + ca.caCert + "\"\n"
+        + "aimos.tls.ca-file = \"" + caFile + "\"\n"
         + "aimos.tls.reload-check-interval = 200ms\n";
   }
 

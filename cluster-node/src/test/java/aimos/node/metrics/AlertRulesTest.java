@@ -76,7 +76,8 @@ class AlertRulesTest {
     assertEquals(Set.of("AimosStoreDown", "AimosProjectionLagHigh", "AimosProjectionStalled",
         "AimosReconciliationFlaggedRows", "AimosReconciliationRepairing", "AimosSandboxQuarantined",
         "AimosHighErrorRatio", "AimosLatencyP99OverSlo", "AimosClusterMemberUnreachable", "AimosErrorBudgetBurnFast",
-        "AimosErrorBudgetBurnSlow", "AimosUpstreamErrors", "AimosWebhooksGivingUp", "AimosInvoicesAwaitingClose"),
+        "AimosErrorBudgetBurnSlow", "AimosUpstreamErrors", "AimosWebhooksGivingUp", "AimosInvoicesAwaitingClose",
+        "AimosUsageFreshnessSlow"),
         alerts);
     assertEquals(alerts, tested, "every alert needs a test in aimos-rules-test.yaml that shows it firing");
   }

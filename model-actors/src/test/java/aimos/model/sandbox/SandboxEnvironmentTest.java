@@ -31,6 +31,24 @@ class SandboxEnvironmentTest {
   }
 
   @Test
+  void anUpstreamSandboxGetsItsOwnProvidersSettingsAndNoOthers() throws Exception {
+    var a = new aimos.model.runtime.OpenAiUpstreamRuntime.Provider("alpha", "https://alpha.example/v1", "sk-alpha",
+        Duration.ofSeconds(7), 1);
+    var b = new aimos.model.runtime.OpenAiUpstreamRuntime.Provider("beta", "https://beta.example/v1", "sk-beta",
+        Duration.ofSeconds(9), 2);
+    SandboxSettings node = SandboxSettings.forCurrentJvm(Files.createTempDirectory("sandbox-env"))
+        .withUpstreams(Map.of("alpha", a, "beta", b));
+    Map<String, String> alpha = node.forRuntime("openai:alpha/gpt-x").environment();
+    assertEquals(a.environment(), alpha);
+    assertEquals("sk-alpha", alpha.get("AIMOS_UPSTREAM_API_KEY"));
+    assertFalse(alpha.values().stream().anyMatch(v -> v.contains("sk-beta") || v.contains("beta.example")), alpha
+        .toString());
+    assertEquals("sk-beta", node.forRuntime("openai:beta/gpt-y").environment().get("AIMOS_UPSTREAM_API_KEY"));
+    // a local runtime gets no provider's settings at all
+    assertEquals(Map.of(), node.forRuntime("echo-text").environment());
+  }
+
+  @Test
   void aRealSandboxProcessDoesNotSeeTheNodesEnvironment() throws Exception {
     // the build sets a secret in this JVM's environment, as a node has its tokens there
     assertEquals(SECRET, System.getenv("AIMOS_SECOPS_TOKEN"), "the test needs the secret in its environment");
