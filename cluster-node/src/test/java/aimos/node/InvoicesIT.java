@@ -398,6 +398,15 @@ class InvoicesIT {
       assertEquals(404, r.statusCode(), text(r));
       assertFalse(text(r).contains("inv-a"), text(r));
     }
+    // A's invoice itself, in each rendering, and B's usage naming A: nothing of A's
+    for (String accept : new String[] {"application/pdf", "text/csv", "application/json"}) {
+      HttpResponse<byte[]> r = get(gateway, "/v1/billing/invoices/" + numberA, keyB, accept);
+      assertEquals(404, r.statusCode(), accept + ": " + text(r));
+      assertFalse(text(r).contains("inv-a"), text(r));
+    }
+    HttpResponse<byte[]> bUsage = get(gateway, "/v1/billing/usage?month=" + MONTH + "&tenant=inv-a", keyB, null);
+    assertEquals(200, bUsage.statusCode(), text(bUsage));
+    assertTrue(text(bUsage).contains("\"inv-b\"") && !text(bUsage).contains("inv-a"), text(bUsage));
     HttpResponse<byte[]> bList = get(gateway, "/v1/billing/invoices?format=csv", keyB, null);
     assertEquals(200, bList.statusCode());
     assertEquals("id,number,status,tenant_id,month,currency,total_usd,total_micros,finalized_at\n", text(bList));

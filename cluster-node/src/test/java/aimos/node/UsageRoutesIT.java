@@ -255,6 +255,18 @@ class UsageRoutesIT {
     assertEquals(3, export.lines().count());
     assertFalse(export.contains("ledger-a"), export);
     assertEquals(3, tenant("/v1/usage?month=" + MONTH + "&tenant=ledger-a", keyB).json().get("requests").asInt());
+    // the charts: B's own days and hours, whatever else is named
+    long days = 0;
+    long hours = 0;
+    for (JsonNode d : tenant("/v1/usage/daily?month=" + MONTH + "&tenant=ledger-a", keyB).json()) {
+      days += d.get("requests").asLong();
+      for (JsonNode h : tenant("/v1/usage/hourly?day=" + d.get("period").asText() + "&tenant=ledger-a", keyB)
+          .json()) {
+        hours += h.get("requests").asLong();
+      }
+    }
+    assertEquals(3, days);
+    assertEquals(3, hours);
   }
 
   @Test
