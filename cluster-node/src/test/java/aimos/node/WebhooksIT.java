@@ -43,7 +43,9 @@ class WebhooksIT {
 
   @BeforeAll
   static void start() throws Exception {
-    cluster = TestCluster.start(2, "aimos.webhooks.allow-private-targets = on\naimos.webhooks.poll-interval = 200ms");
+    // tenants snapshot every 3 events, so that the erased tenant has snapshots to be sealed and to recover from
+    cluster = TestCluster.start(2, "aimos.webhooks.allow-private-targets = on\naimos.webhooks.poll-interval = 200ms\n"
+        + "aimos.tenant.snapshot-every = 3");
     Http.textModel(cluster, "alert-text", 2);
     cluster.awaitWorkers("alert-text", "v1", 2);
     receiverThreads = Executors.newCachedThreadPool();
@@ -247,6 +249,8 @@ class WebhooksIT {
     assertTrue(admin("GET", "/admin/invoices/" + number[0], null).json().get("totalMicros").asLong() > 0);
     String total = admin("GET", "/admin/invoices/" + number[0], null).json().get("totalUsd").asText();
     String spend = admin("GET", "/admin/tenants/" + tenant + "/usage?month=" + month, null).body();
+    Http.Reply ledger = admin("GET", "/admin/tenants/" + tenant + "/ledger?month=" + month, null);
+    assertEquals(1, ledger.json().get("rows").size(), ledger.body());
 
     // right of access: everything held about the tenant, in clear
     Http.Reply export = admin("GET", "/admin/tenants/" + tenant + "/export", null);
@@ -257,7 +261,8 @@ class WebhooksIT {
     assertEquals(number[0], export.json().get("invoices").get(0).get("number").asText(), export.body());
     assertFalse(export.body().contains(aimos.tenant.ApiKeys.parse(key).orElseThrow().secret()),
         "no secret in an export");
-    // before the erasure the data is there, sealed: the dump already shows none of it in clear
+    // before the erasure the data is there, sealed: the dump already shows none of it in clear, snapshots included
+    assertTrue(snapshotsOf(tenant) > 0, "the tenant has snapshots");
     assertEquals(List.of(), plaintextCells(), "personal data stored in clear");
 
     // refused without the confirmation, and nothing changes
@@ -284,6 +289,8 @@ class WebhooksIT {
     // the money is kept as it was
     assertEquals(total, admin("GET", "/admin/invoices/" + number[0], null).json().get("totalUsd").asText());
     assertEquals(spend, admin("GET", "/admin/tenants/" + tenant + "/usage?month=" + month, null).body());
+    assertEquals(ledger.body(), admin("GET", "/admin/tenants/" + tenant + "/ledger?month=" + month, null).body(),
+        "the ledger rows are kept as they were");
     JsonNode after = admin("GET", "/admin/tenants/" + tenant + "/export", null).json();
     assertEquals("[erased]", after.get("tenant").get("name").asText());
     assertEquals(erase.json().get("erasedAt").asText(), after.get("erasedAt").asText());
@@ -310,6 +317,17 @@ class WebhooksIT {
     });
     Http.Reply invoices = admin("GET", "/admin/tenants/" + erased + "/invoices", null);
     assertEquals(erasedInvoiceTotal, invoices.json().get(0).get("totalUsd").asText(), invoices.body());
+  }
+
+  /** The snapshots of a tenant's entity in the snapshot store. */
+  private static long snapshotsOf(String tenant) {
+    String prefix = cluster.billingKeyspace().substring(0, cluster.billingKeyspace().lastIndexOf('_') + 1);
+    try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
+        .addContactPoint(new InetSocketAddress("127.0.0.1", aimos.cassandra.SharedCassandra.port()))
+        .withLocalDatacenter("datacenter1").build()) {
+      return cql.execute("SELECT count(*) FROM " + prefix + "snapshot.snapshots WHERE persistence_id = ?",
+          aimos.tenant.TenantEntity.persistenceIdOf(tenant)).one().getLong(0);
+    }
   }
 
   /** Every cell of every table of the cluster's keyspaces that holds one of the personal values in clear. */
