@@ -107,8 +107,12 @@ class UsageRoutesIT {
     return get(cluster.managementPort(0), path, TestCluster.ADMIN_TOKEN, false);
   }
 
+  /** A tenant's call with its key; every answer is checked against the OpenAPI contract. */
   private static Reply tenant(String path, String key) {
-    return get(cluster.nodes.get(0).gatewayPort(), path, key, false);
+    Reply r = get(cluster.nodes.get(0).gatewayPort(), path, key, false);
+    OpenApiContract.get().verify("GET", OpenApiContract.get().templateOf(path),
+        new OpenApiContract.Observed(r.status(), r.raw().headers().map(), r.text()));
+    return r;
   }
 
   /** Walks the pages from {@code first} (a path ending in a query) with their cursors; returns the rows. */
