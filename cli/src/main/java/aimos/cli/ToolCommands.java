@@ -201,9 +201,20 @@ final class ToolCommands {
   static final class Chaos {
     @Command(name = "list", description = "The drills.")
     static final class ListDrills implements Callable<Integer> {
+      @picocli.CommandLine.Spec
+      picocli.CommandLine.Model.CommandSpec spec;
+
+      @picocli.CommandLine.Mixin
+      OutputOption output;
+
       @Override
-      public Integer call() throws Exception {
-        aimos.chaos.drill.ChaosCommand.main(new String[] {"list"});
+      public Integer call() {
+        var drills = Management.JSON.createArrayNode();
+        aimos.chaos.drill.Drill.ALL.forEach(d -> drills.addObject().put("name", d.name())
+            .put("description", d.description()));
+        var out = spec.commandLine().getOut();
+        out.print(Render.render(drills, output.format));
+        out.flush();
         return 0;
       }
     }

@@ -63,6 +63,19 @@ class AimosCliTest {
   }
 
   @Test
+  void chaosListRendersTheDrillsInEachFormat() throws Exception {
+    Run json = run("chaos", "list", "-o", "json");
+    assertEquals(0, json.status(), json.toString());
+    var drills = Management.JSON.readTree(json.out());
+    assertTrue(drills.isArray() && drills.size() > 5, json.out());
+    assertTrue(json.out().contains("\"sandbox-escape\""), json.out());
+    Run table = run("chaos", "list");
+    assertEquals(0, table.status(), table.toString());
+    assertTrue(table.out().contains("sandbox-escape") && table.out().contains("node-kill"), table.out());
+    usageError(run("chaos", "list", "-o", "xml"), "-o");
+  }
+
+  @Test
   void groupWithoutSubcommandShowsItsCommands() {
     Run r = run("keys");
     usageError(r, "Missing required subcommand", "issue", "revoke");
