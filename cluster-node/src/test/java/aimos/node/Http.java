@@ -12,6 +12,21 @@ import java.nio.charset.StandardCharsets;
 
 /** A plain HTTP client for the management port. */
 public final class Http {
+  /**
+   * A webhook receiver on loopback: each JSON body sent to {@code /hook} is added to {@code received}, answered 204.
+   * Its URL is {@code http://127.0.0.1:<port>/hook}.
+   */
+  public static com.sun.net.httpserver.HttpServer jsonReceiver(java.util.List<JsonNode> received) throws IOException {
+    var receiver = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+    receiver.createContext("/hook", ex -> {
+      received.add(new ObjectMapper().readTree(ex.getRequestBody().readAllBytes()));
+      ex.sendResponseHeaders(204, -1);
+      ex.close();
+    });
+    receiver.start();
+    return receiver;
+  }
+
   private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final ObjectMapper JSON = new ObjectMapper();
 

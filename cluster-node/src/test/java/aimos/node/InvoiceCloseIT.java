@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import aimos.billing.invoice.InvoiceClose;
 import aimos.billing.ledger.LedgerRow;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -52,13 +50,7 @@ class InvoiceCloseIT {
         aimos.billing.reconcile-interval = 0s
         aimos.billing.invoice-close-interval = 500ms
         """);
-    receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-    receiver.createContext("/hook", ex -> {
-      received.add(new ObjectMapper().readTree(ex.getRequestBody().readAllBytes()));
-      ex.sendResponseHeaders(204, -1);
-      ex.close();
-    });
-    receiver.start();
+    receiver = Http.jsonReceiver(received);
     Http.textModel(cluster, "close-text");
     cluster.awaitWorkerReady("close-text", "v1");
     String keyA = Http.tenantWithKey(cluster, "close-a", 1000, 8);

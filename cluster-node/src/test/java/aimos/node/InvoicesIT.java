@@ -15,7 +15,6 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -61,13 +60,7 @@ class InvoicesIT {
   @BeforeAll
   static void start() throws Exception {
     cluster = TestCluster.start(3, "aimos.webhooks.allow-private-targets = on\naimos.webhooks.poll-interval = 200ms");
-    receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-    receiver.createContext("/hook", ex -> {
-      received.add(new ObjectMapper().readTree(ex.getRequestBody().readAllBytes()));
-      ex.sendResponseHeaders(204, -1);
-      ex.close();
-    });
-    receiver.start();
+    receiver = Http.jsonReceiver(received);
     Http.textModel(cluster, "inv-text");
     cluster.awaitWorkerReady("inv-text", "v1");
     keyA = Http.tenantWithKey(cluster, "inv-a", 1000, 8);
