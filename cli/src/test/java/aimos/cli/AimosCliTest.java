@@ -443,8 +443,8 @@ class AimosCliTest {
     assertEquals("POST", api.last().method());
     assertEquals("{\"amountUsd\":\"1.50\",\"reason\":\"sla\",\"note\":\"latency in week 2\"}", api.last().body());
 
-    api.answer("POST /admin/invoices/close", 200, "{\"closedMonths\":[\"2026-11\"],\"invoiced\":1,\"finalized\":1,"
-        + "\"awaiting\":0,\"attempts\":[],\"voided\":0}");
+    api.answer("POST /admin/invoices/close", 200, "{\"asOf\":\"2026-12-07T12:00:00Z\",\"closedMonths\":1,\"invoiced\":1,"
+        + "\"finalized\":1,\"awaiting\":0,\"attempts\":[],\"voided\":[]}");
     Run close = run("invoices", "close", "-o", "json");
     assertEquals(0, close.status(), close.toString());
     assertEquals("POST /admin/invoices/close", api.last().method() + " " + api.last().uri());
