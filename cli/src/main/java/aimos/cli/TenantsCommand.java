@@ -7,10 +7,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "tenants", description = "Create, list, read, suspend and resume tenants and change their plans.",
+@Command(name = "tenants", description = {"Create, list, read, suspend and resume tenants and change their plans;",
+    "budget alerts, SLA evidence, and the export and erasure of a tenant's personal data."},
     subcommands = {TenantsCommand.Create.class, TenantsCommand.List.class, TenantsCommand.Get.class,
         TenantsCommand.SetPlan.class, TenantsCommand.Suspend.class, TenantsCommand.Resume.class,
-        TenantsCommand.Location.class})
+        TenantsCommand.Location.class, TenantsCommand.BudgetAlerts.class, TenantsCommand.SetBudgetAlerts.class,
+        TenantsCommand.Sla.class, TenantsCommand.Export.class, TenantsCommand.Erase.class})
 final class TenantsCommand {
 
   /** A plan's limits, as options; on create all but --max-worker-leases are required. */
@@ -209,6 +211,110 @@ final class TenantsCommand {
     @Override
     int run() {
       print(management().post("/admin/tenants/" + enc(id) + "/resume", Management.JSON.createObjectNode()));
+      return 0;
+    }
+  }
+
+  @Command(name = "budget-alerts", description = {
+      "A tenant's budget-alert thresholds and those crossed this month (GET /admin/tenants/{id}/budget-alerts)."})
+  static final class BudgetAlerts extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Override
+    int run() {
+      print(management().get("/admin/tenants/" + enc(id) + "/budget-alerts"));
+      return 0;
+    }
+  }
+
+  @Command(name = "set-budget-alerts", description = {
+      "Set a tenant's budget-alert thresholds (PUT /admin/tenants/{id}/budget-alerts).",
+      "Each threshold crossed announces the webhook event budget.threshold_crossed once a month."})
+  static final class SetBudgetAlerts extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Option(names = "--thresholds", paramLabel = "PERCENT", split = ",", required = true,
+        description = "percentages of the monthly budget, ascending, 1 to 10 of them, each 1-100; for example "
+            + "50,80,100")
+    java.util.List<Integer> thresholds;
+
+    @Override
+    int run() {
+      if (thresholds.size() > 10) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "Invalid value for option '--thresholds': " + thresholds.size() + " thresholds (give 1 to 10)");
+      }
+      for (int p : thresholds) {
+        if (p < 1 || p > 100) {
+          throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+              "Invalid value for option '--thresholds': " + p + " (each is a whole percentage from 1 to 100)");
+        }
+      }
+      ObjectNode body = Management.JSON.createObjectNode();
+      thresholds.forEach(body.putArray("thresholds")::add);
+      print(management().put("/admin/tenants/" + enc(id) + "/budget-alerts", body));
+      return 0;
+    }
+  }
+
+  @Command(name = "sla", description = {"A tenant's SLA evidence for a month (GET /admin/tenants/{id}/sla?month=).",
+      "Eligible requests, those over the latency threshold (share, ids), the month's charges and the credit."})
+  static final class Sla extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Option(names = "--month", paramLabel = "YYYY-MM", required = true, description = "the month, for example 2026-11")
+    java.time.YearMonth month;
+
+    @Override
+    int run() {
+      print(management().get("/admin/tenants/" + enc(id) + "/sla" + query("month", month)));
+      return 0;
+    }
+  }
+
+  @Command(name = "export", description = {
+      "Everything held about a tenant, as JSON (GET /admin/tenants/{id}/export).",
+      "Its record and keys (never a secret), webhook endpoints, invoices with their credit notes, and usage.",
+      "Always JSON (-o json is the only output)."})
+  static final class Export extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Override
+    int run() {
+      if (spec.commandLine().getParseResult().hasMatchedOption("--output") && output.format != Format.json) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "export is always JSON: leave out -o " + output.format + " (or give -o json)");
+      }
+      out().print(Render.render(management().get("/admin/tenants/" + enc(id) + "/export"), Format.json));
+      out().flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "erase", description = {"Erase a tenant's personal data (POST /admin/tenants/{id}/erase).",
+      "Revokes its keys, deletes its webhook endpoints with their deliveries and destroys its data key; usage,",
+      "the ledger and invoices stay. It cannot be undone: --confirm must repeat the tenant's id."})
+  static final class Erase extends ApiCommand {
+    @Parameters(paramLabel = "TENANT", description = "the tenant's id")
+    String id;
+
+    @Option(names = "--confirm", paramLabel = "TENANT", description = "the tenant's id again")
+    String confirm;
+
+    @Override
+    int run() {
+      if (!id.equals(confirm)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "erasing tenant " + id
+            + " cannot be undone: " + (confirm == null ? "add" : "--confirm " + confirm + " is not its id; give")
+            + " --confirm " + id);
+      }
+      ObjectNode body = Management.JSON.createObjectNode();
+      body.put("confirm", confirm);
+      print(management().post("/admin/tenants/" + enc(id) + "/erase", body));
       return 0;
     }
   }

@@ -347,4 +347,183 @@ class AimosCliTest {
     assertTrue(r.out().contains("\"retiredVersions\""), r.out());
     usageError(run("models", "retire", "demo-text"), "VERSION");
   }
+
+  @Test
+  void tenantsBudgetAlertsSlaExportAndEraseCallTheirRoutes() throws Exception {
+    String alerts = "{\"tenantId\":\"acme\",\"thresholds\":[50,80,100],\"defaults\":false,\"month\":\"2026-12\","
+        + "\"crossed\":[],\"monthlyBudgetUsd\":\"100.000000\",\"monthSpendUsd\":\"0.000000\"}";
+    api.answer("GET /admin/tenants/acme/budget-alerts", 200, alerts);
+    Run get = run("tenants", "budget-alerts", "acme");
+    assertEquals(0, get.status(), get.toString());
+    assertEquals("GET", api.last().method());
+    assertTrue(get.out().contains("monthlyBudgetUsd"), get.out());
+
+    api.answer("PUT /admin/tenants/acme/budget-alerts", 200, alerts);
+    Run set = run("tenants", "set-budget-alerts", "acme", "--thresholds", "50,80,100", "-o", "json");
+    assertEquals(0, set.status(), set.toString());
+    assertEquals("PUT", api.last().method());
+    assertEquals("/admin/tenants/acme/budget-alerts", api.last().uri());
+    assertEquals("{\"thresholds\":[50,80,100]}", api.last().body());
+    int calls = api.calls.size();
+    usageError(run("tenants", "set-budget-alerts", "acme"), "Missing required option", "--thresholds");
+    usageError(run("tenants", "set-budget-alerts", "acme", "--thresholds", "50,0"), "--thresholds",
+        "whole percentage from 1 to 100");
+    usageError(run("tenants", "set-budget-alerts", "acme", "--thresholds", "half"), "--thresholds", "'half'");
+    usageError(run("tenants", "set-budget-alerts", "acme", "--thresholds", "1,2,3,4,5,6,7,8,9,10,11"),
+        "give 1 to 10");
+
+    api.answer("GET /admin/tenants/acme/sla?month=2026-11", 200, "{\"tenantId\":\"acme\",\"month\":\"2026-11\","
+        + "\"eligibleRequests\":3,\"overThreshold\":0,\"breached\":false,\"overRequestIds\":[]}");
+    Run sla = run("tenants", "sla", "acme", "--month", "2026-11", "-o", "json");
+    assertEquals(0, sla.status(), sla.toString());
+    assertEquals("GET /admin/tenants/acme/sla?month=2026-11", api.last().method() + " " + api.last().uri());
+    assertEquals(3, Management.JSON.readTree(sla.out()).get("eligibleRequests").asInt());
+    usageError(run("tenants", "sla", "acme", "--month", "2026-13"), "--month", "is not a month (write YYYY-MM");
+    usageError(run("tenants", "sla", "acme"), "Missing required option", "--month");
+
+    api.answer("GET /admin/tenants/acme/export", 200, TENANT);
+    Run export = run("tenants", "export", "acme");
+    assertEquals(0, export.status(), export.toString());
+    assertEquals("acme", Management.JSON.readTree(export.out()).get("id").asText(), "JSON without -o json");
+    assertEquals(0, run("tenants", "export", "acme", "-o", "json").status());
+    usageError(run("tenants", "export", "acme", "-o", "yaml"), "export is always JSON");
+
+    usageError(run("tenants", "erase", "acme"), "cannot be undone", "--confirm acme");
+    usageError(run("tenants", "erase", "acme", "--confirm", "acne"), "--confirm acne is not its id",
+        "--confirm acme");
+    assertEquals(calls + 3, api.calls.size(), "nothing is sent on a usage error: " + api.calls);
+    api.answer("POST /admin/tenants/acme/erase", 200, "{\"tenantId\":\"acme\",\"erasedAt\":\"2026-12-07T12:00:00Z\"}");
+    Run erase = run("tenants", "erase", "acme", "--confirm", "acme");
+    assertEquals(0, erase.status(), erase.toString());
+    assertEquals("POST", api.last().method());
+    assertEquals("{\"confirm\":\"acme\"}", api.last().body());
+  }
+
+  @Test
+  void webhooksCallTheirRoutes() throws Exception {
+    String ep = "{\"id\":\"ep_1\",\"url\":\"https://hooks.example/a\",\"eventTypes\":[],\"enabled\":true}";
+    api.answer("POST /admin/tenants/acme/webhooks", 201, "{\"endpoint\":" + ep + ",\"secret\":\"whsec_x\"}");
+    Run add = run("webhooks", "add", "acme", "--url", "https://hooks.example/a", "--event-types",
+        "invoice.finalized,budget.threshold_crossed", "--description", "billing", "-o", "json");
+    assertEquals(0, add.status(), add.toString());
+    JsonNode sent = Management.JSON.readTree(api.last().body());
+    assertEquals("https://hooks.example/a", sent.get("url").asText());
+    assertEquals("[\"invoice.finalized\",\"budget.threshold_crossed\"]", sent.get("eventTypes").toString());
+    assertEquals("billing", sent.get("description").asText());
+    assertTrue(add.out().contains("whsec_x"), "the secret is printed once: " + add);
+    run("webhooks", "add", "acme", "--url", "https://hooks.example/a");
+    assertEquals("{\"url\":\"https://hooks.example/a\"}", api.last().body(), "optional fields left out");
+
+    api.answer("GET /admin/tenants/acme/webhooks", 200, "[" + ep + "]");
+    Run list = run("webhooks", "list", "acme");
+    assertEquals(0, list.status(), list.toString());
+    assertTrue(list.out().contains("ep_1"), list.out());
+    api.answer("GET /admin/tenants/acme/webhooks/ep_1", 200, ep);
+    assertEquals(0, run("webhooks", "get", "acme", "ep_1").status());
+    for (String action : new String[] {"disable", "enable", "rotate-secret"}) {
+      api.answer("POST /admin/tenants/acme/webhooks/ep_1/" + action, 200, ep);
+      Run r = run("webhooks", action, "acme", "ep_1");
+      assertEquals(0, r.status(), r.toString());
+      assertEquals("POST /admin/tenants/acme/webhooks/ep_1/" + action, api.last().method() + " " + api.last().uri());
+    }
+    api.answer("GET /admin/tenants/acme/webhooks/ep_1/deliveries?limit=20", 200, "[]");
+    assertEquals(0, run("webhooks", "deliveries", "acme", "ep_1", "--limit", "20").status());
+    api.answer("DELETE /admin/tenants/acme/webhooks/ep_1", 200, ep);
+    assertEquals(0, run("webhooks", "delete", "acme", "ep_1").status());
+    assertEquals("DELETE", api.last().method());
+
+    int calls = api.calls.size();
+    usageError(run("webhooks", "add", "acme"), "Missing required option", "--url");
+    usageError(run("webhooks", "add", "acme", "--url", "hooks.example/a"), "--url", "https:// or http:// URL");
+    usageError(run("webhooks", "get", "acme"), "ENDPOINT");
+    usageError(run("webhooks", "deliveries", "acme", "ep_1", "--limit", "500"), "--limit", "1 to 200");
+    usageError(run("webhooks", "enabel", "acme", "ep_1"), "Did you mean", "webhooks enable");
+    assertEquals(calls, api.calls.size(), "nothing is sent on a usage error: " + api.calls);
+  }
+
+  @Test
+  void invoicesCreditNotesAndCloseCallTheirRoutes() throws Exception {
+    api.answer("GET /admin/invoices/AIMOS-2026-000001/credit-notes?format=json", 200,
+        "[{\"number\":\"CN-2026-000001\",\"amountUsd\":\"1.500000\",\"reason\":\"sla\"}]");
+    Run notes = run("invoices", "credit-notes", "AIMOS-2026-000001");
+    assertEquals(0, notes.status(), notes.toString());
+    assertTrue(notes.out().contains("CN-2026-000001"), notes.out());
+
+    api.answer("POST /admin/invoices/AIMOS-2026-000001/credit-notes", 201, "{\"number\":\"CN-2026-000002\"}");
+    Run issued = run("invoices", "credit-note", "AIMOS-2026-000001", "--amount-usd", "1.50", "--reason", "sla",
+        "--note", "latency in week 2");
+    assertEquals(0, issued.status(), issued.toString());
+    assertEquals("POST", api.last().method());
+    assertEquals("{\"amountUsd\":\"1.50\",\"reason\":\"sla\",\"note\":\"latency in week 2\"}", api.last().body());
+
+    api.answer("POST /admin/invoices/close", 200, "{\"asOf\":\"2026-12-07T12:00:00Z\",\"closedMonths\":1,\"invoiced\":1,"
+        + "\"finalized\":1,\"awaiting\":0,\"attempts\":[],\"voided\":[]}");
+    Run close = run("invoices", "close", "-o", "json");
+    assertEquals(0, close.status(), close.toString());
+    assertEquals("POST /admin/invoices/close", api.last().method() + " " + api.last().uri());
+    assertEquals(1, Management.JSON.readTree(close.out()).get("finalized").asInt());
+
+    int calls = api.calls.size();
+    usageError(run("invoices", "credit-note", "AIMOS-2026-000001", "--amount-usd", "1.50"), "Missing required option",
+        "--reason");
+    usageError(run("invoices", "credit-note", "AIMOS-2026-000001", "--amount-usd", "1.50", "--reason", "goodwill"),
+        "--reason", "sla, adjustment, dispute");
+    usageError(run("invoices", "credit-note", "AIMOS-2026-000001", "--amount-usd", "-1", "--reason", "sla"),
+        "not an amount of US dollars");
+    usageError(run("invoices", "credit-notes"), "NUMBER");
+    assertEquals(calls, api.calls.size(), "nothing is sent on a usage error: " + api.calls);
+  }
+
+  @Test
+  void pricesListAndAdd() throws Exception {
+    String book = """
+        {"version":2,"inForce":1,"node":{"version":2,"loaded":true},"lists":[
+        {"id":1,"effectiveFrom":"1970-01-01T00:00:00Z","volumeDiscount":{"thresholdTokens":1000000,"percent":10}},
+        {"id":2,"effectiveFrom":"2026-12-20T00:00:00Z","volumeDiscount":{"thresholdTokens":2000000,"percent":15}}]}""";
+    api.answer("GET /admin/prices", 200, book);
+    Run list = run("prices", "list", "-o", "json");
+    assertEquals(0, list.status(), list.toString());
+    assertEquals(2, Management.JSON.readTree(list.out()).get("lists").size());
+
+    api.answer("POST /admin/prices", 201, "{\"id\":3}");
+    Run add = run("prices", "add", "--effective-from", "2026-12-25T00:00:00Z", "--tokens-per-1k-usd", "0.03",
+        "--image-usd", "0.01", "--audio-minute-usd", "0.10", "--volume-discount-threshold-tokens", "500000",
+        "--volume-discount-percent", "5", "--model", "demo-text=0.05", "--model", "support-bot=0.2");
+    assertEquals(0, add.status(), add.toString());
+    assertEquals("POST /admin/prices", api.last().method() + " " + api.last().uri());
+    JsonNode sent = Management.JSON.readTree(api.last().body());
+    assertEquals("2026-12-25T00:00:00Z", sent.get("effectiveFrom").asText());
+    assertEquals("0.03", sent.get("tokensPer1kUsd").asText());
+    assertEquals("0.01", sent.get("imageUsd").asText());
+    assertEquals("0.10", sent.get("audioMinuteUsd").asText());
+    assertEquals("{\"thresholdTokens\":500000,\"percent\":5}", sent.get("volumeDiscount").toString());
+    assertEquals("{\"demo-text\":\"0.05\",\"support-bot\":\"0.2\"}", sent.get("models").toString());
+
+    Run keep = run("prices", "add", "--effective-from", "2026-12-25T00:00:00Z", "--tokens-per-1k-usd", "0.03",
+        "--image-usd", "0.01", "--audio-minute-usd", "0.10");
+    assertEquals(0, keep.status(), keep.toString());
+    sent = Management.JSON.readTree(api.last().body());
+    assertEquals("{\"thresholdTokens\":2000000,\"percent\":15}", sent.get("volumeDiscount").toString(),
+        "the latest list's discount is kept");
+    assertFalse(sent.has("models"));
+
+    int calls = api.calls.size();
+    String[] base = {"prices", "add", "--effective-from", "2026-12-25T00:00:00Z", "--tokens-per-1k-usd", "0.03",
+        "--image-usd", "0.01", "--audio-minute-usd", "0.10"};
+    usageError(run("prices", "add", "--effective-from", "2026-12-25"), "Missing required option");
+    usageError(run(with(base, "--volume-discount-percent", "5")), "go together");
+    usageError(run(with(base, "--volume-discount-threshold-tokens", "1", "--volume-discount-percent", "101")),
+        "--volume-discount-percent", "0 to 100");
+    usageError(run(with(base, "--model", "demo-text")), "--model");
+    usageError(run(with(base, "--model", "demo-text=cheap")), "--model", "not an amount of US dollars");
+    base[3] = "next monday";
+    usageError(run(base), "--effective-from", "is not an instant");
+    assertEquals(calls, api.calls.size(), "nothing is sent on a usage error: " + api.calls);
+  }
+
+  private static String[] with(String[] base, String... more) {
+    String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+    System.arraycopy(more, 0, all, base.length, more.length);
+    return all;
+  }
 }

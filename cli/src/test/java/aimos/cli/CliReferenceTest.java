@@ -30,7 +30,12 @@ class CliReferenceTest {
     for (String c : new String[] {"aimos tenants create", "aimos tenants list", "aimos tenants suspend",
         "aimos tenants resume", "aimos keys revoke", "aimos models add-version", "aimos models retire",
         "aimos usage", "aimos ledger", "aimos reconcile", "aimos tokens rotate", "aimos drills watch",
-        "aimos completion", "aimos load", "aimos bench sandbox"}) {
+        "aimos completion", "aimos load", "aimos bench sandbox",
+        "aimos tenants budget-alerts", "aimos tenants set-budget-alerts", "aimos tenants export", "aimos tenants erase",
+        "aimos tenants sla", "aimos webhooks list", "aimos webhooks add", "aimos webhooks get", "aimos webhooks delete",
+        "aimos webhooks disable", "aimos webhooks enable", "aimos webhooks rotate-secret", "aimos webhooks deliveries",
+        "aimos invoices credit-notes", "aimos invoices credit-note", "aimos invoices close", "aimos prices list",
+        "aimos prices add"}) {
       assertTrue(doc.contains("\n## " + c + "\n"), c);
     }
   }

@@ -47,7 +47,7 @@ class CliIT {
 
   @BeforeAll
   static void start() throws Exception {
-    cluster = TestCluster.start(1);
+    cluster = TestCluster.start(1, "aimos.webhooks.allow-private-targets = on\naimos.webhooks.poll-interval = 200ms");
     Http.textModel(cluster, "cli-text");
     env = Map.of("AIMOS_MANAGEMENT", "127.0.0.1:" + cluster.managementPort(0),
         "AIMOS_ADMIN_TOKEN", TestCluster.ADMIN_TOKEN, "AIMOS_DEV_PLAINTEXT", "1");
@@ -413,5 +413,121 @@ class CliIT {
     assertEquals(1, r.status(), r.toString());
     assertTrue(r.err().startsWith("error: cannot reach the management API at 127.0.0.1:" + port), r.toString());
     assertEquals(1, r.err().lines().count(), r.toString());
+  }
+
+  /** One gRPC request, retried while the model's first sandbox is still starting (UNAVAILABLE). */
+  private static aimos.api.v1.InferResponse inferWhenUp(String key, String requestId) throws Exception {
+    for (int i = 0; ; i++) {
+      try {
+        return TestCluster.infer(cluster.client(0), key, "cli-text", requestId, "the same words every time");
+      } catch (java.util.concurrent.CompletionException e) {
+        if (io.grpc.Status.fromThrowable(e.getCause()).getCode() != io.grpc.Status.Code.UNAVAILABLE || i >= 60) {
+          throw e;
+        }
+        pause();
+      }
+    }
+  }
+
+  @Test
+  void webhooksBudgetAlertsPricesExportSlaAndInvoiceClose() throws Exception {
+    java.util.List<JsonNode> received = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+    receiver.createContext("/hook", ex -> {
+      received.add(JSON.readTree(ex.getRequestBody().readAllBytes()));
+      ex.sendResponseHeaders(204, -1);
+      ex.close();
+    });
+    receiver.start();
+    try {
+      String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+      aimos("tenants", "create", "cli-w", "--requests-per-minute", "600", "--tokens-per-minute", "100000",
+          "--monthly-budget-usd", "1000", "--max-concurrent-requests", "4").ok();
+      String key = aimos("keys", "issue", "cli-w", "-o", "json").ok().json().get("apiKey").asText();
+
+      JsonNode added = aimos("webhooks", "add", "cli-w", "--url", url, "--event-types", "budget.threshold_crossed",
+          "--description", "alerts", "-o", "json").ok().json();
+      String endpoint = added.at("/endpoint/id").asText();
+      String secret = added.get("secret").asText();
+      assertTrue(secret.startsWith("whsec_"), added.toString());
+      assertEquals("[\"budget.threshold_crossed\"]", added.at("/endpoint/eventTypes").toString());
+      Run table = aimos("webhooks", "list", "cli-w").ok();
+      assertTrue(table.out().contains(endpoint) && !table.out().contains(secret), table.toString());
+      assertEquals(endpoint, aimos("webhooks", "get", "cli-w", endpoint, "-o", "json").ok().json().get("id").asText());
+
+      assertFalse(aimos("webhooks", "disable", "cli-w", endpoint, "-o", "json").ok().json().get("enabled")
+          .asBoolean());
+      assertFalse(aimos("webhooks", "list", "cli-w", "-o", "json").ok().json().get(0).get("enabled").asBoolean());
+      assertTrue(aimos("webhooks", "enable", "cli-w", endpoint, "-o", "json").ok().json().get("enabled")
+          .asBoolean());
+      String rotated = aimos("webhooks", "rotate-secret", "cli-w", endpoint, "-o", "json").ok().json()
+          .get("secret").asText();
+      assertTrue(rotated.startsWith("whsec_") && !rotated.equals(secret), rotated);
+
+      // a budget of ten requests like the first, alerts at 20 % and 50 %: the second request crosses 20 %
+      long charge = aimos.tenant.Money.parseUsd(inferWhenUp(key, "cli-w-1").getUsage().getChargeUsd());
+      assertTrue(charge > 0);
+      aimos("tenants", "set-plan", "cli-w", "--monthly-budget-usd", aimos.tenant.Money.format(charge * 10)).ok();
+      JsonNode alerts = aimos("tenants", "set-budget-alerts", "cli-w", "--thresholds", "20,50", "-o", "json").ok()
+          .json();
+      assertEquals("[20,50]", alerts.get("thresholds").toString());
+      assertEquals("[]", alerts.get("crossed").toString());
+      inferWhenUp(key, "cli-w-2");
+      JsonNode deliveries;
+      long until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+      do {
+        deliveries = aimos("webhooks", "deliveries", "cli-w", endpoint, "--limit", "10", "-o", "json").ok().json();
+      } while ((deliveries.size() == 0 || !deliveries.get(0).get("status").asText().equals("delivered"))
+          && System.nanoTime() < until && pause());
+      assertEquals(1, deliveries.size(), deliveries.toString());
+      assertEquals("delivered", deliveries.get(0).get("status").asText(), deliveries.toString());
+      assertEquals(204, deliveries.get(0).at("/attemptLog/0/status").asInt(), deliveries.toString());
+      assertEquals(1, received.size(), received.toString());
+      assertEquals(20, received.get(0).at("/data/thresholdPercent").asInt(), received.toString());
+      assertEquals("[20]", aimos("tenants", "budget-alerts", "cli-w", "-o", "json").ok().json().get("crossed")
+          .toString());
+
+      JsonNode prices = aimos("prices", "list", "-o", "json").ok().json();
+      assertTrue(prices.get("lists").size() >= 1, prices.toString());
+      assertTrue(prices.get("inForce").asLong() >= 1, prices.toString());
+      Run tooSoon = aimos("prices", "add", "--effective-from", java.time.Instant.now().toString().replaceAll(
+          "\\.[0-9]+Z$", "Z"), "--tokens-per-1k-usd", "0.03", "--image-usd", "0.01", "--audio-minute-usd", "0.10");
+      assertEquals(1, tooSoon.status(), tooSoon.toString());
+      assertTrue(tooSoon.err().startsWith("error: refused (400)"), tooSoon.toString());
+
+      JsonNode export = aimos("tenants", "export", "cli-w").ok().json();
+      assertEquals("cli-w", export.get("tenantId").asText(), export.toString());
+      assertEquals(endpoint, export.at("/webhookEndpoints/0/id").asText(), export.toString());
+      assertEquals(2, export.at("/tenant/monthRequests").asLong(), export.toString());
+
+      String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
+      JsonNode sla;
+      until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+      do {
+        // the evidence reads the events the month's rollups hold, which follow the journal by a second or so
+        sla = aimos("tenants", "sla", "cli-w", "--month", month, "-o", "json").ok().json();
+      } while (sla.get("eligibleRequests").asLong() < 2 && System.nanoTime() < until && pause());
+      assertEquals(month, sla.get("month").asText(), sla.toString());
+      assertEquals(2, sla.get("eligibleRequests").asLong(), sla.toString());
+      // how many were over 100 ms depends on the machine; the evidence names each of them
+      assertEquals(sla.get("overThreshold").asLong(), sla.get("overRequestIds").size(), sla.toString());
+      sla.get("overRequestIds").forEach(id -> assertTrue(id.asText().startsWith("cli-w-"), id.toString()));
+
+      JsonNode closed = aimos("invoices", "close", "-o", "json").ok().json();
+      // nothing before this month to close on a cluster started today: an answer that says so
+      assertEquals(0, closed.get("invoiced").asLong(), closed.toString());
+      assertTrue(closed.get("closedMonths").isNumber() && closed.get("attempts").isArray()
+          && closed.has("asOf"), closed.toString());
+
+      assertTrue(aimos("webhooks", "delete", "cli-w", endpoint, "-o", "json").ok().json().get("deleted")
+          .asBoolean());
+      assertEquals(0, aimos("webhooks", "list", "cli-w", "-o", "json").ok().json().size());
+      Run gone = aimos("webhooks", "get", "cli-w", endpoint);
+      assertEquals(1, gone.status(), gone.toString());
+      assertTrue(gone.err().startsWith("error: not found (404)"), gone.toString());
+    } finally {
+      receiver.stop(0);
+    }
   }
 }
