@@ -162,6 +162,49 @@ class SandboxContainmentTest {
     }
   }
 
+  /**
+   * What the kernel says of a running contained sandbox JVM, read from the host: its own uid (as root: the dedicated
+   * one), no_new_privs, a seccomp filter, and its own pid, mount, network, ipc and uts namespaces.
+   */
+  @Test
+  void theKernelShowsTheSandboxUnderItsOwnUidFilterAndNamespaces() throws Exception {
+    SandboxIsolation isolation = settings.isolation();
+    assumeTrue(isolation.containment().kind() == SandboxContainment.Kind.JAIL || !onPath("gcc"),
+        "gcc is here: the launcher must work (see the node's log for why not)");
+    assertEquals(SandboxContainment.Kind.JAIL, isolation.containment().kind(), isolation.describe());
+    Path dir = sandboxes.resolve("kernel-view").resolve("v1");
+    String id = "kernel-view-" + ProcessHandle.current().pid();
+    try (SandboxIsolation.Launch launch = isolation.launch(id, settings.launchSpec(dir), "echo-text")) {
+      SandboxProcess p = launch.started(SandboxProcess.start(launch.spec(), launch.wrapper(), true, "echo-text", 1,
+          settings.maxReplyBytes()));
+      try {
+        p.ping(java.time.Duration.ofSeconds(60)).get();
+        Map<String, String> status = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status"))) {
+          int colon = line.indexOf(':');
+          status.put(line.substring(0, colon), line.substring(colon + 1).strip());
+        }
+        // as root: the configured uid (65534 by default); otherwise the node's own, inside a user namespace
+        String nodeUid = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
+            .findFirst().orElseThrow().split("\\s+")[1];
+        String expectedUid = isolation.containment().sharedUid()
+            ? Long.toString(SandboxContainment.Settings.defaults(SandboxContainment.Mode.AUTO).uid()) : nodeUid;
+        assertEquals(expectedUid, status.get("Uid").split("\\s+")[1], status.toString());
+        assertEquals("1", status.get("NoNewPrivs"), status.toString());
+        assertEquals("2", status.get("Seccomp"), "filter mode: " + status);
+        assertEquals("0000000000000000", status.get("CapEff"), "no capabilities: " + status);
+        for (String ns : List.of("pid", "mnt", "net", "ipc", "uts")) {
+          assertFalse(Files.readSymbolicLink(Path.of("/proc/self/ns", ns)).equals(
+              Files.readSymbolicLink(Path.of("/proc", Long.toString(p.pid()), "ns", ns))), ns + " namespace shared");
+        }
+      } finally {
+        p.kill("test over");
+        p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        isolation.release(id);
+      }
+    }
+  }
+
   @Test
   void theSameHostileModelUncontainedReadsTheNodesFiles() throws Exception {
     SandboxIsolation isolation = settings.isolation().withContainment(SandboxContainment.off());
