@@ -149,5 +149,16 @@ class DrillsIT {
           assertEquals("PASS", run.get("report").get("verdict").asText(), run.toString());
           return null;
         });
+    // the secops mutation left exactly one audit record, naming its role, action and target
+    var audit = Http.call("GET", port, "/admin/audit?limit=1000", TestCluster.SECOPS_TOKEN, null).json();
+    var records = new java.util.ArrayList<com.fasterxml.jackson.databind.JsonNode>();
+    audit.get("records").forEach(r -> {
+      if (r.get("action").asText().equals("POST /admin/chaos/drills/{drill}")
+          && r.path("target").asText().contains("sandbox-crash-storm")) {
+        records.add(r);
+      }
+    });
+    assertEquals(1, records.size(), audit.toString());
+    assertEquals("secops", records.get(0).get("role").asText(), records.toString());
   }
 }
