@@ -105,6 +105,15 @@ abstract class ApiCommand implements Callable<Integer> {
     out().flush();
   }
 
+  /** A JSON body holding {@code name}: {@code value} when the value was given, else an empty body. */
+  static com.fasterxml.jackson.databind.node.ObjectNode bodyWith(String name, String value) {
+    var body = Management.JSON.createObjectNode();
+    if (value != null) {
+      body.put(name, value);
+    }
+    return body;
+  }
+
   static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }

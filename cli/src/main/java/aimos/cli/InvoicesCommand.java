@@ -78,11 +78,7 @@ final class InvoicesCommand {
 
     @Override
     int run() {
-      ObjectNode body = Management.JSON.createObjectNode();
-      if (reason != null) {
-        body.put("reason", reason);
-      }
-      print(management().post("/admin/invoices/" + enc(number) + "/void", body));
+      print(management().post("/admin/invoices/" + enc(number) + "/void", bodyWith("reason", reason)));
       return 0;
     }
   }

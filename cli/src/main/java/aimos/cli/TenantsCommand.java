@@ -193,11 +193,7 @@ final class TenantsCommand {
 
     @Override
     int run() {
-      ObjectNode body = Management.JSON.createObjectNode();
-      if (reason != null) {
-        body.put("reason", reason);
-      }
-      print(management().post("/admin/tenants/" + enc(id) + "/suspend", body));
+      print(management().post("/admin/tenants/" + enc(id) + "/suspend", bodyWith("reason", reason)));
       return 0;
     }
   }
