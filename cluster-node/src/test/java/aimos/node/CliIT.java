@@ -49,6 +49,7 @@ class CliIT {
   static void start() throws Exception {
     cluster = TestCluster.start(1, "aimos.webhooks.allow-private-targets = on\naimos.webhooks.poll-interval = 200ms");
     Http.textModel(cluster, "cli-text");
+    cluster.awaitWorkerReady("cli-text", "v1");
     env = Map.of("AIMOS_MANAGEMENT", "127.0.0.1:" + cluster.managementPort(0),
         "AIMOS_ADMIN_TOKEN", TestCluster.ADMIN_TOKEN, "AIMOS_DEV_PLAINTEXT", "1");
   }
@@ -178,12 +179,7 @@ class CliIT {
           "--monthly-budget-usd", "10", "--max-concurrent-requests", "4").ok();
     }
     String key = aimos("keys", "issue", "cli-s1", "-o", "json").ok().json().get("apiKey").asText();
-    // the model's first sandbox may still be starting: its first answer can be 503 until it is up
     var first = chat(key, "s1-before");
-    for (int i = 0; first.statusCode() == 503 && i < 60; i++) {
-      Thread.sleep(500);
-      first = chat(key, "s1-before");
-    }
     assertEquals(200, first.statusCode(), first.body());
 
     // pages of two, in creation order, each tenant once
@@ -268,27 +264,13 @@ class CliIT {
     aimos("models", "add-version", "cli-retire", "--version", "v2", "--runtime", "echo-text", "--billing-unit",
         "TOKENS").ok();
     String key = Http.tenantWithKey(cluster, "cli-r", 600, 4);
-    // both versions serve before (their sandboxes may still be starting: retried while unavailable)
+    // both versions serve before, once their sandboxes are up
     for (String version : new String[] {"v1", "v2"}) {
-      io.grpc.Status.Code code = null;
-      for (int i = 0; i < 60; i++) {
-        try {
-          cluster.client(0).infer().addHeader("authorization", "Bearer " + key).invoke(
-              aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion(version)
-                  .setRequestId("r-" + version + "-" + i)
-                  .setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello there")).build())
-              .toCompletableFuture().join();
-          code = io.grpc.Status.Code.OK;
-          break;
-        } catch (java.util.concurrent.CompletionException e) {
-          code = io.grpc.Status.fromThrowable(e.getCause()).getCode();
-          if (code != io.grpc.Status.Code.UNAVAILABLE) {
-            break;
-          }
-          Thread.sleep(500);
-        }
-      }
-      assertEquals(io.grpc.Status.Code.OK, code, version);
+      cluster.awaitWorkerReady("cli-retire", version);
+      assertEquals(version, cluster.client(0).infer().addHeader("authorization", "Bearer " + key).invoke(
+          aimos.api.v1.InferRequest.newBuilder().setModel("cli-retire").setVersion(version)
+              .setRequestId("r-" + version).setText(aimos.api.v1.TextInput.newBuilder().setPrompt("hello there"))
+              .build()).toCompletableFuture().join().getVersion());
     }
 
     JsonNode retired = aimos("models", "retire", "cli-retire", "v1", "-o", "json").ok().json();
@@ -311,14 +293,13 @@ class CliIT {
     assertEquals("v2", TestCluster.infer(cluster.client(0), key, "cli-retire", "r-default", "hello").getVersion());
 
     // its sandbox is stopped (no request of it is in flight); the other version's keeps running
-    long until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-    JsonNode sandboxes;
-    do {
-      sandboxes = JSON.readTree(Http.call("GET", cluster.managementPort(0), "/admin/sandboxes",
-          TestCluster.ADMIN_TOKEN, null).body());
-    } while (hasSandbox(sandboxes, "cli-retire", "v1") && System.nanoTime() < until && pause());
-    assertFalse(hasSandbox(sandboxes, "cli-retire", "v1"), sandboxes.toString());
-    assertTrue(hasSandbox(sandboxes, "cli-retire", "v2"), sandboxes.toString());
+    awaitAssert(() -> {
+      JsonNode sandboxes = Http.call("GET", cluster.managementPort(0), "/admin/sandboxes", TestCluster.ADMIN_TOKEN,
+          null).json();
+      assertFalse(hasSandbox(sandboxes, "cli-retire", "v1"), sandboxes.toString());
+      assertTrue(hasSandbox(sandboxes, "cli-retire", "v2"), sandboxes.toString());
+      return null;
+    });
 
     Run unknown = aimos("models", "retire", "cli-retire", "v9");
     assertEquals(1, unknown.status(), unknown.toString());
@@ -328,9 +309,10 @@ class CliIT {
     assertEquals(2, usage.status(), usage.toString());
   }
 
-  private static boolean pause() throws InterruptedException {
-    Thread.sleep(300);
-    return true;
+  /** Asserts until it holds (30 s at most, every 300 ms); returns what the last try returned. */
+  private static <T> T awaitAssert(org.apache.pekko.japi.function.Creator<T> check) {
+    return org.apache.pekko.actor.testkit.typed.javadsl.TestProbe.create(cluster.nodes.get(0).system())
+        .awaitAssert(java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(300), check);
   }
 
   /** Whether any node's sandbox list names a sandbox of the model version. */
@@ -415,18 +397,9 @@ class CliIT {
     assertEquals(1, r.err().lines().count(), r.toString());
   }
 
-  /** One gRPC request, retried while the model's first sandbox is still starting (UNAVAILABLE). */
-  private static aimos.api.v1.InferResponse inferWhenUp(String key, String requestId) throws Exception {
-    for (int i = 0; ; i++) {
-      try {
-        return TestCluster.infer(cluster.client(0), key, "cli-text", requestId, "the same words every time");
-      } catch (java.util.concurrent.CompletionException e) {
-        if (io.grpc.Status.fromThrowable(e.getCause()).getCode() != io.grpc.Status.Code.UNAVAILABLE || i >= 60) {
-          throw e;
-        }
-        pause();
-      }
-    }
+  /** One gRPC request to cli-text (its sandbox is up: the cluster waited for it). */
+  private static aimos.api.v1.InferResponse inferText(String key, String requestId) {
+    return TestCluster.infer(cluster.client(0), key, "cli-text", requestId, "the same words every time");
   }
 
   @Test
@@ -466,22 +439,20 @@ class CliIT {
       assertTrue(rotated.startsWith("whsec_") && !rotated.equals(secret), rotated);
 
       // a budget of ten requests like the first, alerts at 20 % and 50 %: the second request crosses 20 %
-      long charge = aimos.tenant.Money.parseUsd(inferWhenUp(key, "cli-w-1").getUsage().getChargeUsd());
+      long charge = aimos.tenant.Money.parseUsd(inferText(key, "cli-w-1").getUsage().getChargeUsd());
       assertTrue(charge > 0);
       aimos("tenants", "set-plan", "cli-w", "--monthly-budget-usd", aimos.tenant.Money.format(charge * 10)).ok();
       JsonNode alerts = aimos("tenants", "set-budget-alerts", "cli-w", "--thresholds", "20,50", "-o", "json").ok()
           .json();
       assertEquals("[20,50]", alerts.get("thresholds").toString());
       assertEquals("[]", alerts.get("crossed").toString());
-      inferWhenUp(key, "cli-w-2");
-      JsonNode deliveries;
-      long until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-      do {
-        deliveries = aimos("webhooks", "deliveries", "cli-w", endpoint, "--limit", "10", "-o", "json").ok().json();
-      } while ((deliveries.size() == 0 || !deliveries.get(0).get("status").asText().equals("delivered"))
-          && System.nanoTime() < until && pause());
-      assertEquals(1, deliveries.size(), deliveries.toString());
-      assertEquals("delivered", deliveries.get(0).get("status").asText(), deliveries.toString());
+      inferText(key, "cli-w-2");
+      JsonNode deliveries = awaitAssert(() -> {
+        JsonNode d = aimos("webhooks", "deliveries", "cli-w", endpoint, "--limit", "10", "-o", "json").ok().json();
+        assertEquals(1, d.size(), d.toString());
+        assertEquals("delivered", d.get(0).get("status").asText(), d.toString());
+        return d;
+      });
       assertEquals(204, deliveries.get(0).at("/attemptLog/0/status").asInt(), deliveries.toString());
       assertEquals(1, received.size(), received.toString());
       assertEquals(20, received.get(0).at("/data/thresholdPercent").asInt(), received.toString());
@@ -502,14 +473,13 @@ class CliIT {
       assertEquals(2, export.at("/tenant/monthRequests").asLong(), export.toString());
 
       String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
-      JsonNode sla;
-      until = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-      do {
-        // the evidence reads the events the month's rollups hold, which follow the journal by a second or so
-        sla = aimos("tenants", "sla", "cli-w", "--month", month, "-o", "json").ok().json();
-      } while (sla.get("eligibleRequests").asLong() < 2 && System.nanoTime() < until && pause());
+      // the evidence reads the events the month's rollups hold, which follow the journal by a second or so
+      JsonNode sla = awaitAssert(() -> {
+        JsonNode s = aimos("tenants", "sla", "cli-w", "--month", month, "-o", "json").ok().json();
+        assertEquals(2, s.get("eligibleRequests").asLong(), s.toString());
+        return s;
+      });
       assertEquals(month, sla.get("month").asText(), sla.toString());
-      assertEquals(2, sla.get("eligibleRequests").asLong(), sla.toString());
       // how many were over 100 ms depends on the machine; the evidence names each of them
       assertEquals(sla.get("overThreshold").asLong(), sla.get("overRequestIds").size(), sla.toString());
       sla.get("overRequestIds").forEach(id -> assertTrue(id.asText().startsWith("cli-w-"), id.toString()));
