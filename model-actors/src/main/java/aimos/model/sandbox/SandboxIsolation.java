@@ -133,14 +133,6 @@ public final class SandboxIsolation {
     return egress != null && !limits.noNetwork() && containment.ownNetwork();
   }
 
-  /**
-   * Opens the egress relay of a sandbox at {@code workDir} when it has one ({@link #relayedEgress}), else null; the
-   * caller closes it once the sandbox's process is gone.
-   */
-  public EgressRelay openEgress(Path workDir) throws IOException {
-    return relayedEgress() ? EgressRelay.open(workDir, egress) : null;
-  }
-
   public SandboxContainment containment() {
     return containment;
   }
@@ -199,13 +191,13 @@ public final class SandboxIsolation {
 
   /** Prepares the caps and containment of the sandbox {@code spec} launches, and opens its egress relay if it has one. */
   public Launch launch(String sandboxId, SandboxProcess.LaunchSpec spec, String runtime) throws IOException {
-    EgressRelay egress = openEgress(spec.workDir());
+    EgressRelay relay = relayedEgress() ? EgressRelay.open(spec.workDir(), egress) : null;
     try {
-      SandboxProcess.LaunchSpec s = egress == null ? spec : spec.withVariable(EgressForwarder.ENV, egress.socketName());
-      return new Launch(s, prepare(sandboxId, s, runtime), egress);
+      SandboxProcess.LaunchSpec s = relay == null ? spec : spec.withVariable(EgressForwarder.ENV, relay.socketName());
+      return new Launch(s, prepare(sandboxId, s, runtime), relay);
     } catch (IOException | RuntimeException e) {
-      if (egress != null) {
-        egress.close();
+      if (relay != null) {
+        relay.close();
       }
       throw e;
     }
