@@ -66,6 +66,21 @@ class StreamingIT {
         .runWith(Sink.seq(), cluster.nodes.get(0).system()).toCompletableFuture().join();
   }
 
+  /** {@code bin/aimos dev}'s readiness probes: each sample input is one that these runtimes answer. */
+  @Test
+  void devReadinessProbesGetAnswers() {
+    String readinessKey = Http.tenantWithKey(cluster, "stream-ready", 1000, 16);
+    var client = cluster.client(0);
+    try {
+      var outcome = aimos.node.dev.DemoReadiness.await(client, readinessKey, List.of(new aimos.node.dev.DemoReadiness.Probe("stream-lm", aimos.node.dev.DemoReadiness.sampleRequest("stream-lm", "trigram-lm"))),
+          Duration.ofMinutes(1), System.out);
+      assertTrue(outcome.allAnswered(), outcome.toString());
+      assertEquals(1, outcome.answered().size(), outcome.toString());
+    } finally {
+      client.close();
+    }
+  }
+
   @Test
   void grpcStreamsTheModelsWordsThenTheMeteredResponse() {
     List<InferStreamResponse> events = stream("s-1", "I flew to New York", 40);

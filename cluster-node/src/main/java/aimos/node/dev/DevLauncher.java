@@ -1,6 +1,7 @@
 package aimos.node.dev;
 
 import aimos.api.v1.BillingUnit;
+import aimos.api.v1.InferenceServiceClient;
 import aimos.cassandra.CassandraLauncher;
 import aimos.node.Main;
 import aimos.node.NodeConfig;
@@ -16,6 +17,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -25,6 +27,8 @@ import org.apache.pekko.pattern.StatusReply;
 public final class DevLauncher {
   public static final String DEMO_TENANT = "demo";
   public static final String DEMO_MODEL = "demo-text";
+  /** The tenant whose key the readiness probes use. */
+  public static final String READINESS_TENANT = "dev-readiness";
 
   /** A model the demo registers, version v1 at the catalog's price. */
   record DemoModel(String name, String description, String runtime, BillingUnit unit) {}
@@ -142,13 +146,19 @@ public final class DevLauncher {
       System.out.println("Stopped.");
     }, "aimos-dev-stop"));
 
-    System.out.println("[3/4] Creating the demo tenant and models, and waiting for their sandboxes...");
+    System.out.println("[3/4] Creating the demo tenant and models, and waiting for each model to answer...");
     String apiKey;
+    String readinessKey;
     try {
       // the first start creates the journal's tables while these run: retry until they answer
       retrying(() -> ignoreExisting(node.tenants().create(DEMO_TENANT, "Demo tenant",
           new Plan(600, 200_000, Money.parseUsd("100"), 16))));
       apiKey = retrying(() -> node.tenants().issueKey(DEMO_TENANT, aimos.tenant.KeyScope.INFERENCE).toCompletableFuture().join().apiKey());
+      // readiness probes are billed to a tenant of their own, so the demo tenant's usage is only what its user sent
+      retrying(() -> ignoreExisting(node.tenants().create(READINESS_TENANT, "bin/aimos dev readiness probes",
+          new Plan(600, 200_000, Money.parseUsd("100"), 16))));
+      readinessKey = retrying(() -> node.tenants().issueKey(READINESS_TENANT, aimos.tenant.KeyScope.INFERENCE)
+          .toCompletableFuture().join().apiKey());
       for (DemoModel m : DEMO_MODELS) {
         retrying(() -> ignoreExisting(node.models().register(m.name(), m.description())));
         retrying(() -> ignoreExisting(node.models().addVersion(m.name(), "v1", m.runtime(), m.unit(), -1, 1, 0)));
@@ -159,9 +169,11 @@ public final class DevLauncher {
       return;
     }
 
-    awaitDemoWorkers(node);
-
     int port = node.gatewayPort();
+    aimos.chaos.tls.ClientTls clientTls = localCa != null ? aimos.chaos.tls.ClientTls.trusting(localCa.caCertificate())
+        : tls ? aimos.chaos.tls.ClientTls.fromEnvironment() : aimos.chaos.tls.ClientTls.PLAINTEXT;
+    awaitDemoAnswers(system, clientTls, port, readinessKey);
+
     String mgmt = system.settings().config().getString("pekko.management.http.hostname") + ":"
         + system.settings().config().getInt("pekko.management.http.port");
     System.out.println("[4/4] AIMOS is running.");
@@ -199,41 +211,22 @@ public final class DevLauncher {
   }
 
   /**
-   * The demo models answer once each has a running sandbox: they start after their versions are added, and a
-   * runtime's first start loads its model files. Until then a request would get "no capacity", so the node is only
-   * called running after that (or, should a sandbox not start, with a warning naming the models without one).
+   * The node is only called running once every demo model has answered a request through the gateway (a first call
+   * would otherwise get "no capacity" while a sandbox starts or a runtime loads its files); should one not answer in
+   * 3 minutes, a warning names it and why.
    */
-  private static void awaitDemoWorkers(Main.Node node) {
-    java.util.Set<String> waiting = new java.util.LinkedHashSet<>();
-    DEMO_MODELS.forEach(m -> waiting.add(m.name()));
-    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-    long nextReport = System.nanoTime();
-    while (!waiting.isEmpty() && System.nanoTime() < deadline) {
-      waiting.removeIf(name -> {
-        try {
-          return node.models().leases(name).toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS)
-              .workers() > 0;
-        } catch (Exception e) {
-          return false;
-        }
-      });
-      if (waiting.isEmpty()) {
-        break;
-      }
-      if (System.nanoTime() - nextReport >= 0) {
-        System.out.println("      waiting for the sandboxes of " + String.join(", ", waiting) + " to start...");
-        nextReport = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-      }
-      try {
-        Thread.sleep(250);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-    if (!waiting.isEmpty()) {
-      System.err.println("No sandbox runs for " + String.join(", ", waiting) + " after 3 minutes: requests to them get "
-          + "'no capacity' until one does; the node's log says why (GET /admin/sandboxes lists them)");
+  private static void awaitDemoAnswers(ActorSystem<?> system, aimos.chaos.tls.ClientTls clientTls, int port,
+                                       String key) {
+    var client = InferenceServiceClient.create(clientTls.grpc(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        port, system)), system);
+    try {
+      var outcome = DemoReadiness.await(client, key, DEMO_MODELS.stream()
+          .map(m -> new DemoReadiness.Probe(m.name(), DemoReadiness.sampleRequest(m.name(), m.runtime()))).toList(),
+          Duration.ofMinutes(3), System.out);
+      outcome.failures().forEach((model, why) -> System.err.println("Demo model " + model + " did not answer (" + why
+          + "): requests to it fail until it does; the node's log and GET /admin/sandboxes say why"));
+    } finally {
+      client.close();
     }
   }
 
