@@ -76,8 +76,9 @@ class SpeechIT {
         .header("Authorization", "Bearer " + key).header("Idempotency-Key", id)
         .header("Content-Type", "multipart/form-data; boundary=" + boundary)
         .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
-    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
-        .send(request, HttpResponse.BodyHandlers.ofString());
+    // every answer, the refusals too, must match the OpenAPI document
+    return OpenApiContract.check("POST", "/v1/audio/transcriptions", HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1).build().send(request, HttpResponse.BodyHandlers.ofString()));
   }
 
   private static Map<String, String> fields(String... kv) {

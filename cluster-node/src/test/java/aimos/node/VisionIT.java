@@ -51,8 +51,11 @@ class VisionIT {
     return Fixtures.image(name);
   }
 
+  /** An OIP v2 infer call whose answer, whatever its status, must match the OpenAPI document. */
   private static OpenAiRestIT.Reply oip(String path, String apiKey, String body) {
-    return OpenAiRestIT.post(cluster, path, apiKey, null, body);
+    OpenAiRestIT.Reply r = OpenAiRestIT.post(cluster, path, apiKey, null, body);
+    OpenApiContract.check("POST", path, r.raw());
+    return r;
   }
 
   private static String imageRequest(String id, String file) {
