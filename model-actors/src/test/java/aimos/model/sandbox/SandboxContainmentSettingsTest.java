@@ -40,6 +40,46 @@ class SandboxContainmentSettingsTest {
         true, false)).contains("--no-new-privs"));
   }
 
+  /** The probe on a host where aimos-jail cannot be built: sandboxes still start, and a warning says what is lost. */
+  @Test
+  void whenTheJailCannotBeBuiltTheProbeFallsBackWithAWarningThatSaysHowToFix() throws IOException {
+    Path notADir = Files.createTempFile("containment-cache", ".file");
+    var settings = new SandboxContainment.Settings(SandboxContainment.Mode.AUTO, 65534, 65534, notADir, List.of(), 64);
+    var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SandboxContainment.class);
+    var appender = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    appender.start();
+    logger.addAppender(appender);
+    SandboxContainment c;
+    SandboxContainment required;
+    try {
+      c = SandboxContainment.probe(settings);
+      required = SandboxContainment.probe(new SandboxContainment.Settings(SandboxContainment.Mode.REQUIRED, 65534,
+          65534, notADir, List.of(), 64));
+    } finally {
+      logger.detachAppender(appender);
+      Files.deleteIfExists(notADir);
+    }
+    assertTrue(c.kind() != SandboxContainment.Kind.JAIL, c.describe());
+    assertTrue(c.missing().contains("aimos-jail cannot be used") && c.missing().contains("apt-get install gcc"),
+        c.missing());
+    List<String> warnings = appender.list.stream()
+        .filter(l -> l.getLevel() == ch.qos.logback.classic.Level.WARN).map(l -> l.getFormattedMessage()).toList();
+    assertEquals(1, warnings.size(), appender.list.toString());
+    assertTrue(warnings.get(0).startsWith("Sandbox containment (auto): aimos-jail cannot be used"), warnings.get(0));
+    // auto still starts sandboxes, with what util-linux gives (or nothing)
+    List<String> wrapper = assertDoesNotThrow(() -> c.wrap(Path.of("/tmp/w"), "/usr/bin/java", "/a.jar", "echo-text",
+        false, true, false));
+    assertEquals(c.kind() == SandboxContainment.Kind.UTIL_LINUX, wrapper.contains("--no-new-privs"), wrapper.toString());
+
+    // required: the same host refuses to start a sandbox, with the same reason (logged as an error)
+    var e = assertThrows(IOException.class, () -> required.wrap(Path.of("/tmp/w"), "/usr/bin/java", "/a.jar",
+        "echo-text", false, true, false));
+    assertTrue(e.getMessage().contains("required") && e.getMessage().contains("aimos-jail cannot be used"),
+        e.getMessage());
+    assertTrue(appender.list.stream().anyMatch(l -> l.getLevel() == ch.qos.logback.classic.Level.ERROR
+        && l.getFormattedMessage().contains("required but aimos-jail cannot be used")), appender.list.toString());
+  }
+
   @Test
   void theJailGetsTheUidTheNetworkAndAReadOnlyViewThatHidesTheWorkDirsParents() throws IOException {
     Path root = Files.createTempDirectory("containment-args");
