@@ -251,6 +251,10 @@ public final class TestCluster implements AutoCloseable {
     return management.get(node);
   }
 
+  public int arteryPort(int node) {
+    return artery.get(node);
+  }
+
   /** A gRPC client of node {@code i}'s gateway, over a real socket. */
   public InferenceServiceClient client(int i) {
     if (clients.isEmpty()) {

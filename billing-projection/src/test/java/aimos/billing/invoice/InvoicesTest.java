@@ -222,6 +222,52 @@ class InvoicesTest {
     assertEquals(tenants, published.stream().map(BillingEvent::id).distinct().count());
   }
 
+  /** The number carries the year of finalization; the sequence goes on across the new year, never reset. */
+  @Test
+  void numbersGoOnAcrossTheYearBoundary() {
+    fixedUsage("december", "2026-11");
+    fixedUsage("january", "2026-12");
+    Invoices lastDay = invoices(Clock.fixed(Instant.parse("2026-12-31T23:59:59Z"), ZoneOffset.UTC));
+    join(lastDay.draft("december", "2026-11"));
+    Invoice dec = join(lastDay.finalizeDraft("DRAFT-december-2026-11", false));
+    assertEquals("AIMOS-2026-000001", dec.number());
+    assertEquals("AIMOS-CN-2026-000001", join(lastDay.creditNote(dec.number(), 1_000, "adjustment", "old year"))
+        .number());
+
+    Invoices newYear = invoices(Clock.fixed(Instant.parse("2027-01-04T00:00:00Z"), ZoneOffset.UTC));
+    join(newYear.draft("january", "2026-12"));
+    Invoice jan = join(newYear.finalizeDraft("DRAFT-january-2026-12", false));
+    assertEquals("AIMOS-2027-000002", jan.number());
+    assertEquals("AIMOS-CN-2027-000002", join(newYear.creditNote(dec.number(), 1_000, "adjustment", "new year"))
+        .number());
+    // both stay readable under their numbers
+    assertEquals("december", join(newYear.get("AIMOS-2026-000001")).invoice().tenantId());
+    assertEquals("january", join(newYear.get("AIMOS-2027-000002")).invoice().tenantId());
+  }
+
+  /** Usage of a month recorded during its grace period lands on its invoice: finalizing computes the month again. */
+  @Test
+  void usageRecordedDuringTheGracePeriodLandsOnTheInvoice() {
+    fixedUsage("late", "2026-11");
+    Invoices inGrace = invoices(Clock.fixed(Instant.parse("2026-12-02T08:00:00Z"), ZoneOffset.UTC));
+    Invoice draft = join(inGrace.draft("late", "2026-11"));
+    refused(inGrace.finalizeDraft(draft.id(), false), InvoiceException.Kind.CONFLICT);
+
+    // a request answered on November 30th, metered after midnight (a slow write, a tenant that moved)
+    List<LedgerRow> rows = new ArrayList<>(usage.get("late/2026-11"));
+    Units u = Units.tokens(1_000, 500);
+    long charge = PriceCatalog.seed().chargeMicros(BillingUnit.TOKENS, 20_000, u, 0);
+    rows.add(new LedgerRow("late", "2026-11", "Tenant|late", rows.size() + 1, "req-late", "chat", "v1",
+        BillingUnit.TOKENS, 20_000, u, 0, charge, Instant.parse("2026-11-30T23:59:59Z").toEpochMilli()));
+    usage.put("late/2026-11", rows);
+
+    Invoices afterGrace = invoices(Clock.fixed(Instant.parse("2026-12-04T00:00:00Z"), ZoneOffset.UTC));
+    Invoice fin = join(afterGrace.finalizeDraft(draft.id(), false));
+    assertEquals(draft.requests() + 1, fin.requests());
+    assertEquals(rows.stream().mapToLong(LedgerRow::chargeMicros).sum(), fin.usageMicros() + fin.discountMicros());
+    assertTrue(fin.lines().stream().mapToLong(InvoiceLine::amountMicros).sum() == fin.totalMicros());
+  }
+
   @Test
   void aNumberTakenByANodeThatDiedIsCompletedByTheNextReaderOrTaker() {
     fixedUsage("crash", "2026-11");
