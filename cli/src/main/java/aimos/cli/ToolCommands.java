@@ -1,5 +1,6 @@
 package aimos.cli;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -177,11 +178,38 @@ final class ToolCommands {
       }
     }
 
-    @Command(name = "status", description = "Members and readiness of the local cluster.")
+    @Command(name = "status", description = {"The local cluster in $AIMOS_CLUSTER_DIR (default .aimos/cluster): each "
+        + "node's pid, ports and readiness, its Cassandra, and the members as the first live node sees them."})
     static final class Status implements Callable<Integer> {
+      @picocli.CommandLine.Spec
+      picocli.CommandLine.Model.CommandSpec spec;
+
+      @picocli.CommandLine.Mixin
+      OutputOption output;
+
       @Override
       public Integer call() {
-        aimos.chaos.cluster.ClusterCommand.main(new String[] {"status"});
+        String dir = ((AimosCli) spec.root().userObject()).env().getOrDefault("AIMOS_CLUSTER_DIR", "").strip();
+        aimos.chaos.cluster.ClusterStatus status;
+        try {
+          status = aimos.chaos.cluster.ClusterStatus.of(Path.of(dir.isEmpty() ? ".aimos/cluster" : dir)
+              .toAbsolutePath());
+        } catch (IllegalStateException | java.io.UncheckedIOException e) {
+          throw new CliFailure(e.getMessage());
+        }
+        var out = spec.commandLine().getOut();
+        if (output.format == Format.table) {
+          // one row a node, then Cassandra, the transport and the members as 'cluster up' prints them
+          var rows = Management.JSON.createArrayNode();
+          status.nodes().forEach(n -> rows.addObject().put("node", n.node()).put("pid", n.pid())
+              .put("state", aimos.chaos.cluster.ClusterStatus.state(n)).put("gateway", n.gateway())
+              .put("management", n.management()).put("log", n.log()));
+          out.print(Render.render(rows, Format.table));
+          status.summary().forEach(out::println);
+        } else {
+          out.print(Render.render(Management.JSON.valueToTree(status), output.format));
+        }
+        out.flush();
         return 0;
       }
     }

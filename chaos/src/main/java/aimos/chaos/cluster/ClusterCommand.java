@@ -120,27 +120,7 @@ public final class ClusterCommand {
   }
 
   private static void status(Path dir) {
-    LocalCluster cluster = existing(dir);
-    for (int i = 1; i <= cluster.size(); i++) {
-      if (cluster.isAlive(i)) {
-        System.out.printf("node %d: pid %d, gateway %s, management %s, %s%n", i, cluster.pid(i).orElseThrow(),
-            cluster.gateway(i), cluster.clientTls().url(cluster.management(i), ""),
-            cluster.ready(i) ? "ready" : "NOT ready");
-      } else {
-        System.out.printf("node %d: not running (log %s)%n", i, cluster.log(i));
-      }
-    }
-    System.out.println(cluster.cassandraLauncherPid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive)
-        .map(p -> "cassandra: pid " + p.pid() + ", " + cluster.layout().cassandra()).orElse("cassandra: not running"));
-    System.out.println("transport: " + cluster.clientTls());
-    for (int i = 1; i <= cluster.size(); i++) {
-      var members = cluster.members(i);
-      if (members.isPresent()) {
-        System.out.println("members (as node " + i + " sees them):");
-        members.get().forEach((node, state) -> System.out.println("  " + node + " " + state));
-        break;
-      }
-    }
+    ClusterStatus.of(dir).lines().forEach(System.out::println);
   }
 
   private static void down(Path dir) {
