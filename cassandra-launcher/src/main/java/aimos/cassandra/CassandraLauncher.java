@@ -53,13 +53,23 @@ public final class CassandraLauncher implements AutoCloseable {
       "--add-opens", "java.base/java.lang=ALL-UNNAMED",
       "--add-opens", "java.base/java.util=ALL-UNNAMED");
 
-  /** Where and how to run the server. */
+  /**
+   * Where and how to run the server. With {@code passwordAuthentication} every client logs in (PasswordAuthenticator,
+   * CassandraAuthorizer; Cassandra makes the superuser {@code cassandra}/{@code cassandra} shortly after start); with
+   * {@code clientTls} set, clients must speak TLS on the native port (null: plaintext).
+   */
   public record Settings(Path dataDir, String host, int nativePort, int storagePort, String maxHeap,
-                         Path javaHome, Duration startTimeout) {
+                         Path javaHome, Duration startTimeout, boolean passwordAuthentication, ClientTls clientTls) {
     public Settings {
       if (nativePort == storagePort) {
         throw new IllegalArgumentException("native and storage ports must differ, both are " + nativePort);
       }
+    }
+
+    /** An open server: no login, no TLS. */
+    public Settings(Path dataDir, String host, int nativePort, int storagePort, String maxHeap, Path javaHome,
+                    Duration startTimeout) {
+      this(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout, false, null);
     }
 
     public static Settings defaults(Path dataDir) {
@@ -68,11 +78,29 @@ public final class CassandraLauncher implements AutoCloseable {
     }
 
     public Settings withPorts(int nativePort, int storagePort) {
-      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout);
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
+          passwordAuthentication, clientTls);
     }
 
     public Settings withHost(String host) {
-      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout);
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
+          passwordAuthentication, clientTls);
+    }
+
+    public Settings withMaxHeap(String maxHeap) {
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
+          passwordAuthentication, clientTls);
+    }
+
+    /** Clients must log in; roles and permissions are Cassandra's own (CassandraRoleManager, CassandraAuthorizer). */
+    public Settings withPasswordAuthentication() {
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout, true, clientTls);
+    }
+
+    /** Clients must speak TLS on the native port, the server presenting the key and certificate of {@code tls}. */
+    public Settings withClientTls(ClientTls tls) {
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
+          passwordAuthentication, tls);
     }
 
     /**
@@ -81,6 +109,26 @@ public final class CassandraLauncher implements AutoCloseable {
      */
     public String localHost() {
       return host.equals("0.0.0.0") ? "127.0.0.1" : host;
+    }
+  }
+
+  /**
+   * The server side of client TLS: a PKCS#12 keystore holding the server's private key and certificate chain. No client
+   * certificate is asked for.
+   */
+  public record ClientTls(Path keystore, String keystorePassword) {
+    public ClientTls {
+      if (!Files.isReadable(keystore)) {
+        throw new IllegalArgumentException("Cassandra's keystore " + keystore + " cannot be read");
+      }
+      if (keystorePassword == null || keystorePassword.isEmpty()) {
+        throw new IllegalArgumentException("Cassandra's keystore " + keystore + " needs its password");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "ClientTls[keystore=" + keystore + "]";
     }
   }
 
@@ -299,13 +347,12 @@ public final class CassandraLauncher implements AutoCloseable {
     }
   }
 
-  private static String yaml(Settings s, Path dir) {
+  static String yaml(Settings s, Path dir) {
     return """
         cluster_name: 'AIMOS'
         num_tokens: 16
         partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-        authenticator: AllowAllAuthenticator
-        authorizer: AllowAllAuthorizer
+        %6$s
         endpoint_snitch: SimpleSnitch
         seed_provider:
           - class_name: org.apache.cassandra.locator.SimpleSeedProvider
@@ -337,7 +384,34 @@ public final class CassandraLauncher implements AutoCloseable {
         batch_size_fail_threshold: 1024KiB
         disk_failure_policy: stop
         commit_failure_policy: stop
-        """.formatted(s.host(), s.nativePort(), s.storagePort(), dir, s.localHost());
+        %7$s""".formatted(s.host(), s.nativePort(), s.storagePort(), dir, s.localHost(), access(s), clientEncryption(s));
+  }
+
+  private static String access(Settings s) {
+    return s.passwordAuthentication() ? """
+        authenticator: PasswordAuthenticator
+        authorizer: CassandraAuthorizer
+        role_manager: CassandraRoleManager""" : """
+        authenticator: AllowAllAuthenticator
+        authorizer: AllowAllAuthorizer""";
+  }
+
+  private static String clientEncryption(Settings s) {
+    if (s.clientTls() == null) {
+      return "";
+    }
+    // no client certificates are checked, but Cassandra loads a truststore all the same: the keystore serves as one
+    return """
+        client_encryption_options:
+          enabled: true
+          optional: false
+          require_client_auth: false
+          store_type: PKCS12
+          keystore: '%1$s'
+          keystore_password: '%2$s'
+          truststore: '%1$s'
+          truststore_password: '%2$s'
+        """.formatted(s.clientTls().keystore().toAbsolutePath(), s.clientTls().keystorePassword().replace("'", "''"));
   }
 
   private static final String LOGBACK = """

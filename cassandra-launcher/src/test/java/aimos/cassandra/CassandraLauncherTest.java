@@ -1,6 +1,7 @@
 package aimos.cassandra;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +57,27 @@ class CassandraLauncherTest {
     var e = assertThrows(IllegalStateException.class, () -> CassandraLauncher.start(settings));
     assertTrue(e.getMessage().contains("Java 25"), e.getMessage());
     assertTrue(e.getMessage().contains("AIMOS_CASSANDRA_JAVA_HOME"), e.getMessage());
+  }
+
+  @Test
+  void writesLoginAndRequiredClientTlsIntoTheConfigurationOnlyWhenAskedTo(@TempDir Path dir) throws Exception {
+    var open = CassandraLauncher.Settings.defaults(dir);
+    String openYaml = CassandraLauncher.yaml(open, dir);
+    assertTrue(openYaml.contains("authenticator: AllowAllAuthenticator"), openYaml);
+    assertFalse(openYaml.contains("client_encryption_options"), openYaml);
+
+    Path keystore = Files.writeString(dir.resolve("server.p12"), "not read here");
+    var tls = new CassandraLauncher.ClientTls(keystore, "it's secret");
+    assertFalse(tls.toString().contains("secret"), tls.toString());
+    String secured = CassandraLauncher.yaml(open.withPasswordAuthentication().withClientTls(tls), dir);
+    assertTrue(secured.contains("authenticator: PasswordAuthenticator\nauthorizer: CassandraAuthorizer\n"), secured);
+    assertTrue(secured.contains("client_encryption_options:\n  enabled: true\n  optional: false\n"), secured);
+    assertTrue(secured.contains("keystore_password: 'it''s secret'"), secured);
+    assertTrue(secured.contains("\nendpoint_snitch: SimpleSnitch\n"), secured);
+
+    var missing = assertThrows(IllegalArgumentException.class,
+        () -> new CassandraLauncher.ClientTls(dir.resolve("none.p12"), "x"));
+    assertTrue(missing.getMessage().contains("none.p12"), missing.getMessage());
   }
 
   @Test

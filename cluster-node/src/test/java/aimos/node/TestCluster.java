@@ -55,6 +55,8 @@ public final class TestCluster implements AutoCloseable {
   private final List<Integer> artery = new ArrayList<>();
   private final List<Integer> management = new ArrayList<>();
   private final Path sandboxes;
+  /** The environment variables the nodes read (NodeConfig): none unless a test sets them. */
+  private java.util.Map<String, String> env = java.util.Map.of();
 
   private TestCluster(int size) throws Exception {
     keyspacePrefix = "it" + ProcessHandle.current().pid() + "_" + clusters.incrementAndGet();
@@ -84,6 +86,29 @@ public final class TestCluster implements AutoCloseable {
     String contact = SharedCassandra.contactPoint();
     TestCluster c = new TestCluster(size);
     return c.startNodes(size, i -> extraConfig, contact);
+  }
+
+  /**
+   * One node on the Cassandra at {@code contact} (not the shared one), reading the {@code AIMOS_*} environment
+   * variables from {@code env} as {@link NodeConfig} does at start-up; {@code extraConfig} as in
+   * {@link #start(int, String)}.
+   */
+  public static TestCluster startOn(String contact, String extraConfig, java.util.Map<String, String> env)
+      throws Exception {
+    TestCluster c = new TestCluster(1);
+    c.env = env;
+    return c.startNodes(1, i -> extraConfig, contact);
+  }
+
+  /**
+   * The configuration a single node on {@code contact} with environment {@code env} starts from, with
+   * {@code extraConfig} over it, for tests that start it themselves (a node expected not to start, say).
+   */
+  public static Config singleNodeConfig(String contact, String extraConfig, java.util.Map<String, String> env)
+      throws Exception {
+    TestCluster c = new TestCluster(1);
+    c.env = env;
+    return c.nodeConfig(0, 1, contact, extraConfig);
   }
 
   /**
@@ -125,9 +150,7 @@ public final class TestCluster implements AutoCloseable {
       throws Exception {
     TestCluster c = this;
     for (int i = 0; i < size; i++) {
-      String extraConfig = extra.apply(i);
-      Config config = NodeConfig.load(ConfigFactory.parseString(extraConfig)
-          .withFallback(ConfigFactory.parseString(c.overrides(i, contact, size))), java.util.Map.of());
+      Config config = c.nodeConfig(i, size, contact, extra.apply(i));
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", config);
       c.nodes.add(Main.init(system));
     }
@@ -137,6 +160,11 @@ public final class TestCluster implements AutoCloseable {
     c.awaitMembersUp(size);
     c.awaitJournal();
     return c;
+  }
+
+  private Config nodeConfig(int i, int size, String contact, String extraConfig) {
+    return NodeConfig.load(ConfigFactory.parseString(extraConfig)
+        .withFallback(ConfigFactory.parseString(overrides(i, contact, size))), env);
   }
 
   private void awaitMembersUp(int size) {
