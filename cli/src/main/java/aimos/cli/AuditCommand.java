@@ -26,8 +26,18 @@ final class AuditCommand {
     int run() {
       Management m = management();
       try {
-        return aimos.chaos.cli.AuditCommand.verify(m.address(), token(), m.tls(), Optional.ofNullable(publicKeyFile),
-            out());
+        if (output.format == Format.table) {
+          return aimos.chaos.cli.AuditCommand.verify(m.address(), token(), m.tls(),
+              Optional.ofNullable(publicKeyFile), out());
+        }
+        // json and yaml: the verdict alone on stdout, progress on stderr
+        var verdict = aimos.chaos.cli.AuditCommand.check(m.address(), token(), m.tls(),
+            Optional.ofNullable(publicKeyFile), err());
+        com.fasterxml.jackson.databind.node.ObjectNode answer = Management.JSON.createObjectNode()
+            .put("verdict", verdict.line());
+        answer.setAll((com.fasterxml.jackson.databind.node.ObjectNode) Management.JSON.valueToTree(verdict));
+        print(answer);
+        return verdict.status();
       } catch (IllegalArgumentException | IllegalStateException e) {
         throw new CliFailure("could not check the audit log: " + e.getMessage());
       }

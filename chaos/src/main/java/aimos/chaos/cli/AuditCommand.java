@@ -70,12 +70,40 @@ public final class AuditCommand {
   }
 
   /**
+   * What a check of the whole log found: {@code problem} is empty when the chain and signatures are intact up to
+   * the writer's head.
+   */
+  public record Verdict(boolean intact, long checked, long head, String problem, String publicKey) {
+    /** Exit status: 0 intact, 1 tampered. */
+    public int status() {
+      return intact ? 0 : 1;
+    }
+
+    /** The verdict's line: OK or TAMPERED and why. */
+    public String line() {
+      return intact ? "OK: " + checked + " records, chain and signatures intact, up to the writer's head " + head
+          : "TAMPERED: " + problem;
+    }
+  }
+
+  /**
    * Reads the whole log from {@code management} and checks it, printing progress and the verdict to {@code out}.
    * Returns 0 when intact, 1 when tampered; throws IllegalArgumentException or IllegalStateException when it
    * could not check.
    */
   public static int verify(String management, String token, aimos.chaos.tls.ClientTls tls,
                            Optional<Path> publicKeyFile, java.io.PrintWriter out) {
+    Verdict v = check(management, token, tls, publicKeyFile, out);
+    out.println(v.line());
+    return v.status();
+  }
+
+  /**
+   * Reads the whole log from {@code management} and checks it, printing progress to {@code progress}; throws
+   * IllegalArgumentException or IllegalStateException when it could not check.
+   */
+  public static Verdict check(String management, String token, aimos.chaos.tls.ClientTls tls,
+                              Optional<Path> publicKeyFile, java.io.PrintWriter out) {
     String base = tls.url(management, "");
     HttpClient http = tls.httpClient().connectTimeout(java.time.Duration.ofSeconds(5)).build();
     PublicKey key;
@@ -111,13 +139,8 @@ public final class AuditCommand {
         ? Optional.of("the log ends at record " + v.lastSeq() + " but its writer has written " + headSeq
             + ": records were removed from its end")
         : Optional.empty());
-    if (problem.isPresent()) {
-      out.println("TAMPERED: " + problem.get());
-      return 1;
-    }
-    out.println("OK: " + v.checked() + " records, chain and signatures intact, up to the writer's head "
-        + headSeq);
-    return 0;
+    return new Verdict(problem.isEmpty(), v.checked(), headSeq, problem.orElse(""),
+        publicKeyFile.isPresent() ? "file " + publicKeyFile.get() : "reported by the node");
   }
 
   private static AuditRecord record(JsonNode r) {
