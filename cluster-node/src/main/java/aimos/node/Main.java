@@ -299,7 +299,10 @@ public final class Main {
             authenticator, AccessPolicy.standard(), new TokenAdmin(system, settings.askTimeout(), authenticator),
             audit, new AdminRoutes.Extensions(id -> org.apache.pekko.http.javadsl.server.Directives.concat(
                 billingNotify.tenantRoutes(id), invoiceRoutes.tenantRoutes(id), privacyRoutes.tenantRoutes(id)),
-                invoiceRoutes::adminRoutes)).route()));
+                invoiceRoutes::adminRoutes, path -> {
+                  CompletionStage<Object> endpointOrAlerts = billingNotify.before(path);
+                  return endpointOrAlerts != null ? endpointOrAlerts : invoiceRoutes.before(path);
+                })).route()));
     Optional<RotatingServerTls> managementTls = serverTls(config,
         config.getBoolean("aimos.tls.management-client-certificates"));
     PekkoManagement.get(system).start(s -> managementTls.map(t -> s.withHttpsConnectionContext(t.connectionContext()))

@@ -51,11 +51,22 @@ public final class AuditedRoute extends AllDirectives {
               String requestId = given.filter(id -> REQUEST_ID.matcher(id).matches())
                   .orElseGet(() -> java.util.UUID.randomUUID().toString());
               return extractStrictEntity(Duration.ofSeconds(10), maxBodyBytes, body -> onSuccess(
-                  before.get().exceptionally(err -> null), state -> respondWithHeader(
+                  stateBefore(before), state -> respondWithHeader(
                       RawHeader.create("X-Request-Id", requestId), () -> mapRouteResultFuture(result -> result
                           .thenCompose(r -> record(r, principal, action, target, requestId,
                               body.getData().utf8String(), state)), inner))));
             }));
+  }
+
+  /** The state before, or null where there is none or it cannot be read (the change itself then decides). */
+  private static CompletionStage<Object> stateBefore(Supplier<CompletionStage<Object>> before) {
+    try {
+      CompletionStage<Object> state = before.get();
+      return state == null ? CompletableFuture.completedFuture(null) : state.exceptionally(err -> null);
+    } catch (RuntimeException e) {
+      // a path the lookup refuses (a malformed id) is the mutation's own error to report
+      return CompletableFuture.completedFuture(null);
+    }
   }
 
   private CompletionStage<RouteResult> record(RouteResult r, Principal principal, String action, String target,

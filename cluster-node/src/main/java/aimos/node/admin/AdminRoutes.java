@@ -69,8 +69,11 @@ public final class AdminRoutes extends AllDirectives {
   /**
    * Routes other parts of the node add to the admin API, behind its authentication, access policy and audit:
    * {@code tenant} under {@code /admin/tenants/{id}} (given the id), {@code admin} under {@code /admin}.
+   * {@code before} gives, for the audit record, the state a mutation of one of their paths changes (an invoice, a
+   * webhook endpoint, budget alerts), or null for a path that is not theirs.
    */
-  public record Extensions(Function<String, Route> tenant, Supplier<Route> admin) {}
+  public record Extensions(Function<String, Route> tenant, Supplier<Route> admin,
+                           Function<String, CompletionStage<Object>> before) {}
 
   public AdminRoutes(TenantAdmin tenants, ModelCatalog models, SandboxFleet sandboxes, Reconciliation reconciliation,
                      PriceAdmin prices, DrillRuns drills, AimosMetrics metrics, Authenticator authenticator,
@@ -282,14 +285,44 @@ public final class AdminRoutes extends AllDirectives {
     }));
   }
 
-  /** The state a mutation of {@code path} changes, for its audit record: a tenant's summary or a token's record. */
+  private static final java.util.regex.Pattern TENANT_PATH =
+      java.util.regex.Pattern.compile("/admin/tenants/([^/]+)/.+");
+  private static final java.util.regex.Pattern TOKEN_PATH =
+      java.util.regex.Pattern.compile("/admin/tokens/([0-9a-f]{16})(/rotate)?");
+  private static final java.util.regex.Pattern MODEL_PATH =
+      java.util.regex.Pattern.compile("/admin/models/([^/]+)/versions(/[^/]+/retire)?");
+  private static final java.util.regex.Pattern SANDBOX_PATH =
+      java.util.regex.Pattern.compile("/admin/sandboxes/([^/]+)/([^/]+)/faults");
+
+  /**
+   * The state a mutation of {@code path} changes, for its audit record: what an extension names (an invoice, a
+   * webhook endpoint, budget alerts), else a model, the sandboxes of a model version, the price lists, a tenant's
+   * summary or a token's record; null where the mutation makes something new.
+   */
   private CompletionStage<Object> before(String path) {
-    java.util.regex.Matcher tenant = java.util.regex.Pattern.compile("/admin/tenants/([^/]+)/.+").matcher(path);
+    if (extensions.before() != null) {
+      CompletionStage<Object> own = extensions.before().apply(path);
+      if (own != null) {
+        return own;
+      }
+    }
+    java.util.regex.Matcher model = MODEL_PATH.matcher(path);
+    if (model.matches()) {
+      return models.get(model.group(1)).thenApply(m -> (Object) m);
+    }
+    java.util.regex.Matcher sandbox = SANDBOX_PATH.matcher(path);
+    if (sandbox.matches()) {
+      return sandboxes.statuses().thenApply(all -> (Object) all.stream()
+          .filter(s -> s.model().equals(sandbox.group(1)) && s.version().equals(sandbox.group(2))).toList());
+    }
+    if (path.equals("/admin/prices")) {
+      return prices.list().thenApply(p -> (Object) p);
+    }
+    java.util.regex.Matcher tenant = TENANT_PATH.matcher(path);
     if (tenant.matches() && aimos.tenant.ApiKeys.isValidTenantId(tenant.group(1))) {
       return tenants.get(tenant.group(1)).thenApply(s -> (Object) tenantJson(s));
     }
-    java.util.regex.Matcher token = java.util.regex.Pattern.compile("/admin/tokens/([0-9a-f]{16})(/rotate)?")
-        .matcher(path);
+    java.util.regex.Matcher token = TOKEN_PATH.matcher(path);
     if (token.matches()) {
       return tokens.list().thenApply(all -> all.stream().filter(t -> token.group(1).equals(t.get("id")))
           .findFirst().orElse(null));

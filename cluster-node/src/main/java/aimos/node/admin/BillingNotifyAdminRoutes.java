@@ -28,6 +28,7 @@ public final class BillingNotifyAdminRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final Duration timeout;
   private final WebhookRoutes webhooks;
+  private final WebhookEndpoints endpoints;
 
   public BillingNotifyAdminRoutes(ActorSystem<?> system, Duration timeout, TenantAdmin tenants,
                                   WebhookEndpoints endpoints) {
@@ -35,6 +36,34 @@ public final class BillingNotifyAdminRoutes extends AllDirectives {
     this.timeout = timeout;
     this.tenants = tenants;
     this.webhooks = new WebhookRoutes(endpoints, AdminRoutes::error);
+    this.endpoints = endpoints;
+  }
+
+  private static final java.util.regex.Pattern ENDPOINT_CHANGE = java.util.regex.Pattern.compile(
+      "/admin/tenants/([^/]+)/webhooks/([^/]+)(/disable|/enable|/rotate-secret)?");
+  private static final java.util.regex.Pattern ENDPOINTS = java.util.regex.Pattern.compile(
+      "/admin/tenants/([^/]+)/webhooks/?");
+  private static final java.util.regex.Pattern BUDGET_ALERTS = java.util.regex.Pattern.compile(
+      "/admin/tenants/([^/]+)/budget-alerts");
+
+  /**
+   * For the audit record: the webhook endpoint a change names, the tenant's endpoints before a new one, or its
+   * budget alerts; null for other paths.
+   */
+  public CompletionStage<Object> before(String path) {
+    java.util.regex.Matcher endpoint = ENDPOINT_CHANGE.matcher(path);
+    if (endpoint.matches()) {
+      return endpoints.get(endpoint.group(1), endpoint.group(2)).thenApply(e -> (Object) e);
+    }
+    java.util.regex.Matcher all = ENDPOINTS.matcher(path);
+    if (all.matches()) {
+      return endpoints.list(all.group(1)).thenApply(l -> (Object) l);
+    }
+    java.util.regex.Matcher alerts = BUDGET_ALERTS.matcher(path);
+    if (alerts.matches()) {
+      return budgetAlerts(alerts.group(1), null).thenApply(a -> (Object) a);
+    }
+    return null;
   }
 
   /** The routes under {@code /admin/tenants/{id}}; {@link AdminRoutes} authenticates and authorizes first. */

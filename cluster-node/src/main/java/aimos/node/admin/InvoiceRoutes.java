@@ -104,6 +104,15 @@ public final class InvoiceRoutes extends AllDirectives {
     return v instanceof Number n ? n.longValue() : 0;
   }
 
+  private static final java.util.regex.Pattern INVOICE_CHANGE =
+      java.util.regex.Pattern.compile("/admin/invoices/([^/]+)/(finalize|void|credit-notes)");
+
+  /** For the audit record: the invoice that finalizing, voiding or crediting changes; null for other paths. */
+  public CompletionStage<Object> before(String path) {
+    java.util.regex.Matcher m = INVOICE_CHANGE.matcher(path);
+    return m.matches() ? invoices.get(m.group(1)).thenApply(v -> (Object) InvoiceDocuments.json(v)) : null;
+  }
+
   // ---- /admin/tenants/{id}/invoices ----
 
   public Route tenantRoutes(String id) {

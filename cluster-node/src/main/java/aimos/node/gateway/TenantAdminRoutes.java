@@ -44,12 +44,14 @@ public final class TenantAdminRoutes extends AllDirectives {
   private static final long MAX_BODY_BYTES = 16 * 1024;
 
   private final WebhookRoutes webhooks;
+  private final WebhookEndpoints endpoints;
   private final TenantAdmin tenants;
   private final KeyCheck keys;
   private final AuditedRoute audited;
 
   public TenantAdminRoutes(WebhookEndpoints endpoints, TenantAdmin tenants, KeyCheck keys, AuditTrail audit) {
     this.webhooks = new WebhookRoutes(endpoints, TenantAdminRoutes::error);
+    this.endpoints = endpoints;
     this.tenants = tenants;
     this.keys = keys;
     this.audited = new AuditedRoute(audit, MAX_BODY_BYTES, TenantAdminRoutes::error);
@@ -78,7 +80,7 @@ public final class TenantAdminRoutes extends AllDirectives {
             ? inner.apply(key)
             : audited.audited(Principal.tenantAdmin(key.tenantId(), key.keyId()),
                 method.name() + " " + template(uri.path()), uri.path(),
-                () -> tenants.get(key.tenantId()).thenApply(s -> (Object) keyList(s)), () -> inner.apply(key))));
+                () -> before(key.tenantId(), uri.path()), () -> inner.apply(key))));
       }
       // tell an inference key apart from no key at all, so its holder knows what to ask for
       return onComplete(keys.tenantOf(header), inference -> inference.isSuccess() && inference.get().isPresent()
@@ -89,6 +91,23 @@ public final class TenantAdminRoutes extends AllDirectives {
               + "'Authorization: Bearer aimos_<tenant>_<secret>' with a tenant-admin key", "invalid_request_error",
               "invalid_api_key")));
     }));
+  }
+
+  private static final java.util.regex.Pattern ENDPOINT_CHANGE =
+      java.util.regex.Pattern.compile("/v1/webhooks/([^/]+)(/disable|/enable|/rotate-secret)?");
+
+  /**
+   * For the audit record: the webhook endpoint a change names, the tenant's endpoints before a new one, or its keys.
+   */
+  private CompletionStage<Object> before(String tenantId, String path) {
+    java.util.regex.Matcher endpoint = ENDPOINT_CHANGE.matcher(path);
+    if (endpoint.matches()) {
+      return endpoints.get(tenantId, endpoint.group(1)).thenApply(e -> (Object) e);
+    }
+    if (path.startsWith("/v1/webhooks")) {
+      return endpoints.list(tenantId).thenApply(l -> (Object) l);
+    }
+    return tenants.get(tenantId).thenApply(s -> (Object) keyList(s));
   }
 
   private static String template(String path) {
