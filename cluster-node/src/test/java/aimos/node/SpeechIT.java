@@ -92,17 +92,9 @@ class SpeechIT {
   /** {@code bin/aimos dev}'s readiness probes: each sample input is one that these runtimes answer. */
   @Test
   void devReadinessProbesGetAnswers() {
-    String readinessKey = Http.tenantWithKey(cluster, "speech-ready", 1000, 16);
-    var client = cluster.client(0);
-    try {
-      var outcome = aimos.node.dev.DemoReadiness.await(client, readinessKey, List.of(new aimos.node.dev.DemoReadiness.Probe("it-speech", aimos.node.dev.DemoReadiness.sampleRequest("it-speech", "sphinx-speech"))),
-          Duration.ofMinutes(1), System.out);
-      assertTrue(outcome.allAnswered(), outcome.toString());
-      assertEquals(1, outcome.answered().size(), outcome.toString());
-    } finally {
-      client.close();
-    }
+    DemoProbes.everyModelAnswers(cluster, "speech-ready", Map.of("it-speech", "sphinx-speech"));
   }
+
 
   @Test
   void transcribesOverOpenAiOipAndGrpcAndBillsBySecondRoundedUp() throws Exception {

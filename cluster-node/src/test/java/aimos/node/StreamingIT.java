@@ -25,6 +25,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.stream.Collectors;
@@ -69,17 +70,9 @@ class StreamingIT {
   /** {@code bin/aimos dev}'s readiness probes: each sample input is one that these runtimes answer. */
   @Test
   void devReadinessProbesGetAnswers() {
-    String readinessKey = Http.tenantWithKey(cluster, "stream-ready", 1000, 16);
-    var client = cluster.client(0);
-    try {
-      var outcome = aimos.node.dev.DemoReadiness.await(client, readinessKey, List.of(new aimos.node.dev.DemoReadiness.Probe("stream-lm", aimos.node.dev.DemoReadiness.sampleRequest("stream-lm", "trigram-lm"))),
-          Duration.ofMinutes(1), System.out);
-      assertTrue(outcome.allAnswered(), outcome.toString());
-      assertEquals(1, outcome.answered().size(), outcome.toString());
-    } finally {
-      client.close();
-    }
+    DemoProbes.everyModelAnswers(cluster, "stream-ready", Map.of("stream-lm", "trigram-lm"));
   }
+
 
   @Test
   void grpcStreamsTheModelsWordsThenTheMeteredResponse() {
