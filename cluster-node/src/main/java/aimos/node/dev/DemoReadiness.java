@@ -51,14 +51,11 @@ public final class DemoReadiness {
   public static InferRequest sampleRequest(String model, String runtime) {
     InferRequest.Builder r = InferRequest.newBuilder().setModel(model)
         .setRequestId("dev-ready-" + UUID.randomUUID());
-    if (runtime.startsWith("ocr-")) {
-      r.setImage(ImageInput.newBuilder().setData(ByteString.copyFrom(samplePng())));
-    } else if (runtime.endsWith("-speech")) {
-      r.setAudio(AudioInput.newBuilder().setData(ByteString.copyFrom(sampleWav())));
-    } else if (runtime.endsWith("-embeddings")) {
-      r.setEmbedding(EmbeddingInput.newBuilder().addInputs("hello world"));
-    } else {
-      r.setText(TextInput.newBuilder().setPrompt("hello world").setMaxTokens(4));
+    switch (aimos.model.runtime.ModelRuntimes.input(runtime)) {
+      case IMAGE -> r.setImage(ImageInput.newBuilder().setData(ByteString.copyFrom(samplePng())));
+      case AUDIO -> r.setAudio(AudioInput.newBuilder().setData(ByteString.copyFrom(sampleWav())));
+      case EMBEDDING -> r.setEmbedding(EmbeddingInput.newBuilder().addInputs("hello world"));
+      case TEXT -> r.setText(TextInput.newBuilder().setPrompt("hello world").setMaxTokens(4));
     }
     return r.build();
   }
