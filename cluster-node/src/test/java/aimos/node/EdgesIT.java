@@ -186,7 +186,7 @@ class EdgesIT {
     assertEquals("8", reply.grpcStatus(), reply.toString());
     assertTrue(reply.grpcMessage().contains("inflates to more than"), reply.toString());
 
-    // a body above the anonymous allowance without a valid key is not read at all
+    // a body above the anonymous allowance without a valid key is not parsed or kept
     byte[] big = text("big", "b".repeat(200_000)).toByteArray();
     ByteBuffer plain = ByteBuffer.allocate(5 + big.length).put((byte) 0).putInt(big.length).put(big);
     var anonymous = Grpc.call(cluster.nodes.get(0).system(), gatewayPort, "/aimos.v1.InferenceService/Infer",
@@ -200,6 +200,63 @@ class EdgesIT {
     assertEquals("invalid_api_key", json(rest).path("error").path("code").asText());
     // with a key, the same large request is served
     assertTrue(infer(text("big-ok", "b ".repeat(45_000))).getUsage().getPromptTokens() > 0);
+  }
+
+  @Test
+  void aLargeBodyWithoutAValidKeyIsAnsweredWith401OnAConnectionThatStaysUsable() throws Exception {
+    // the refusal must reach a client still sending: answering and closing mid-body resets the connection
+    byte[] body = ("{\"model\": \"demo-text\", \"prompt\": \"" + "d".repeat(300_000) + "\"}")
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    try (var socket = new java.net.Socket("127.0.0.1", gatewayPort)) {
+      socket.setSoTimeout(30_000);
+      var out = socket.getOutputStream();
+      var in = new java.io.BufferedInputStream(socket.getInputStream());
+      out.write(("POST /v1/completions HTTP/1.1\r\nHost: aimos\r\nContent-Type: application/json\r\n"
+          + "Authorization: Bearer aimos_edge_" + "0".repeat(64) + "\r\nContent-Length: " + body.length
+          + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.write(body);
+      out.flush();
+      RawResponse refused = RawResponse.read(in);
+      assertEquals(401, refused.status(), refused.toString());
+      assertTrue(refused.body().contains("invalid_api_key"), refused.toString());
+      assertFalse(refused.headers().contains("connection: close"), refused.toString());
+      // the same connection serves the next request
+      out.write(("GET /v1/models HTTP/1.1\r\nHost: aimos\r\nAuthorization: Bearer " + key + "\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      RawResponse models = RawResponse.read(in);
+      assertEquals(200, models.status(), models.toString());
+    }
+
+    // a body declared larger than what is ever discarded is not read: the answer comes before any of it is sent
+    try (var socket = new java.net.Socket("127.0.0.1", gatewayPort)) {
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: aimos\r\n"
+          + "Content-Type: application/json\r\nContent-Length: " + (GatewayGuard.DISCARDED_BYTES + 1)
+          + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      RawResponse refused = RawResponse.read(new java.io.BufferedInputStream(socket.getInputStream()));
+      assertEquals(401, refused.status(), refused.toString());
+      assertTrue(refused.headers().contains("connection: close"), refused.toString());
+    }
+  }
+
+  /** An HTTP/1.1 answer read off a raw socket: its status, its header block in lower case, its body. */
+  private record RawResponse(int status, String headers, String body) {
+    static RawResponse read(java.io.InputStream in) throws java.io.IOException {
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        int c = in.read();
+        if (c < 0) {
+          throw new java.io.EOFException("the connection closed after " + head.length() + " bytes: " + head);
+        }
+        head.append((char) c);
+      }
+      String headers = head.toString().toLowerCase(java.util.Locale.ROOT);
+      var length = java.util.regex.Pattern.compile("content-length: *(\\d+)").matcher(headers);
+      byte[] body = length.find() ? in.readNBytes(Integer.parseInt(length.group(1))) : new byte[0];
+      return new RawResponse(Integer.parseInt(headers.substring(9, 12)), headers,
+          new String(body, java.nio.charset.StandardCharsets.UTF_8));
+    }
   }
 
   @Test

@@ -72,19 +72,44 @@ public final class GatewayGuard {
     Optional<String> authorization = request.getHeader("authorization").map(HttpHeader::value);
     return keys.recentlyValid(authorization).handle((valid, err) -> {
       if (err != null) {
-        return CompletableFuture.completedFuture(refuse(request, grpc, 14, StatusCodes.SERVICE_UNAVAILABLE,
+        return discardThen(request, grpc, refuse(request, grpc, 14, StatusCodes.SERVICE_UNAVAILABLE,
             "the tenant service did not answer; try again", "server_error", null));
       }
       if (!valid) {
         metrics.authFailed(authorization.isEmpty());
-        // the body is never read: the server closes the connection after this answer
-        return CompletableFuture.completedFuture(refuse(request, grpc, 16, StatusCodes.UNAUTHORIZED,
+        return discardThen(request, grpc, refuse(request, grpc, 16, StatusCodes.UNAUTHORIZED,
             "missing, invalid or revoked API key: send 'Authorization: Bearer aimos_<tenant>_<secret>' (a body "
                 + "over " + ANONYMOUS_BYTES + " bytes is read only once its key is checked)", "invalid_request_error",
             "invalid_api_key"));
       }
       return grpc ? grpc(request) : inner.apply(request);
     }).thenCompose(Function.identity());
+  }
+
+  /** Bytes of an HTTP/1 body refused before its key checked out that are discarded so that the refusal arrives. */
+  public static final int DISCARDED_BYTES = 1024 * 1024;
+
+  /**
+   * Answers a refused HTTP/1 request once its body, up to {@link #DISCARDED_BYTES}, has been read and thrown away
+   * (RFC 9112 section 9.6). A server that answers and closes while the client is still sending makes the client's
+   * TCP stack receive a reset, which may discard the answer before the client reads it: the caller would see a
+   * dropped connection instead of its 401. Nothing is kept or parsed, and the read ends at the body timeout; a body
+   * declared larger than the bound, or one whose client waits for {@code 100 Continue}, is not read at all (the
+   * connection closes after the answer). HTTP/2 refuses one stream and keeps the connection, so it discards nothing.
+   */
+  private CompletionStage<HttpResponse> discardThen(HttpRequest request, boolean grpc, HttpResponse answer) {
+    boolean http1 = !request.protocol().value().startsWith("HTTP/2");
+    boolean waitsForContinue = request.getHeader("expect").map(h -> h.value().equalsIgnoreCase("100-continue"))
+        .orElse(false);
+    boolean declaredTooLarge = request.entity().getContentLengthOption().isPresent()
+        && request.entity().getContentLengthOption().getAsLong() > DISCARDED_BYTES;
+    if (grpc || !http1 || waitsForContinue || declaredTooLarge) {
+      return CompletableFuture.completedFuture(answer);
+    }
+    return request.entity().withSizeLimit(DISCARDED_BYTES).getDataBytes()
+        .completionTimeout(readTimeout)
+        .runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), materializer)
+        .handle((done, err) -> answer);
   }
 
   private static final String INFERENCE_PATH = "/aimos.v1.InferenceService/";
