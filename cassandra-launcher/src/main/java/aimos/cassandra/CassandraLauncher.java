@@ -56,10 +56,14 @@ public final class CassandraLauncher implements AutoCloseable {
   /**
    * Where and how to run the server. With {@code passwordAuthentication} every client logs in (PasswordAuthenticator,
    * CassandraAuthorizer; Cassandra makes the superuser {@code cassandra}/{@code cassandra} shortly after start); with
-   * {@code clientTls} set, clients must speak TLS on the native port (null: plaintext).
+   * {@code clientTls} set, clients must speak TLS on the native port (null: plaintext). A {@code disposable} server's
+   * data is thrown away after use (tests): it neither fsyncs nor flushes its schema tables on every schema change, as
+   * Cassandra's own test suite runs; what it writes still survives a restart of the server (the commit log is
+   * replayed), only not a crash of the machine.
    */
   public record Settings(Path dataDir, String host, int nativePort, int storagePort, String maxHeap,
-                         Path javaHome, Duration startTimeout, boolean passwordAuthentication, ClientTls clientTls) {
+                         Path javaHome, Duration startTimeout, boolean passwordAuthentication, ClientTls clientTls,
+                         boolean disposable) {
     public Settings {
       if (nativePort == storagePort) {
         throw new IllegalArgumentException("native and storage ports must differ, both are " + nativePort);
@@ -69,7 +73,7 @@ public final class CassandraLauncher implements AutoCloseable {
     /** An open server: no login, no TLS. */
     public Settings(Path dataDir, String host, int nativePort, int storagePort, String maxHeap, Path javaHome,
                     Duration startTimeout) {
-      this(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout, false, null);
+      this(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout, false, null, false);
     }
 
     public static Settings defaults(Path dataDir) {
@@ -79,28 +83,35 @@ public final class CassandraLauncher implements AutoCloseable {
 
     public Settings withPorts(int nativePort, int storagePort) {
       return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
-          passwordAuthentication, clientTls);
+          passwordAuthentication, clientTls, disposable);
     }
 
     public Settings withHost(String host) {
       return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
-          passwordAuthentication, clientTls);
+          passwordAuthentication, clientTls, disposable);
     }
 
     public Settings withMaxHeap(String maxHeap) {
       return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
-          passwordAuthentication, clientTls);
+          passwordAuthentication, clientTls, disposable);
     }
 
     /** Clients must log in; roles and permissions are Cassandra's own (CassandraRoleManager, CassandraAuthorizer). */
     public Settings withPasswordAuthentication() {
-      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout, true, clientTls);
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout, true, clientTls,
+          disposable);
     }
 
     /** Clients must speak TLS on the native port, the server presenting the key and certificate of {@code tls}. */
     public Settings withClientTls(ClientTls tls) {
       return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
-          passwordAuthentication, tls);
+          passwordAuthentication, tls, disposable);
+    }
+
+    /** A server whose data is thrown away after use: no fsync, no flush of the schema tables per schema change. */
+    public Settings asDisposable() {
+      return new Settings(dataDir, host, nativePort, storagePort, maxHeap, javaHome, startTimeout,
+          passwordAuthentication, clientTls, true);
     }
 
     /**
@@ -175,6 +186,10 @@ public final class CassandraLauncher implements AutoCloseable {
       cmd.add("-Dcassandra.skip_wait_for_gossip_to_settle=0");
       cmd.add("-Dcassandra.ring_delay_ms=100");
       cmd.add("-Dcassandra.superuser_setup_delay_ms=0");
+      if (settings.disposable()) {
+        cmd.add("-Dcassandra.test.flush_local_schema_changes=false");
+        cmd.add("-Dcassandra.skip_sync=true");
+      }
       cmd.add("-cp");
       cmd.add(serverClasspath());
       cmd.add("org.apache.cassandra.service.CassandraDaemon");

@@ -32,7 +32,7 @@ public final class SharedCassandra {
           storage = CassandraLauncher.freePort();
         }
         instance = CassandraLauncher.start(CassandraLauncher.Settings.defaults(dir)
-            .withPorts(cql, storage).withHost("0.0.0.0"));
+            .withPorts(cql, storage).withHost("0.0.0.0").asDisposable());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
