@@ -28,7 +28,6 @@ public final class BillingNotifyAdminRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final Duration timeout;
   private final WebhookRoutes webhooks;
-  private final WebhookEndpoints endpoints;
 
   public BillingNotifyAdminRoutes(ActorSystem<?> system, Duration timeout, TenantAdmin tenants,
                                   WebhookEndpoints endpoints) {
@@ -36,13 +35,10 @@ public final class BillingNotifyAdminRoutes extends AllDirectives {
     this.timeout = timeout;
     this.tenants = tenants;
     this.webhooks = new WebhookRoutes(endpoints, AdminRoutes::error);
-    this.endpoints = endpoints;
   }
 
-  private static final java.util.regex.Pattern ENDPOINT_CHANGE = java.util.regex.Pattern.compile(
-      "/admin/tenants/([^/]+)/webhooks/([^/]+)(/disable|/enable|/rotate-secret)?");
-  private static final java.util.regex.Pattern ENDPOINTS = java.util.regex.Pattern.compile(
-      "/admin/tenants/([^/]+)/webhooks/?");
+  private static final java.util.regex.Pattern WEBHOOKS = java.util.regex.Pattern.compile(
+      "/admin/tenants/([^/]+)/webhooks(/.*)?");
   private static final java.util.regex.Pattern BUDGET_ALERTS = java.util.regex.Pattern.compile(
       "/admin/tenants/([^/]+)/budget-alerts");
 
@@ -51,13 +47,9 @@ public final class BillingNotifyAdminRoutes extends AllDirectives {
    * budget alerts; null for other paths.
    */
   public CompletionStage<Object> before(String path) {
-    java.util.regex.Matcher endpoint = ENDPOINT_CHANGE.matcher(path);
-    if (endpoint.matches()) {
-      return endpoints.get(endpoint.group(1), endpoint.group(2)).thenApply(e -> (Object) e);
-    }
-    java.util.regex.Matcher all = ENDPOINTS.matcher(path);
-    if (all.matches()) {
-      return endpoints.list(all.group(1)).thenApply(l -> (Object) l);
+    java.util.regex.Matcher hooks = WEBHOOKS.matcher(path);
+    if (hooks.matches()) {
+      return webhooks.before(hooks.group(1), hooks.group(2) == null ? "" : hooks.group(2));
     }
     java.util.regex.Matcher alerts = BUDGET_ALERTS.matcher(path);
     if (alerts.matches()) {

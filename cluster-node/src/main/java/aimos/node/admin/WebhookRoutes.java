@@ -57,6 +57,21 @@ public final class WebhookRoutes extends AllDirectives {
     this.error = error;
   }
 
+  private static final java.util.regex.Pattern ONE_ENDPOINT =
+      java.util.regex.Pattern.compile("/([^/]+)(/disable|/enable|/rotate-secret)?");
+
+  /**
+   * For the audit record of a change under these routes: the endpoint it names, or the tenant's endpoints before a
+   * new one. {@code path} is what follows the prefix ("", "/" or "/{endpoint}[/disable|/enable|/rotate-secret]").
+   */
+  public CompletionStage<Object> before(String tenantId, String path) {
+    java.util.regex.Matcher one = ONE_ENDPOINT.matcher(path);
+    if (one.matches()) {
+      return endpoints.get(tenantId, one.group(1)).thenApply(e -> (Object) e);
+    }
+    return endpoints.list(tenantId).thenApply(l -> (Object) l);
+  }
+
   /**
    * The routes for {@code tenantId}, already authorized; {@code tenantExists} runs before anything else (the admin
    * API checks the tenant, the gateway already knows it from the key).

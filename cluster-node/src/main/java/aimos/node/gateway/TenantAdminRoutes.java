@@ -44,14 +44,12 @@ public final class TenantAdminRoutes extends AllDirectives {
   private static final long MAX_BODY_BYTES = 16 * 1024;
 
   private final WebhookRoutes webhooks;
-  private final WebhookEndpoints endpoints;
   private final TenantAdmin tenants;
   private final KeyCheck keys;
   private final AuditedRoute audited;
 
   public TenantAdminRoutes(WebhookEndpoints endpoints, TenantAdmin tenants, KeyCheck keys, AuditTrail audit) {
     this.webhooks = new WebhookRoutes(endpoints, TenantAdminRoutes::error);
-    this.endpoints = endpoints;
     this.tenants = tenants;
     this.keys = keys;
     this.audited = new AuditedRoute(audit, MAX_BODY_BYTES, TenantAdminRoutes::error);
@@ -93,19 +91,12 @@ public final class TenantAdminRoutes extends AllDirectives {
     }));
   }
 
-  private static final java.util.regex.Pattern ENDPOINT_CHANGE =
-      java.util.regex.Pattern.compile("/v1/webhooks/([^/]+)(/disable|/enable|/rotate-secret)?");
-
   /**
    * For the audit record: the webhook endpoint a change names, the tenant's endpoints before a new one, or its keys.
    */
   private CompletionStage<Object> before(String tenantId, String path) {
-    java.util.regex.Matcher endpoint = ENDPOINT_CHANGE.matcher(path);
-    if (endpoint.matches()) {
-      return endpoints.get(tenantId, endpoint.group(1)).thenApply(e -> (Object) e);
-    }
-    if (path.startsWith("/v1/webhooks")) {
-      return endpoints.list(tenantId).thenApply(l -> (Object) l);
+    if (path.equals("/v1/webhooks") || path.startsWith("/v1/webhooks/")) {
+      return webhooks.before(tenantId, path.substring("/v1/webhooks".length()));
     }
     return tenants.get(tenantId).thenApply(s -> (Object) keyList(s));
   }
