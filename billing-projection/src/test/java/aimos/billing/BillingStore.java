@@ -25,8 +25,8 @@ public final class BillingStore implements AutoCloseable {
         datastax-java-driver.basic.contact-points = ["%s"]
         datastax-java-driver.basic.load-balancing-policy.local-datacenter = "datacenter1"
         datastax-java-driver.basic.request.timeout = 10s
-        # each CREATE TABLE waits for the driver's schema refresh, which waits 1 s for more changes by default
-        datastax-java-driver.advanced.metadata.schema.debouncer.window = 10 ms
+        # one Cassandra holds every test's keyspaces: a session would re-read all their schema on each change anywhere
+        datastax-java-driver.advanced.metadata.schema.enabled = false
         pekko.persistence.journal.plugin = "pekko.persistence.cassandra.journal"
         pekko.persistence.snapshot-store.plugin = "pekko.persistence.cassandra.snapshot"
         pekko.persistence.cassandra.journal.keyspace = "%s_journal"

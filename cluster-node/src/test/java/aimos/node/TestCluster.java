@@ -52,6 +52,8 @@ public final class TestCluster implements AutoCloseable {
   private java.net.http.HttpClient tlsHttp;
   private final List<ActorSystem<?>> clients = new ArrayList<>();
   private final String keyspacePrefix;
+  /** Whether the nodes use the JVM's shared Cassandra, whose keyspaces this cluster drops when it closes. */
+  private boolean onSharedCassandra;
   private final List<Integer> artery = new ArrayList<>();
   private final List<Integer> management = new ArrayList<>();
   private final Path sandboxes;
@@ -149,6 +151,7 @@ public final class TestCluster implements AutoCloseable {
   private TestCluster startNodes(int size, java.util.function.IntFunction<String> extra, String contact)
       throws Exception {
     TestCluster c = this;
+    c.onSharedCassandra = contact.equals(SharedCassandra.contactPoint());
     for (int i = 0; i < size; i++) {
       Config config = c.nodeConfig(i, size, contact, extra.apply(i));
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "aimos", config);
@@ -212,6 +215,8 @@ public final class TestCluster implements AutoCloseable {
         pekko.cluster.seed-nodes = %s
         pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
         datastax-java-driver.basic.contact-points = ["%s"]
+        # one Cassandra holds every test's keyspaces: a node would re-read all their schema on each change anywhere
+        datastax-java-driver.advanced.metadata.schema.enabled = false
         """.formatted(ADMIN_TOKEN, SECOPS_TOKEN, sandboxes.resolve("node" + i), AUDIT_KEY_FILE, keyspacePrefix, keyspacePrefix, keyspacePrefix,
         keyspacePrefix, hour, management.get(i), artery.get(i), seeds, contact);
   }
@@ -313,6 +318,30 @@ public final class TestCluster implements AutoCloseable {
     clients.forEach(ActorSystem::terminate);
     for (int i = nodes.size() - 1; i >= 0; i--) {
       nodes.get(i).shutdown();
+    }
+    if (onSharedCassandra) {
+      dropKeyspaces();
+    }
+  }
+
+  /**
+   * Drops this cluster's keyspaces from the shared Cassandra, which otherwise holds every earlier test's tables for
+   * the rest of the build (each costs it heap).
+   */
+  private void dropKeyspaces() {
+    String contact = SharedCassandra.contactPoint();
+    var loader = com.datastax.oss.driver.api.core.config.DriverConfigLoader.programmaticBuilder()
+        .withBoolean(com.datastax.oss.driver.api.core.config.DefaultDriverOption.METADATA_SCHEMA_ENABLED, false)
+        .withDuration(com.datastax.oss.driver.api.core.config.DefaultDriverOption.REQUEST_TIMEOUT,
+            java.time.Duration.ofSeconds(30))
+        .build();
+    try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
+        .addContactPoint(new java.net.InetSocketAddress(contact.substring(0, contact.lastIndexOf(':')),
+            Integer.parseInt(contact.substring(contact.lastIndexOf(':') + 1))))
+        .withLocalDatacenter("datacenter1").withConfigLoader(loader).build()) {
+      for (String suffix : List.of("_billing", "_journal", "_snapshot", "_offsets")) {
+        cql.execute("DROP KEYSPACE IF EXISTS " + keyspacePrefix + suffix);
+      }
     }
   }
 }
