@@ -176,20 +176,7 @@ public final class CassandraLauncher implements AutoCloseable {
       cmd.add("-XX:+UseG1GC");
       cmd.add("-Djava.util.concurrent.ForkJoinPool.common.parallelism=4");
       cmd.addAll(JPMS_FLAGS);
-      cmd.add("-Djdk.attach.allowAttachSelf=true");
-      cmd.add("-Dio.netty.tryReflectionSetAccessible=true");
-      cmd.add("-Dcassandra.config=" + yaml.toUri());
-      cmd.add("-Dcassandra.storagedir=" + dir);
-      cmd.add("-Dcassandra-foreground=yes");
-      cmd.add("-Dcassandra.logdir=" + dir.resolve("logs"));
-      cmd.add("-Dlogback.configurationFile=" + logback);
-      cmd.add("-Dcassandra.skip_wait_for_gossip_to_settle=0");
-      cmd.add("-Dcassandra.ring_delay_ms=100");
-      cmd.add("-Dcassandra.superuser_setup_delay_ms=0");
-      if (settings.disposable()) {
-        cmd.add("-Dcassandra.test.flush_local_schema_changes=false");
-        cmd.add("-Dcassandra.skip_sync=true");
-      }
+      cmd.addAll(systemProperties(settings, dir, yaml, logback));
       cmd.add("-cp");
       cmd.add(serverClasspath());
       cmd.add("org.apache.cassandra.service.CassandraDaemon");
@@ -235,6 +222,26 @@ public final class CassandraLauncher implements AutoCloseable {
     } catch (IllegalStateException shuttingDown) {
       // already running the hooks
     }
+  }
+
+  /** The server's system properties: where its files are, start-up without waits, and what a disposable one skips. */
+  static List<String> systemProperties(Settings settings, Path dir, Path yaml, Path logback) {
+    List<String> props = new ArrayList<>(List.of(
+        "-Djdk.attach.allowAttachSelf=true",
+        "-Dio.netty.tryReflectionSetAccessible=true",
+        "-Dcassandra.config=" + yaml.toUri(),
+        "-Dcassandra.storagedir=" + dir,
+        "-Dcassandra-foreground=yes",
+        "-Dcassandra.logdir=" + dir.resolve("logs"),
+        "-Dlogback.configurationFile=" + logback,
+        "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        "-Dcassandra.ring_delay_ms=100",
+        "-Dcassandra.superuser_setup_delay_ms=0"));
+    if (settings.disposable()) {
+      props.add("-Dcassandra.test.flush_local_schema_changes=false");
+      props.add("-Dcassandra.skip_sync=true");
+    }
+    return props;
   }
 
   /** Stops the server with SIGTERM, waiting for it to flush; kills it if it has not stopped in 60 s. */

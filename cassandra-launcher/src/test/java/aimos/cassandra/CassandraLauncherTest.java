@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -78,6 +79,21 @@ class CassandraLauncherTest {
     var missing = assertThrows(IllegalArgumentException.class,
         () -> new CassandraLauncher.ClientTls(dir.resolve("none.p12"), "x"));
     assertTrue(missing.getMessage().contains("none.p12"), missing.getMessage());
+  }
+
+  @Test
+  void onlyADisposableServerSkipsFsyncAndSchemaFlushes(@TempDir Path dir) throws Exception {
+    var durable = CassandraLauncher.Settings.defaults(dir);
+    List<String> kept = CassandraLauncher.systemProperties(durable, dir, dir.resolve("c.yaml"), dir.resolve("l.xml"));
+    assertFalse(kept.stream().anyMatch(p -> p.contains("skip_sync") || p.contains("flush_local_schema")), kept.toString());
+    List<String> thrown = CassandraLauncher.systemProperties(durable.asDisposable(), dir, dir.resolve("c.yaml"),
+        dir.resolve("l.xml"));
+    assertTrue(thrown.containsAll(List.of("-Dcassandra.skip_sync=true",
+        "-Dcassandra.test.flush_local_schema_changes=false")), thrown.toString());
+    // the tests' shared server is the disposable kind, and the flags reach its process
+    List<String> shared = List.of(new String(Files.readAllBytes(Path.of("/proc", Long.toString(
+        SharedCassandra.launcher().pid()), "cmdline")), java.nio.charset.StandardCharsets.UTF_8).split("\0"));
+    assertTrue(shared.contains("-Dcassandra.skip_sync=true"), shared.toString());
   }
 
   @Test
