@@ -136,6 +136,12 @@ public final class GatewayGuard {
   /** Reads the gRPC request whole and bounded, inflates its messages bounded, and hands it on uncompressed. */
   private CompletionStage<HttpResponse> grpc(HttpRequest request) {
     String encoding = request.getHeader("grpc-encoding").map(HttpHeader::value).orElse("identity");
+    if (request.entity() instanceof HttpEntity.Strict strict) {
+      // a body that came in one DATA frame (most): no stream to read, so none is built (Strict's toStrict with a
+      // byte bound materializes one)
+      return strict.getData().size() > maxGrpcBytes ? CompletableFuture.completedFuture(tooLarge())
+          : inflatedAndHandedOn(request, strict, encoding);
+    }
     // the body timeout in front of this answers a stalled body first; this bound only keeps a read from hanging
     return request.entity().withSizeLimit(maxGrpcBytes)
         .toStrict(readTimeout.plusSeconds(5).toMillis(), maxGrpcBytes, materializer)
@@ -145,20 +151,28 @@ public final class GatewayGuard {
             while (t.getCause() != null && !(t instanceof EntityStreamSizeException)) {
               t = t.getCause();
             }
-            return CompletableFuture.completedFuture(t instanceof EntityStreamSizeException
-                ? grpcStatus(8, "the request is larger than " + maxGrpcBytes + " bytes")
+            return CompletableFuture.completedFuture(t instanceof EntityStreamSizeException ? tooLarge()
                 : grpcStatus(3, "the request body could not be read: " + t.getMessage()));
           }
-          ByteString plain;
-          try {
-            plain = uncompressed(strict.getData(), encoding, maxGrpcBytes);
-          } catch (Refused r) {
-            return CompletableFuture.completedFuture(grpcStatus(r.code, r.getMessage()));
-          }
-          HttpRequest out = request.removeHeader("grpc-encoding")
-              .withEntity((HttpEntity.Strict) HttpEntities.create(strict.getContentType(), plain));
-          return inner.apply(out);
+          return inflatedAndHandedOn(request, strict, encoding);
         }).thenCompose(Function.identity());
+  }
+
+  private HttpResponse tooLarge() {
+    return grpcStatus(8, "the request is larger than " + maxGrpcBytes + " bytes");
+  }
+
+  private CompletionStage<HttpResponse> inflatedAndHandedOn(HttpRequest request, HttpEntity.Strict strict,
+                                                            String encoding) {
+    ByteString plain;
+    try {
+      plain = uncompressed(strict.getData(), encoding, maxGrpcBytes);
+    } catch (Refused r) {
+      return CompletableFuture.completedFuture(grpcStatus(r.code, r.getMessage()));
+    }
+    HttpRequest out = request.removeHeader("grpc-encoding")
+        .withEntity((HttpEntity.Strict) HttpEntities.create(strict.getContentType(), plain));
+    return inner.apply(out);
   }
 
   /** A gRPC call refused before it reached the service, with its gRPC status code. */
