@@ -329,15 +329,13 @@ public final class TestCluster implements AutoCloseable {
    * the rest of the build (each costs it heap).
    */
   private void dropKeyspaces() {
-    String contact = SharedCassandra.contactPoint();
     var loader = com.datastax.oss.driver.api.core.config.DriverConfigLoader.programmaticBuilder()
         .withBoolean(com.datastax.oss.driver.api.core.config.DefaultDriverOption.METADATA_SCHEMA_ENABLED, false)
         .withDuration(com.datastax.oss.driver.api.core.config.DefaultDriverOption.REQUEST_TIMEOUT,
             java.time.Duration.ofSeconds(30))
         .build();
     try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
-        .addContactPoint(new java.net.InetSocketAddress(contact.substring(0, contact.lastIndexOf(':')),
-            Integer.parseInt(contact.substring(contact.lastIndexOf(':') + 1))))
+        .addContactPoint(new java.net.InetSocketAddress("127.0.0.1", SharedCassandra.port()))
         .withLocalDatacenter("datacenter1").withConfigLoader(loader).build()) {
       for (String suffix : List.of("_billing", "_journal", "_snapshot", "_offsets")) {
         cql.execute("DROP KEYSPACE IF EXISTS " + keyspacePrefix + suffix);
