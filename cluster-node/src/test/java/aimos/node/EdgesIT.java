@@ -238,6 +238,16 @@ class EdgesIT {
       assertEquals(401, refused.status(), refused.toString());
       assertTrue(refused.headers().contains("connection: close"), refused.toString());
     }
+
+    // a client that waits for 100 Continue is not asked for its body: the 401 is the first answer it gets
+    try (var socket = new java.net.Socket("127.0.0.1", gatewayPort)) {
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: aimos\r\n"
+          + "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " + body.length
+          + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      RawResponse refused = RawResponse.read(new java.io.BufferedInputStream(socket.getInputStream()));
+      assertEquals(401, refused.status(), refused.toString());
+    }
   }
 
   /** An HTTP/1.1 answer read off a raw socket: its status, its header block in lower case, its body. */
