@@ -245,13 +245,13 @@ public final class Main {
             new TenantBillingRoutes(invoices, tenantUsage, keyCheck).route()),
             new TenantUsageRoutes(tenantUsage)).route()
             .handler(system));
-    GatewayGuard guard = new GatewayGuard(system, request -> {
+    GatewayGuard guard = new GatewayGuard(system, new aimos.node.gateway.UnaryInfer(gateway, request -> {
           try {
             return handler.apply(request);
           } catch (Exception e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
           }
-        }, keyCheck,
+        }, system), keyCheck,
         maxGrpcBytes(settings, config), settings.bodyTimeout(), metrics);
     Optional<RotatingServerTls> gatewayTls = serverTls(config, false);
     var server = Http.get(system).newServerAt(settings.gatewayHost(), settings.gatewayPort());

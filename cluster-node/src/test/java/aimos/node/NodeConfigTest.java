@@ -86,6 +86,25 @@ class NodeConfigTest {
   }
 
   @Test
+  void theTagQuerysBackTrackReadsABoundedWindowWhateverTheHistory() {
+    var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
+    String bt = "pekko.persistence.cassandra.events-by-tag.back-track.";
+    // "max" (the library's default) scans back to the start of the previous hour bucket: rows read per scan grow
+    // with the hour's history instead of with the window
+    Duration interval = c.getDuration(bt + "interval");
+    Duration period = c.getDuration(bt + "period");
+    Duration longInterval = c.getDuration(bt + "long-interval");
+    Duration longPeriod = c.getDuration(bt + "long-period");
+    // each scan covers the time since the one before it, so no window goes unscanned
+    assertTrue(period.compareTo(interval) >= 0, period + " must cover the interval " + interval);
+    assertTrue(longPeriod.compareTo(longInterval) >= 0, longPeriod + " must cover " + longInterval);
+    // about two re-reads of each event: period / interval + long period / long interval
+    double rereads = (double) period.toMillis() / interval.toMillis()
+        + (double) longPeriod.toMillis() / longInterval.toMillis();
+    assertTrue(rereads <= 2.5, "each event is re-read " + rereads + " times");
+  }
+
+  @Test
   void defaultsToOneLocalNode() {
     var c = NodeConfig.load(ConfigFactory.empty(), Map.of());
     assertEquals(List.of("127.0.0.1:9042"), c.getStringList("datastax-java-driver.basic.contact-points"));

@@ -111,6 +111,21 @@ class CallTimingTest {
     assertEquals(0, timings.open());
   }
 
+  @Test
+  void theOverheadIsWrittenInMillisecondsWithThreeDecimals() {
+    assertEquals("0.000", CallTiming.millis(0));
+    assertEquals("0.000", CallTiming.millis(499));
+    assertEquals("0.001", CallTiming.millis(500));
+    assertEquals("0.012", CallTiming.millis(12_345));
+    assertEquals("1.234", CallTiming.millis(1_234_499));
+    assertEquals("1.235", CallTiming.millis(1_234_500));
+    assertEquals("2.000", CallTiming.millis(1_999_600));
+    assertEquals("60000.000", CallTiming.millis(60_000_000_000L));
+    for (long nanos : new long[] {7, 999_999, 3_141_592, 987_654_321}) {
+      assertEquals(String.format(java.util.Locale.ROOT, "%.3f", nanos / 1e6), CallTiming.millis(nanos));
+    }
+  }
+
   private static HttpEntity withLastChunk(HttpEntity.Chunked chunked) {
     var parts = chunked.getChunks().concat(Source.single(HttpEntity.ChunkStreamPart.createLast("",
         List.of(RawHeader.create("grpc-status", "0")))))
