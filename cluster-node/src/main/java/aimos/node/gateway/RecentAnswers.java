@@ -12,9 +12,9 @@ import java.util.Optional;
  * model) gets the output too when it comes back to the same node within {@code ttl}. Bounded in bytes; the oldest go
  * first. A retry on another node, or later, gets the recorded usage without output.
  *
- * <p>Answers are kept as bytes in one ring and found through one fixed table of positions: a few minutes of answers
+ * <p>Answers are kept as bytes in one ring and found through one table of positions: a few minutes of answers
  * at thousands a second held as objects (a map entry, the response, its strings) lived just long enough to be copied
- * by every young collection, which made the node's pauses about twice as long. Two large arrays are never copied.
+ * by every young collection, which made the node's pauses about twice as long. A few arrays cost the collector next to nothing.
  * The table probes at most {@value #PROBES} slots, so a lookup costs the same however much is kept; when those slots
  * hold newer answers, the oldest of them is forgotten (this is a cache: a forgotten answer is replayed without output).
  */
@@ -23,7 +23,8 @@ final class RecentAnswers {
   /** Expiry (8), key length (2), fingerprint length (1), output length (4); then key, fingerprint and output. */
   private static final int HEADER = 15;
   /** The table has one slot per this many bytes of ring: room for answers of this size on average. */
-  private static final int BYTES_PER_SLOT = 64;
+  private static final int BYTES_PER_SLOT = 32;
+  private static final int FIRST_BYTES = 64 * 1024;
 
   private final int capacity;
   private final Duration ttl;
@@ -31,7 +32,7 @@ final class RecentAnswers {
   /** Ring position + 1 of a kept answer (0: empty), and its key's hash. */
   private long[] positions;
   private int[] hashes;
-  /** Bytes written so far: an answer at position p is intact while p >= written - capacity. */
+  /** Bytes written so far: an answer at position p is intact while p >= written - ring.length. */
   private long written;
 
   RecentAnswers(long maxBytes, Duration ttl) {
@@ -51,30 +52,52 @@ final class RecentAnswers {
     if (capacity <= 0 || size > capacity / 16 || key.length > 0xffff || print.length > 0xff) {
       return;
     }
-    if (ring == null) {
-      ring = new byte[capacity];
-      int slots = Integer.highestOneBit(Math.max(PROBES, capacity / BYTES_PER_SLOT));
-      positions = new long[slots];
-      hashes = new int[slots];
-    }
-    int offset = (int) (written % capacity);
-    if (offset + size > capacity) {
+    makeRoom(size);
+    int offset = (int) (written % ring.length);
+    if (offset + size > ring.length) {
       // an answer never wraps around the ring's end: skip to its start
-      written += capacity - offset;
+      written += ring.length - offset;
       offset = 0;
     }
     long position = written;
-    putLong(offset, System.nanoTime() + ttl.toNanos());
-    ring[offset + 8] = (byte) (key.length >>> 8);
-    ring[offset + 9] = (byte) key.length;
-    ring[offset + 10] = (byte) print.length;
-    putInt(offset + 11, size - HEADER - key.length - print.length);
+    put(offset, System.nanoTime() + ttl.toNanos(), 8);
+    put(offset + 8, key.length, 2);
+    put(offset + 10, print.length, 1);
+    put(offset + 11, size - HEADER - key.length - print.length, 4);
     System.arraycopy(key, 0, ring, offset + HEADER, key.length);
     System.arraycopy(print, 0, ring, offset + HEADER + key.length, print.length);
     byte[] body = output.toByteArray();
     System.arraycopy(body, 0, ring, offset + HEADER + key.length + print.length, body.length);
     written += size;
     index(key, position);
+  }
+
+  /**
+   * Makes room for an answer of {@code size} bytes. The ring starts at {@value #FIRST_BYTES} bytes and doubles, up to
+   * the budget, while nothing has been overwritten yet: memory follows use, and a node that answers little (a test's,
+   * a quiet one) never holds the whole budget.
+   */
+  private void makeRoom(int size) {
+    if (ring == null) {
+      allocate(Math.min(capacity, Math.max(FIRST_BYTES, size)));
+    } else if (ring.length < capacity && written + size > ring.length) {
+      byte[] before = ring;
+      long[] kept = positions;
+      allocate((int) Math.min(capacity, Math.max(2L * before.length, written + size)));
+      System.arraycopy(before, 0, ring, 0, (int) written);
+      for (long p : kept) {
+        if (p != 0) {
+          index(keyAt(p - 1), p - 1);
+        }
+      }
+    }
+  }
+
+  private void allocate(int bytes) {
+    ring = new byte[bytes];
+    int slots = Integer.highestOneBit(Math.max(PROBES, bytes / BYTES_PER_SLOT));
+    positions = new long[slots];
+    hashes = new int[slots];
   }
 
   /** Points the key's slot at the answer: its own slot if it has one, else a free one, else the oldest probed. */
@@ -115,19 +138,19 @@ final class RecentAnswers {
       if (!live(slot) || hashes[slot] != hash || !sameKey(stored, key)) {
         continue;
       }
-      int offset = (int) (stored % capacity);
-      if (getLong(offset) - System.nanoTime() <= 0) {
+      int offset = (int) (stored % ring.length);
+      if (get(offset, 8) - System.nanoTime() <= 0) {
         return Optional.empty();
       }
-      int keyLength = ((ring[offset + 8] & 0xff) << 8) | (ring[offset + 9] & 0xff);
-      int printLength = ring[offset + 10] & 0xff;
+      int keyLength = (int) get(offset + 8, 2);
+      int printLength = (int) get(offset + 10, 1);
       String print = new String(ring, offset + HEADER + keyLength, printLength, StandardCharsets.UTF_8);
       if (!print.equals(fingerprint)) {
         return Optional.empty();
       }
       try {
         return Optional.of(InferResponse.parseFrom(java.nio.ByteBuffer.wrap(ring,
-            offset + HEADER + keyLength + printLength, getInt(offset + 11))));
+            offset + HEADER + keyLength + printLength, (int) get(offset + 11, 4))));
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalStateException("a kept answer does not parse", e);
       }
@@ -146,46 +169,49 @@ final class RecentAnswers {
     return n;
   }
 
+  /** Nothing is overwritten while the ring grows; once it is full, an answer lasts one lap of the ring. */
   private boolean intact(long position) {
-    return position >= written - capacity;
+    return position >= written - ring.length;
+  }
+
+  private byte[] keyAt(long position) {
+    int offset = (int) (position % ring.length);
+    return Arrays.copyOfRange(ring, offset + HEADER, offset + HEADER + (int) get(offset + 8, 2));
+  }
+
+  /** Bytes the ring holds now, for tests. */
+  synchronized int ringBytes() {
+    return ring == null ? 0 : ring.length;
   }
 
   private boolean sameKey(long position, byte[] key) {
-    int offset = (int) (position % capacity);
-    int length = ((ring[offset + 8] & 0xff) << 8) | (ring[offset + 9] & 0xff);
+    int offset = (int) (position % ring.length);
+    int length = (int) get(offset + 8, 2);
     return length == key.length
         && Arrays.equals(ring, offset + HEADER, offset + HEADER + length, key, 0, key.length);
   }
 
+  /** Mixes every bit of the hash into the low ones (MurmurHash3's finalizer): ids that differ in their last
+   * characters have nearby hash codes, which would otherwise fill neighbouring slots and crowd each other out. */
   private static int spread(int hash) {
-    return hash ^ (hash >>> 16);
+    int h = hash ^ (hash >>> 16);
+    h *= 0x85ebca6b;
+    h ^= h >>> 13;
+    h *= 0xc2b2ae35;
+    return h ^ (h >>> 16);
   }
 
-  private void putLong(int offset, long v) {
-    for (int i = 7; i >= 0; i--) {
+  /** Writes the low {@code bytes} bytes of {@code v} at {@code offset}, most significant first. */
+  private void put(int offset, long v, int bytes) {
+    for (int i = bytes - 1; i >= 0; i--) {
       ring[offset + i] = (byte) v;
       v >>>= 8;
     }
   }
 
-  private long getLong(int offset) {
+  private long get(int offset, int bytes) {
     long v = 0;
-    for (int i = 0; i < 8; i++) {
-      v = (v << 8) | (ring[offset + i] & 0xff);
-    }
-    return v;
-  }
-
-  private void putInt(int offset, int v) {
-    for (int i = 3; i >= 0; i--) {
-      ring[offset + i] = (byte) v;
-      v >>>= 8;
-    }
-  }
-
-  private int getInt(int offset) {
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < bytes; i++) {
       v = (v << 8) | (ring[offset + i] & 0xff);
     }
     return v;

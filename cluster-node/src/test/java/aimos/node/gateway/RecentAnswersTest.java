@@ -28,6 +28,48 @@ class RecentAnswersTest {
   }
 
   @Test
+  void theRingGrowsWithUseUpToTheBudgetKeepingWhatItHolds() {
+    RecentAnswers answers = new RecentAnswers(1 << 20, Duration.ofMinutes(10));
+    assertEquals(0, answers.ringBytes(), "nothing held before the first answer");
+    answers.keep("acme", "first", "fp", output("the first answer"));
+    assertEquals(64 * 1024, answers.ringBytes());
+    for (int i = 0; i < 20_000; i++) {
+      answers.keep("acme", "r-" + i, "fp", output("completion number " + i));
+    }
+    assertEquals(1 << 20, answers.ringBytes(), "never more than the budget");
+    // 1 MiB holds the newest ~19,000 of these 55-byte answers; nearly all are found under their own ids
+    int found = 0;
+    for (int i = 0; i < 20_000; i++) {
+      found += answers.find("acme", "r-" + i, "fp").isPresent() ? 1 : 0;
+    }
+    assertTrue(found > 18_000 && found == answers.size(), found + " found, " + answers.size() + " kept");
+    assertEquals(Optional.of(output("completion number 19999")), answers.find("acme", "r-19999", "fp"));
+    assertEquals(Optional.of(output("completion number 10000")), answers.find("acme", "r-10000", "fp"));
+    assertEquals(Optional.empty(), answers.find("acme", "first", "fp"), "the oldest went first");
+
+    RecentAnswers growing = new RecentAnswers(1 << 20, Duration.ofMinutes(10));
+    java.util.List<Integer> foundBefore = new java.util.ArrayList<>();
+    for (int i = 0; i < 1_000; i++) {
+      growing.keep("acme", "r-" + i, "fp", output("completion number " + i));
+    }
+    for (int i = 0; i < 1_000; i++) {
+      if (growing.find("acme", "r-" + i, "fp").isPresent()) {
+        foundBefore.add(i);
+      }
+    }
+    assertEquals(64 * 1024, growing.ringBytes());
+    assertTrue(foundBefore.size() > 950, foundBefore.size() + " of 1,000 found");
+    // one answer that does not fit in what is left makes the ring grow, once
+    growing.keep("acme", "big", "fp", output("x".repeat(20_000)));
+    assertEquals(128 * 1024, growing.ringBytes());
+    assertEquals(Optional.of(output("x".repeat(20_000))), growing.find("acme", "big", "fp"));
+    for (int i : foundBefore) {
+      assertEquals(Optional.of(output("completion number " + i)), growing.find("acme", "r-" + i, "fp"),
+          "answer " + i + " survives the ring's growth");
+    }
+  }
+
+  @Test
   void anExpiredAnswerIsNotGiven() {
     RecentAnswers answers = new RecentAnswers(1 << 20, Duration.ZERO);
     answers.keep("acme", "r-1", "fp", output("x"));
@@ -56,12 +98,12 @@ class RecentAnswersTest {
 
   @Test
   void aTableFullOfNewerAnswersForgetsTheOldestItProbes() {
-    // 1 KiB of ring: 16 slots, far fewer than the answers that fit
+    // 1 KiB of ring: 32 slots, fewer than the answers that fit
     RecentAnswers answers = new RecentAnswers(1024, Duration.ofMinutes(10));
     for (int i = 0; i < 500; i++) {
       answers.keep("t", "r" + i, "f", output(""));
     }
-    assertTrue(answers.size() <= 16, answers.size() + " kept");
+    assertTrue(answers.size() <= 32, answers.size() + " kept");
     assertEquals(Optional.of(output("")), answers.find("t", "r499", "f"), "the newest is always kept");
   }
 
