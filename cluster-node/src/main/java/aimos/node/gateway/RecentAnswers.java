@@ -12,11 +12,12 @@ import java.util.Optional;
  * model) gets the output too when it comes back to the same node within {@code ttl}. Bounded in bytes; the oldest go
  * first. A retry on another node, or later, gets the recorded usage without output.
  *
- * <p>Answers are kept as bytes in one ring and found through one table of positions: a few minutes of answers
- * at thousands a second held as objects (a map entry, the response, its strings) lived just long enough to be copied
- * by every young collection, which made the node's pauses about twice as long. A few arrays cost the collector next to nothing.
- * The table probes at most {@value #PROBES} slots, so a lookup costs the same however much is kept; when those slots
- * hold newer answers, the oldest of them is forgotten (this is a cache: a forgotten answer is replayed without output).
+ * <p>Answers are kept as bytes in one ring and found through one table of positions: a few minutes of answers at
+ * thousands a second held as objects (a map entry, the response, its strings) lived just long enough to be copied by
+ * every young collection, which made the node's pauses about twice as long; a few arrays cost the collector next to
+ * nothing. The table probes at most {@value #PROBES} slots, so a lookup costs the same however much is kept; when
+ * those slots hold newer answers, the oldest of them is forgotten (this is a cache: a forgotten answer is replayed
+ * without output).
  */
 final class RecentAnswers {
   private static final int PROBES = 8;

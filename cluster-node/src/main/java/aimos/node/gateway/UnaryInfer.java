@@ -27,7 +27,8 @@ public final class UnaryInfer implements Function<HttpRequest, CompletionStage<H
   static final String PATH = "/" + InferenceService.name + "/Infer";
 
   private static final ProtobufSerializer<InferRequest> REQUEST = InferenceService.Serializers.InferRequestSerializer;
-  private static final ProtobufSerializer<InferResponse> RESPONSE = InferenceService.Serializers.InferResponseSerializer;
+  private static final ProtobufSerializer<InferResponse> RESPONSE =
+      InferenceService.Serializers.InferResponseSerializer;
 
   private final InferenceServicePowerApi service;
   private final Function<HttpRequest, CompletionStage<HttpResponse>> generic;

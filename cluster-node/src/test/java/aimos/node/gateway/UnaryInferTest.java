@@ -120,7 +120,8 @@ class UnaryInferTest {
     Map<String, String> headers = new TreeMap<>();
     r.getHeaders().forEach(h -> headers.put(h.lowercaseName(), h.value()));
     r.getAttribute(AttributeKeys.trailer).ifPresent(t -> scala.jdk.javaapi.CollectionConverters
-        .asJava(((org.apache.pekko.http.scaladsl.model.Trailer) t).headers()).forEach(h -> headers.put(h._1(), h._2())));
+        .asJava(((org.apache.pekko.http.scaladsl.model.Trailer) t).headers())
+        .forEach(h -> headers.put(h._1(), h._2())));
     ByteString body = ByteString.emptyByteString();
     if (r.entity() instanceof HttpEntity.Strict s) {
       body = s.getData();
