@@ -104,21 +104,37 @@ final class RecentAnswers {
   /** Points the key's slot at the answer: its own slot if it has one, else a free one, else the oldest probed. */
   private void index(byte[] key, long position) {
     int hash = Arrays.hashCode(key);
-    int chosen = -1;
-    for (int i = 0; i < PROBES; i++) {
-      int slot = (spread(hash) + i) & (positions.length - 1);
-      boolean live = live(slot);
-      if (live && hashes[slot] == hash && sameKey(positions[slot] - 1, key)) {
+    int chosen = holding(key, hash);
+    for (int i = 0; chosen < 0 && i < PROBES; i++) {
+      int slot = probe(hash, i);
+      if (!live(slot)) {
         chosen = slot;
-        break;
       }
-      boolean better = chosen < 0 || (live(chosen) && (!live || positions[slot] < positions[chosen]));
-      if (better) {
-        chosen = slot;
+    }
+    if (chosen < 0) {
+      chosen = probe(hash, 0);
+      for (int i = 1; i < PROBES; i++) {
+        int slot = probe(hash, i);
+        chosen = positions[slot] < positions[chosen] ? slot : chosen;
       }
     }
     positions[chosen] = position + 1;
     hashes[chosen] = hash;
+  }
+
+  /** The slot that points at the key's answer, or -1. */
+  private int holding(byte[] key, int hash) {
+    for (int i = 0; i < PROBES; i++) {
+      int slot = probe(hash, i);
+      if (live(slot) && hashes[slot] == hash && sameKey(positions[slot] - 1, key)) {
+        return slot;
+      }
+    }
+    return -1;
+  }
+
+  private int probe(int hash, int i) {
+    return (spread(hash) + i) & (positions.length - 1);
   }
 
   /** Whether the slot points at an answer that is still in the ring. */
@@ -132,40 +148,33 @@ final class RecentAnswers {
       return Optional.empty();
     }
     byte[] key = key(tenantId, requestId);
-    int hash = Arrays.hashCode(key);
-    for (int i = 0; i < PROBES; i++) {
-      int slot = (spread(hash) + i) & (positions.length - 1);
-      long stored = positions[slot] - 1;
-      if (!live(slot) || hashes[slot] != hash || !sameKey(stored, key)) {
-        continue;
-      }
-      int offset = (int) (stored % ring.length);
-      if (get(offset, 8) - System.nanoTime() <= 0) {
-        return Optional.empty();
-      }
-      int keyLength = (int) get(offset + 8, 2);
-      int printLength = (int) get(offset + 10, 1);
-      String print = new String(ring, offset + HEADER + keyLength, printLength, StandardCharsets.UTF_8);
-      if (!print.equals(fingerprint)) {
-        return Optional.empty();
-      }
-      try {
-        return Optional.of(InferResponse.parseFrom(java.nio.ByteBuffer.wrap(ring,
-            offset + HEADER + keyLength + printLength, (int) get(offset + 11, 4))));
-      } catch (InvalidProtocolBufferException e) {
-        throw new IllegalStateException("a kept answer does not parse", e);
-      }
+    int slot = holding(key, Arrays.hashCode(key));
+    if (slot < 0) {
+      return Optional.empty();
     }
-    return Optional.empty();
+    int offset = (int) ((positions[slot] - 1) % ring.length);
+    if (get(offset, 8) - System.nanoTime() <= 0) {
+      return Optional.empty();
+    }
+    int keyLength = (int) get(offset + 8, 2);
+    int printLength = (int) get(offset + 10, 1);
+    String print = new String(ring, offset + HEADER + keyLength, printLength, StandardCharsets.UTF_8);
+    if (!print.equals(fingerprint)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(InferResponse.parseFrom(java.nio.ByteBuffer.wrap(ring,
+          offset + HEADER + keyLength + printLength, (int) get(offset + 11, 4))));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a kept answer does not parse", e);
+    }
   }
 
   /** Answers kept and not yet overwritten, for tests: those the table still points at. */
   synchronized int size() {
     int n = 0;
-    if (positions != null) {
-      for (long p : positions) {
-        n += p != 0 && intact(p - 1) ? 1 : 0;
-      }
+    for (int slot = 0; positions != null && slot < positions.length; slot++) {
+      n += live(slot) ? 1 : 0;
     }
     return n;
   }
