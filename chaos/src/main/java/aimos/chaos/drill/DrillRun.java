@@ -112,7 +112,6 @@ public final class DrillRun {
   private final Settings settings;
   private final Consumer<String> progress;
   private final aimos.chaos.tls.ClientTls tls;
-  private Gateways gateways = new Gateways(1);
 
   /** A drill that reaches a local cluster as the cluster was started (TLS or not), other nodes in plaintext. */
   public DrillRun(ActorSystem<?> system, Settings settings, Consumer<String> progress) {
@@ -194,7 +193,7 @@ public final class DrillRun {
       clients.add(InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(hostPort[0],
           Integer.parseInt(hostPort[1]), system).withDeadline(Backoff.PER_ATTEMPT)), system));
     }
-    gateways = new Gateways(clients.size());
+    Gateways<InferenceServiceClient> gateways = new Gateways<>(clients);
     for (String model : List.of(VICTIM, BYSTANDER)) {
       for (int c = 0; c < clients.size(); c++) {
         for (int t = 0; t < TENANTS; t++) {
@@ -237,7 +236,7 @@ public final class DrillRun {
       int t = (int) ((i / clients.size()) % TENANTS);
       // the schedule's time for this request: a late tick does not shorten its latency (coordinated omission)
       long intended = start + i * periodNanos;
-      inFlight.add(send(clients, (int) i, tenants.get(t), keys.get(t), model, runId + "-" + i, intended, sent,
+      inFlight.add(send(gateways, (int) i, tenants.get(t), keys.get(t), model, runId + "-" + i, intended, sent,
           attempts, random.nextLong()));
       if (faultNanos[0] == 0 && System.nanoTime() >= faultAt) {
         faultNanos[0] = System.nanoTime();
@@ -299,9 +298,10 @@ public final class DrillRun {
         String[] hostPort = targets.get(c).split(":");
         InferenceServiceClient fresh = InferenceServiceClient.create(tls.grpc(GrpcClientSettings.connectToServiceAt(
             hostPort[0], Integer.parseInt(hostPort[1]), system).withDeadline(Backoff.PER_ATTEMPT)), system);
+        Gateways<InferenceServiceClient> only = new Gateways<>(List.of(fresh));
         for (int k = 0; k < 5; k++) {
           int t = k % TENANTS;
-          after.add(send(List.of(fresh), 0, tenants.get(t), keys.get(t), k % 2 == 0 ? VICTIM : BYSTANDER,
+          after.add(send(only, 0, tenants.get(t), keys.get(t), k % 2 == 0 ? VICTIM : BYSTANDER,
               runId + "-after-" + c + "-" + k, System.nanoTime(), sent, afterAttempts, k));
         }
         clients.add(fresh);
@@ -400,23 +400,23 @@ public final class DrillRun {
    * with the same request id, each attempt to the next gateway, after the {@link Backoff} delay, while the request's
    * {@link Backoff#BUDGET} lasts.
    */
-  private CompletableFuture<Void> send(List<InferenceServiceClient> clients, int i, String tenant, String key,
+  private CompletableFuture<Void> send(Gateways<InferenceServiceClient> gateways, int i, String tenant, String key,
                                        String model, String id, long intendedNanos, Map<String, Sent> sent,
                                        List<Attempt> attempts, long seed) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    attempt(clients, i, tenant, key, model, id, 1, intendedNanos, sent, attempts, new Random(seed), done);
+    attempt(gateways, i, tenant, key, model, id, 1, intendedNanos, sent, attempts, new Random(seed), done);
     return done;
   }
 
   private static final Set<Status.Code> RETRIED = Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED,
       Status.Code.INTERNAL, Status.Code.UNKNOWN, Status.Code.ABORTED);
 
-  private void attempt(List<InferenceServiceClient> clients, int i, String tenant, String key, String model,
+  private void attempt(Gateways<InferenceServiceClient> gateways, int i, String tenant, String key, String model,
                        String id, int attempt, long t0, Map<String, Sent> sent, List<Attempt> attempts,
                        Random jitter, CompletableFuture<Void> done) {
     long a0 = System.nanoTime();
-    int gateway = gateways.pick((i + attempt - 1) % clients.size(), a0);
-    infer(clients.get(gateway), key, model, id)
+    int gateway = gateways.pick(i + attempt - 1, a0);
+    infer(gateways.member(gateway), key, model, id)
         .whenComplete((r, err) -> {
           long now = System.nanoTime();
           if (err != null && refusedConnection(err)) {
@@ -430,7 +430,7 @@ public final class DrillRun {
           boolean retry = err != null && RETRIED.contains(statusOf(err))
               && now + delay * 1_000_000L - t0 < Backoff.BUDGET.toNanos();
           if (retry) {
-            CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(() -> attempt(clients, i, tenant,
+            CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(() -> attempt(gateways, i, tenant,
                 key, model, id, attempt + 1, t0, sent, attempts, jitter, done));
           } else {
             sent.put(id, new Sent(id, tenant, model, t0, now - t0, attempt, outcome, err == null ? ""
@@ -448,17 +448,22 @@ public final class DrillRun {
 
   /**
    * Which gateway an attempt goes to, as a load balancer in front of the nodes picks it: each in turn, skipping for
-   * {@link #EJECTED} one that refused a connection (a passive health check), unless every one did.
+   * {@link #EJECTED} one that refused a connection (a passive health check), unless every one did. A set knows only
+   * its own members, so a pick is always one of them and one set's refusals never steer another's attempts.
    */
-  static final class Gateways {
+  static final class Gateways<C> {
     static final Duration EJECTED = Duration.ofSeconds(5);
+    private final List<C> members;
     private final long[] ejectedUntil;
 
-    Gateways(int n) {
-      ejectedUntil = new long[n];
+    Gateways(List<C> members) {
+      this.members = List.copyOf(members);
+      ejectedUntil = new long[this.members.size()];
     }
 
-    synchronized int pick(int preferred, long nowNanos) {
+    /** The index of the member for the {@code turn}-th attempt: member {@code turn mod n}, or the next not ejected. */
+    synchronized int pick(int turn, long nowNanos) {
+      int preferred = Math.floorMod(turn, ejectedUntil.length);
       for (int k = 0; k < ejectedUntil.length; k++) {
         int g = (preferred + k) % ejectedUntil.length;
         if (ejectedUntil[g] - nowNanos <= 0) {
@@ -468,8 +473,12 @@ public final class DrillRun {
       return preferred;
     }
 
-    synchronized void refused(int gateway, long nowNanos) {
-      ejectedUntil[gateway] = nowNanos + EJECTED.toNanos();
+    C member(int index) {
+      return members.get(index);
+    }
+
+    synchronized void refused(int index, long nowNanos) {
+      ejectedUntil[index] = nowNanos + EJECTED.toNanos();
     }
   }
 

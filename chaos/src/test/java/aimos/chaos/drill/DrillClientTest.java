@@ -58,9 +58,12 @@ class DrillClientTest {
 
   @Test
   void aGatewayThatRefusedAConnectionIsSkippedForAWhileUnlessAllDid() {
-    var gateways = new DrillRun.Gateways(3);
+    var gateways = new DrillRun.Gateways<>(List.of("node-1", "node-2", "node-3"));
     long now = 1_000 * S;
     assertEquals(1, gateways.pick(1, now));
+    assertEquals("node-2", gateways.member(1));
+    // each attempt's turn goes round the members
+    assertEquals(0, gateways.pick(3, now));
     gateways.refused(1, now);
     assertEquals(2, gateways.pick(1, now + S));
     assertEquals(0, gateways.pick(0, now + S));
@@ -70,5 +73,24 @@ class DrillClientTest {
     gateways.refused(2, now);
     gateways.refused(1, now);
     assertEquals(2, gateways.pick(2, now + S));
+  }
+
+  /**
+   * After a node drill every node is tried again over a fresh client of its own. Those attempts once shared the
+   * load's three-gateway health with a one-client list: with gateway 0 ejected they picked index 1 of a list of one
+   * (IndexOutOfBoundsException, "Index: 1 Size: 1", out of the drill). Each set now picks among its own members.
+   */
+  @Test
+  void aSetOfOneAlwaysPicksItsOnlyMemberWhateverAnotherSetRefused() {
+    var load = new DrillRun.Gateways<>(List.of("node-1", "node-2", "node-3"));
+    long now = 1_000 * S;
+    load.refused(0, now);
+    var fresh = new DrillRun.Gateways<>(List.of("fresh node-1"));
+    for (int turn = 0; turn < 4; turn++) {
+      assertEquals("fresh node-1", fresh.member(fresh.pick(turn, now + S)));
+    }
+    fresh.refused(0, now);
+    assertEquals(0, fresh.pick(1, now + S), "a set whose every member refused still tries one of them");
+    assertEquals(1, load.pick(0, now + S));
   }
 }
