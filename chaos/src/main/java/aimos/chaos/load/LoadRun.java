@@ -17,8 +17,14 @@ import java.util.function.LongConsumer;
 public final class LoadRun {
   private LoadRun() {}
 
-  /** One call; the argument is a sequence number unique within the run. */
+  /**
+   * One call; the argument is a sequence number no other call in this process got, whatever run or phase it was in
+   * (the load command builds its request ids from it: a number seen twice would be a replay, not an inference).
+   */
   public interface Call extends IntFunction<CompletionStage<?>> {}
+
+  /** Numbers every call of every run: a sweep's phases, each a run, share one request-id space. */
+  private static final AtomicLong NUMBERS = new AtomicLong();
 
   public static LoadResult run(String name, int concurrency, Duration warmup, Duration duration, Call call,
                                LongConsumer progressEverySecond) {
@@ -28,15 +34,13 @@ public final class LoadRun {
   /** As above; {@code measuring} runs once the warm-up is over, right before the measured phase. */
   public static LoadResult run(String name, int concurrency, Duration warmup, Duration duration, Call call,
                                LongConsumer progressEverySecond, Runnable measuring) {
-    // one sequence for warm-up and measurement: every call of a run gets its own number (request ids stay unique)
-    AtomicLong seq = new AtomicLong();
     if (warmup.toMillis() > 0) {
-      drive(concurrency, warmup, call, new Recorder(false), s -> { }, seq);
+      drive(concurrency, warmup, call, new Recorder(false), s -> { });
     }
     measuring.run();
     Recorder rec = new Recorder(true);
     long start = System.nanoTime();
-    drive(concurrency, duration, call, rec, progressEverySecond, seq);
+    drive(concurrency, duration, call, rec, progressEverySecond);
     double seconds = (System.nanoTime() - start) / 1e9;
     return LoadResult.of(name, rec.failed.get(), rec.failures, seconds, rec.latencies);
   }
@@ -73,15 +77,14 @@ public final class LoadRun {
 
   }
 
-  private static void drive(int concurrency, Duration duration, Call call, Recorder rec, LongConsumer progress,
-                            AtomicLong seq) {
+  private static void drive(int concurrency, Duration duration, Call call, Recorder rec, LongConsumer progress) {
     long deadline = System.nanoTime() + duration.toNanos();
     AtomicBoolean stop = new AtomicBoolean();
     CompletableFuture<?>[] loops = new CompletableFuture<?>[concurrency];
     for (int i = 0; i < concurrency; i++) {
       CompletableFuture<Void> done = new CompletableFuture<>();
       loops[i] = done;
-      next(call, rec, stop, seq, deadline, done);
+      next(call, rec, stop, deadline, done);
     }
     long nextReport = System.nanoTime() + 1_000_000_000L;
     while (System.nanoTime() < deadline) {
@@ -107,20 +110,20 @@ public final class LoadRun {
    * One caller's loop. A call that is already complete when it returns is handled in the loop, not by recursion, so
    * synchronous calls cannot overflow the stack; the deadline is checked here too, since such calls never yield.
    */
-  private static void next(Call call, Recorder rec, AtomicBoolean stop, AtomicLong seq, long deadline,
+  private static void next(Call call, Recorder rec, AtomicBoolean stop, long deadline,
                            CompletableFuture<Void> done) {
     while (!stop.get() && System.nanoTime() < deadline) {
       long t0 = System.nanoTime();
       CompletableFuture<?> f;
       try {
-        f = call.apply((int) seq.incrementAndGet()).toCompletableFuture();
+        f = call.apply((int) NUMBERS.incrementAndGet()).toCompletableFuture();
       } catch (RuntimeException e) {
         f = CompletableFuture.failedFuture(e);
       }
       if (!f.isDone()) {
         f.whenComplete((r, err) -> {
           record(rec, t0, err);
-          next(call, rec, stop, seq, deadline, done);
+          next(call, rec, stop, deadline, done);
         });
         return;
       }

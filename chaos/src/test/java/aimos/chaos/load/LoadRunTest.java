@@ -26,6 +26,29 @@ class LoadRunTest {
     assertTrue(r.ok() > 0 && seen.size() > r.ok(), "warm-up calls are numbered too");
   }
 
+  /**
+   * A sweep runs one phase per concurrency with the same call: every phase numbered its calls from 1 again, so the
+   * load command's request ids repeated and the later phases were partly answered as replays (and, past the tenant's
+   * window of remembered ids, billed again under an id already billed).
+   */
+  @Test
+  void noCallOfALaterRunGetsANumberAnEarlierRunGave() {
+    Set<Integer> first = ConcurrentHashMap.newKeySet();
+    LoadRun.run("phase 1", 1, Duration.ZERO, Duration.ofMillis(100), i -> {
+      first.add(i);
+      return CompletableFuture.completedFuture(i);
+    }, n -> { });
+    Set<Integer> again = ConcurrentHashMap.newKeySet();
+    LoadRun.run("phase 2", 8, Duration.ofMillis(50), Duration.ofMillis(100), i -> {
+      if (first.contains(i)) {
+        again.add(i);
+      }
+      return CompletableFuture.completedFuture(i);
+    }, n -> { });
+    assertTrue(first.size() > 0);
+    assertEquals(0, again.size(), "numbers given out again, among them " + again.stream().sorted().limit(5).toList());
+  }
+
   @Test
   void countsFailuresByKindAndComputesPercentiles() {
     LoadResult r = LoadRun.run("t", 2, Duration.ZERO, Duration.ofMillis(200),
