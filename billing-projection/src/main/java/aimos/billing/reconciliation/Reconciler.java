@@ -28,9 +28,9 @@ import org.apache.pekko.stream.javadsl.Sink;
  * Compares each tenant's journal (the truth: every acknowledged usage event) with the billing ledger and the usage
  * rollups, which the projection fills from eventsByTag and which can therefore miss an event delayed past the
  * query's consistency delay. Missing or wrong ledger rows are repaired by writing the row the event must produce
- * (idempotent; its charge is the event's); rows without an event, and request ids billed twice, are flagged, never
- * deleted. Wrong rollup rows are rewritten with the sums the journal implies (see {@link RollupCheck}). The ledger is
- * read a page at a time.
+ * (idempotent; its charge is the event's); rows without an event, and request ids billed twice within the
+ * tenant's dedup window ({@link DoubleCharges}), are flagged, never deleted. Wrong rollup rows are rewritten with
+ * the sums the journal implies (see {@link RollupCheck}). The ledger is read a page at a time.
  */
 public final class Reconciler {
   private static final int PAGE = LedgerRepository.MAX_PAGE;
@@ -172,7 +172,7 @@ public final class Reconciler {
     private final Map<Long, LedgerRow> expected;
     private final long cutoff;
     private final Map<Long, Boolean> seen = new HashMap<>();
-    private final Map<String, Integer> perRequest = new HashMap<>();
+    private final DoubleCharges doubleCharges = new DoubleCharges();
     private final List<Long> withoutEvent = new ArrayList<>();
     private final List<Long> mispriced = new ArrayList<>();
     private final List<LedgerRow> toWrite = new ArrayList<>();
@@ -189,7 +189,7 @@ public final class Reconciler {
         return;
       }
       rows++;
-      perRequest.merge(r.requestId(), 1, Integer::sum);
+      doubleCharges.see(r.requestId(), r.recordedAtMillis());
       LedgerRow want = expected.get(r.sequenceNr());
       if (want == null) {
         if (r.recordedAtMillis() <= cutoff) {
@@ -212,8 +212,7 @@ public final class Reconciler {
           toWrite.add(row);
         }
       });
-      List<String> billedTwice = perRequest.entrySet().stream().filter(e -> e.getValue() > 1)
-          .map(Map.Entry::getKey).sorted().toList();
+      List<String> billedTwice = doubleCharges.requestIds();
       missing.sort(null);
       mispriced.sort(null);
       withoutEvent.sort(null);

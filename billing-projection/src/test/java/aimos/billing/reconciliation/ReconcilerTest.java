@@ -120,4 +120,44 @@ class ReconcilerTest {
     assertEquals(70, new aimos.billing.rollup.UsageQueries(rollups).report(tenant, month).toCompletableFuture().join()
         .chargeMicros());
   }
+
+  /**
+   * A request id reused past the dedup horizon is a new request, run and billed again (README, "Request ids"); only
+   * a second charge the tenant should have answered from its recording is flagged. Flagging both kept a tenant that
+   * reused an id a day later from ever reconciling (and its month's invoice from closing).
+   */
+  @Test
+  void onlyASecondChargeWithinTheDedupWindowIsBilledTwice() {
+    String tenant = "reused-ids";
+    String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
+    long monthStart = java.time.YearMonth.now(java.time.ZoneOffset.UTC).atDay(1)
+        .atStartOfDay(java.time.ZoneOffset.UTC).toInstant().toEpochMilli();
+    long day = Duration.ofDays(1).toMillis();
+    long hour = Duration.ofHours(1).toMillis();
+    // "kept" again 25 h later (a new request); "doubled" again 2 h later (a fault); recorded times within the month
+    long[] at = {monthStart, monthStart + day, monthStart + day + hour, monthStart + day + 2 * hour};
+    String[] ids = {"kept", "doubled", "kept", "doubled"};
+    List<TenantEntity.Event> events = new ArrayList<>();
+    for (int i = 0; i < ids.length; i++) {
+      events.add(new TenantEntity.UsageRecorded(tenant, ids[i], "m", "v1", BillingUnit.TOKENS, 20_000,
+          Units.tokens(100, 0), 0, 7, 0, at[i], month));
+    }
+    var writer = store.testKit.spawn(journal(tenant));
+    var probe = store.testKit.<Done>createTestProbe();
+    writer.tell(new Write(events, probe.getRef()));
+    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
+    List<EventEnvelope<TenantEntity.Event>> envelopes = new ArrayList<>();
+    for (int i = 0; i < events.size(); i++) {
+      envelopes.add(EventEnvelope.create(Sequence.apply(i + 1), TenantEntity.persistenceIdOf(tenant), i + 1,
+          events.get(i), at[i]));
+    }
+    new BillingProjectionHandler(ledger, new RollupWriter(rollups, 10), x -> { }).process(envelopes)
+        .toCompletableFuture().join();
+
+    var report = new Reconciler(store.testKit.system(), ledger, rollups, Duration.ZERO).reconcile(tenant, false)
+        .toCompletableFuture().join();
+    assertEquals(4, report.ledgerRows(), report.toString());
+    assertEquals(1, report.billedTwiceCount(), report.toString());
+    assertEquals(List.of("doubled"), report.billedTwice());
+  }
 }
