@@ -73,6 +73,21 @@ class ReconcilerTest {
     };
   }
 
+  /** Writes the events to the tenant's journal (sequence numbers from 1) and runs them through the projection. */
+  private static void journalAndProject(String tenant, List<TenantEntity.Event> events) {
+    var writer = store.testKit.spawn(journal(tenant));
+    var probe = store.testKit.<Done>createTestProbe();
+    writer.tell(new Write(events, probe.getRef()));
+    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
+    List<EventEnvelope<TenantEntity.Event>> envelopes = new ArrayList<>();
+    for (int i = 0; i < events.size(); i++) {
+      envelopes.add(EventEnvelope.create(Sequence.apply(i + 1), TenantEntity.persistenceIdOf(tenant), i + 1,
+          events.get(i), ((TenantEntity.UsageRecorded) events.get(i)).recordedAtMillis()));
+    }
+    new BillingProjectionHandler(ledger, new RollupWriter(rollups, 10), x -> { }).process(envelopes)
+        .toCompletableFuture().join();
+  }
+
   @Test
   void aChargeThatDiffersFromTodaysCatalogIsClean() {
     String tenant = "repriced";
@@ -86,18 +101,7 @@ class ReconcilerTest {
     }
     var e = (TenantEntity.UsageRecorded) events.get(0);
     assertTrue(PriceCatalog.seed().chargeMicros(e.unit(), e.unitPriceMicros(), e.units(), 0) != 7);
-    var writer = store.testKit.spawn(journal(tenant));
-    var probe = store.testKit.<Done>createTestProbe();
-    writer.tell(new Write(events, probe.getRef()));
-    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
-
-    List<EventEnvelope<TenantEntity.Event>> envelopes = new ArrayList<>();
-    for (int i = 0; i < events.size(); i++) {
-      envelopes.add(EventEnvelope.create(Sequence.apply(i + 1), TenantEntity.persistenceIdOf(tenant), i + 1,
-          events.get(i), now));
-    }
-    new BillingProjectionHandler(ledger, new RollupWriter(rollups, 10), x -> { }).process(envelopes)
-        .toCompletableFuture().join();
+    journalAndProject(tenant, events);
 
     var reconciler = new Reconciler(store.testKit.system(), ledger, rollups, Duration.ZERO);
     var report = reconciler.reconcile(tenant, false).toCompletableFuture().join();
@@ -142,17 +146,7 @@ class ReconcilerTest {
       events.add(new TenantEntity.UsageRecorded(tenant, ids[i], "m", "v1", BillingUnit.TOKENS, 20_000,
           Units.tokens(100, 0), 0, 7, 0, at[i], month));
     }
-    var writer = store.testKit.spawn(journal(tenant));
-    var probe = store.testKit.<Done>createTestProbe();
-    writer.tell(new Write(events, probe.getRef()));
-    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
-    List<EventEnvelope<TenantEntity.Event>> envelopes = new ArrayList<>();
-    for (int i = 0; i < events.size(); i++) {
-      envelopes.add(EventEnvelope.create(Sequence.apply(i + 1), TenantEntity.persistenceIdOf(tenant), i + 1,
-          events.get(i), at[i]));
-    }
-    new BillingProjectionHandler(ledger, new RollupWriter(rollups, 10), x -> { }).process(envelopes)
-        .toCompletableFuture().join();
+    journalAndProject(tenant, events);
 
     var report = new Reconciler(store.testKit.system(), ledger, rollups, Duration.ZERO).reconcile(tenant, false)
         .toCompletableFuture().join();
