@@ -107,6 +107,22 @@ class RecentAnswersTest {
     assertEquals(Optional.of(output("")), answers.find("t", "r499", "f"), "the newest is always kept");
   }
 
+  /**
+   * Which answer a full table forgets: the oldest of the slots it probes. An answer kept again just before each new
+   * one is the newest every time, so it is never the one forgotten, whichever slots the new ones probe (forgetting
+   * the first slot probed instead lost it after 805 new answers).
+   */
+  @Test
+  void theAnswerForgottenIsNeverTheNewestOfThoseProbed() {
+    // 1 KiB of ring: 32 slots, about 40 of these answers: the table is full from the first lap on
+    RecentAnswers answers = new RecentAnswers(1024, Duration.ofMinutes(10));
+    for (int i = 0; i < 2_000; i++) {
+      answers.keep("t", "asked-again", "f", output(""));
+      answers.keep("t", "r" + i, "f", output(""));
+      assertEquals(Optional.of(output("")), answers.find("t", "asked-again", "f"), "forgotten after r" + i);
+    }
+  }
+
   @Test
   void anAnswerOverASixteenthOfTheBudgetOrNoBudgetKeepsNothing() {
     RecentAnswers small = new RecentAnswers(1024, Duration.ofMinutes(10));
