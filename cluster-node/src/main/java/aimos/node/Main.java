@@ -66,6 +66,7 @@ import aimos.node.gateway.OipRoutes;
 import aimos.node.gateway.OpenAiRoutes;
 import aimos.node.health.StoreHealth;
 import aimos.node.gateway.RestRoutes;
+import aimos.node.gateway.UnaryInfer;
 import aimos.node.metrics.AimosMetrics;
 import aimos.tenant.TenantEntity;
 import com.typesafe.config.Config;
@@ -245,7 +246,7 @@ public final class Main {
             new TenantBillingRoutes(invoices, tenantUsage, keyCheck).route()),
             new TenantUsageRoutes(tenantUsage)).route()
             .handler(system));
-    GatewayGuard guard = new GatewayGuard(system, new aimos.node.gateway.UnaryInfer(gateway, request -> {
+    GatewayGuard guard = new GatewayGuard(system, new UnaryInfer(gateway, request -> {
           try {
             return handler.apply(request);
           } catch (Exception e) {

@@ -1,6 +1,7 @@
 package aimos.node.gateway;
 
 import aimos.api.v1.InferResponse;
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -67,10 +68,21 @@ final class RecentAnswers {
     put(offset + 11, size - HEADER - key.length - print.length, 4);
     System.arraycopy(key, 0, ring, offset + HEADER, key.length);
     System.arraycopy(print, 0, ring, offset + HEADER + key.length, print.length);
-    byte[] body = output.toByteArray();
-    System.arraycopy(body, 0, ring, offset + HEADER + key.length + print.length, body.length);
+    int bodyAt = offset + HEADER + key.length + print.length;
+    writeBody(output, bodyAt, size - (bodyAt - offset));
     written += size;
     index(key, position);
+  }
+
+  /** Serializes the answer straight into the ring: no copy of its bytes on the way. */
+  private void writeBody(InferResponse output, int at, int length) {
+    try {
+      CodedOutputStream out = CodedOutputStream.newInstance(ring, at, length);
+      output.writeTo(out);
+      out.checkNoSpaceLeft();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("an answer did not fit the size it was measured at", e);
+    }
   }
 
   /**
