@@ -3,7 +3,19 @@ package aimos.billing;
 import aimos.billing.ledger.CassandraLedgerRepository;
 import aimos.billing.rollup.CassandraRollupRepository;
 import aimos.cassandra.SharedCassandra;
+import aimos.tenant.TenantEntity;
 import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
@@ -40,6 +52,43 @@ public final class BillingStore implements AutoCloseable {
     this.session = CassandraSessionRegistry.get(testKit.system())
         .sessionFor(CassandraSessionSettings.create("pekko.projection.cassandra.session-config"));
     CassandraLedgerRepository.createTables(session, keyspace).toCompletableFuture().join();
+  }
+
+  /** Writes given events to a tenant's journal. */
+  private record Write(List<TenantEntity.Event> events, ActorRef<Done> replyTo) {}
+
+  private final Map<String, ActorRef<Write>> writers = new ConcurrentHashMap<>();
+
+  /**
+   * Appends events to a tenant's journal (sequence numbers go on from the last append), as its entity would: one
+   * writer per tenant, kept for the next append.
+   */
+  public void append(String tenant, List<TenantEntity.Event> events) {
+    var writer = writers.computeIfAbsent(tenant, t -> testKit.spawn(journal(t)));
+    var probe = testKit.<Done>createTestProbe();
+    writer.tell(new Write(events, probe.getRef()));
+    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
+  }
+
+  private static Behavior<Write> journal(String tenant) {
+    return new EventSourcedBehavior<Write, TenantEntity.Event, Integer>(
+        PersistenceId.ofUniqueId(TenantEntity.persistenceIdOf(tenant))) {
+      @Override
+      public Integer emptyState() {
+        return 0;
+      }
+
+      @Override
+      public CommandHandler<Write, TenantEntity.Event, Integer> commandHandler() {
+        return newCommandHandlerBuilder().forAnyState().onCommand(Write.class,
+            w -> Effect().persist(w.events()).thenRun(s -> w.replyTo().tell(Done.getInstance()))).build();
+      }
+
+      @Override
+      public EventHandler<Integer, TenantEntity.Event> eventHandler() {
+        return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> s + 1);
+      }
+    };
   }
 
   public CassandraLedgerRepository ledger(long bucketSize) {

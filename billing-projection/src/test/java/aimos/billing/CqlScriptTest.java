@@ -36,7 +36,7 @@ class CqlScriptTest {
   void theModulesDdlFilesFillTheirKeyspace() {
     List<String> ledger = CqlScript.statements("/aimos/billing/ledger.cql", "b1");
     assertEquals("CREATE KEYSPACE IF NOT EXISTS b1", ledger.get(0).lines().findFirst().orElseThrow());
-    assertEquals(4, ledger.size());
+    assertEquals(5, ledger.size());
     assertThrows(IllegalArgumentException.class, () -> CqlScript.statements("/aimos/billing/ledger.cql", "b1; DROP"));
   }
 }

@@ -12,6 +12,9 @@ import aimos.billing.rollup.UsageQueries;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.pricing.PricingSettings;
 import aimos.billing.projection.BillingProjection;
+import aimos.billing.projection.FeedOffsets;
+import aimos.billing.projection.UsageFeed;
+import aimos.billing.projection.UsageNoticeTopics;
 import aimos.billing.alerts.BudgetAlertProjection;
 import aimos.billing.webhook.WebhookSettings;
 import aimos.billing.webhook.Webhooks;
@@ -188,13 +191,16 @@ public final class Main {
     PriceBookEntity.init(system, pricing.configured(), pricing.lead());
     // tenant entities price with this node's copy of the price book: no remote call on the request path
     PriceBookReplica prices = PriceBookReplica.start(system, pricing, settings.askTimeout());
+    UsageNoticeTopics usageNotices = UsageNoticeTopics.start(system);
     TenantEntity.init(system, new TenantEntity.Settings(config.getDuration("aimos.tenant.admission-timeout"),
         config.getDuration("aimos.tenant.worker-lease-wait"), Clock.systemUTC())
-        .withSnapshotEvery(config.getInt("aimos.tenant.snapshot-every")), prices);
+        .withSnapshotEvery(config.getInt("aimos.tenant.snapshot-every")), prices, usageNotices);
     ModelEntity.init(system, modelSettings(config));
     ModelDirectory.init(system);
     TenantDirectory.init(system);
-    BillingProjection.init(system, ledger, rollups, metrics);
+    BillingProjection.init(system, BillingProjection.parts(system, ledger, rollups, metrics,
+        new FeedOffsets(session, settings.billingKeyspace()), settings.askTimeout()), usageNotices,
+        UsageFeed.Settings.from(config.getConfig("aimos.billing.feed")));
     BudgetAlertProjection.init(system, webhooks.outbox());
     SandboxSettings sandboxSettings = sandboxSettings(config);
     system.systemActorOf(WorkerHost.create(sandboxSettings, metrics, new WorkerHost.Capacity(

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The ledger loses rows (as a projection can when eventsByTag misses a late event) and one is mispriced: the
+ * The ledger loses rows (as a restore from an older backup can lose them) and one is mispriced: the
  * reconciliation finds exactly those against the journal, repairs them, and then reads 0 missing and 0 double.
  * A row that no event explains is flagged, never deleted. Rollup rows that are corrupted, missing or that no event
  * explains are found and rewritten from the journal, and a repair never changes a row that is right.

@@ -45,7 +45,11 @@ public final class TenantEntity
   static final String SEALED_PREFIX = "sealed:v1:";
   /** The longest sealed form of a 200-character name (12-byte nonce, 3 bytes a character, 16-byte tag, base64). */
   static final int MAX_SEALED_NAME = 848;
-  /** Usage events are spread over a fixed set of tags, one per event, about ten per node of the largest cluster. */
+  /**
+   * Tenants are spread over a fixed set of usage tags, about ten per node of the largest cluster: the billing feed of
+   * a tag reads its tenants' journals. Usage events themselves carry no tag (those written by versions before the
+   * feed carry their tenant's).
+   */
   public static final int TAG_COUNT = 10;
   public static final String TAG_PREFIX = "tenant-usage-";
   public static final List<String> TAGS =
@@ -67,7 +71,12 @@ public final class TenantEntity
   public static final String BUDGET_ALERT_TAG = "tenant-budget-alerts";
 
   public static String tagFor(String tenantId) {
-    return TAG_PREFIX + Math.floorMod(tenantId.hashCode(), TAG_COUNT);
+    return TAGS.get(tagIndexOf(tenantId));
+  }
+
+  /** The position of the tenant's tag in {@link #TAGS}. */
+  public static int tagIndexOf(String tenantId) {
+    return Math.floorMod(tenantId.hashCode(), TAG_COUNT);
   }
 
   public static String persistenceIdOf(String tenantId) {
@@ -379,12 +388,12 @@ public final class TenantEntity
 
   // ---- behaviour ----
 
-  public static void init(ActorSystem<?> system, Settings settings, UsagePricer pricer) {
+  public static void init(ActorSystem<?> system, Settings settings, UsagePricer pricer, UsageNotices notices) {
     java.util.function.Predicate<org.apache.pekko.actor.Address> departed = departedFrom(
         org.apache.pekko.cluster.typed.Cluster.get(system));
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
         create(ctx.getEntityId(), settings, pricer, self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)),
-            departed)));
+            departed, notices)));
   }
 
   /**
@@ -418,21 +427,28 @@ public final class TenantEntity
 
   /** An entity outside sharding: one for a tenant that does not exist stops after its first answer. */
   public static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer) {
-    return create(tenantId, settings, pricer, null, address -> false);
+    return create(tenantId, settings, pricer, null, address -> false, UsageNotices.NONE);
+  }
+
+  /** As above, telling {@code notices} when it has written usage. */
+  public static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer,
+                                         UsageNotices notices) {
+    return create(tenantId, settings, pricer, null, address -> false, notices);
   }
 
   /** As above, with what says that the node an admission came from is gone (tests). */
   static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer,
                                   java.util.function.Predicate<org.apache.pekko.actor.Address> departed) {
-    return create(tenantId, settings, pricer, null, departed);
+    return create(tenantId, settings, pricer, null, departed, UsageNotices.NONE);
   }
 
   private static Behavior<Command> create(String tenantId, Settings settings, UsagePricer pricer,
                                           java.util.function.Consumer<ActorRef<Command>> passivate,
-                                          java.util.function.Predicate<org.apache.pekko.actor.Address> departed) {
+                                          java.util.function.Predicate<org.apache.pekko.actor.Address> departed,
+                                          UsageNotices notices) {
     return Behaviors.withTimers(timers ->
         Behaviors.setup(ctx -> new TenantEntity(tenantId, settings, pricer, ctx.getSelf(), timers, passivate,
-            departed)));
+            departed, notices)));
   }
 
   private final String tenantId;
@@ -444,10 +460,14 @@ public final class TenantEntity
   /** Asks sharding to stop this entity; null outside sharding, where it stops by itself. */
   private final java.util.function.Consumer<ActorRef<Command>> passivate;
   private final UsageBatch unwritten = new UsageBatch();
+  private final UsageNotices notices;
+  /** When the last notice was given (the settings' clock), or Long.MIN_VALUE before the first. */
+  private long lastNoticeMillis = Long.MIN_VALUE;
 
   private TenantEntity(String tenantId, Settings settings, UsagePricer pricer, ActorRef<Command> self,
                        TimerScheduler<Command> timers, java.util.function.Consumer<ActorRef<Command>> passivate,
-                       java.util.function.Predicate<org.apache.pekko.actor.Address> departed) {
+                       java.util.function.Predicate<org.apache.pekko.actor.Address> departed,
+                       UsageNotices notices) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId),
         org.apache.pekko.actor.typed.SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
             Duration.ofSeconds(5), 0.2));
@@ -458,7 +478,30 @@ public final class TenantEntity
     this.timers = timers;
     this.passivate = passivate;
     this.departed = departed;
+    this.notices = notices;
     this.limiter = new AdmissionLimiter(tenantId, settings, timers);
+  }
+
+  /** Tells the billing feed about written usage, at most once per {@link UsageNotices#GAP}. */
+  private void announceUsage() {
+    long now = now();
+    if (lastNoticeMillis == Long.MIN_VALUE || now - lastNoticeMillis >= UsageNotices.GAP.toMillis()) {
+      lastNoticeMillis = now;
+      notices.usageWritten(tenantId);
+    }
+  }
+
+  @Override
+  public org.apache.pekko.persistence.typed.javadsl.SignalHandler<TenantState> signalHandler() {
+    // a tenant that starts (after a move, a crash, a passivation) may hold usage its last node wrote but never
+    // announced: announce it once, so that the feed reads it now rather than at its next sweep
+    return newSignalHandlerBuilder()
+        .onSignal(org.apache.pekko.persistence.typed.RecoveryCompleted.instance(), s -> {
+          if (s.created) {
+            announceUsage();
+          }
+        })
+        .build();
   }
 
   /** Whether the node at an address is gone: its admissions will never be released by it. */
@@ -488,9 +531,8 @@ public final class TenantEntity
 
   @Override
   public Set<String> tagsFor(Event event) {
-    if (event instanceof UsageRecorded) {
-      return Set.of(tagFor(tenantId));
-    }
+    // usage is read by the billing feed from the tenant's own journal, so it needs no copy in the tag table (that
+    // copy is written before the persist completes: it was on every request's path)
     return event instanceof BudgetThresholdCrossed ? Set.of(BUDGET_ALERT_TAG) : Set.of();
   }
 
@@ -788,12 +830,15 @@ public final class TenantEntity
     batch.forEach(p -> usage.add(p.event()));
     // thresholds the batch crosses are written with it, in the same (atomic) journal write
     List<Event> events = s.alerts.withCrossings(s.month, s.plan, usage);
-    return Effect().persist(events).thenRun(st -> batch.forEach(p -> {
-      Recorded recorded = st.recent.recorded(p.event().requestId());
-      for (int i = 0; i < p.waiting().size(); i++) {
-        p.waiting().get(i).tell(StatusReply.success(i == 0 ? recorded : recorded.asReplay()));
-      }
-    })).thenNoReply();
+    return Effect().persist(events).thenRun(st -> {
+      batch.forEach(p -> {
+        Recorded recorded = st.recent.recorded(p.event().requestId());
+        for (int i = 0; i < p.waiting().size(); i++) {
+          p.waiting().get(i).tell(StatusReply.success(i == 0 ? recorded : recorded.asReplay()));
+        }
+      });
+      announceUsage();
+    }).thenNoReply();
   }
 
   @Override

@@ -78,6 +78,32 @@ class TenantEntityTest {
   }
 
   @Test
+  void announcesWrittenUsageToTheBillingFeedAtMostOncePerGapAndAgainWhenItStarts() {
+    ManualClock clock = new ManualClock(Instant.parse("2026-11-26T10:00:00Z"));
+    List<String> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(),
+        TenantEntity.create(tenantId, new TenantEntity.Settings(Duration.ofMinutes(1), Duration.ofMillis(500), clock),
+            PRICER, (UsageNotices) notices::add),
+        new EventSourcedBehaviorTestKit.SerializationSettings(true, false, true, true, false));
+    create(plan(100, 100_000, 10_000_000, 4));
+    String key = issueKey();
+    assertEquals(List.of(), notices, "creating a tenant and issuing a key write no usage");
+    var a = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r1"));
+    assertTrue(record(a.admissionId(), "r1", 5, 5).isSuccess());
+    assertEquals(List.of(tenantId), notices, "the first write is announced at once");
+    var b = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r2"));
+    clock.advance(UsageNotices.GAP.minusMillis(1));
+    assertTrue(record(b.admissionId(), "r2", 5, 5).isSuccess());
+    assertEquals(1, notices.size(), "a write within the gap is not announced");
+    var c = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r3"));
+    clock.advance(Duration.ofMillis(1));
+    assertTrue(record(c.admissionId(), "r3", 5, 5).isSuccess());
+    assertEquals(2, notices.size(), "the first write after the gap is announced");
+    kit.restart();
+    assertEquals(List.of(tenantId, tenantId, tenantId), notices, "a tenant that starts announces what it holds");
+  }
+
+  @Test
   void issuesKeysThatAdmitAndMetersEachRequestIdOnce() {
     create(plan(100, 100_000, 10_000_000, 4));
     String key = issueKey();

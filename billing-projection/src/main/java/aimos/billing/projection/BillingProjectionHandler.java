@@ -10,16 +10,14 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
-import org.apache.pekko.projection.eventsourced.EventEnvelope;
-import org.apache.pekko.projection.javadsl.Handler;
 
 /**
  * Turns each {@link TenantEntity.UsageRecorded} into a ledger row (with the charge the event recorded) and folds it
- * into the usage rollups, a group of envelopes at a time. Both are stored before the group's offset is saved.
+ * into the usage rollups, a group of events at a time. Both are stored before the group's offset is saved.
  * Delivery is at least once: a redelivered row overwrites itself (same key), and the rollups skip events they have
  * already folded in.
  */
-public final class BillingProjectionHandler extends Handler<List<EventEnvelope<TenantEntity.Event>>> {
+public final class BillingProjectionHandler {
   private final LedgerRepository ledger;
   private final RollupWriter rollups;
   private final ProjectionMonitor monitor;
@@ -30,15 +28,15 @@ public final class BillingProjectionHandler extends Handler<List<EventEnvelope<T
     this.monitor = monitor;
   }
 
-  @Override
-  public CompletionStage<Done> process(List<EventEnvelope<TenantEntity.Event>> envelopes) {
-    List<LedgerRow> rows = new ArrayList<>(envelopes.size());
-    List<SequencedUsage> usage = new ArrayList<>(envelopes.size());
+  /** Stores the usage of {@code events}, given in each tenant's sequence order. */
+  public CompletionStage<Done> process(List<SequencedEvent> events) {
+    List<LedgerRow> rows = new ArrayList<>(events.size());
+    List<SequencedUsage> usage = new ArrayList<>(events.size());
     long newest = -1;
-    for (EventEnvelope<TenantEntity.Event> envelope : envelopes) {
-      if (envelope.event() instanceof TenantEntity.UsageRecorded e) {
-        rows.add(LedgerRow.recorded(envelope.persistenceId(), envelope.sequenceNr(), e));
-        usage.add(new SequencedUsage(envelope.sequenceNr(), e));
+    for (SequencedEvent event : events) {
+      if (event.event() instanceof TenantEntity.UsageRecorded e) {
+        rows.add(LedgerRow.recorded(event.persistenceId(), event.sequenceNr(), e));
+        usage.add(new SequencedUsage(event.sequenceNr(), e));
         newest = Math.max(newest, e.recordedAtMillis());
       }
     }

@@ -26,8 +26,8 @@ import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * Compares each tenant's journal (the truth: every acknowledged usage event) with the billing ledger and the usage
- * rollups, which the projection fills from eventsByTag and which can therefore miss an event delayed past the
- * query's consistency delay. Missing or wrong ledger rows are repaired by writing the row the event must produce
+ * rollups, which the billing feed fills and which can still lose or hold wrong rows (a restore from an older backup,
+ * usage an earlier version's tag query passed by, a manual change). Missing or wrong ledger rows are repaired by writing the row the event must produce
  * (idempotent; its charge is the event's); rows without an event, and request ids billed twice within the
  * tenant's dedup window ({@link DoubleCharges}), are flagged, never deleted. Wrong rollup rows are rewritten with
  * the sums the journal implies (see {@link RollupCheck}). The ledger is read a page at a time.

@@ -24,17 +24,6 @@ import aimos.tenant.Units;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.pekko.Done;
-import org.apache.pekko.NotUsed;
-import org.apache.pekko.persistence.query.Offset;
-import org.apache.pekko.persistence.query.Sequence;
-import org.apache.pekko.projection.ProjectionId;
-import org.apache.pekko.projection.eventsourced.EventEnvelope;
-import org.apache.pekko.projection.javadsl.Handler;
-import org.apache.pekko.projection.testkit.javadsl.ProjectionTestKit;
-import org.apache.pekko.projection.testkit.javadsl.TestProjection;
-import org.apache.pekko.projection.testkit.javadsl.TestSourceProvider;
-import org.apache.pekko.stream.javadsl.Source;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,12 +51,12 @@ class BillingProjectionHandlerTest {
     store.close();
   }
 
-  private static EventEnvelope<TenantEntity.Event> envelope(String tenant, long seq, TenantEntity.Event e) {
-    return EventEnvelope.create(Sequence.apply(seq), TenantEntity.persistenceIdOf(tenant), seq, e, TEN_AM + seq);
+  private static SequencedEvent envelope(String tenant, long seq, TenantEntity.Event e) {
+    return new SequencedEvent(TenantEntity.persistenceIdOf(tenant), seq, e);
   }
 
   /** A usage event: {@code tokens} prompt tokens, charged {@code charge}, {@code latencyMicros}, at {@code at}. */
-  private static EventEnvelope<TenantEntity.Event> used(String tenant, long seq, long tokens, long charge,
+  private static SequencedEvent used(String tenant, long seq, long tokens, long charge,
                                                          long latencyMicros, long at) {
     return envelope(tenant, seq, new TenantEntity.UsageRecorded(tenant, "r" + seq, "demo-text", "v1",
         BillingUnit.TOKENS, 20_000, Units.tokens(tokens, 1), 0, charge, latencyMicros, at, "2026-11"));
@@ -77,7 +66,7 @@ class BillingProjectionHandlerTest {
     return new BillingProjectionHandler(ledger, new RollupWriter(rollups, 100), x -> { });
   }
 
-  private static void run(BillingProjectionHandler h, List<EventEnvelope<TenantEntity.Event>> group) {
+  private static void run(BillingProjectionHandler h, List<SequencedEvent> group) {
     h.process(group).toCompletableFuture().join();
   }
 
@@ -99,25 +88,13 @@ class BillingProjectionHandlerTest {
     long catalog = PriceCatalog.seed().chargeMicros(recorded.unit(), recorded.unitPriceMicros(), recorded.units(), 0);
     assertNotEquals(12_345, catalog);
     AtomicLong lag = new AtomicLong(-1);
-    var provider = TestSourceProvider.create(Source.<EventEnvelope<TenantEntity.Event>>from(List.of(
-        envelope("priced", 1, new TenantEntity.TenantCreated("priced", "P", new Plan(1, 1, 1, 1), 0)), e)),
-        EventEnvelope::offset);
     var h = new BillingProjectionHandler(ledger, new RollupWriter(rollups, 100), lag::set);
-    // the test projection hands envelopes over one at a time; the real one in groups
-    var projection = TestProjection.<Offset, EventEnvelope<TenantEntity.Event>>create(
-        ProjectionId.of("billing-test", "tag"), provider, () -> new Handler<EventEnvelope<TenantEntity.Event>>() {
-          @Override
-          public java.util.concurrent.CompletionStage<Done> process(EventEnvelope<TenantEntity.Event> envelope) {
-            return h.process(List.of(envelope));
-          }
-        });
-    ProjectionTestKit.create(store.testKit.system()).run(projection, () -> {
-      List<LedgerRow> rows = ledgerRows("priced");
-      assertEquals(1, rows.size());
-      assertEquals(12_345, rows.get(0).chargeMicros());
-      assertEquals(LedgerRow.recorded(TenantEntity.persistenceIdOf("priced"), 1, recorded), rows.get(0));
-      assertEquals(12_345, usage.report("priced", "2026-11").toCompletableFuture().join().chargeMicros());
-    });
+    run(h, List.of(envelope("priced", 1, new TenantEntity.TenantCreated("priced", "P", new Plan(1, 1, 1, 1), 0)), e));
+    List<LedgerRow> rows = ledgerRows("priced");
+    assertEquals(1, rows.size());
+    assertEquals(12_345, rows.get(0).chargeMicros());
+    assertEquals(LedgerRow.recorded(TenantEntity.persistenceIdOf("priced"), 1, recorded), rows.get(0));
+    assertEquals(12_345, usage.report("priced", "2026-11").toCompletableFuture().join().chargeMicros());
     assertTrue(lag.get() >= 0);
   }
 
@@ -186,7 +163,7 @@ class BillingProjectionHandlerTest {
 
   @Test
   void theSameGroupTwiceAndAReplayAfterARestartCountOnce() {
-    List<EventEnvelope<TenantEntity.Event>> events = new ArrayList<>();
+    List<SequencedEvent> events = new ArrayList<>();
     long charges = 0;
     for (long seq = 1; seq <= 30; seq++) {
       events.add(used("replayed", seq, seq, seq * 10, seq * 10_000, TEN_AM + seq * 60_000));

@@ -8,6 +8,7 @@ import aimos.billing.BillingStore;
 import aimos.billing.ledger.CassandraLedgerRepository;
 import aimos.billing.pricing.PriceCatalog;
 import aimos.billing.projection.BillingProjectionHandler;
+import aimos.billing.projection.SequencedEvent;
 import aimos.billing.rollup.CassandraRollupRepository;
 import aimos.billing.rollup.RollupWriter;
 import aimos.tenant.TenantEntity;
@@ -15,15 +16,6 @@ import aimos.tenant.Units;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.pekko.Done;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.persistence.query.Sequence;
-import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
-import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,40 +41,12 @@ class ReconcilerTest {
     store.close();
   }
 
-  /** Writes given events to a tenant's journal, as its entity would. */
-  record Write(List<TenantEntity.Event> events, ActorRef<Done> replyTo) {}
-
-  static Behavior<Write> journal(String tenant) {
-    return new EventSourcedBehavior<Write, TenantEntity.Event, Integer>(
-        PersistenceId.ofUniqueId(TenantEntity.persistenceIdOf(tenant))) {
-      @Override
-      public Integer emptyState() {
-        return 0;
-      }
-
-      @Override
-      public CommandHandler<Write, TenantEntity.Event, Integer> commandHandler() {
-        return newCommandHandlerBuilder().forAnyState().onCommand(Write.class,
-            w -> Effect().persist(w.events()).thenRun(s -> w.replyTo().tell(Done.getInstance()))).build();
-      }
-
-      @Override
-      public EventHandler<Integer, TenantEntity.Event> eventHandler() {
-        return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> s + 1);
-      }
-    };
-  }
-
   /** Writes the events to the tenant's journal (sequence numbers from 1) and runs them through the projection. */
   private static void journalAndProject(String tenant, List<TenantEntity.Event> events) {
-    var writer = store.testKit.spawn(journal(tenant));
-    var probe = store.testKit.<Done>createTestProbe();
-    writer.tell(new Write(events, probe.getRef()));
-    probe.expectMessage(Duration.ofSeconds(20), Done.getInstance());
-    List<EventEnvelope<TenantEntity.Event>> envelopes = new ArrayList<>();
+    store.append(tenant, events);
+    List<SequencedEvent> envelopes = new ArrayList<>();
     for (int i = 0; i < events.size(); i++) {
-      envelopes.add(EventEnvelope.create(Sequence.apply(i + 1), TenantEntity.persistenceIdOf(tenant), i + 1,
-          events.get(i), ((TenantEntity.UsageRecorded) events.get(i)).recordedAtMillis()));
+      envelopes.add(new SequencedEvent(TenantEntity.persistenceIdOf(tenant), i + 1, events.get(i)));
     }
     new BillingProjectionHandler(ledger, new RollupWriter(rollups, 10), x -> { }).process(envelopes)
         .toCompletableFuture().join();

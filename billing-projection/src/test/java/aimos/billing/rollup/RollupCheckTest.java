@@ -80,7 +80,7 @@ class RollupCheckTest {
   @Test
   void writesRowsTheProjectionMissedAndDeletesRowsNoEventExplains() {
     var events = events("missed", 3);
-    // the projection saw events 1 and 3 but missed 2 (eventsByTag can), and never wrote the hour row
+    // the rollups hold events 1 and 3 but not 2 (an earlier version's tag query could miss it), and no hour row
     new RollupWriter(rollups, 10).apply(List.of(events.get(0), events.get(2))).toCompletableFuture().join();
     RollupKey hourKey = new RollupKey(Grain.HOUR, "missed", "2026-11-05", "10", "m", "v1");
     assertTrue(rollups.delete(hourKey, read(hourKey).revision()).toCompletableFuture().join());

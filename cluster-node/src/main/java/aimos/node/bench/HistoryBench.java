@@ -348,7 +348,7 @@ public final class HistoryBench {
         .toCompletableFuture().get();
   }
 
-  /** The billing side: the ledger and rollup tables, and one billing projection per usage tag once needed. */
+  /** The billing side: the ledger and rollup tables, and one billing feed per tenant once needed. */
   record Billing(ActorSystem<Bench.Command> system, aimos.billing.ledger.LedgerRepository ledger,
                  aimos.billing.rollup.RollupRepository rollups, aimos.billing.rollup.UsageQueries usage,
                  aimos.billing.ledger.LedgerReader reader, java.util.Set<String> running) {
@@ -367,11 +367,50 @@ public final class HistoryBench {
           usage::sequenceRange), java.util.concurrent.ConcurrentHashMap.newKeySet());
     }
 
-    void ensureProjection(String tag) {
-      if (running.add(tag)) {
-        system.tell(new Bench.StartProjection(org.apache.pekko.projection.ProjectionBehavior.create(
-            aimos.billing.projection.BillingProjection.projection(system, tag, ledger, rollups, lag -> { }))));
+    /** Starts a billing feed that reads this one tenant's journal into the ledger and the rollups. */
+    void project(String tenantId) {
+      if (!running.add(tenantId)) {
+        return;
       }
+      var session = org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry.get(system)
+          .sessionFor(org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings.create(
+              "pekko.projection.cassandra.session-config"));
+      var parts = aimos.billing.projection.BillingProjection.parts(system, ledger, rollups, lag -> { },
+          new aimos.billing.projection.FeedOffsets(session, system.settings().config().getString(
+              "aimos.billing.keyspace")), Duration.ofSeconds(10));
+      // the bench's tenants are not in a tenant directory: the feed knows this one
+      var oneTenant = new aimos.billing.projection.UsageFeed.Parts() {
+        @Override
+        public java.util.concurrent.CompletionStage<java.util.List<aimos.billing.projection.SequencedEvent>>
+            eventsAfter(String id, long after, int max) {
+          return parts.eventsAfter(id, after, max);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<java.util.List<String>> tenantsFrom(int from) {
+          return java.util.concurrent.CompletableFuture.completedFuture(
+              from == 0 ? java.util.List.of(tenantId) : java.util.List.of());
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Long> initialOffset(String id) {
+          return parts.initialOffset(id);
+        }
+
+        @Override
+        public aimos.billing.projection.FeedOffsets offsets() {
+          return parts.offsets();
+        }
+
+        @Override
+        public aimos.billing.projection.BillingProjectionHandler handler() {
+          return parts.handler();
+        }
+      };
+      var settings = aimos.billing.projection.UsageFeed.Settings.defaults();
+      system.tell(new Bench.StartProjection(aimos.billing.projection.UsageFeed.create(TenantEntity.tagFor(tenantId),
+          oneTenant, new aimos.billing.projection.UsageFeed.Settings(settings.passInterval(),
+              settings.recheckAfter(), settings.sweepInterval(), 1, 2_000))));
     }
   }
 
@@ -381,7 +420,7 @@ public final class HistoryBench {
    */
   private static String usageReads(ActorSystem<Bench.Command> system, Billing billing, String tenantId, String month,
                                    long events, int reads, boolean scan) throws Exception {
-    billing.ensureProjection(TenantEntity.tagFor(tenantId));
+    billing.project(tenantId);
     long start = System.nanoTime();
     long lastPrint = start;
     while (true) {
@@ -433,7 +472,7 @@ public final class HistoryBench {
 
     record Stop(ActorRef<TenantEntity.Command> entity, ActorRef<Boolean> replyTo) implements Command {}
 
-    record StartProjection(Behavior<org.apache.pekko.projection.ProjectionBehavior.Command> projection)
+    record StartProjection(Behavior<aimos.billing.projection.UsageFeed.Command> projection)
         implements Command {}
 
     private record Stopped(ActorRef<Boolean> replyTo) implements Command {}
