@@ -400,7 +400,7 @@ public final class TenantEntity
    * Whether the node at an address can no longer answer for what it asked: not a member that is up (or joining,
    * leaving), or unreachable. A local address is this node's own.
    */
-  static java.util.function.Predicate<org.apache.pekko.actor.Address> departedFrom(
+  public static java.util.function.Predicate<org.apache.pekko.actor.Address> departedFrom(
       org.apache.pekko.cluster.typed.Cluster cluster) {
     return address -> {
       if (address.hasLocalScope() || address.equals(cluster.selfMember().address())) {

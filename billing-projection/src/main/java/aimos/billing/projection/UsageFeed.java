@@ -134,6 +134,8 @@ public final class UsageFeed extends AbstractBehavior<UsageFeed.Command> {
     this.parts = parts;
     this.settings = settings;
     this.handler = parts.handler();
+    // nanoTime has an arbitrary origin: "not paused" is "paused until now"
+    this.pausedUntilNanos = System.nanoTime();
     timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.passInterval());
     loadOffsets();
   }

@@ -153,6 +153,14 @@ class UsageFeedTest {
     return offsets.load(TAG).toCompletableFuture().join().getOrDefault(tenant, -1L);
   }
 
+  /** Waits until the tenant's saved offset is {@code sequenceNr} (it is saved after the rows are written). */
+  private static void awaitOffset(String tenant, long sequenceNr) {
+    store.testKit.createTestProbe().awaitAssert(WAIT, () -> {
+      assertEquals(sequenceNr, savedOffset(tenant));
+      return null;
+    });
+  }
+
   private static ActorRef<UsageFeed.Command> feed(UsageFeed.Parts parts, UsageFeed.Settings settings) {
     return store.testKit.spawn(UsageFeed.create(TAG, parts, settings));
   }
@@ -172,19 +180,13 @@ class UsageFeedTest {
     var feed = feed(parts(List.of(a, b), new CopyOnWriteArrayList<>(), 0), FAST);
     awaitRows(a, 3);
     awaitRows(b, 2);
-    store.testKit.createTestProbe().awaitAssert(WAIT, () -> {
-      assertEquals(4, savedOffset(a));
-      assertEquals(3, savedOffset(b));
-      return null;
-    });
+    awaitOffset(a, 4);
+    awaitOffset(b, 3);
     store.append(a, used(a, 3, 2));
     feed.tell(new UsageFeed.Notice(a));
     awaitRows(a, 5);
     assertEquals(List.of(2L, 3L, 4L, 5L, 6L), rows(a).stream().map(LedgerRow::sequenceNr).toList());
-    store.testKit.createTestProbe().awaitAssert(WAIT, () -> {
-      assertEquals(6, savedOffset(a));
-      return null;
-    });
+    awaitOffset(a, 6);
     stopFeed(feed);
   }
 
@@ -216,10 +218,7 @@ class UsageFeedTest {
     created(t, 3);
     var first = feed(parts(List.of(t), new CopyOnWriteArrayList<>(), 0), FAST);
     awaitRows(t, 3);
-    store.testKit.createTestProbe().awaitAssert(WAIT, () -> {
-      assertEquals(4, savedOffset(t));
-      return null;
-    });
+    awaitOffset(t, 4);
     stopFeed(first);
     store.append(t, used(t, 3, 2));
     List<Read> reads = new CopyOnWriteArrayList<>();
@@ -257,10 +256,7 @@ class UsageFeedTest {
     var feed = feed(parts(List.of(t), reads, 2), FAST);
     awaitRows(t, 2);
     assertTrue(of(t, reads).size() >= 3, "two failed reads, then one that succeeded: " + reads);
-    store.testKit.createTestProbe().awaitAssert(WAIT, () -> {
-      assertEquals(3, savedOffset(t));
-      return null;
-    });
+    awaitOffset(t, 3);
     stopFeed(feed);
   }
 

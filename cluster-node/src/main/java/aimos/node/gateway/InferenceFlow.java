@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -425,6 +426,16 @@ final class InferenceFlow {
     }
   }
 
+  /** The node a model ran on was lost (unreachable, downed or removed) before it answered. */
+  static final class WorkerNodeLost extends RuntimeException {
+    final Address node;
+
+    WorkerNodeLost(Address node) {
+      super("node " + node + " was lost", null, false, false);
+      this.node = node;
+    }
+  }
+
   /** What a model answered, on which lease, for which request (the fallback's, if the fallback answered). */
   private record Ran(ModelEntity.Granted granted, InferRequest in, Worker.Result result) {}
 
@@ -439,10 +450,25 @@ final class InferenceFlow {
         () -> sharding.entityRefFor(ModelEntity.ENTITY_KEY, in.getModel())
             .tell(new ModelEntity.RenewLease(granted.leaseId())), system.executionContext());
     long ranFrom = System.nanoTime();
-    return AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
+    CompletableFuture<Worker.Result> run = new CompletableFuture<>();
+    // a worker whose node is lost fails the run at once, not at the request's timeout: its client's retry runs
+    // elsewhere instead of being refused as in progress meanwhile (nothing was recorded, so nothing is billed twice)
+    Address node = granted.worker().path().address();
+    CompletableFuture<Address> lost = memberChanges.lost(node);
+    lost.thenAccept(gone -> run.completeExceptionally(new WorkerNodeLost(gone)));
+    AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
             replyTo -> new Worker.Run(requestId, job(in), replyTo, stream),
             aimos.model.runtime.ModelRuntimes.requestTimeout(granted.version().runtime(), settings.requestTimeout()),
             system.scheduler())
+        .whenComplete((result, err) -> {
+          memberChanges.forget(node, lost);
+          if (err != null) {
+            run.completeExceptionally(err);
+          } else {
+            run.complete(result);
+          }
+        });
+    return run
         .handle((result, err) -> {
           long ran = System.nanoTime() - ranFrom;
           timing.modelRan(ran);
@@ -502,6 +528,10 @@ final class InferenceFlow {
   }
 
   private GrpcServiceException modelFailure(String model, Worker.Result result, Throwable err) {
+    if (unwrap(err) instanceof WorkerNodeLost lost) {
+      return unavailable("model " + model + " was running on node " + lost.node + ", which is no longer reachable; "
+          + "retry: the retry runs on another node", err);
+    }
     if (err != null) {
       return unavailable("model " + model + " did not answer within " + settings.requestTimeout().toMillis()
           + " ms", err);
