@@ -485,7 +485,9 @@ public final class TenantEntity
   /** Tells the billing feed about written usage, at most once per {@link UsageNotices#GAP}. */
   private void announceUsage() {
     long now = now();
-    if (lastNoticeMillis == Long.MIN_VALUE || now - lastNoticeMillis >= UsageNotices.GAP.toMillis()) {
+    // a clock set back counts as the gap passed: a notice too many costs one read, one too few a late usage
+    if (lastNoticeMillis == Long.MIN_VALUE || now - lastNoticeMillis >= UsageNotices.GAP.toMillis()
+        || now < lastNoticeMillis) {
       lastNoticeMillis = now;
       notices.usageWritten(tenantId);
     }

@@ -99,8 +99,13 @@ class TenantEntityTest {
     clock.advance(Duration.ofMillis(1));
     assertTrue(record(c.admissionId(), "r3", 5, 5).isSuccess());
     assertEquals(2, notices.size(), "the first write after the gap is announced");
+    var d = assertInstanceOf(TenantEntity.Admitted.class, admit(key, "r4"));
+    clock.advance(Duration.ofSeconds(-30));
+    assertTrue(record(d.admissionId(), "r4", 5, 5).isSuccess());
+    assertEquals(3, notices.size(), "a clock set back does not silence the tenant");
     kit.restart();
-    assertEquals(List.of(tenantId, tenantId, tenantId), notices, "a tenant that starts announces what it holds");
+    assertEquals(List.of(tenantId, tenantId, tenantId, tenantId), notices,
+        "a tenant that starts announces what it holds");
   }
 
   @Test
