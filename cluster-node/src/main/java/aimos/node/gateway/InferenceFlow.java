@@ -428,11 +428,8 @@ final class InferenceFlow {
 
   /** The node a model ran on was lost (unreachable, downed or removed) before it answered. */
   static final class WorkerNodeLost extends RuntimeException {
-    final Address node;
-
     WorkerNodeLost(Address node) {
       super("node " + node + " was lost", null, false, false);
-      this.node = node;
     }
   }
 
@@ -528,9 +525,10 @@ final class InferenceFlow {
   }
 
   private GrpcServiceException modelFailure(String model, Worker.Result result, Throwable err) {
-    if (unwrap(err) instanceof WorkerNodeLost lost) {
-      return unavailable("model " + model + " was running on node " + lost.node + ", which is no longer reachable; "
-          + "retry: the retry runs on another node", err);
+    if (unwrap(err) instanceof WorkerNodeLost) {
+      // the node's address goes to the log (with the cause), not to the caller
+      return unavailable("model " + model + " was running on a node that is no longer reachable; retry: the retry "
+          + "runs on another node", err);
     }
     if (err != null) {
       return unavailable("model " + model + " did not answer within " + settings.requestTimeout().toMillis()
