@@ -4,8 +4,11 @@ import com.datastax.oss.driver.api.core.cql.BatchStatement;
 import com.datastax.oss.driver.api.core.cql.BatchStatementBuilder;
 import com.datastax.oss.driver.api.core.cql.DefaultBatchType;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
@@ -45,10 +48,10 @@ public final class FeedOffsets {
 
   public CompletionStage<Done> save(String tag, Map<String, Long> offsets) {
     if (offsets.isEmpty()) {
-      return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+      return CompletableFuture.completedFuture(Done.getInstance());
     }
     return upsert.thenCompose(ps -> {
-      var writes = new java.util.ArrayList<java.util.concurrent.CompletableFuture<Done>>();
+      List<CompletableFuture<Done>> writes = new ArrayList<>();
       BatchStatementBuilder batch = BatchStatement.builder(DefaultBatchType.UNLOGGED);
       for (Map.Entry<String, Long> e : offsets.entrySet()) {
         batch.addStatement(ps.bind(tag, e.getKey(), e.getValue()));
@@ -60,8 +63,7 @@ public final class FeedOffsets {
       if (batch.getStatementsCount() > 0) {
         writes.add(session.executeWriteBatch(batch.build()).toCompletableFuture());
       }
-      return java.util.concurrent.CompletableFuture.allOf(writes.toArray(java.util.concurrent.CompletableFuture[]::new))
-          .thenApply(v -> Done.getInstance());
+      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
     });
   }
 }

@@ -450,15 +450,20 @@ final class InferenceFlow {
     CompletableFuture<Worker.Result> run = new CompletableFuture<>();
     // a worker whose node is lost fails the run at once, not at the request's timeout: its client's retry runs
     // elsewhere instead of being refused as in progress meanwhile (nothing was recorded, so nothing is billed twice)
+    // (a worker on this node is never lost: nothing to watch on the common single-node path)
     Address node = granted.worker().path().address();
-    CompletableFuture<Address> lost = memberChanges.lost(node);
-    lost.thenAccept(gone -> run.completeExceptionally(new WorkerNodeLost(gone)));
+    CompletableFuture<Address> lost = node.hasLocalScope() ? null : memberChanges.lost(node);
+    if (lost != null) {
+      lost.thenAccept(gone -> run.completeExceptionally(new WorkerNodeLost(gone)));
+    }
     AskPattern.<Worker.Command, Worker.Result>ask(granted.worker(),
             replyTo -> new Worker.Run(requestId, job(in), replyTo, stream),
             aimos.model.runtime.ModelRuntimes.requestTimeout(granted.version().runtime(), settings.requestTimeout()),
             system.scheduler())
         .whenComplete((result, err) -> {
-          memberChanges.forget(node, lost);
+          if (lost != null) {
+            memberChanges.forget(node, lost);
+          }
           if (err != null) {
             run.completeExceptionally(err);
           } else {
