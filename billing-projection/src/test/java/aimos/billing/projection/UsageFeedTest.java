@@ -261,6 +261,30 @@ class UsageFeedTest {
   }
 
   @Test
+  void aNoticeForATenantOfAnotherTagIsIgnored() {
+    String own = tenant("own");
+    String foreign = "foreign-" + names.incrementAndGet();
+    while (TenantEntity.tagFor(foreign).equals(TAG)) {
+      foreign = "foreign-" + names.incrementAndGet();
+    }
+    created(own, 1);
+    created(foreign, 1);
+    List<Read> reads = new CopyOnWriteArrayList<>();
+    var feed = feed(parts(List.of(own), reads, 0), FAST);
+    awaitRows(own, 1);
+    feed.tell(new UsageFeed.Notice(foreign));
+    int before = of(own, reads).size();
+    feed.tell(new UsageFeed.Notice(own));
+    // notices are handled in order: once the one after it was read, the foreign one would have been too
+    store.testKit.createTestProbe().awaitAssert(WAIT, () -> {
+      assertTrue(of(own, reads).size() > before);
+      return null;
+    });
+    assertEquals(List.of(), of(foreign, reads), "another tag's feed reads that tenant");
+    stopFeed(feed);
+  }
+
+  @Test
   void aRecheckWithinTheNoticeGapIsRefused() {
     var e = assertThrows(IllegalArgumentException.class, () -> new UsageFeed.Settings(Duration.ofMillis(200),
         UsageNotices.GAP, Duration.ofMinutes(5), 64, 200));
